@@ -1,0 +1,1 @@
+"""Models: the embedded default, the catalog, hardware and the slot manager."""

@@ -1,0 +1,1 @@
+"""Model providers: in-process llama.cpp, OpenAI-compatible HTTP, scripted and replay."""

@@ -1,0 +1,109 @@
+"""The provider contract: ``stream(request, cancel) -> AsyncIterator[ProviderEvent]``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from app.core.cancel import CancelToken
+from app.core.messages import Message, ToolCall
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """What the model is told about a tool: name, description and a JSON schema for its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def to_openai(self) -> dict[str, Any]:
+        return {"type": "function",
+                "function": {"name": self.name, "description": self.description,
+                             "parameters": self.parameters}}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider/model can do; the loop reads these instead of sniffing model names."""
+
+    supports_tools: bool = True
+    native_tool_calls: bool = False
+    # Free-form tool calls are unreliable: constrain output with a grammar (in-process only).
+    grammar_tool_calls: bool = False
+    supports_thinking: bool = False
+    context_window: int = 8192
+    # Small models re-call tools instead of answering; remind them after tool results.
+    tool_nudge: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    messages: tuple[Message, ...]
+    tools: tuple[ToolSpec, ...] = ()
+    max_tokens: int | None = None
+    temperature: float | None = None
+    thinking: bool = False
+    thinking_budget: int | None = None
+    # The harness wants a plain answer now (after a repeated call): no tool-call output allowed.
+    answer_only: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- what a provider yields -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningChunk:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallChunk:
+    """A complete tool call (native ``tool_calls``, or one decoded under a grammar)."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class UsageChunk:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class FinishChunk:
+    reason: str = "stop"
+
+
+ProviderEvent = TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | FinishChunk
+
+
+class ProviderError(Exception):
+    """A provider failed; ``retryable`` says whether trying again (or elsewhere) may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    model: str
+    capabilities: Capabilities
+
+    def stream(self, request: ProviderRequest, cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        """Yield events until the reply ends or ``cancel`` fires (then stop promptly, no error)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,338 @@
+"""In-process llama.cpp through llama-cpp-python.
+
+Generation runs in a worker thread (the ctypes calls release the GIL, so the UI stays live). Chunks
+are bridged into asyncio through ``call_soon_threadsafe``. Cancellation is checked after every chunk,
+and an abort callback installed on the llama context also stops a long prompt evaluation between
+graph nodes, so cancel is prompt even before the first token. The chat template is the GGUF's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.core.cancel import CancelToken
+from app.core.messages import Message, new_call_id
+from app.core.models.gguf import check_gguf
+from app.core.providers.base import (
+    Capabilities,
+    FinishChunk,
+    ProviderError,
+    ProviderEvent,
+    ProviderRequest,
+    ReasoningChunk,
+    TextChunk,
+    ToolCallChunk,
+    UsageChunk,
+)
+from app.core.providers.grammar import ANSWER_ONLY_GBNF, tool_instructions, tool_or_text_gbnf
+from app.core.render import to_openai
+from app.core.think import ThinkSplitter
+from app.core.tool_calls import call_from_obj, loads_lenient
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+_CANCELLED = object()
+MIN_REPLY_TOKENS = 16
+
+
+class _Raw:
+    """A chunk of generated text as it left the model thread."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class LlamaInProcessProvider:
+    """A GGUF model loaded into this process."""
+
+    def __init__(self, model_path: str | Path, *, n_ctx: int = 8192, n_threads: int = 0,
+                 n_gpu_layers: int = 0, temperature: float = 0.0, label: str = "",
+                 grammar_tool_calls: bool = True, supports_thinking: bool = False,
+                 tool_nudge: bool = False,
+                 seed: int | None = None, name: str = "local") -> None:
+        self.path = check_gguf(model_path)
+        self.name = name
+        self.model = label or self.path.stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or (os.cpu_count() or 2)
+        self.n_gpu_layers = n_gpu_layers
+        self.temperature = temperature
+        self.seed = seed
+        self.capabilities = Capabilities(
+            supports_tools=True, native_tool_calls=False, grammar_tool_calls=grammar_tool_calls,
+            supports_thinking=supports_thinking, context_window=n_ctx, tool_nudge=tool_nudge)
+        self._llama: Any = None
+        self._formatter: Any = None
+        self._load_lock = threading.Lock()
+        self._gen_lock = threading.Lock()
+        self._active_cancel: CancelToken | None = None
+        self._abort_cb: Any = None
+        self._grammar_cache: dict[tuple[str, ...], Any] = {}
+        # Chunks the worker thread produced after the token was cancelled (at most one expected).
+        self.chunks_after_cancel = 0
+        self.last_thread: threading.Thread | None = None
+
+    # --- loading -----------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    async def load(self) -> None:
+        if self._llama is None:
+            await asyncio.to_thread(self._load_sync)
+
+    def _load_sync(self) -> None:
+        with self._load_lock:
+            if self._llama is not None:
+                return
+            import llama_cpp
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llama = llama_cpp.Llama(
+                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                n_batch=512, n_gpu_layers=self.n_gpu_layers, verbose=False,
+                seed=self.seed if self.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED)
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ProviderError(f"{self.path} has no chat template; it is not a chat model")
+            eos_id, bos_id = llama.token_eos(), llama.token_bos()
+            eos = llama._model.token_get_text(eos_id) if eos_id >= 0 else ""
+            bos = llama._model.token_get_text(bos_id) if bos_id >= 0 else ""
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                                  stop_token_ids=[eos_id])
+
+            def abort(_data: ctypes.c_void_p) -> bool:
+                tok = self._active_cancel
+                return bool(tok is not None and tok.cancelled)
+
+            self._abort_cb = llama_cpp.ggml_abort_callback(abort)
+            llama_cpp.llama_set_abort_callback(llama._ctx.ctx, self._abort_cb, None)
+            self._llama = llama
+
+    # --- prompt ------------------------------------------------------------------------------
+
+    def _messages(self, request: ProviderRequest) -> list[dict[str, Any]]:
+        msgs = list(request.messages)
+        if request.tools:
+            instructions = tool_instructions(request.tools)
+            if msgs and msgs[0].role == "system":
+                msgs[0] = replace(msgs[0], content=f"{msgs[0].content}\n\n{instructions}")
+            else:
+                msgs.insert(0, Message(role="system", content=instructions))
+        return to_openai(msgs, native_tools=False)
+
+    def render_prompt(self, request: ProviderRequest) -> str:
+        """The exact prompt text the model sees (the GGUF's template applied)."""
+        if self._formatter is None:
+            self._load_sync()
+        result = self._formatter(messages=self._messages(request),
+                                 enable_thinking=request.thinking)
+        prompt: str = result.prompt
+        return prompt
+
+    def count_tokens(self, text: str) -> int:
+        if self._llama is None:
+            self._load_sync()
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _grammar(self, request: ProviderRequest) -> Any:
+        if not self.capabilities.grammar_tool_calls:
+            return None
+        if request.answer_only:
+            key: tuple[str, ...] = ("<answer-only>",)
+            text = ANSWER_ONLY_GBNF
+        elif request.tools:
+            key = tuple(json.dumps(t.parameters, sort_keys=True) + t.name for t in request.tools)
+            text = ""
+        else:
+            return None
+        if key not in self._grammar_cache:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            self._grammar_cache[key] = LlamaGrammar.from_string(
+                text or tool_or_text_gbnf(request.tools), verbose=False)
+        return self._grammar_cache[key]
+
+    # --- generation --------------------------------------------------------------------------
+
+    def _generate(self, request: ProviderRequest, cancel: CancelToken,
+                  put: Callable[[object], None]) -> None:
+        try:
+            with self._gen_lock:
+                self._active_cancel = cancel
+                try:
+                    self._generate_locked(request, cancel, put)
+                finally:
+                    self._active_cancel = None
+        except Exception as exc:  # delivered to the awaiting coroutine
+            put(exc)
+        finally:
+            put(_DONE)
+
+    def _generate_locked(self, request: ProviderRequest, cancel: CancelToken,
+                         put: Callable[[object], None]) -> None:
+        if cancel.cancelled:
+            return
+        llama = self._llama
+        prompt = self.render_prompt(request)
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        room = self.n_ctx - len(tokens)
+        max_tokens = min(request.max_tokens or room, room)
+        if room < MIN_REPLY_TOKENS:
+            raise ProviderError(
+                f"the prompt ({len(tokens)} tokens) does not fit the context window "
+                f"({self.n_ctx} tokens) of {self.model}")
+        temperature = self.temperature if request.temperature is None else request.temperature
+        grammar = self._grammar(request)
+        produced = 0
+        if grammar is not None:
+            # Grammar sampling checks the whole vocabulary every token (about 2x slower here), but
+            # only the first token decides between a tool call and a text answer: sample that one
+            # under the grammar and let a text answer continue unconstrained.
+            first = self._first_token(tokens, grammar, temperature)
+            if first is None:
+                put(UsageChunk(prompt_tokens=len(tokens), completion_tokens=0))
+                put(FinishChunk("stop"))
+                return
+            first_text = self._piece(first)
+            if first_text is not None and not first_text.lstrip().startswith("{"):
+                put(_Raw(first_text))
+                produced = 1
+                tokens = [*tokens, first]
+                max_tokens -= 1
+                grammar = None
+        completion = llama.create_completion(
+            prompt=tokens, max_tokens=max_tokens, temperature=temperature, top_p=0.9,
+            repeat_penalty=1.05, stream=True, stop=[], grammar=grammar)
+        prompt_len = len(tokens) - produced
+        reason = "stop"
+        try:
+            for chunk in completion:
+                choice = chunk["choices"][0]
+                if choice.get("text"):
+                    produced += 1
+                    if cancel.cancelled:
+                        self.chunks_after_cancel += 1
+                    put(_Raw(choice["text"]))
+                if choice.get("finish_reason"):
+                    reason = choice["finish_reason"]
+                if cancel.cancelled:
+                    reason = "cancelled"
+                    break
+        except RuntimeError as exc:
+            if not cancel.cancelled:
+                raise ProviderError(f"llama.cpp failed: {exc}") from exc
+            reason = "cancelled"
+            llama.reset()  # the aborted decode left the KV cache unknown; re-evaluate next time
+        finally:
+            completion.close()
+        put(UsageChunk(prompt_tokens=prompt_len, completion_tokens=produced))
+        put(FinishChunk(reason))
+
+    def _first_token(self, tokens: list[int], grammar: Any, temperature: float) -> int | None:
+        gen = self._llama.generate(tokens, temp=temperature, top_p=0.9, repeat_penalty=1.05,
+                                   grammar=grammar)
+        try:
+            token = int(next(gen))
+        finally:
+            gen.close()
+        import llama_cpp
+
+        return None if llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token) else token
+
+    def _piece(self, token: int) -> str | None:
+        """The text of one token, or None when it is part of a multi-byte character."""
+        try:
+            text: str = self._llama.detokenize([token]).decode("utf-8")
+            return text
+        except UnicodeDecodeError:
+            return None
+
+    async def stream(self, request: ProviderRequest,
+                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        await self.load()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+
+        def put(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        unsubscribe = cancel.on_cancel(lambda: put(_CANCELLED))
+        thread = threading.Thread(target=self._generate, args=(request, cancel, put),
+                                  name="llama-generate", daemon=True)
+        thread.start()
+        self.last_thread = thread
+        grammar = self._grammar(request) is not None and not request.answer_only
+        splitter = ThinkSplitter()
+        mode = "undecided" if grammar else "text"  # grammar: "{" first means a tool call
+        held = ""
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE or item is _CANCELLED:
+                    break
+                if isinstance(item, Exception):
+                    raise item
+                if isinstance(item, UsageChunk | FinishChunk):
+                    if held:  # the reply is over: a held call is complete (or was not a call)
+                        for ev in self._finish_held(held, mode):
+                            yield ev
+                        held = ""
+                    yield item
+                    continue
+                if not isinstance(item, _Raw):
+                    continue
+                visible, reasoning = splitter.feed(item.text)
+                if reasoning:
+                    yield ReasoningChunk(reasoning)
+                if not visible:
+                    continue
+                if mode == "undecided":
+                    held += visible
+                    stripped = held.lstrip()
+                    if not stripped:
+                        continue
+                    mode = "call" if stripped.startswith("{") else "text"
+                    if mode == "text":
+                        yield TextChunk(held)
+                        held = ""
+                elif mode == "call":
+                    held += visible
+                else:
+                    yield TextChunk(visible)
+            rest, reasoning = splitter.flush()
+            if reasoning:
+                yield ReasoningChunk(reasoning)
+            if rest and mode == "text":
+                yield TextChunk(rest)
+        finally:
+            unsubscribe()
+
+    def _finish_held(self, held: str, mode: str) -> list[ProviderEvent]:
+        if mode == "undecided":
+            return [TextChunk(held)]
+        try:
+            call = call_from_obj(loads_lenient(held))
+        except ValueError:
+            call = None
+        if call is None:
+            return [TextChunk(held)]  # the loop reports the malformed call to the model
+        return [ToolCallChunk(replace(call, id=new_call_id()))]
+
+    async def aclose(self) -> None:
+        llama, self._llama = self._llama, None
+        if llama is not None:
+            await asyncio.to_thread(llama.close)

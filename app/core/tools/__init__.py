@@ -1,0 +1,1 @@
+"""Tools the agent can call, and the registry that decides which ones a turn sees."""

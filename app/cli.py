@@ -12,9 +12,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from app import cli_config, cli_run
+    from app import cli_config, cli_ingest, cli_run
 
-    return [cli_run.register, cli_config.register]
+    return [cli_run.register, cli_config.register, cli_ingest.register_ingest,
+            cli_ingest.register_search]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,7 +127,7 @@ class IgnoreStack:
 class WalkReport:
     ignored: int = 0
     special: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
 def walk_tree(root: Path, report: WalkReport) -> Iterator[Path]:
@@ -140,7 +140,7 @@ def _walk(directory: Path, rel: str, stack: IgnoreStack, report: WalkReport) -> 
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
-        report.unreadable.append(f"{directory}: {exc.strerror or exc}")
+        report.unreadable.append((str(directory), str(exc.strerror or exc)))
         return
     for entry in entries:
         child_rel = f"{rel}/{entry.name}" if rel else entry.name
@@ -148,7 +148,7 @@ def _walk(directory: Path, rel: str, stack: IgnoreStack, report: WalkReport) -> 
             is_dir = entry.is_dir(follow_symlinks=False)
             is_file = entry.is_file(follow_symlinks=True)
         except OSError as exc:
-            report.unreadable.append(f"{entry.path}: {exc.strerror or exc}")
+            report.unreadable.append((entry.path, str(exc.strerror or exc)))
             continue
         if is_dir:
             if entry.name in DEFAULT_IGNORED_DIRS or stack.ignored(child_rel, True):
@@ -165,6 +165,6 @@ def _walk(directory: Path, rel: str, stack: IgnoreStack, report: WalkReport) -> 
             if os.path.isdir(entry.path):
                 report.ignored += 1  # a linked directory is not followed
             else:
-                report.unreadable.append(f"{entry.path}: broken symbolic link")
+                report.unreadable.append((entry.path, "broken symbolic link"))
         else:
             report.special.append(entry.path)

@@ -207,8 +207,10 @@ def _ingest_locked(sources: list[Path], name: str, root: Path, replace: bool,
     candidates = list(_candidates(sources, walk))
     base = _display_base(sources)
     meta = Meta(name=name, sources=[str(s) for s in sources], created=time.time())
-    report = IngestReport(name, meta, ignored=walk.ignored, unreadable=list(walk.unreadable),
-                          special=list(walk.special), incremental=old is not None)
+    report = IngestReport(
+        name, meta, ignored=walk.ignored, incremental=old is not None,
+        unreadable=[f"{os.path.relpath(p, base)}: {why}" for p, why in walk.unreadable],
+        special=[os.path.relpath(p, base) for p in walk.special])
     gen = (old.meta.generation + 1) if old else 1
     target_dir = root / f".{name}.g{gen}-{os.getpid()}-{int(time.time() * 1000)}"
     target_dir.mkdir(parents=True)

@@ -1,0 +1,69 @@
+"""``nanobot ingest`` and ``nanobot search`` in a subprocess, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import nanobot
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, body in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(body)
+    return root
+
+
+def test_ingest_then_search(tmp_path: Path) -> None:
+    src = write(tmp_path / "docs", {"a.md": "Deploys run at 04:00 UTC.\n",
+                                    "b/c.py": "RETRY_LIMIT = 7  # retry limit for uploads\n"})
+    (src / "blob.bin").write_bytes(b"\x00\x01" * 500)
+    proc = nanobot("ingest", str(src), "--name", "docs")
+    assert proc.returncode == 0, proc.stderr
+    assert "Volume 'docs'" in proc.stdout and "2 files" in proc.stdout
+    assert "Skipped: 1 binary" in proc.stdout
+    assert "index" in proc.stderr  # progress went to stderr
+    found = nanobot("search", "docs", "retry", "limit")
+    assert found.returncode == 0, found.stderr
+    assert "docs/b/c.py:1" in found.stdout and "RETRY_LIMIT = 7" in found.stdout
+    again = nanobot("ingest", str(src), "--name", "docs")
+    assert "Updated: 0 read, 2 unchanged, 0 removed." in again.stdout
+
+
+def test_bad_input_exits_1_with_a_message(tmp_path: Path) -> None:
+    src = write(tmp_path / "docs", {"a.md": "keep me\n"})
+    assert nanobot("ingest", str(src), "--name", "docs").returncode == 0
+    missing = nanobot("ingest", str(tmp_path / "nope"), "--name", "docs")
+    assert missing.returncode == 1 and "no such file or directory" in missing.stderr
+    other = write(tmp_path / "other", {"x.md": "x\n"})
+    clash = nanobot("ingest", str(other), "--name", "docs")
+    assert clash.returncode == 1 and "already exists" in clash.stderr
+    unknown = nanobot("search", "nodocs", "x")
+    assert unknown.returncode == 1 and "no volume named 'nodocs'; volumes: docs" in unknown.stderr
+    still = nanobot("search", "docs", "keep")
+    assert still.returncode == 0 and "keep me" in still.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None,
+                    reason="as root, chmod 000 only binds with setpriv to drop the override")
+def test_unreadable_file_is_listed_and_the_rest_ingested(tmp_path: Path) -> None:
+    src = write(tmp_path / "docs", {"ok.md": "readable text\n", "secret.md": "hidden\n"})
+    (src / "secret.md").chmod(0)
+    args = ["ingest", str(src), "--name", "docs"]
+    if os.geteuid() == 0:  # drop root's permission override for the child, so chmod 000 binds
+        import subprocess
+        import sys
+
+        proc = subprocess.run(
+            ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search",
+             sys.executable, "-m", "app", *args], capture_output=True, text=True,
+            cwd=Path(__file__).resolve().parents[1], timeout=240)
+    else:
+        proc = nanobot(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 unreadable" in proc.stdout and "docs/secret.md: Permission denied" in proc.stdout
+    assert "1 file," in proc.stdout

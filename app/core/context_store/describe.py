@@ -13,15 +13,19 @@ def top_level(volume: Volume, limit: int = 8) -> str:
     for f in volume.files:
         head, sep, _ = f.path.partition("/")
         counts[head + "/" if sep else head] += 1
-    parts = [f"{k} ({v} file{'s' if v != 1 else ''})" if k.endswith("/") else k
+    parts = [f"{k} ({plural(v, 'file')})" if k.endswith("/") else k
              for k, v in counts.most_common(limit)]
     if len(counts) > limit:
         parts.append(f"… {len(counts) - limit} more")
     return ", ".join(parts)
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def one_line(meta: Meta) -> str:
-    return (f"{meta.name}: {meta.files:,} files, {meta.lines:,} lines, {meta.chars:,} chars "
+    return (f"{meta.name}: {plural(meta.files, 'file')}, {meta.lines:,} lines, {meta.chars:,} chars "
             f"(~{meta.approx_tokens:,} tokens), {meta.chunks:,} chunks")
 
 
@@ -33,7 +37,7 @@ def describe(volume: Volume, semantic: str = "") -> str:
                  f"{skipped.get('ignored', 0)} ignored"]
     lines = [
         f"Volume '{m.name}': {m.chars:,} chars (~{m.approx_tokens:,} tokens), {m.lines:,} lines, "
-        f"{m.files:,} files, {m.chunks:,} chunks ({m.near_dup_chunks:,} near-duplicate).",
+        f"{plural(m.files, 'file')}, {plural(m.chunks, 'chunk')} ({m.near_dup_chunks:,} near-duplicate).",
         f"Top-level: {top_level(volume)}.",
         f"Sources: {', '.join(m.sources)}.",
         f"Skipped at ingest: {', '.join(skip_bits)}.",

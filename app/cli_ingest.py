@@ -19,7 +19,16 @@ def register_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="overwrite an existing volume that has other sources")
     p.add_argument("--max-file-mb", type=int, default=256, help="skip files larger than this")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--no-embed", action="store_true",
+                   help="do not start the semantic index in the background (semantic extra)")
     p.set_defaults(handler=run_ingest)
+
+
+def register_embed(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("embed", help="build a volume's semantic index now (semantic extra)")
+    p.add_argument("name", help="volume name")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(handler=run_embed)
 
 
 def register_search(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -105,6 +114,57 @@ def run_ingest(args: argparse.Namespace) -> int:
     for line in (report.too_large + report.unreadable)[:10]:
         print(f"  {line}")
     store.close()
+    if not args.no_embed:
+        _embed_in_background(m.name)
+    return 0
+
+
+def _embed_in_background(name: str) -> None:
+    """Start ``nanobot embed NAME`` detached: the volume is usable now, dense search joins in as
+    sub-chunks get embedded (ctx_info and the volumes screen show progress)."""
+    import os
+    import subprocess
+
+    from app.core.context_store.dense_status import available
+    from app.core.paths import get_paths
+
+    if not available():
+        return
+    log = get_paths().state_dir / f"embed-{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app", "embed", name, "--quiet"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True, env=os.environ.copy())
+    print(f"Semantic index: embedding in the background (pid {proc.pid}); "
+          f"ctx_info shows progress.")
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from app.core.context_store import dense
+    from app.core.context_store.store import VolumeStore
+
+    store = VolumeStore()
+    try:
+        handle = store.get(args.name)
+        embedder = dense.Embedder(threads=dense.cpu_threads())
+        started = time.perf_counter()
+
+        def show(done: int, total: int) -> None:
+            if not args.quiet:
+                sys.stderr.write(f"\rembed {done}/{total} sub-chunks")
+                sys.stderr.flush()
+
+        done = dense.build(handle.volume.directory, embedder=embedder, progress=show)
+    except VolumeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(f"Semantic index of '{args.name}': {done} sub-chunks in "
+          f"{time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -117,7 +177,7 @@ def run_search(args: argparse.Namespace) -> int:
     try:
         handle = store.get(args.name)
         t0 = time.perf_counter()
-        hits = search(handle, query, max(1, min(args.k, 50)))
+        hits = search(handle, query, max(1, min(args.k, 50)), store.dense(args.name))
         took = (time.perf_counter() - t0) * 1000
     except VolumeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -129,8 +189,9 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"no results for {query!r} in {args.name} ({took:.1f} ms)")
         return 0
     for h in hits:
+        via = "" if h.source == "bm25" else f"  [{h.source}]"
         print(f"[{h.rank}] {h.score:6.2f}  {h.path}:{h.file_line_start}  "
-              f"(volume lines {h.line_start}-{h.line_end})")
+              f"(volume lines {h.line_start}-{h.line_end}){via}")
         print(f"      {h.best_line}: {h.best_text.strip()[:160]}")
     print(f"{len(hits)} result(s) in {took:.1f} ms")
     store.close()

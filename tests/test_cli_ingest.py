@@ -22,7 +22,7 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     src = write(tmp_path / "docs", {"a.md": "Deploys run at 04:00 UTC.\n",
                                     "b/c.py": "RETRY_LIMIT = 7  # retry limit for uploads\n"})
     (src / "blob.bin").write_bytes(b"\x00\x01" * 500)
-    proc = nanobot("ingest", str(src), "--name", "docs")
+    proc = nanobot("ingest", str(src), "--name", "docs", "--no-embed")
     assert proc.returncode == 0, proc.stderr
     assert "Volume 'docs'" in proc.stdout and "2 files" in proc.stdout
     assert "Skipped: 1 binary" in proc.stdout
@@ -30,17 +30,17 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     found = nanobot("search", "docs", "retry", "limit")
     assert found.returncode == 0, found.stderr
     assert "docs/b/c.py:1" in found.stdout and "RETRY_LIMIT = 7" in found.stdout
-    again = nanobot("ingest", str(src), "--name", "docs")
+    again = nanobot("ingest", str(src), "--name", "docs", "--no-embed")
     assert "Updated: 0 read, 2 unchanged, 0 removed." in again.stdout
 
 
 def test_bad_input_exits_1_with_a_message(tmp_path: Path) -> None:
     src = write(tmp_path / "docs", {"a.md": "keep me\n"})
-    assert nanobot("ingest", str(src), "--name", "docs").returncode == 0
-    missing = nanobot("ingest", str(tmp_path / "nope"), "--name", "docs")
+    assert nanobot("ingest", str(src), "--name", "docs", "--no-embed").returncode == 0
+    missing = nanobot("ingest", str(tmp_path / "nope"), "--name", "docs", "--no-embed")
     assert missing.returncode == 1 and "no such file or directory" in missing.stderr
     other = write(tmp_path / "other", {"x.md": "x\n"})
-    clash = nanobot("ingest", str(other), "--name", "docs")
+    clash = nanobot("ingest", str(other), "--name", "docs", "--no-embed")
     assert clash.returncode == 1 and "already exists" in clash.stderr
     unknown = nanobot("search", "nodocs", "x")
     assert unknown.returncode == 1 and "no volume named 'nodocs'; volumes: docs" in unknown.stderr
@@ -53,7 +53,7 @@ def test_bad_input_exits_1_with_a_message(tmp_path: Path) -> None:
 def test_unreadable_file_is_listed_and_the_rest_ingested(tmp_path: Path) -> None:
     src = write(tmp_path / "docs", {"ok.md": "readable text\n", "secret.md": "hidden\n"})
     (src / "secret.md").chmod(0)
-    args = ["ingest", str(src), "--name", "docs"]
+    args = ["ingest", str(src), "--name", "docs", "--no-embed"]
     if os.geteuid() == 0:  # drop root's permission override for the child, so chmod 000 binds
         import subprocess
         import sys

@@ -7,6 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.core.context_store import layout
 from app.core.context_store.errors import VolumeError
@@ -14,6 +15,9 @@ from app.core.context_store.index import ChunkIndex
 from app.core.context_store.layout import Meta
 from app.core.context_store.volume import Volume
 from app.core.paths import get_paths
+
+if TYPE_CHECKING:
+    from app.core.context_store.dense import DenseIndex, Embedder
 
 
 def default_root() -> Path:
@@ -34,6 +38,8 @@ class VolumeStore:
         self.root = root or default_root()
         self._open: dict[str, Handle] = {}
         self._lock = threading.Lock()
+        self._dense: dict[str, tuple[Any, DenseIndex]] = {}
+        self._embedder: Embedder | None = None
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -75,6 +81,33 @@ class VolumeStore:
             h = Handle(target, volume, index)
             self._open[name] = h
             return h
+
+    def dense(self, name: str) -> DenseIndex | None:
+        """The volume's semantic index as far as it is built, or None (no extra, not built, or
+        unusable: search then stays BM25-only)."""
+        from app.core.context_store.dense_status import available
+
+        if not available():
+            return None
+        h = self.get(name)
+        meta_path = h.volume.directory / layout.DENSE_META
+        try:
+            stamp = (h.target, meta_path.stat().st_mtime_ns)
+        except OSError:
+            return None
+        cached = self._dense.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        from app.core.context_store.dense import DenseIndex, Embedder, cpu_threads
+
+        try:
+            if self._embedder is None:
+                self._embedder = Embedder(threads=cpu_threads())
+            index = DenseIndex(h.volume.directory, self._embedder)
+        except (VolumeError, OSError, ValueError, KeyError):
+            return None
+        self._dense[name] = (stamp, index)
+        return index
 
     def close(self) -> None:
         with self._lock:

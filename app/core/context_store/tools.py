@@ -81,8 +81,9 @@ class CtxSearch(_CtxTool):
         if not query:
             raise ToolError("query is required")
         k = max(1, min(_int(args, "k", 5), MAX_K))
-        handle = self.store.get(str(args.get("volume", "")))
-        hits = search(handle, query, k)
+        name = str(args.get("volume", ""))
+        handle = self.store.get(name)
+        hits = search(handle, query, k, self.store.dense(name))
         if not hits:
             return ToolResult(f"No chunk of '{handle.volume.name}' matches {query!r}. Try other "
                               "words, or ctx_grep for an exact string.", meta={"hits": []})

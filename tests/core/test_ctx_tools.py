@@ -120,3 +120,17 @@ async def test_planner_falls_back_to_search(store: VolumeStore) -> None:
     await session.run_turn("When does the harbour office open?")
     assert names == ["ctx_search", "ctx_slice"]
     assert "The harbour office opens at nine." in planner.last_prompt
+
+
+def test_default_registry_gains_ctx_tools_once_a_volume_exists(tmp_path: Path) -> None:
+    from app.core.context_store.store import default_root
+    from app.runtime import default_registry
+
+    assert "ctx_search" not in default_registry().names()
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x.txt").write_text("hello\n")
+    ingest([tmp_path / "d"], "mine", default_root())
+    registry = default_registry()
+    assert {"ctx_search", "ctx_grep", "ctx_slice", "ctx_info", "read_file"} <= registry.names()
+    spec = next(s for s in registry.specs() if s.name == "ctx_search")
+    assert "Volumes: mine." in spec.description

@@ -33,7 +33,8 @@ that the their them then there these they this to was were what when where which
 will with you your please tell me
 """
 STOPWORDS = frozenset(_STOP_TEXT.split())
-_WORD = re.compile(r"\w+")
+# Letters and digits, split at underscores too: what the FTS5 unicode61 tokenizer calls a token.
+_WORD = re.compile(r"[^\W_]+")
 
 
 def query_terms(text: str) -> list[list[str]]:

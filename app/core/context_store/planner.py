@@ -88,12 +88,15 @@ class RetrievalFirstProvider:
     name = "retrieval-first"
 
     def __init__(self, reader: Provider, volume: str, *, window: int = 3, max_windows: int = 2,
-                 k: int = 3, max_tokens: int = 64) -> None:
+                 k: int = 4, search_window: int = 1, max_tokens: int = 64) -> None:
         self.reader = reader
         self.volume = volume
         self.window = window
         self.max_windows = max_windows
+        # Without an identifier to grep for, ranking is less sure: read the best line of each of
+        # the top k results, with fewer lines around each, and let the model pick.
         self.k = k
+        self.search_window = search_window
         self.max_tokens = max_tokens
         self.model = reader.model
         self.capabilities = Capabilities(
@@ -114,29 +117,32 @@ class RetrievalFirstProvider:
             return self._call("ctx_search", volume=v, query=question, k=self.k)
         last = steps[-1]
         slices = [s for s in steps if s.name == "ctx_slice"]
-        targets = self._targets(steps)
+        targets, via_search = self._targets(steps)
         if last.name in ("ctx_grep", "ctx_search") and not targets:
             if last.name == "ctx_grep":
                 return self._call("ctx_search", volume=v, query=question, k=self.k)
             return None
-        if len(slices) < min(len(targets), self.max_windows):
+        limit, width = (self.k, self.search_window) if via_search else (self.max_windows,
+                                                                        self.window)
+        if len(slices) < min(len(targets), limit):
             line = targets[len(slices)]
-            return self._call("ctx_slice", volume=v, line_start=max(1, line - self.window),
-                              line_end=line + self.window)
+            return self._call("ctx_slice", volume=v, line_start=max(1, line - width),
+                              line_end=line + width)
         return None
 
-    def _targets(self, steps: list[_Step]) -> list[int]:
-        """Lines to read, from the latest grep (its hits) or search (each result's best line)."""
+    def _targets(self, steps: list[_Step]) -> tuple[list[int], bool]:
+        """Lines to read, from the latest grep (its hits) or search (each result's best line),
+        and whether they came from a search."""
         for s in reversed(steps):
             if s.is_error:
                 continue
             if s.name == "ctx_grep":
                 lines = [int(x) for x in _GREP_LINE.findall(s.content)]
                 if lines:
-                    return lines
+                    return lines, False
             elif s.name == "ctx_search":
-                return [int(x) for x in _BEST_LINE.findall(s.content)]
-        return []
+                return [int(x) for x in _BEST_LINE.findall(s.content)], True
+        return [], False
 
     def _call(self, name: str, **arguments: object) -> ToolCall:
         return ToolCall(id=new_call_id(), name=name, arguments=dict(arguments))

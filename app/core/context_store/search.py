@@ -16,7 +16,8 @@ from app.core.context_store.store import Handle
 if TYPE_CHECKING:
     from app.core.context_store.dense import DenseIndex
 
-_WORD = re.compile(r"\w+")
+# Letters and digits, split at underscores too: what the FTS5 unicode61 tokenizer calls a token.
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,11 @@ class _CtxTool:
         raise NotImplementedError
 
 
+def _volumes_note(names: list[str]) -> str:
+    # Small models see tool descriptions but not parameter descriptions: name the volumes here.
+    return f" Volumes: {', '.join(names)}." if names else ""
+
+
 def _volume_param(names: list[str]) -> dict[str, Any]:
     hint = f" (one of: {', '.join(names)})" if names else ""
     return {"type": "string", "description": "volume name" + hint}
@@ -66,7 +71,8 @@ class CtxSearch(_CtxTool):
         self.spec = ToolSpec(
             name="ctx_search",
             description="Search a volume (a large ingested text collection) for words; returns "
-                        "the best chunks with file, volume line range and best line.",
+                        "the best chunks with file, volume line range and best line."
+                        + _volumes_note(names),
             parameters={"type": "object", "properties": {
                 "volume": _volume_param(names),
                 "query": {"type": "string", "description": "words to look for"},

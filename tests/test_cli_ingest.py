@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.context_store import dense_status
 from tests.test_cli import nanobot
 
 
@@ -67,3 +68,16 @@ def test_unreadable_file_is_listed_and_the_rest_ingested(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert "1 unreadable" in proc.stdout and "docs/secret.md: Permission denied" in proc.stdout
     assert "1 file," in proc.stdout
+
+
+# The semantic extra is optional (CI installs only the test extra): skip when it is absent.
+@pytest.mark.skipif(not dense_status.available(), reason="semantic extra not installed")
+def test_embed_builds_the_semantic_index(tmp_path: Path) -> None:
+    src = write(tmp_path / "docs", {"a.md": "Ilse lives beside the Eiffel Tower; the door code "
+                                            "there is 2082663.\nThe build farm archived notes.\n"})
+    assert nanobot("ingest", str(src), "--name", "docs", "--no-embed").returncode == 0
+    proc = nanobot("embed", "docs")
+    assert proc.returncode == 0, proc.stderr
+    assert "Semantic index of 'docs': 1 sub-chunks" in proc.stdout
+    found = nanobot("search", "docs", "which", "digits", "unlock", "her", "entrance")
+    assert "[dense]" in found.stdout and "door code there is 2082663" in found.stdout

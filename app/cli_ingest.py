@@ -24,6 +24,33 @@ def register_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=run_ingest)
 
 
+def register_volumes(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("volumes", help="list volumes, or delete one with --rm NAME")
+    p.add_argument("--rm", metavar="NAME", help="delete this volume")
+    p.set_defaults(handler=run_volumes)
+
+
+def run_volumes(args: argparse.Namespace) -> int:
+    from app.core.context_store.describe import one_line
+    from app.core.context_store.store import VolumeStore, default_root
+    from app.core.context_store.versions import delete_volume
+
+    if args.rm:
+        try:
+            delete_volume(default_root(), args.rm)
+        except VolumeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"deleted volume {args.rm!r}")
+        return 0
+    metas = VolumeStore().metas()
+    for m in metas:
+        print(one_line(m))
+    if not metas:
+        print("no volumes (nanobot ingest PATH --name NAME)")
+    return 0
+
+
 def register_embed(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("embed", help="build a volume's semantic index now (semantic extra)")
     p.add_argument("name", help="volume name")

@@ -33,6 +33,12 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     assert "docs/b/c.py:1" in found.stdout and "RETRY_LIMIT = 7" in found.stdout
     again = nanobot("ingest", str(src), "--name", "docs", "--no-embed")
     assert "Updated: 0 read, 2 unchanged, 0 removed." in again.stdout
+    listed = nanobot("volumes")
+    assert listed.returncode == 0 and listed.stdout.startswith("docs: 2 files, 2 lines")
+    assert nanobot("volumes", "--rm", "docs").stdout.strip() == "deleted volume 'docs'"
+    gone = nanobot("volumes", "--rm", "docs")
+    assert gone.returncode == 1 and "volume 'docs' not found" in gone.stderr
+    assert nanobot("volumes").stdout.startswith("no volumes")
 
 
 def test_bad_input_exits_1_with_a_message(tmp_path: Path) -> None:

@@ -8,13 +8,11 @@ mapping (not read again) and keep their index rows.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +27,7 @@ from app.core.context_store.ignore import WalkReport, walk_tree
 from app.core.context_store.index import ChunkIndex, PendingChunk
 from app.core.context_store.layout import FileEntry, Meta
 from app.core.context_store.textdetect import SNIFF_BYTES, as_utf8, looks_binary
+from app.core.context_store.versions import locked, switch
 from app.core.context_store.volume import Volume
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -78,17 +77,6 @@ def _human(n: int) -> str:
             return f"{size:.1f} {unit}" if unit != "B" else f"{n} B"
         size /= 1024
     return f"{n} B"
-
-
-@contextmanager
-def _locked(root: Path, name: str) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / f".{name}.lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise VolumeError(f"another ingest of volume {name!r} is running") from exc
-        yield
 
 
 def _resolve_sources(paths: list[str | Path]) -> list[Path]:
@@ -175,7 +163,7 @@ def ingest(paths: list[str | Path], name: str, root: Path, *, replace: bool = Fa
     """Create volume ``name`` under ``root`` from ``paths``, or update it incrementally."""
     layout.check_name(name)
     sources = _resolve_sources(paths)
-    with _locked(root, name):
+    with locked(root, name):
         return _ingest_locked(sources, name, root, replace, max_file_bytes, progress,
                               chunk_target, chunk_overlap)
 
@@ -231,7 +219,7 @@ def _ingest_locked(sources: list[Path], name: str, root: Path, replace: bool,
                         "unreadable": report.unreadable[:50], "special": len(report.special),
                         "ignored": report.ignored}
         layout.write_meta(target_dir, meta)
-        _switch(root, name, target_dir)
+        switch(root, name, target_dir)
     except BaseException:
         shutil.rmtree(target_dir, ignore_errors=True)
         raise
@@ -349,30 +337,3 @@ def _build_index(target: Path, old: Volume | None, changed: set[str], report: In
         report.meta.near_dup_chunks = index.near_dup_count()
     finally:
         index.close()
-
-
-def _switch(root: Path, name: str, target: Path) -> None:
-    """Point ``root/name`` at ``target`` atomically; remove the previous version."""
-    link = root / name
-    previous: Path | None = None
-    if link.is_symlink():
-        previous = root / os.readlink(link)
-    elif link.exists():
-        raise VolumeError(f"{link} exists and is not a volume link; move it away first")
-    tmp = root / f".{name}.link-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    os.symlink(target.name, tmp)
-    os.replace(tmp, link)
-    if previous is not None and previous.resolve() != target.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
-
-
-def delete_volume(root: Path, name: str) -> None:
-    layout.check_name(name)
-    link = root / name
-    if not link.is_symlink():
-        raise VolumeError(f"volume {name!r} not found")
-    with _locked(root, name):
-        target = root / os.readlink(link)
-        link.unlink()
-        shutil.rmtree(target, ignore_errors=True)

@@ -24,6 +24,58 @@ def register_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=run_ingest)
 
 
+def register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("ask", help="answer a question from a volume: deterministic retrieval, "
+                                   "then the model reads a few lines")
+    p.add_argument("name", help="volume name")
+    p.add_argument("question", nargs="+", help="the question")
+    p.add_argument("--model", "-m", dest="ask_model", help="model or provider (default: config)")
+    p.add_argument("--window", type=int, default=3, help="lines either side of a hit")
+    p.set_defaults(handler=run_ask)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.core.config import ConfigError, load_config
+    from app.core.context_store.planner import RetrievalFirstProvider
+    from app.core.context_store.store import VolumeStore
+    from app.core.context_store.tools import ctx_tools
+    from app.core.events import Event, ToolCallStarted
+    from app.core.providers.registry import ProviderSetupError, build_provider
+    from app.core.session import Session, SessionOptions
+    from app.core.tools.base import ToolRegistry
+
+    store = VolumeStore()
+    try:
+        store.get(args.name)
+        selection = build_provider(load_config(), args.ask_model or args.model)
+    except (VolumeError, ConfigError, ProviderSetupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    planner = RetrievalFirstProvider(selection.provider, args.name, window=args.window)
+    session = Session(planner, tools=ToolRegistry(ctx_tools(store, always=True)),
+                      options=SessionOptions(max_iterations=10, max_tokens=128))
+
+    def show(ev: Event) -> None:
+        if isinstance(ev, ToolCallStarted):
+            print(f"→ {ev.label}", file=sys.stderr)
+
+    session.add_listener(show)
+
+    async def go() -> int:
+        try:
+            outcome = await session.run_turn(" ".join(args.question))
+        finally:
+            await planner.aclose()
+        print(outcome.text.strip() if outcome.status == "finished" else f"error: {outcome.error}")
+        return 0 if outcome.status == "finished" else 1
+
+    code = asyncio.run(go())
+    store.close()
+    return code
+
+
 def register_volumes(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("volumes", help="list volumes, or delete one with --rm NAME")
     p.add_argument("--rm", metavar="NAME", help="delete this volume")

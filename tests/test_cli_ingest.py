@@ -87,3 +87,15 @@ def test_embed_builds_the_semantic_index(tmp_path: Path) -> None:
     assert "Semantic index of 'docs': 1 sub-chunks" in proc.stdout
     found = nanobot("search", "docs", "which", "digits", "unlock", "her", "entrance")
     assert "[dense]" in found.stdout and "door code there is 2082663" in found.stdout
+
+
+@pytest.mark.model
+def test_ask_answers_from_a_volume_with_the_local_model(tmp_path: Path) -> None:
+    lines = [f"log line {i}: worker {i % 7} finished batch {i * 13}" for i in range(3000)]
+    lines[1777] = "One of the special magic numbers for lunar-quartz-58 is: 6120934."
+    src = write(tmp_path / "logs", {"run.log": "\n".join(lines) + "\n"})
+    assert nanobot("ingest", str(src), "--name", "logs", "--no-embed").returncode == 0
+    proc = nanobot("ask", "logs", "What is the special magic number for lunar-quartz-58?")
+    assert proc.returncode == 0, proc.stderr
+    assert "6120934" in proc.stdout
+    assert "Grepping logs" in proc.stderr and "Reading logs lines 1775-1781" in proc.stderr

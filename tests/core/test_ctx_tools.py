@@ -104,10 +104,26 @@ async def test_planner_runs_grep_then_slice_then_reads(store: VolumeStore) -> No
     out = await session.run_turn("What is the special magic number for amber-heron-17?")
     assert out.text == "5550123"
     assert [c.name for c in calls] == ["ctx_grep", "ctx_slice"]
+    assert calls[0].arguments["pattern"] == "amber-heron-17"
     assert calls[1].arguments == {"volume": "c", "line_start": 601, "line_end": 603}
     prompt = reader.requests[0].messages[-1].content
     assert "amber-heron-17 is: 5550123." in prompt and "x_599" not in prompt
     assert reader.requests[0].tools == ()  # the reader never sees tools
+
+
+async def test_planner_drops_look_alike_grep_hits(tmp_path: Path) -> None:
+    src = tmp_path / "la"
+    src.mkdir()
+    (src / "a.txt").write_text("The code for lunar-comet-35 is: 111.\n" + "filler\n" * 50
+                               + "The code for lunar-comet-3 is: 222.\n")
+    ingest([src], "la", tmp_path / "vols2")
+    store = VolumeStore(tmp_path / "vols2")
+    reader = ScriptedProvider(["222"])
+    planner = RetrievalFirstProvider(reader, "la", window=0)
+    session = Session(planner, tools=ToolRegistry(ctx_tools(store)))
+    await session.run_turn("What is the code for lunar-comet-3?")
+    assert "lunar-comet-3 is: 222." in planner.last_prompt
+    assert "lunar-comet-35" not in planner.last_prompt  # a substring hit, not the whole token
 
 
 async def test_planner_falls_back_to_search(store: VolumeStore) -> None:

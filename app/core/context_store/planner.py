@@ -34,7 +34,8 @@ READER_SYSTEM = (
 )
 _QUOTED = re.compile(r"[\"'`“‘]([^\"'`”’]{3,120})[\"'`”’]")
 _TOKEN = re.compile(r"[\w][\w.:/-]*[\w]|\w")
-_GREP_LINE = re.compile(r"^(\d+): ", re.MULTILINE)
+_GREP_LINE = re.compile(r"^(\d+): [^:\n]*:\d+: (.*)$", re.MULTILINE)
+GREP_LINES = 20
 _BEST_LINE = re.compile(r"best line (\d+):")
 _SLICE_PREFIX = re.compile(r"^\d+: ", re.MULTILINE)
 
@@ -112,8 +113,10 @@ class RetrievalFirstProvider:
         if not steps:
             keys = key_terms(question)
             if keys:
-                return self._call("ctx_grep", volume=v, pattern=grep_pattern(keys[0]),
-                                  regex=True, max_lines=self.max_windows)
+                # A plain substring grep is a memchr-speed scan; a regex with look-arounds is tried
+                # at every offset (0.4 s per 1M tokens here). Whole-token matching is done on the
+                # returned lines instead, so look-alikes such as KEY0 are dropped.
+                return self._call("ctx_grep", volume=v, pattern=keys[0], max_lines=GREP_LINES)
             return self._call("ctx_search", volume=v, query=question, k=self.k)
         last = steps[-1]
         slices = [s for s in steps if s.name == "ctx_slice"]
@@ -137,11 +140,14 @@ class RetrievalFirstProvider:
             if s.is_error:
                 continue
             if s.name == "ctx_grep":
-                lines = [int(x) for x in _GREP_LINE.findall(s.content)]
+                key = str(s.arguments.get("pattern", ""))
+                whole = re.compile(grep_pattern(key)) if not s.arguments.get("regex") else None
+                lines = [int(n) for n, text in _GREP_LINE.findall(s.content)
+                         if whole is None or whole.search(text)]
                 if lines:
-                    return lines, False
-            elif s.name == "ctx_search":
-                return [int(x) for x in _BEST_LINE.findall(s.content)], True
+                    return list(dict.fromkeys(lines)), False
+            elif s.name == "ctx_search":  # overlapping chunks may share a best line: read it once
+                return list(dict.fromkeys(int(x) for x in _BEST_LINE.findall(s.content))), True
         return [], False
 
     def _call(self, name: str, **arguments: object) -> ToolCall:

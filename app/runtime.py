@@ -30,7 +30,9 @@ def workspace_for(config: Config, flag: str | None) -> Path:
 
 
 def default_registry() -> ToolRegistry:
-    return ToolRegistry(default_tools())
+    from app.core.context_store.tools import ctx_tools  # [] until a volume exists
+
+    return ToolRegistry([*default_tools(), *ctx_tools()])
 
 
 def build_runtime(*, model: str | None = None, workspace: str | None = None,

@@ -21,6 +21,7 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.screens.volumes import VolumesScreen
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 
@@ -32,6 +33,7 @@ class NanobotApp(App[None]):
         Binding("escape", "cancel", "Cancel", show=True),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
         Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+o", "volumes", "Volumes", show=False),
     ]
 
     def __init__(self, session: Session, *, notices: list[str] | None = None) -> None:
@@ -96,6 +98,9 @@ class NanobotApp(App[None]):
 
     def action_cancel(self) -> None:
         self.bridge.cancel()
+
+    def action_volumes(self) -> None:
+        self.push_screen(VolumesScreen())
 
     def action_toggle_thinking(self) -> None:
         self.bridge.set_thinking(not self.session.thinking)

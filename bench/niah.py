@@ -1,0 +1,273 @@
+"""Needle in a haystack at 1M tokens through the agent, with the default local model as the reader.
+
+Usage:
+    python bench/niah.py                                 # 1M tokens, 100 questions, 10M scale run
+    python bench/niah.py --tokens 200000 --questions 20 --scale-tokens 0   # a short run
+
+Per question a fresh Session runs with the retrieval-first planner
+(app/core/context_store/planner.py): ctx_grep for an identifier in the question, else ctx_search,
+then ctx_slice of +-WINDOW lines, then the model answers from those lines alone. A question counts
+as found when the needle's value is in the answer (RULER's string_match). Latency is split into
+ingest (read files, write the volume), index (chunks, FTS5, simhash), search (ctx_grep/ctx_search
+tool time) and read (ctx_slice plus the model's answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.core.context_store.ingest import ingest
+from app.core.context_store.search import search
+from app.core.context_store.store import VolumeStore
+from app.core.context_store.tools import ctx_tools
+from app.core.events import Event, ToolCallFinished
+from app.core.models.embedded import ensure_embedded
+from app.core.providers.llama_inprocess import LlamaInProcessProvider
+from app.core.session import Session, SessionOptions
+from app.core.tools.base import ToolRegistry
+from bench.niah_haystack import Haystack, Needle, build
+
+CHARS_PER_TOKEN_GUESS = 3.4
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def count_tokens(model: Path, directory: Path) -> int:
+    import llama_cpp
+
+    vocab = llama_cpp.Llama(model_path=str(model), vocab_only=True, verbose=False)
+    total = 0
+    for f in sorted(directory.rglob("*")):
+        if f.is_file():
+            total += len(vocab.tokenize(f.read_bytes(), add_bos=False, special=False))
+    vocab.close()
+    return total
+
+
+def make(directory: Path, tokens: int, questions: int, model: Path, seed: int) -> tuple[Haystack,
+                                                                                        int]:
+    chars = int(tokens * CHARS_PER_TOKEN_GUESS)
+    while True:
+        hay = build(directory, chars, questions, seed=seed)
+        n_tokens = count_tokens(model, directory)
+        if n_tokens >= tokens:
+            return hay, n_tokens
+        for f in hay.files:  # too few tokens: grow and rebuild
+            (directory / f).unlink()
+        chars = int(chars * tokens / n_tokens * 1.02)
+
+
+async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
+              needle: Needle, window: int) -> dict[str, Any]:
+    from app.core.context_store.planner import RetrievalFirstProvider
+
+    planner = RetrievalFirstProvider(provider, volume, window=window)
+    session = Session(planner, tools=ToolRegistry(ctx_tools(store, always=True)),
+                      options=SessionOptions(max_iterations=8, max_tokens=48))
+    tool_times: dict[str, float] = {}
+    calls: list[str] = []
+
+    def listen(ev: Event) -> None:
+        if isinstance(ev, ToolCallFinished):
+            tool_times[ev.name] = tool_times.get(ev.name, 0.0) + ev.duration
+            calls.append(ev.name)
+
+    session.add_listener(listen)
+    t0 = time.perf_counter()
+    outcome = await session.run_turn(needle.question)
+    total = time.perf_counter() - t0
+    search_s = tool_times.get("ctx_grep", 0.0) + tool_times.get("ctx_search", 0.0)
+    answer = outcome.text.strip()
+    return {
+        "id": needle.id, "kind": needle.kind, "depth": needle.depth, "question": needle.question,
+        "answer": answer, "gold": needle.answer,
+        "found": needle.answer.lower() in answer.lower(),
+        "retrieved": needle.answer in planner.last_prompt,
+        "calls": calls, "search_s": search_s, "read_s": total - search_s, "total_s": total,
+    }
+
+
+def summarise(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    n = len(rows)
+    k = sum(bool(r["found"]) for r in rows)
+    kr = sum(bool(r["retrieved"]) for r in rows)
+    lo, hi = wilson(k, n)
+    def times(key: str) -> list[float]:
+        return [float(r[key]) for r in rows]
+    out = {"subset": label, "n": n, "found": k, "recall": k / n if n else 0.0,
+           "wilson95": [lo, hi], "retrieval_recall": kr / n if n else 0.0}
+    for key in ("search_s", "read_s", "total_s"):
+        out[key] = {"p50": statistics.median(times(key)) if n else 0.0, "p95": pct(times(key), 0.95)}
+    return out
+
+
+def scale_run(tokens: int, model: Path, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="niah-scale-") as tmp:
+        hay_dir = Path(tmp) / "hay"
+        hay = build(hay_dir, int(tokens * CHARS_PER_TOKEN_GUESS), 100, seed=seed + 1)
+        root = Path(tmp) / "volumes"
+        report = ingest([hay_dir], "scale", root)
+        store = VolumeStore(root)
+        handle = store.get("scale")
+        lat = []
+        for nd in hay.needles:
+            t = time.perf_counter()
+            search(handle, nd.question, 3)
+            lat.append(time.perf_counter() - t)
+        g = time.perf_counter()
+        handle.volume.grep(hay.needles[-1].answer, max_lines=5)
+        grep_s = time.perf_counter() - g
+        store.close()
+        return {"chars": hay.chars, "approx_tokens": int(hay.chars / CHARS_PER_TOKEN_GUESS),
+                "ingest_s": report.read_s, "index_s": report.index_s,
+                "chunks": report.meta.chunks, "search_p50_ms": statistics.median(lat) * 1000,
+                "search_p95_ms": pct(lat, 0.95) * 1000, "grep_ms": grep_s * 1000}
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--tokens", type=int, default=1_000_000, help="haystack size in model tokens")
+    ap.add_argument("--questions", type=int, default=100, help="needles planted and asked")
+    ap.add_argument("--window", type=int, default=3, help="lines either side given to the reader")
+    ap.add_argument("--scale-tokens", type=int, default=10_000_000,
+                    help="also time ingest/index/search at this size (0: skip)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dense", action="store_true",
+                    help="build the semantic index after the BM25 run and ask the low-overlap "
+                         "questions again with BM25+dense fusion (needs the semantic extra)")
+    ap.add_argument("--out", type=Path, help="write the full results as JSON here")
+    args = ap.parse_args()
+    model = ensure_embedded()
+    run_start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="niah-") as tmp:
+        hay_dir = Path(tmp) / "haystack"
+        hay, n_tokens = make(hay_dir, args.tokens, args.questions, model, args.seed)
+        print(f"haystack: {n_tokens:,} tokens (model tokenizer), {hay.chars:,} chars, "
+              f"{len(hay.files)} files, {len(hay.needles)} needles, {hay.distractors} distractors")
+        root = Path(tmp) / "volumes"
+        report = ingest([hay_dir], "hay", root)
+        store = VolumeStore(root)
+        handle = store.get("hay")
+        for nd in hay.needles:
+            hit = handle.volume.grep(nd.text, max_lines=1).hits
+            nd.line = hit[0].line if hit else 0
+            nd.depth = nd.line / handle.volume.n_lines
+        print(f"ingest {report.read_s:.2f} s, index {report.index_s:.2f} s "
+              f"({report.meta.chunks} chunks, {report.meta.lines:,} lines)")
+        provider = LlamaInProcessProvider(model, n_ctx=2048, n_threads=args.threads,
+                                          temperature=0.0, seed=args.seed)
+        await provider.load()
+        rows = []
+        q_start = time.perf_counter()
+        for i, nd in enumerate(hay.needles, 1):
+            row = await ask(provider, store, "hay", nd, args.window)
+            rows.append(row)
+            mark = "ok " if row["found"] else "MISS"
+            print(f"[{i:3}/{len(hay.needles)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
+                  f"{row['total_s']:.2f}s  {nd.question[:60]!r} -> {str(row['answer'])[:40]!r}",
+                  flush=True)
+        questions_s = time.perf_counter() - q_start
+        dense_rows: list[dict[str, Any]] = []
+        embed_s = 0.0
+        if args.dense:
+            from app.core.context_store import dense
+
+            print("building the semantic index …", flush=True)
+            e0 = time.perf_counter()
+            dense.build(handle.volume.directory, embedder=dense.Embedder(threads=args.threads
+                                                                         or dense.cpu_threads()))
+            embed_s = time.perf_counter() - e0
+            print(f"embedded {dense.status_counts(handle.volume.directory)[1]} sub-chunks in "
+                  f"{embed_s:.1f} s", flush=True)
+            for nd in [n for n in hay.needles if n.kind == "low_overlap"]:
+                row = await ask(provider, store, "hay", nd, args.window)
+                dense_rows.append(row)
+                print(f"[dense] {'ok ' if row['found'] else 'MISS'} {nd.question[:60]!r} -> "
+                      f"{str(row['answer'])[:40]!r} (retrieved: {row['retrieved']})", flush=True)
+        await provider.aclose()
+        store.close()
+    result: dict[str, Any] = {
+        "tokens": n_tokens, "chars": hay.chars, "files": len(hay.files),
+        "needles": len(hay.needles), "distractors": hay.distractors, "window": args.window,
+        "ingest_s": report.read_s, "index_s": report.index_s, "questions_s": questions_s,
+        "all": summarise(rows, "all"),
+        "literal": summarise([r for r in rows if r["kind"] == "literal"], "literal"),
+        "low_overlap": summarise([r for r in rows if r["kind"] == "low_overlap"], "low_overlap"),
+        "by_depth": {f"{d / 10:.1f}": summarise([r for r in rows if d / 10 <= float(r["depth"])
+                                                  < (d + 1) / 10], "")["recall"] for d in range(10)},
+        "rows": rows,
+    }
+    if args.dense:
+        result["embed_s"] = embed_s
+        result["low_overlap_dense"] = summarise(dense_rows, "low_overlap+dense")
+        result["dense_rows"] = dense_rows
+    if args.scale_tokens:
+        print(f"scale run at ~{args.scale_tokens:,} tokens …", flush=True)
+        result["scale"] = scale_run(args.scale_tokens, model, args.seed)
+    result["run_s"] = time.perf_counter() - run_start
+    print_report(result)
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+
+
+def print_report(r: dict[str, Any]) -> None:
+    print("\n== needle in a haystack ==")
+    print(f"haystack {r['tokens']:,} tokens, {r['files']} files, {r['needles']} needles, "
+          f"{r['distractors']} look-alike distractors, reader window +-{r['window']} lines")
+    print(f"ingest {r['ingest_s']:.2f} s + index {r['index_s']:.2f} s; "
+          f"{r['needles']} questions in {r['questions_s']:.1f} s; whole run {r['run_s']:.1f} s")
+    print(f"{'subset':<12} {'n':>4} {'recall':>7} {'wilson 95%':>15} {'retrieved':>9} "
+          f"{'search p50/p95 ms':>18} {'read p50/p95 s':>15} {'total p50/p95 s':>16}")
+    for key in ("all", "literal", "low_overlap", "low_overlap_dense"):
+        if key not in r:
+            continue
+        s = r[key]
+        assert isinstance(s, dict)
+        lo, hi = s["wilson95"]
+        print(f"{key:<12} {s['n']:>4} {s['recall']:>7.1%} {f'{lo:.1%}-{hi:.1%}':>15} "
+              f"{s['retrieval_recall']:>9.1%} "
+              f"{s['search_s']['p50'] * 1000:>8.1f}/{s['search_s']['p95'] * 1000:<8.1f} "
+              f"{s['read_s']['p50']:>7.2f}/{s['read_s']['p95']:<7.2f} "
+              f"{s['total_s']['p50']:>7.2f}/{s['total_s']['p95']:<7.2f}")
+    print("recall by depth decile: " + ", ".join(
+        f"{k}: {v:.0%}" for k, v in r["by_depth"].items()))
+    if "embed_s" in r:
+        print(f"semantic index (background in the product) built in {r['embed_s']:.1f} s")
+    if "scale" in r:
+        s = r["scale"]
+        assert isinstance(s, dict)
+        print(f"scale: ~{s['approx_tokens']:,} tokens ({s['chars']:,} chars): ingest "
+              f"{s['ingest_s']:.2f} s, index {s['index_s']:.2f} s ({s['chunks']} chunks), search "
+              f"p50 {s['search_p50_ms']:.1f} ms / p95 {s['search_p95_ms']:.1f} ms, grep "
+              f"{s['grep_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

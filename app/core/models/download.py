@@ -29,6 +29,7 @@ from app.core.models.gguf import GGUF_MAGIC
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
+PROGRESS_EVERY = 0.1  # seconds between progress reports
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -234,15 +235,20 @@ def _fetch(http: httpx.Client, url: str, part: Path, meta: _Meta, have: int, siz
         meta.save()
         started = time.monotonic()
         done = have
+        last_report = 0.0
         with part.open("ab" if resumed else "wb") as out:
-            for block in resp.iter_bytes(CHUNK):
+            # Blocks as they arrive (no re-chunking): whatever came before a drop is on disk.
+            for block in resp.iter_bytes():
                 if cancel is not None and cancel.cancelled:
                     out.flush()
                     raise DownloadCancelled(f"download of {url} cancelled; {done} bytes kept "
                                             f"in {part.name} for a resume")
                 out.write(block)
                 done += len(block)
-                if progress is not None:
+                now = time.monotonic()
+                if progress is not None and (now - last_report >= PROGRESS_EVERY
+                                             or done == total):
+                    last_report = now
                     progress(DownloadProgress(url, done, total, have, started))
             out.flush()
             os.fsync(out.fileno())

@@ -13,6 +13,7 @@ from app.bridge import CoreEvent, SessionBridge
 from app.core.events import (
     ErrorReported,
     Notice,
+    ReplyRestarted,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -80,6 +81,8 @@ class NanobotApp(App[None]):
         elif isinstance(ev, ToolCallFinished):
             if ev.is_error:
                 await conv.add_notice(f"  ✗ {ev.content.splitlines()[0]}", "error")
+        elif isinstance(ev, ReplyRestarted):  # a fallback provider starts the reply again
+            await conv.end_assistant(cancelled=True)
         elif isinstance(ev, Notice):
             await conv.add_notice(ev.text, ev.level)
         elif isinstance(ev, ErrorReported):

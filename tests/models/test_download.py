@@ -80,7 +80,7 @@ def test_always_corrupt_fails_and_keeps_nothing(tmp_path: Path, model_bytes: byt
     with file_server() as host:
         url = host.add("m.gguf", model_bytes)
         host.corrupt_always.add("/m.gguf")
-        with pytest.raises(ChecksumError, match="corrupt twice.*SHA-256"):
+        with pytest.raises(ChecksumError, match=r"corrupt twice.*SHA-256"):
             download(url, tmp_path / "m.gguf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src.gguf"]
 

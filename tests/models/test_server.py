@@ -46,12 +46,13 @@ class StateWaiter:
         if self._want and st.state is self._want[0] and st.restarts >= self._want[1]:
             self._event.set()
 
-    async def wait(self, state: ServerState, restarts: int = 0, timeout: float = 120) -> None:
+    async def wait(self, state: ServerState, restarts: int = 0) -> None:
         self._want = (state, restarts)
         if any(s.state is state and s.restarts >= restarts for s in self.seen):
             return
         self._event.clear()
-        await asyncio.wait_for(self._event.wait(), timeout)
+        async with asyncio.timeout(120):
+            await self._event.wait()
 
 
 def stub_spec(tmp_path: Path, *extra: str) -> ServerSpec:

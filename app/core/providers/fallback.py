@@ -68,14 +68,10 @@ class FallbackProvider:
         self._sleep = sleep or cancellable_sleep
         self.active: Provider = self.chain[0]
         self.name = f"{role}→{self.chain[0].name}" if len(self.chain) > 1 else self.chain[0].name
-
-    @property
-    def model(self) -> str:
-        return self.active.model
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.active.capabilities
+        # Plain attributes (the Provider protocol's shape), following whichever provider last
+        # answered: the session reads the context window and quirks from here.
+        self.model = self.active.model
+        self.capabilities: Capabilities = self.active.capabilities
 
     def _next_open(self, after: int) -> Provider | None:
         for p in self.chain[after + 1:]:
@@ -108,6 +104,7 @@ class FallbackProvider:
                         return
                     breaker.record_success()
                     self.active = provider
+                    self.model, self.capabilities = provider.model, provider.capabilities
                     return
                 except (ProviderError, httpx.HTTPError, OSError) as raw:
                     if cancel.cancelled:

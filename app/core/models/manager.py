@@ -1,0 +1,284 @@
+"""The slot manager (B4): ``main``, ``rlm`` and ``memory``, in-process or on managed servers.
+
+Each slot's config names a model (embedded id or GGUF path), a context size and ``serve``
+(``inprocess`` or ``server``). Slots with the same model, context and mode share one provider
+or one server. At most ``local.max_servers`` servers run at once. A server slot's provider is a
+chain: the server first, then the same model in-process (loaded only if needed), so a server that
+fails to start or crashes never leaves the agent without a model; the slot shows ``failed`` with
+the server's message and log tail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from app.core.config import SLOTS, Config, SlotConfig
+from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, ensure_embedded
+from app.core.models.gguf import ModelFileError, check_gguf
+from app.core.models.metered import MeteredProvider
+from app.core.models.server import ManagedServer, ServerSpec, ServerStartError, ServerState, ServerStatus
+from app.core.paths import get_paths
+from app.core.providers.base import Provider
+from app.core.providers.fallback import FallbackProvider
+from app.core.providers.llama_inprocess import LlamaInProcessProvider
+from app.core.providers.openai_http import OpenAIHTTPProvider
+
+log = logging.getLogger(__name__)
+
+
+class SlotState(Enum):
+    IDLE = "idle"  # configured, not loaded yet (in-process models load on first use)
+    LOADING = "loading"
+    READY = "ready"
+    RESTARTING = "restarting"
+    FAILED = "failed"
+    UNLOADED = "unloaded"
+
+
+@dataclass(frozen=True)
+class SlotStatus:
+    slot: str
+    model: str
+    path: str
+    mode: str  # "inprocess" or "server"
+    state: SlotState
+    context: int = 0
+    port: int = 0
+    message: str = ""
+    log_tail: str = ""
+    tok_s: float | None = None
+    shared_with: str = ""
+    restarts: int = 0
+
+
+@dataclass
+class _Loaded:
+    key: tuple[str, int, str, int]
+    path: Path
+    label: str
+    slot_config: SlotConfig
+    inprocess: LlamaInProcessProvider | None = None
+    server: ManagedServer | None = None
+    provider: Provider | None = None
+
+
+Listener = Callable[[SlotStatus], None]
+Progress = Callable[[str], None]
+
+
+class SlotError(Exception):
+    pass
+
+
+class ModelManager:
+    def __init__(self, config: Config, *, log_dir: Path | None = None,
+                 start_timeout: float = 120.0) -> None:
+        self.config = config
+        self.log_dir = log_dir or (get_paths().state_dir / "servers")
+        self.start_timeout = start_timeout
+        self._slot_cfg: dict[str, SlotConfig] = {s: config.local.slot(s) for s in SLOTS}
+        self._loaded: dict[tuple[str, int, str, int], _Loaded] = {}
+        self._slot_key: dict[str, tuple[str, int, str, int]] = {}
+        self._status: dict[str, SlotStatus] = {}
+        self._listeners: list[Listener] = []
+        for s in SLOTS:
+            cfg = self._slot_cfg[s]
+            self._status[s] = SlotStatus(s, cfg.model or cfg.path or DEFAULT_MODEL_ID,
+                                         cfg.path, cfg.serve, SlotState.IDLE,
+                                         context=cfg.context_size)
+
+    # --- observing ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def status(self, slot: str) -> SlotStatus:
+        return self._status[slot]
+
+    def statuses(self) -> tuple[SlotStatus, ...]:
+        return tuple(self._status[s] for s in SLOTS)
+
+    def _update(self, slot: str, **changes: Any) -> None:
+        self._status[slot] = dataclasses.replace(self._status[slot], **changes)
+        for listener in list(self._listeners):
+            try:
+                listener(self._status[slot])
+            except Exception:
+                log.exception("slot listener failed")
+
+    def _slots_on(self, key: tuple[str, int, str, int]) -> list[str]:
+        return [s for s, k in self._slot_key.items() if k == key]
+
+    # --- resolving ---------------------------------------------------------------------------
+
+    def _resolve(self, cfg: SlotConfig) -> tuple[Path, str]:
+        if cfg.path:
+            path = check_gguf(cfg.path)
+            return path, cfg.model or path.stem
+        model_id = cfg.model or DEFAULT_MODEL_ID
+        if model_id not in catalog():
+            raise SlotError(f"unknown model {model_id!r}; known: {', '.join(catalog())}")
+        return ensure_embedded(model_id), model_id
+
+    def _key(self, path: Path, cfg: SlotConfig) -> tuple[str, int, str, int]:
+        return (str(path), cfg.context_size, cfg.serve, cfg.gpu_layers)
+
+    # --- loading -----------------------------------------------------------------------------
+
+    async def start(self, slot: str, progress: Progress | None = None) -> SlotStatus:
+        """Load (in-process) or start (server) the slot's model; failures mark the slot failed."""
+        if slot not in SLOTS:
+            raise SlotError(f"unknown slot {slot!r}; use main, rlm or memory")
+        cfg = self._slot_cfg[slot]
+        try:
+            path, label = self._resolve(cfg)
+        except (ModelFileError, SlotError) as exc:
+            self._update(slot, state=SlotState.FAILED, message=str(exc))
+            return self._status[slot]
+        key = self._key(path, cfg)
+        if key in self._loaded:
+            sharer = next((s for s in self._slots_on(key) if s != slot), "")
+            self._slot_key[slot] = key
+            base = self._status[sharer] if sharer else self._status[slot]
+            self._update(slot, model=label, path=str(path), mode=cfg.serve,
+                         state=base.state, port=base.port, context=cfg.context_size,
+                         shared_with=sharer, message=base.message)
+            return self._status[slot]
+        loaded = _Loaded(key, path, label, cfg)
+        self._loaded[key] = loaded
+        self._slot_key[slot] = key
+        self._update(slot, model=label, path=str(path), mode=cfg.serve, state=SlotState.LOADING,
+                     context=cfg.context_size, message="", log_tail="", shared_with="")
+        if cfg.serve == "server":
+            await self._start_server(slot, loaded, progress)
+        else:
+            await self._load_inprocess(slot, loaded, progress)
+        return self._status[slot]
+
+    def _inprocess_for(self, loaded: _Loaded) -> LlamaInProcessProvider:
+        if loaded.inprocess is None:
+            caps = catalog()[loaded.label].capabilities if loaded.label in catalog() else {}
+            loaded.inprocess = LlamaInProcessProvider(
+                loaded.path, n_ctx=loaded.slot_config.context_size,
+                n_threads=self.config.local.threads, n_gpu_layers=loaded.slot_config.gpu_layers,
+                temperature=loaded.slot_config.temperature, label=loaded.label,
+                grammar_tool_calls=bool(caps.get("grammar_tool_calls", True)),
+                supports_thinking=bool(caps.get("supports_thinking", False)),
+                tool_nudge=bool(caps.get("tool_nudge", False)), name="local")
+        return loaded.inprocess
+
+    async def _load_inprocess(self, slot: str, loaded: _Loaded, progress: Progress | None) -> None:
+        provider = self._inprocess_for(loaded)
+        if progress:
+            progress(f"{slot}: loading {loaded.path.name} in-process")
+        try:
+            await provider.load()
+        except Exception as exc:
+            self._update(slot, state=SlotState.FAILED, message=f"{type(exc).__name__}: {exc}")
+            return
+        self._update(slot, state=SlotState.READY, message="loaded in-process")
+
+    async def _start_server(self, slot: str, loaded: _Loaded, progress: Progress | None) -> None:
+        running = [ld for ld in self._loaded.values() if ld.server is not None]
+        if len(running) >= self.config.local.max_servers:
+            self._update(slot, state=SlotState.FAILED, mode="inprocess",
+                         message=f"already {len(running)} servers running (local.max_servers); "
+                                 f"{slot} runs in-process instead")
+            return
+        cfg = loaded.slot_config
+        spec = ServerSpec(model_path=loaded.path, context=cfg.context_size,
+                          threads=self.config.local.threads, gpu_layers=cfg.gpu_layers,
+                          port=cfg.port, alias=loaded.label, binary=self.config.local.server_binary)
+        server = ManagedServer(slot, spec, log_dir=self.log_dir,
+                               start_timeout=self.start_timeout)
+        loaded.server = server
+        server.add_listener(lambda st: self._on_server(loaded.key, st))
+        try:
+            await server.start(progress)
+        except ServerStartError as exc:
+            loaded.server = None
+            for s in self._slots_on(loaded.key) or [slot]:
+                self._update(s, state=SlotState.FAILED, message=exc.short + "; running in-process "
+                             "instead", log_tail=exc.log_tail)
+
+    def _on_server(self, key: tuple[str, int, str, int], st: ServerStatus) -> None:
+        state = {ServerState.READY: SlotState.READY, ServerState.STARTING: SlotState.LOADING,
+                 ServerState.RESTARTING: SlotState.RESTARTING, ServerState.FAILED: SlotState.FAILED,
+                 ServerState.STOPPED: SlotState.UNLOADED}[st.state]
+        for slot in self._slots_on(key):
+            self._update(slot, state=state, port=st.port, message=st.message,
+                         log_tail=st.log_tail, restarts=st.restarts)
+
+    async def start_all(self, progress: Progress | None = None) -> tuple[SlotStatus, ...]:
+        for slot in SLOTS:
+            await self.start(slot, progress)
+        return self.statuses()
+
+    # --- providers ---------------------------------------------------------------------------
+
+    def provider(self, slot: str) -> Provider:
+        """The slot's provider (the registry's ``local_factory``); in-process models that were
+        not started load lazily on first use."""
+        key = self._slot_key.get(slot)
+        if key is None:
+            cfg = self._slot_cfg[slot]
+            path, label = self._resolve(cfg)
+            key = self._key(path, cfg)
+            if key not in self._loaded:
+                self._loaded[key] = _Loaded(key, path, label, cfg)
+            self._slot_key[slot] = key
+            self._update(slot, model=label, path=str(path))
+        loaded = self._loaded[key]
+        if loaded.provider is None:
+            inner: Provider = self._inprocess_for(loaded)
+            if loaded.server is not None:
+                http = OpenAIHTTPProvider(loaded.server.base_url, loaded.label,
+                                          name=f"local:{slot} server",
+                                          context_window=loaded.slot_config.context_size)
+                inner = FallbackProvider([http, inner], role=slot)
+            loaded.provider = MeteredProvider(inner, lambda v: self._speed(loaded.key, v))
+        provider: Provider = loaded.provider
+        return provider
+
+    def _speed(self, key: tuple[str, int, str, int], tok_s: float) -> None:
+        for slot in self._slots_on(key):
+            changes: dict[str, Any] = {"tok_s": round(tok_s, 1)}
+            if self._status[slot].state is SlotState.IDLE:
+                changes["state"] = SlotState.READY  # a lazily loaded in-process model
+            self._update(slot, **changes)
+
+    # --- changing ----------------------------------------------------------------------------
+
+    async def unload(self, slot: str) -> None:
+        key = self._slot_key.pop(slot, None)
+        if key is not None and not self._slots_on(key):
+            loaded = self._loaded.pop(key)
+            await self._release(loaded)
+        self._update(slot, state=SlotState.UNLOADED, tok_s=None, port=0, shared_with="",
+                     message="unloaded")
+
+    async def _release(self, loaded: _Loaded) -> None:
+        if loaded.server is not None:
+            await loaded.server.stop()
+        if loaded.inprocess is not None:
+            await loaded.inprocess.aclose()
+
+    async def switch(self, slot: str, cfg: SlotConfig,
+                     progress: Progress | None = None) -> SlotStatus:
+        """Point ``slot`` at another model (or mode) and load it."""
+        await self.unload(slot)
+        self._slot_cfg[slot] = cfg
+        return await self.start(slot, progress)
+
+    async def shutdown(self) -> None:
+        for loaded in list(self._loaded.values()):
+            await self._release(loaded)
+        self._loaded.clear()
+        self._slot_key.clear()

@@ -71,8 +71,8 @@ def test_resolution_order() -> None:
 
 def test_unknown_names_and_loops_are_explained() -> None:
     reg = registry()
-    with pytest.raises(ProviderSetupError, match="unknown model or provider 'nope'; known: "
-                                                 ".*reasoning.*fast.*openai"):
+    with pytest.raises(ProviderSetupError, match=r"unknown model or provider 'nope'; known: "
+                                                 r".*reasoning.*fast.*openai"):
         reg.resolve("nope")
     with pytest.raises(ProviderSetupError, match="alias/role loop: loop → loop2 → loop"):
         reg.resolve("loop")

@@ -11,7 +11,7 @@ import pytest
 from app.core.cancel import CancelToken
 from app.core.config import SlotConfig, parse_config
 from app.core.messages import Message
-from app.core.models.manager import ModelManager, SlotState, SlotStatus
+from app.core.models.manager import ModelManager, SlotError, SlotState, SlotStatus
 from app.core.providers.base import NoticeChunk, ProviderRequest, TextChunk
 
 pytestmark = pytest.mark.model
@@ -87,14 +87,38 @@ async def test_server_that_cannot_start_falls_back_in_process(model_path: Path,
             await mgr.shutdown()
 
 
-async def test_switch_and_bad_paths(model_path: Path, tmp_path: Path) -> None:
+async def test_switch_refuses_bad_paths_and_loads_good_ones(model_path: Path,
+                                                             tmp_path: Path) -> None:
     mgr = ModelManager(parse_config("[local.main]\ncontext_size = 1024\n"), log_dir=tmp_path)
     try:
         await mgr.start("main")
-        st = await mgr.switch("rlm", SlotConfig(path=str(tmp_path / "gone.gguf")))
-        assert st.state is SlotState.FAILED and "model file not found" in st.message
+        before = mgr.status("rlm")
+        with pytest.raises(SlotError, match="cannot switch rlm: model file not found"):
+            await mgr.switch("rlm", SlotConfig(path=str(tmp_path / "gone.gguf")))
+        assert mgr.status("rlm") == before  # nothing changed
         st = await mgr.switch("rlm", SlotConfig(path=str(model_path), context_size=2048))
         assert st.state is SlotState.READY and st.shared_with == "" and st.context == 2048
         assert mgr.provider("rlm") is not mgr.provider("main")
+    finally:
+        await mgr.shutdown()
+
+
+async def test_a_broken_configured_path_runs_the_default_and_says_so(model_path: Path,
+                                                                     tmp_path: Path) -> None:
+    cfg = parse_config(f"""
+[local.main]
+context_size = 1024
+[local.rlm]
+path = "{tmp_path}/missing.gguf"
+context_size = 1024
+""")
+    mgr = ModelManager(cfg, log_dir=tmp_path)
+    try:
+        await mgr.start_all()
+        rlm = mgr.status("rlm")
+        assert rlm.state is SlotState.READY and rlm.model == "qwen2.5-coder-0.5b"
+        assert "model file not found" in rlm.message and "default model" in rlm.message
+        assert rlm.shared_with == "main"
+        assert any(n.startswith("rlm: model file not found") for n in mgr.notices)
     finally:
         await mgr.shutdown()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import SLOTS, Config, SlotConfig
-from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, ensure_embedded
+from app.core.models.embedded import DEFAULT_MODEL_ID, EmbeddedModelError, catalog
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.metered import MeteredProvider
 from app.core.models.server import ManagedServer, ServerSpec, ServerStartError, ServerState, ServerStatus
@@ -28,6 +28,7 @@ from app.core.providers.base import Provider
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.providers.registry import local_provider
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class ModelManager:
         self._slot_key: dict[str, tuple[str, int, str, int]] = {}
         self._status: dict[str, SlotStatus] = {}
         self._listeners: list[Listener] = []
+        self.notices: list[str] = []  # for the conversation at start-up (bad paths etc.)
         for s in SLOTS:
             cfg = self._slot_cfg[s]
             self._status[s] = SlotStatus(s, cfg.model or cfg.path or DEFAULT_MODEL_ID,
@@ -118,14 +120,17 @@ class ModelManager:
 
     # --- resolving ---------------------------------------------------------------------------
 
-    def _resolve(self, cfg: SlotConfig) -> tuple[Path, str]:
-        if cfg.path:
-            path = check_gguf(cfg.path)
-            return path, cfg.model or path.stem
-        model_id = cfg.model or DEFAULT_MODEL_ID
-        if model_id not in catalog():
-            raise SlotError(f"unknown model {model_id!r}; known: {', '.join(catalog())}")
-        return ensure_embedded(model_id), model_id
+    def _make(self, slot: str, cfg: SlotConfig) -> LlamaInProcessProvider:
+        """The slot's model as an (unloaded) in-process provider, built like every local model
+        (``local_provider``: embedded capabilities, a broken path falls back to the default)."""
+        sel = local_provider(cfg, threads=self.config.local.threads)
+        for note in sel.notices:
+            self.notices.append(f"{slot}: {note}")
+        provider = sel.provider
+        if not isinstance(provider, LlamaInProcessProvider):
+            raise SlotError(f"{slot}: not a local model")
+        provider.name = "local"
+        return provider
 
     def _key(self, path: Path, cfg: SlotConfig) -> tuple[str, int, str, int]:
         return (str(path), cfg.context_size, cfg.serve, cfg.gpu_layers)
@@ -138,10 +143,12 @@ class ModelManager:
             raise SlotError(f"unknown slot {slot!r}; use main, rlm or memory")
         cfg = self._slot_cfg[slot]
         try:
-            path, label = self._resolve(cfg)
-        except (ModelFileError, SlotError) as exc:
+            made = self._make(slot, cfg)
+        except (ModelFileError, SlotError, EmbeddedModelError) as exc:
             self._update(slot, state=SlotState.FAILED, message=str(exc))
             return self._status[slot]
+        path, label = made.path, made.model
+        warning = "; ".join(n for n in self.notices if n.startswith(f"{slot}: "))
         key = self._key(path, cfg)
         if key in self._loaded:
             sharer = next((s for s in self._slots_on(key) if s != slot), "")
@@ -149,13 +156,13 @@ class ModelManager:
             base = self._status[sharer] if sharer else self._status[slot]
             self._update(slot, model=label, path=str(path), mode=cfg.serve,
                          state=base.state, port=base.port, context=cfg.context_size,
-                         shared_with=sharer, message=base.message)
+                         shared_with=sharer, message=warning or base.message)
             return self._status[slot]
-        loaded = _Loaded(key, path, label, cfg)
+        loaded = _Loaded(key, path, label, cfg, inprocess=made)
         self._loaded[key] = loaded
         self._slot_key[slot] = key
         self._update(slot, model=label, path=str(path), mode=cfg.serve, state=SlotState.LOADING,
-                     context=cfg.context_size, message="", log_tail="", shared_with="")
+                     context=cfg.context_size, message=warning, log_tail="", shared_with="")
         if cfg.serve == "server":
             await self._start_server(slot, loaded, progress)
         else:
@@ -164,14 +171,7 @@ class ModelManager:
 
     def _inprocess_for(self, loaded: _Loaded) -> LlamaInProcessProvider:
         if loaded.inprocess is None:
-            caps = catalog()[loaded.label].capabilities if loaded.label in catalog() else {}
-            loaded.inprocess = LlamaInProcessProvider(
-                loaded.path, n_ctx=loaded.slot_config.context_size,
-                n_threads=self.config.local.threads, n_gpu_layers=loaded.slot_config.gpu_layers,
-                temperature=loaded.slot_config.temperature, label=loaded.label,
-                grammar_tool_calls=bool(caps.get("grammar_tool_calls", True)),
-                supports_thinking=bool(caps.get("supports_thinking", False)),
-                tool_nudge=bool(caps.get("tool_nudge", False)), name="local")
+            loaded.inprocess = self._make(loaded.label, loaded.slot_config)
         return loaded.inprocess
 
     async def _load_inprocess(self, slot: str, loaded: _Loaded, progress: Progress | None) -> None:
@@ -183,7 +183,8 @@ class ModelManager:
         except Exception as exc:
             self._update(slot, state=SlotState.FAILED, message=f"{type(exc).__name__}: {exc}")
             return
-        self._update(slot, state=SlotState.READY, message="loaded in-process")
+        note = self._status[slot].message
+        self._update(slot, state=SlotState.READY, message=note or "loaded in-process")
 
     async def _start_server(self, slot: str, loaded: _Loaded, progress: Progress | None) -> None:
         running = [ld for ld in self._loaded.values() if ld.server is not None]
@@ -229,12 +230,13 @@ class ModelManager:
         key = self._slot_key.get(slot)
         if key is None:
             cfg = self._slot_cfg[slot]
-            path, label = self._resolve(cfg)
-            key = self._key(path, cfg)
+            made = self._make(slot, cfg)
+            key = self._key(made.path, cfg)
             if key not in self._loaded:
-                self._loaded[key] = _Loaded(key, path, label, cfg)
+                self._loaded[key] = _Loaded(key, made.path, made.model, cfg, inprocess=made)
             self._slot_key[slot] = key
-            self._update(slot, model=label, path=str(path))
+            sharer = next((s for s in self._slots_on(key) if s != slot), "")
+            self._update(slot, model=made.model, path=str(made.path), shared_with=sharer)
         loaded = self._loaded[key]
         if loaded.provider is None:
             inner: Provider = self._inprocess_for(loaded)
@@ -243,7 +245,9 @@ class ModelManager:
                                           name=f"local:{slot} server",
                                           context_window=loaded.slot_config.context_size)
                 inner = FallbackProvider([http, inner], role=slot)
-            loaded.provider = MeteredProvider(inner, lambda v: self._speed(loaded.key, v))
+            # Named after the first slot using it: breakers and notices say "local:main".
+            loaded.provider = MeteredProvider(inner, lambda v: self._speed(loaded.key, v),
+                                              name=f"local:{slot}")
         provider: Provider = loaded.provider
         return provider
 
@@ -272,7 +276,16 @@ class ModelManager:
 
     async def switch(self, slot: str, cfg: SlotConfig,
                      progress: Progress | None = None) -> SlotStatus:
-        """Point ``slot`` at another model (or mode) and load it."""
+        """Point ``slot`` at another model (or mode) and load it. A path that is not a usable
+        GGUF is refused before anything changes."""
+        if cfg.path:
+            try:
+                check_gguf(cfg.path)
+            except ModelFileError as exc:
+                raise SlotError(f"cannot switch {slot}: {exc}") from exc
+        elif cfg.model and cfg.model not in catalog():
+            raise SlotError(f"cannot switch {slot}: unknown model {cfg.model!r}; known: "
+                            f"{', '.join(catalog())}")
         await self.unload(slot)
         self._slot_cfg[slot] = cfg
         return await self.start(slot, progress)

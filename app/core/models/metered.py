@@ -23,15 +23,16 @@ SpeedSink = Callable[[float], None]
 class MeteredProvider:
     """Reports completion tokens per second from the first output to the end of each reply."""
 
-    def __init__(self, inner: Provider, on_speed: SpeedSink,
+    def __init__(self, inner: Provider, on_speed: SpeedSink, *, name: str = "",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.inner = inner
+        self._name = name
         self._on_speed = on_speed
         self._clock = clock
         self._sync()
 
     def _sync(self) -> None:
-        self.name: str = self.inner.name
+        self.name: str = self._name or self.inner.name
         self.model: str = self.inner.model
         self.capabilities: Capabilities = self.inner.capabilities
 

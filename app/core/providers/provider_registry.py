@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 
 from app.core.config import SLOTS, Config, SlotConfig
-from app.core.models.embedded import catalog
+from app.core.models.embedded import EmbeddedModelError, catalog
+from app.core.models.gguf import ModelFileError
 from app.core.providers.base import Provider
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -236,7 +237,15 @@ class ProviderRegistry:
         return provider
 
     def for_role(self, role: str) -> FallbackProvider:
-        chain = [self.provider(t) for t in self.chain_targets(role)]
+        chain: list[Provider] = []
+        for i, target in enumerate(self.chain_targets(role)):
+            try:
+                chain.append(self.provider(target))
+            except (ProviderSetupError, EmbeddedModelError, ModelFileError) as exc:
+                if i == 0:
+                    raise
+                # A broken fallback must not stop the primary from working: say so, go on.
+                self.notices.append(f"fallback {target.ref} for {role} is unavailable: {exc}")
         return FallbackProvider(chain, role=role, breakers=self.breakers, policy=self.policy)
 
     def for_name(self, name: str) -> FallbackProvider:

@@ -1,0 +1,57 @@
+"""Assemble what the session talks to: slot manager → registry → fallback chains → router.
+
+``--model X`` picks one target (with retries, no routing). Otherwise the router, when enabled,
+chooses per turn between the targets of ``[router]`` (each empty one means the main role), and
+every target is a fallback chain from the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from app.core.config import Config
+from app.core.models.manager import ModelManager
+from app.core.providers.base import Provider
+from app.core.providers.provider_registry import Discovered, ProviderRegistry
+from app.core.router import LEVELS, RoutedProvider
+
+
+@dataclass
+class Stack:
+    provider: Provider
+    registry: ProviderRegistry
+    manager: ModelManager
+    router: RoutedProvider | None = None
+    notices: list[str] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+        await self.manager.shutdown()
+
+
+def build_stack(config: Config, model: str | None = None, *,
+                discovered: Iterable[Discovered] = (),
+                manager: ModelManager | None = None) -> Stack:
+    """Raises ``ProviderSetupError`` for a name nothing resolves."""
+    manager = manager or ModelManager(config)
+    registry = ProviderRegistry(config, discovered=discovered, local_factory=manager.provider)
+    router: RoutedProvider | None = None
+    provider: Provider
+    if model and model.strip():
+        provider = registry.for_name(model)
+    else:
+        main = registry.for_role("main")
+        provider = main
+        if config.router.enabled:
+            targets: dict[str, Provider] = {}
+            names: dict[str, str] = {}
+            for level in LEVELS:
+                ref = str(getattr(config.router, level))
+                targets[level] = registry.for_name(ref) if ref else main
+                names[level] = ref or registry.chain_targets("main")[0].name
+            router = RoutedProvider(targets, config.router, names=names,
+                                    max_iterations=config.agent.max_iterations)
+            provider = router
+    notices = [*manager.notices, *registry.notices]
+    return Stack(provider, registry, manager, router, notices)

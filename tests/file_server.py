@@ -22,6 +22,7 @@ class FileHost:
     # paths that are always corrupt
     corrupt_always: set[str] = field(default_factory=set)
     publish_sha: bool = True
+    status_for: dict[str, int] = field(default_factory=dict)  # path -> status with empty body
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, range)
     base: str = ""
 
@@ -45,6 +46,11 @@ def file_server() -> Iterator[FileHost]:
             rng = self.headers.get("Range", "")
             host.requests.append((self.command, path, rng))
             data = host.files.get(path)
+            if path in host.status_for:
+                self.send_response(host.status_for[path])
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             if data is None:
                 self.send_response(404)
                 self.send_header("content-length", "0")

@@ -24,10 +24,39 @@ class Stack:
     manager: ModelManager
     router: RoutedProvider | None = None
     notices: list[str] = field(default_factory=list)
+    # What ``--model``, ``/model`` or ``/local`` pinned main to ("" = config: router or chain).
+    override: str = ""
+
+    def rebuild(self, override: str | None = None) -> Provider:
+        """A fresh main provider after a slot changed or the user pinned another target."""
+        if override is not None:
+            self.override = override
+        self.registry.forget("local:")
+        self.provider, self.router = _main_provider(self.registry, self.override)
+        return self.provider
 
     async def aclose(self) -> None:
         await self.provider.aclose()
         await self.manager.shutdown()
+
+
+def _main_provider(registry: ProviderRegistry,
+                   override: str) -> tuple[Provider, RoutedProvider | None]:
+    config = registry.config
+    if override.strip():
+        return registry.for_name(override), None
+    main = registry.for_role("main")
+    if not config.router.enabled:
+        return main, None
+    targets: dict[str, Provider] = {}
+    names: dict[str, str] = {}
+    for level in LEVELS:
+        ref = str(getattr(config.router, level))
+        targets[level] = registry.for_name(ref) if ref else main
+        names[level] = ref or registry.chain_targets("main")[0].name
+    router = RoutedProvider(targets, config.router, names=names,
+                            max_iterations=config.agent.max_iterations)
+    return router, router
 
 
 def build_stack(config: Config, model: str | None = None, *,
@@ -36,22 +65,7 @@ def build_stack(config: Config, model: str | None = None, *,
     """Raises ``ProviderSetupError`` for a name nothing resolves."""
     manager = manager or ModelManager(config)
     registry = ProviderRegistry(config, discovered=discovered, local_factory=manager.provider)
-    router: RoutedProvider | None = None
-    provider: Provider
-    if model and model.strip():
-        provider = registry.for_name(model)
-    else:
-        main = registry.for_role("main")
-        provider = main
-        if config.router.enabled:
-            targets: dict[str, Provider] = {}
-            names: dict[str, str] = {}
-            for level in LEVELS:
-                ref = str(getattr(config.router, level))
-                targets[level] = registry.for_name(ref) if ref else main
-                names[level] = ref or registry.chain_targets("main")[0].name
-            router = RoutedProvider(targets, config.router, names=names,
-                                    max_iterations=config.agent.max_iterations)
-            provider = router
+    override = (model or "").strip()
+    provider, router = _main_provider(registry, override)
     notices = [*manager.notices, *registry.notices]
-    return Stack(provider, registry, manager, router, notices)
+    return Stack(provider, registry, manager, router, notices, override)

@@ -70,10 +70,13 @@ class RouteDecision:
     escalated: bool = False
 
     def describe(self) -> str:
+        """``standard (score 3: likely needs tools +1) → local:main``"""
         why = ", ".join(self.reasons) if self.reasons else "nothing notable"
-        head = "escalated to" if self.escalated else "route:"
         to = f" → {self.target}" if self.target else ""
-        return f"{head} {self.level} (score {self.score:g}: {why}){to}"
+        return f"{self.level} (score {self.score:g}: {why}){to}"
+
+    def notice(self) -> str:
+        return ("escalated to " if self.escalated else "route: ") + self.describe()
 
 
 def _level(score: float, cfg: RouterConfig) -> str:
@@ -220,7 +223,7 @@ class RoutedProvider:
         self.name, self.model, self.capabilities = provider.name, provider.model, \
             provider.capabilities
         if new and (self.announce or decision.escalated):
-            yield NoticeChunk(decision.describe(), level="info")
+            yield NoticeChunk(decision.notice(), level="info")
         async for ev in provider.stream(request, cancel):
             yield ev
         self.model, self.capabilities = provider.model, provider.capabilities

@@ -35,7 +35,7 @@ from tests.servers import sse, sse_server
 def test_scores_with_reasons(text: str, level: str, reason: str) -> None:
     d = score_prompt(text)
     assert d.level == level, d.describe()
-    assert reason in d.describe()
+    assert reason in d.describe() and d.notice() == "route: " + d.describe()
 
 
 def test_thresholds_come_from_config() -> None:

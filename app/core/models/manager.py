@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.core.cancel import CancelToken
 from app.core.config import SLOTS, Config, SlotConfig
 from app.core.models.embedded import DEFAULT_MODEL_ID, EmbeddedModelError, catalog
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.metered import MeteredProvider
 from app.core.models.server import ManagedServer, ServerSpec, ServerStartError, ServerState, ServerStatus
 from app.core.paths import get_paths
-from app.core.providers.base import Provider
+from app.core.providers.base import Capabilities, Provider, ProviderEvent, ProviderRequest
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -67,6 +68,7 @@ class _Loaded:
     inprocess: LlamaInProcessProvider | None = None
     server: ManagedServer | None = None
     provider: Provider | None = None
+    started: bool = False
 
 
 Listener = Callable[[SlotStatus], None]
@@ -100,6 +102,9 @@ class ModelManager:
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def slot_config(self, slot: str) -> SlotConfig:
+        return self._slot_cfg[slot]
 
     def status(self, slot: str) -> SlotStatus:
         return self._status[slot]
@@ -150,7 +155,8 @@ class ModelManager:
         path, label = made.path, made.model
         warning = "; ".join(n for n in self.notices if n.startswith(f"{slot}: "))
         key = self._key(path, cfg)
-        if key in self._loaded:
+        loaded = self._loaded.get(key)
+        if loaded is not None and loaded.started:
             sharer = next((s for s in self._slots_on(key) if s != slot), "")
             self._slot_key[slot] = key
             base = self._status[sharer] if sharer else self._status[slot]
@@ -158,11 +164,15 @@ class ModelManager:
                          state=base.state, port=base.port, context=cfg.context_size,
                          shared_with=sharer, message=warning or base.message)
             return self._status[slot]
-        loaded = _Loaded(key, path, label, cfg, inprocess=made)
-        self._loaded[key] = loaded
+        if loaded is None:  # (else: created lazily by provider() and not loaded yet)
+            loaded = _Loaded(key, path, label, cfg, inprocess=made)
+            self._loaded[key] = loaded
+        loaded.started = True
         self._slot_key[slot] = key
-        self._update(slot, model=label, path=str(path), mode=cfg.serve, state=SlotState.LOADING,
-                     context=cfg.context_size, message=warning, log_tail="", shared_with="")
+        for s in self._slots_on(key):
+            self._update(s, model=label, path=str(path), mode=cfg.serve, state=SlotState.LOADING,
+                         context=cfg.context_size, message=warning, log_tail="",
+                         shared_with="" if s == slot else slot)
         if cfg.serve == "server":
             await self._start_server(slot, loaded, progress)
         else:
@@ -181,10 +191,12 @@ class ModelManager:
         try:
             await provider.load()
         except Exception as exc:
-            self._update(slot, state=SlotState.FAILED, message=f"{type(exc).__name__}: {exc}")
+            for s in self._slots_on(loaded.key):
+                self._update(s, state=SlotState.FAILED, message=f"{type(exc).__name__}: {exc}")
             return
-        note = self._status[slot].message
-        self._update(slot, state=SlotState.READY, message=note or "loaded in-process")
+        for s in self._slots_on(loaded.key):
+            note = self._status[s].message
+            self._update(s, state=SlotState.READY, message=note or "loaded in-process")
 
     async def _start_server(self, slot: str, loaded: _Loaded, progress: Progress | None) -> None:
         running = [ld for ld in self._loaded.values() if ld.server is not None]
@@ -239,14 +251,9 @@ class ModelManager:
             self._update(slot, model=made.model, path=str(made.path), shared_with=sharer)
         loaded = self._loaded[key]
         if loaded.provider is None:
-            inner: Provider = self._inprocess_for(loaded)
-            if loaded.server is not None:
-                http = OpenAIHTTPProvider(loaded.server.base_url, loaded.label,
-                                          name=f"local:{slot} server",
-                                          context_window=loaded.slot_config.context_size)
-                inner = FallbackProvider([http, inner], role=slot)
             # Named after the first slot using it: breakers and notices say "local:main".
-            loaded.provider = MeteredProvider(inner, lambda v: self._speed(loaded.key, v),
+            loaded.provider = MeteredProvider(_SlotProvider(self, loaded, slot),
+                                              lambda v: self._speed(loaded.key, v),
                                               name=f"local:{slot}")
         provider: Provider = loaded.provider
         return provider
@@ -295,3 +302,47 @@ class ModelManager:
             await self._release(loaded)
         self._loaded.clear()
         self._slot_key.clear()
+
+
+class _SlotProvider:
+    """The slot's model wherever it runs now: its managed server first (falling back to the
+    same model in-process), or in-process. Looked up per reply, so a server started after the
+    session was built is used from the next reply on."""
+
+    def __init__(self, manager: ModelManager, loaded: _Loaded, slot: str) -> None:
+        self._manager = manager
+        self._loaded = loaded
+        self._slot = slot
+        self._chain: FallbackProvider | None = None
+        self._chain_for: ManagedServer | None = None
+        self._sync(self._current())
+
+    def _current(self) -> Provider:
+        ld = self._loaded
+        inprocess = self._manager._inprocess_for(ld)
+        if ld.server is None:
+            return inprocess
+        if self._chain is None or self._chain_for is not ld.server:
+            http = OpenAIHTTPProvider(ld.server.base_url, ld.label,
+                                      name=f"local:{self._slot} server",
+                                      context_window=ld.slot_config.context_size)
+            self._chain = FallbackProvider([http, inprocess], role=self._slot)
+            self._chain_for = ld.server
+        return self._chain
+
+    def _sync(self, p: Provider) -> None:
+        self.name: str = p.name
+        self.model: str = p.model
+        self.capabilities: Capabilities = p.capabilities
+
+    async def stream(self, request: ProviderRequest,
+                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        p = self._current()
+        self._sync(p)
+        async for ev in p.stream(request, cancel):
+            yield ev
+        self._sync(p)
+
+    async def aclose(self) -> None:
+        if self._chain is not None:
+            await self._chain.chain[0].aclose()

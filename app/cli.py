@@ -12,9 +12,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from app import cli_config, cli_doctor, cli_run
+    from app import cli_config, cli_doctor, cli_run, cli_setup
 
-    return [cli_run.register, cli_config.register, cli_doctor.register]
+    return [cli_run.register, cli_config.register, cli_doctor.register, cli_setup.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

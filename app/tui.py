@@ -22,6 +22,7 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.ui_models import handle_slash, open_dashboard, open_model_picker, start_managed_servers
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 
@@ -32,12 +33,15 @@ class NanobotApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=True),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
+        Binding("f2", "dashboard", "Dashboard", show=False),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
-    def __init__(self, session: Session, *, notices: list[str] | None = None) -> None:
+    def __init__(self, session: Session, *, notices: list[str] | None = None,
+                 stack: object | None = None) -> None:
         super().__init__()
         self.session = session
+        self.stack = stack  # app.core.provider_stack.Stack: slots, registry, router (issue 5)
         self.bridge = SessionBridge(self, session)
         self._startup_notices = notices or []
 
@@ -52,6 +56,7 @@ class NanobotApp(App[None]):
         conv = self.query_one(Conversation)
         for note in self._startup_notices:
             await conv.add_notice(note, "warning")
+        self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
@@ -59,6 +64,8 @@ class NanobotApp(App[None]):
         return True
 
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
+        if message.text.startswith("/") and await handle_slash(self, message.text):
+            return  # /model, /local, /doctor, /dashboard (issue 5)
         if self.bridge.running:
             self.bridge.inject(message.text)
             await self.query_one(Conversation).add_notice(f"↪ steer: {message.text}")
@@ -96,6 +103,12 @@ class NanobotApp(App[None]):
             await conv.end_assistant()
             await conv.add_notice(f"error: {ev.error}", "error")
         self.refresh_bindings()
+
+    def action_dashboard(self) -> None:
+        open_dashboard(self)
+
+    def open_model_picker(self) -> None:
+        open_model_picker(self)
 
     def action_cancel(self) -> None:
         self.bridge.cancel()

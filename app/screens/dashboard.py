@@ -19,6 +19,7 @@ from app.core.models.hardware_snapshot import GiB, HardwareSampler, HardwareSnap
 from app.core.models.manager import SlotStatus
 from app.core.models.tiers import classify
 from app.core.router import RouteDecision
+from app.screens.doctor import Runner
 from widgets.resource_meter import ResourceMeter
 from widgets.slot_table import SlotTable
 
@@ -51,8 +52,9 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self, sampler: HardwareSampler, slots: SlotSource | None = None, *,
                  route: Callable[[], RouteDecision | None] | None = None,
-                 start_sampler: bool = True) -> None:
+                 start_sampler: bool = True, doctor: Runner | None = None) -> None:
         super().__init__()
+        self.doctor = doctor
         self.sampler = sampler
         self.slots = slots
         self.route = route
@@ -148,7 +150,7 @@ class DashboardScreen(Screen[None]):
     def action_doctor(self) -> None:
         from app.screens.doctor import DoctorScreen
 
-        self.app.push_screen(DoctorScreen())
+        self.app.push_screen(DoctorScreen(self.doctor))
 
     def action_models(self) -> None:
         opener = getattr(self.app, "open_model_picker", None)

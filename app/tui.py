@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header
 
 from app.bridge import CoreEvent, SessionBridge
+from app.commands_models import ModelCommandsProvider
 from app.core.events import (
     ErrorReported,
     Notice,
@@ -29,6 +30,7 @@ from widgets.prompt_input import PromptInput
 
 class NanobotApp(App[None]):
     TITLE = "Nanobot"
+    COMMANDS = App.COMMANDS | {ModelCommandsProvider}  # models palette (issue 5)
     AUTO_FOCUS = "#prompt"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=True),

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from app.core.config import Config
 from app.core.models.manager import ModelManager
 from app.core.providers.base import Provider
-from app.core.providers.provider_registry import Discovered, ProviderRegistry
+from app.core.providers.provider_registry import (
+    Discovered,
+    ProviderRegistry,
+    probe_local_servers_sync,
+)
 from app.core.router import LEVELS, RoutedProvider
 
 
@@ -60,9 +64,12 @@ def _main_provider(registry: ProviderRegistry,
 
 
 def build_stack(config: Config, model: str | None = None, *,
-                discovered: Iterable[Discovered] = (),
+                discovered: Iterable[Discovered] | None = None,
                 manager: ModelManager | None = None) -> Stack:
-    """Raises ``ProviderSetupError`` for a name nothing resolves."""
+    """Raises ``ProviderSetupError`` for a name nothing resolves. Without ``discovered``, the
+    usual local server ports are probed when ``resilience.probe_local`` is on."""
+    if discovered is None:
+        discovered = probe_local_servers_sync() if config.resilience.probe_local else []
     manager = manager or ModelManager(config)
     registry = ProviderRegistry(config, discovered=discovered, local_factory=manager.provider)
     override = (model or "").strip()

@@ -132,3 +132,13 @@ path = "{tmp_path}/missing.gguf"
     assert "nanobot setup" in problems["local.rlm.path"].fix
     assert "aliases.fast" in problems and "aliases.loop" in problems
     assert "fallback.rlm" in problems  # its first link is the broken alias
+
+
+def test_sync_probe_for_start_up() -> None:
+    from app.core.providers.provider_registry import probe_local_servers_sync
+
+    with file_server() as host:
+        host.add("v1/models", json.dumps({"data": [{"id": "m1"}]}).encode())
+        port = int(host.base.rsplit(":", 1)[1])
+        found = probe_local_servers_sync({"lmstudio": port, "ollama": free_port()})
+    assert [(d.name, d.models) for d in found] == [("lmstudio", ("m1",))]

@@ -144,3 +144,28 @@ async def test_picker_switches_a_slot(model_path: Path, tmp_path: Path) -> None:
         st = app.stack.manager.status("memory")  # type: ignore[union-attr]
         assert st.state.value == "ready" and st.context == 2048
     await app.stack.aclose()  # type: ignore[union-attr]
+
+
+async def test_palette_offers_model_commands(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"models dashboard")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"unload memory")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert notices(app)[-1] == "memory unloaded; it loads again when it is next used"
+    await app.stack.aclose()  # type: ignore[union-attr]

@@ -98,6 +98,24 @@ async def probe_local_servers(ports: dict[str, int] | None = None, *, host: str 
     return [d for d in found if d is not None]
 
 
+def probe_local_servers_sync(ports: dict[str, int] | None = None, *, host: str = "127.0.0.1",
+                             per_port_s: float = 0.3) -> list[Discovered]:
+    """The same probe for synchronous start-up code (a refused port answers at once)."""
+    out: list[Discovered] = []
+    with httpx.Client(timeout=per_port_s) as client:
+        for name, port in (LOCAL_PORTS if ports is None else ports).items():
+            base = f"http://{host}:{port}/v1"
+            try:
+                resp = client.get(f"{base}/models")
+                data = (resp.json().get("data") or []) if resp.status_code == 200 else None
+            except (httpx.HTTPError, ValueError, AttributeError):
+                continue
+            if data is not None:
+                ids = tuple(str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id"))
+                out.append(Discovered(name, base, ids))
+    return out
+
+
 LocalFactory = Callable[[str], Provider]
 
 

@@ -129,14 +129,27 @@ def score_prompt(text: str, *, depth: int = 0, tools_available: bool = True,
     return RouteDecision(_level(total, cfg), total, reasons)
 
 
+def turn_start(messages: Sequence[Message]) -> int:
+    """Index of the user message that opened the current turn, or -1.
+
+    A user message right after a tool result (or a tool-calling assistant message) belongs to
+    the running turn: a steer, or a nudge the loop appends for small models. Any other user
+    message opens a turn.
+    """
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role != "user":
+            continue
+        prev = next((p for p in reversed(messages[:i]) if p.role != "notice"), None)
+        if prev is None or prev.role not in ("tool", "assistant") or (
+                prev.role == "assistant" and not prev.tool_calls):
+            return i
+    return -1
+
+
 def evidence(messages: Sequence[Message], *, iterations: int = 0,
              max_iterations: int = 0) -> list[str]:
-    """Signs the current turn is going badly, from the history since the last user message."""
-    since: list[Message] = []
-    for m in reversed(messages):
-        if m.role == "user":
-            break
-        since.append(m)
+    """Signs the current turn is going badly, from the messages since the turn began."""
+    since = list(messages[turn_start(messages) + 1:])
     out: list[str] = []
     parse = sum(1 for m in since if m.role in ("notice", "user", "system")
                 and PARSE_FAILURE_MARK in m.content)
@@ -153,8 +166,9 @@ def evidence(messages: Sequence[Message], *, iterations: int = 0,
 
 
 def _user_key(messages: Sequence[Message]) -> tuple[int, str]:
-    users = [m for m in messages if m.role == "user"]
-    return (len(users), users[-1].content if users else "")
+    """Identifies the current turn: the position and text of the message that opened it."""
+    i = turn_start(messages)
+    return (i, messages[i].content) if i >= 0 else (-1, "")
 
 
 @dataclass
@@ -194,8 +208,8 @@ class RoutedProvider:
         key = _user_key(request.messages)
         turn = self._turn
         if key != turn.key:
-            users = key[0]
-            d = score_prompt(key[1], depth=users - 1, tools_available=bool(request.tools),
+            users = sum(1 for m in request.messages[:key[0]] if m.role == "user")
+            d = score_prompt(key[1], depth=users, tools_available=bool(request.tools),
                              cfg=self.cfg)
             d = RouteDecision(d.level, d.score, d.reasons, self.names[d.level])
             self._turn = _TurnState(key, d.level, 1, [d])

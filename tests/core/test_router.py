@@ -54,6 +54,7 @@ def test_long_pastes_and_depth_add_up() -> None:
 def test_evidence_since_the_last_user_message() -> None:
     msgs = [Message(role="user", content="old"),
             Message(role="tool", content="FAILED x", tool_call_id="a", name="run"),
+            Message(role="assistant", content="The tests fail."),
             Message(role="user", content="fix the tests"),
             Message(role="notice", content="Your tool call could not be parsed (x)."),
             Message(role="notice", content="Your tool call could not be parsed (y)."),
@@ -62,7 +63,29 @@ def test_evidence_since_the_last_user_message() -> None:
                     is_error=True)]
     assert evidence(msgs, iterations=16, max_iterations=20) == [
         "2 malformed tool calls", "2 failing tool results", "16 of 20 tool rounds used"]
-    assert evidence(msgs[:3]) == []
+    assert evidence(msgs[:4]) == []
+
+
+def test_a_nudge_or_steer_after_a_tool_result_is_not_a_new_turn() -> None:
+    from app.core.messages import ToolCall
+    from app.core.providers.base import ProviderRequest
+    from app.core.router import turn_start
+
+    call = ToolCall(id="c1", name="read_file", arguments={"path": "a"})
+    msgs = [Message(role="system", content="s"), Message(role="user", content="hi"),
+            Message(role="assistant", content="hello"),
+            Message(role="user", content="Refactor a.py"),
+            Message(role="assistant", content="", tool_calls=(call,)),
+            Message(role="tool", content="x = 1", tool_call_id="c1", name="read_file")]
+    nudged = [*msgs, Message(role="user", content='Use the tool result above to answer my '
+                                                  'request: "Refactor a.py".')]
+    assert turn_start(msgs) == 3 and turn_start(nudged) == 3
+    only = ScriptedProvider(["x", "y"])
+    router = RoutedProvider({"light": only, "standard": only, "heavy": only}, RouterConfig())
+    first, new = router.decide(ProviderRequest(messages=tuple(msgs[:4])))
+    assert new and "deep" not in first.describe()
+    again, new2 = router.decide(ProviderRequest(messages=tuple(nudged)))
+    assert not new2 and again is first
 
 
 def three(light: ScriptedProvider, standard: ScriptedProvider, heavy: ScriptedProvider,

@@ -28,6 +28,7 @@ import httpx
 
 log = logging.getLogger(__name__)
 TAIL_LINES = 12
+PROGRESS_EVERY = 1.0  # seconds between "loading…" progress reports
 
 
 class ServerState(Enum):
@@ -248,6 +249,7 @@ class ManagedServer:
         health = f"http://{self.spec.host}:{self.port}" + (
             "/health" if kind == "llama-server" else "/v1/models")
         deadline = time.monotonic() + self.start_timeout
+        reported = -PROGRESS_EVERY
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
                 if proc.returncode is not None:
@@ -264,7 +266,8 @@ class ManagedServer:
                     raise ServerStartError(
                         f"{kind} for {self.name} did not become healthy within "
                         f"{self.start_timeout:.0f} s (port {self.port})", tail(self.log_path))
-                if progress is not None:
+                if progress is not None and elapsed - reported >= PROGRESS_EVERY:
+                    reported = elapsed
                     last = tail(self.log_path, 1)
                     progress(f"{self.name}: loading {self.spec.model_path.name} "
                              f"({elapsed:.1f} s){': ' + last[:80] if last else ''}")

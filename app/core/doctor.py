@@ -200,7 +200,10 @@ def model_checks(found: list[LocalModel], budget: Budget) -> tuple[list[Check], 
         if installed or assembled:
             fits.append(ModelFit(m.title, f"embedded:{mid}",
                                  plan_fit(embedded_shape(mid), budget)))
+    assembled_files = {(models_dir() / m.filename).resolve() for m in catalog().values()}
     for lm in found:
+        if lm.path in assembled_files:
+            continue  # an embedded model's assembled copy: already listed above
         if not lm.ok:
             out.append(Check(sec, lm.path.name, FAIL, lm.error,
                              f"delete or re-download {lm.path}"))

@@ -93,9 +93,11 @@ class ModelManager:
         self.notices: list[str] = []  # for the conversation at start-up (bad paths etc.)
         for s in SLOTS:
             cfg = self._slot_cfg[s]
+            # An empty rlm/memory slot runs main's model: say so before anything loads.
+            shared = "main" if s != "main" and getattr(config.local, s).empty else ""
             self._status[s] = SlotStatus(s, cfg.model or cfg.path or DEFAULT_MODEL_ID,
                                          cfg.path, cfg.serve, SlotState.IDLE,
-                                         context=cfg.context_size)
+                                         context=cfg.context_size, shared_with=shared)
 
     # --- observing ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import sys
 
 from app.core.config import ConfigError, load_config, write_template
 from app.core.paths import get_paths
+from app.core.providers.base import Provider
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,4 +39,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"ok: {where}")
     print(f"  provider: {cfg.agent.provider}; providers configured: "
           f"{', '.join(cfg.providers) or 'none'}")
+    from app.core.providers.provider_registry import ProviderRegistry
+
+    for p in ProviderRegistry(cfg, local_factory=_unused).check():
+        print(f"  warning: {p.key}: {p.message}\n    fix: {p.fix}")
     return 0
+
+
+def _unused(slot: str) -> Provider:
+    raise RuntimeError("config check builds no providers")

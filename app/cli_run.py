@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             loop.remove_signal_handler(signal.SIGINT)
             await rt.session.provider.aclose()
+            if rt.stack is not None:  # managed servers, if any slot runs on one
+                await rt.stack.manager.shutdown()
             if rt.session.store:
                 rt.session.store.close()
         if printer.wrote_text and not args.json:

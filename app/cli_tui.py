@@ -23,5 +23,5 @@ def run_tui(args: argparse.Namespace) -> int:
         return 2
     from app.tui import NanobotApp
 
-    NanobotApp(rt.session, notices=rt.notices).run()
+    NanobotApp(rt.session, notices=rt.notices, stack=rt.stack).run()
     return 0

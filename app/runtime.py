@@ -8,8 +8,8 @@ from pathlib import Path
 
 from app.core.config import Config, load_config
 from app.core.paths import get_paths
+from app.core.provider_stack import Stack, build_stack
 from app.core.providers.base import Provider
-from app.core.providers.registry import build_provider
 from app.core.redact import register_secret_env
 from app.core.session import Session, SessionOptions
 from app.core.session_store import SessionStore, history_from_events, read_session
@@ -22,6 +22,7 @@ class Runtime:
     config: Config
     session: Session
     notices: list[str] = field(default_factory=list)
+    stack: Stack | None = None  # slot manager, provider registry, router (issue 5)
 
 
 def workspace_for(config: Config, flag: str | None) -> Path:
@@ -42,9 +43,10 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     for p in config.providers.values():
         register_secret_env(p.api_key_env)
     notices: list[str] = []
+    stack = None
     if provider is None:
-        selection = build_provider(config, model)
-        provider, notices = selection.provider, selection.notices
+        stack = build_stack(config, model)
+        provider, notices = stack.provider, list(stack.notices)
     ws = workspace_for(config, workspace)
     options = SessionOptions(workspace=ws, max_iterations=config.agent.max_iterations,
                              max_tokens=config.agent.max_tokens,
@@ -62,4 +64,4 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         store = SessionStore.create(get_paths().sessions_dir)
     session = Session(provider, tools=default_registry(), options=options, store=store,
                       history=history)
-    return Runtime(config, session, notices)
+    return Runtime(config, session, notices, stack)

@@ -10,9 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header
 
 from app.bridge import CoreEvent, SessionBridge
+from app.commands_models import ModelCommandsProvider
 from app.core.events import (
     ErrorReported,
     Notice,
+    ReplyRestarted,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -22,23 +24,28 @@ from app.core.events import (
 )
 from app.core.session import Session
 from app.screens.volumes import VolumesScreen
+from app.ui_models import handle_slash, open_dashboard, open_model_picker, start_managed_servers
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 
 
 class NanobotApp(App[None]):
     TITLE = "Nanobot"
+    COMMANDS = App.COMMANDS | {ModelCommandsProvider}  # models palette (issue 5)
     AUTO_FOCUS = "#prompt"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", show=True),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
+        Binding("f2", "dashboard", "Dashboard", show=False),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("ctrl+o", "volumes", "Volumes", show=False),
     ]
 
-    def __init__(self, session: Session, *, notices: list[str] | None = None) -> None:
+    def __init__(self, session: Session, *, notices: list[str] | None = None,
+                 stack: object | None = None) -> None:
         super().__init__()
         self.session = session
+        self.stack = stack  # app.core.provider_stack.Stack: slots, registry, router (issue 5)
         self.bridge = SessionBridge(self, session)
         self._startup_notices = notices or []
 
@@ -53,6 +60,7 @@ class NanobotApp(App[None]):
         conv = self.query_one(Conversation)
         for note in self._startup_notices:
             await conv.add_notice(note, "warning")
+        self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
@@ -60,6 +68,8 @@ class NanobotApp(App[None]):
         return True
 
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
+        if message.text.startswith("/") and await handle_slash(self, message.text):
+            return  # /model, /local, /doctor, /dashboard (issue 5)
         if self.bridge.running:
             self.bridge.inject(message.text)
             await self.query_one(Conversation).add_notice(f"↪ steer: {message.text}")
@@ -82,6 +92,8 @@ class NanobotApp(App[None]):
         elif isinstance(ev, ToolCallFinished):
             if ev.is_error:
                 await conv.add_notice(f"  ✗ {ev.content.splitlines()[0]}", "error")
+        elif isinstance(ev, ReplyRestarted):  # a fallback provider starts the reply again
+            await conv.end_assistant(cancelled=True)
         elif isinstance(ev, Notice):
             await conv.add_notice(ev.text, ev.level)
         elif isinstance(ev, ErrorReported):
@@ -95,6 +107,12 @@ class NanobotApp(App[None]):
             await conv.end_assistant()
             await conv.add_notice(f"error: {ev.error}", "error")
         self.refresh_bindings()
+
+    def action_dashboard(self) -> None:
+        open_dashboard(self)
+
+    def open_model_picker(self) -> None:
+        open_model_picker(self)
 
     def action_cancel(self) -> None:
         self.bridge.cancel()

@@ -36,6 +36,8 @@ class SlotConfig:
     gpu_layers: int = 0
     context_size: int = 8192
     temperature: float = 0.0  # greedy: small models lose accuracy fast when sampling
+    serve: str = "inprocess"  # or "server": a managed llama.cpp server on its own port
+    port: int = 0  # server port; 0 = pick a free one
 
     @property
     def empty(self) -> bool:
@@ -48,6 +50,9 @@ class LocalConfig:
     rlm: SlotConfig = field(default_factory=SlotConfig)
     memory: SlotConfig = field(default_factory=SlotConfig)
     threads: int = 0  # 0 = all cores
+    model_dirs: tuple[str, ...] = ()  # where doctor/setup/the model picker look for GGUFs
+    server_binary: str = "auto"  # "auto" (llama-server if on PATH), "llama-server", "python"
+    max_servers: int = 3
 
     def slot(self, name: str) -> SlotConfig:
         chosen: SlotConfig = getattr(self, name)
@@ -75,6 +80,30 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class RouterConfig:
+    """Per-turn light/standard/heavy routing (I5); targets use provider names ("" = main)."""
+
+    enabled: bool = True
+    light: str = ""
+    standard: str = ""
+    heavy: str = ""
+    light_below: float = 2.0  # score < this = light
+    heavy_from: float = 6.0  # score >= this = heavy
+
+
+@dataclass(frozen=True)
+class ResilienceConfig:
+    """Retries, circuit breakers and zero-config discovery of local servers (I4)."""
+
+    max_retries: int = 3
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    breaker_threshold: int = 3
+    breaker_cooldown: float = 30.0
+    probe_local: bool = True  # look for servers on 8080 (llama.cpp), 1234 (LM Studio), 11434
+
+
+@dataclass(frozen=True)
 class UIConfig:
     theme: str = "nanobot-dark"
     show_thinking: bool = True
@@ -85,6 +114,11 @@ class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # short name -> provider target
+    roles: dict[str, str] = field(default_factory=dict)  # main/rlm/memory/... -> target
+    fallback: dict[str, tuple[str, ...]] = field(default_factory=dict)  # role -> chain
+    router: RouterConfig = field(default_factory=RouterConfig)
+    resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     keymap: dict[str, str] = field(default_factory=dict)
     source: str = ""  # the file this came from ("" = defaults)
@@ -164,6 +198,18 @@ def _validate(cfg: Config, file: str) -> None:
         if s.gpu_layers < -1:
             raise ConfigError(file, f"local.{slot}.gpu_layers", "-1 (all) or a count >= 0",
                               s.gpu_layers)
+        if s.serve not in ("inprocess", "server"):
+            raise ConfigError(file, f"local.{slot}.serve", "'inprocess' or 'server'", s.serve)
+        if not 0 <= s.port <= 65535:
+            raise ConfigError(file, f"local.{slot}.port", "0 (any free port) to 65535", s.port)
+    if not 1 <= cfg.local.max_servers <= 3:
+        raise ConfigError(file, "local.max_servers", "1 to 3", cfg.local.max_servers)
+    if cfg.local.server_binary not in ("auto", "llama-server", "python"):
+        raise ConfigError(file, "local.server_binary", "'auto', 'llama-server' or 'python'",
+                          cfg.local.server_binary)
+    if not 0 <= cfg.router.light_below <= cfg.router.heavy_from:
+        raise ConfigError(file, "router.light_below", "a number from 0 to router.heavy_from",
+                          cfg.router.light_below)
     if cfg.agent.max_iterations < 1:
         raise ConfigError(file, "agent.max_iterations", "an integer >= 1", cfg.agent.max_iterations)
     if cfg.agent.provider != "local" and cfg.agent.provider not in cfg.providers:

@@ -84,6 +84,14 @@ class Notice(Event):
 
 
 @dataclass(frozen=True)
+class ReplyRestarted(Event):
+    """The reply streamed so far is void: its provider failed and another one starts again.
+    Views end the current assistant block (marked interrupted) before new text arrives."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Injected(Event):
     """A steer message was delivered to the running turn."""
 
@@ -118,7 +126,7 @@ _TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (SessionStarted, TurnStarted, MessageAdded, TextDelta, ReasoningDelta,
                 ToolCallStarted, ToolCallFinished, Usage, Notice, Injected, ErrorReported,
-                TurnFinished, TurnCancelled, TurnFailed)
+                TurnFinished, TurnCancelled, TurnFailed, ReplyRestarted)
 }
 
 

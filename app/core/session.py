@@ -26,6 +26,7 @@ from app.core.events import (
     MessageAdded,
     Notice,
     ReasoningDelta,
+    ReplyRestarted,
     SessionStarted,
     TextDelta,
     ToolCallFinished,
@@ -39,6 +40,7 @@ from app.core.events import (
 from app.core.messages import Message, ToolCall
 from app.core.providers.base import (
     FinishChunk,
+    NoticeChunk,
     Provider,
     ProviderError,
     ProviderRequest,
@@ -352,6 +354,14 @@ class Session:
                 self.context_used = chunk.prompt_tokens + chunk.completion_tokens
                 self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
                                 self.context_used, self.context_limit))
+            elif isinstance(chunk, NoticeChunk):
+                if chunk.restart:  # the provider failed mid-reply; another starts it again
+                    full.clear()
+                    reasoning.clear()
+                    reply.calls.clear()
+                    filt = CallStreamFilter()
+                    self.emit(ReplyRestarted(turn_id, chunk.text))
+                self.emit(Notice(turn_id, chunk.text, level=chunk.level))
             elif isinstance(chunk, FinishChunk):
                 pass
         self._force_answer = False

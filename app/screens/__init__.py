@@ -1,0 +1,1 @@
+"""Full screens and modals: dashboard, doctor, setup wizard, model picker."""

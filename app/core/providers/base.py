@@ -82,7 +82,21 @@ class FinishChunk:
     reason: str = "stop"
 
 
-ProviderEvent = TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | FinishChunk
+@dataclass(frozen=True)
+class NoticeChunk:
+    """Something the user should see in the conversation: a retry, a fallback, a route.
+
+    ``restart`` means: discard what this stream yielded so far, a fresh attempt follows (a
+    provider died mid-reply and another one starts the reply again).
+    """
+
+    text: str
+    level: str = "warning"
+    restart: bool = False
+
+
+ProviderEvent = (TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | FinishChunk
+                 | NoticeChunk)
 
 
 class ProviderError(Exception):

@@ -155,7 +155,15 @@ class OpenAIHTTPProvider:
             except json.JSONDecodeError:
                 continue
             if chunk.get("error"):
-                raise ProviderError(f"{self.name}: {chunk['error']}", retryable=True)
+                # Mid-stream errors (OpenRouter, vLLM) carry the HTTP-like status as "code":
+                # keep it, so a 429/5xx here is retried like one before the stream started.
+                err = chunk["error"]
+                code = err.get("code") if isinstance(err, dict) else None
+                status = code if isinstance(code, int) and 100 <= code < 600 else None
+                if status is None and isinstance(code, str) and code.isdigit():
+                    status = int(code)
+                raise ProviderError(f"{self.name}: {err}", status=status,
+                                    retryable=status is None or status in RETRYABLE)
             usage = chunk.get("usage")
             if usage:
                 yield UsageChunk(int(usage.get("prompt_tokens") or 0),

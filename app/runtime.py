@@ -12,6 +12,7 @@ from app.core.providers.base import Provider
 from app.core.providers.registry import build_provider
 from app.core.redact import register_secret_env
 from app.core.session import Session, SessionOptions
+from app.core.session_features import install_features
 from app.core.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
@@ -60,4 +61,5 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         store = SessionStore.create(get_paths().sessions_dir)
     session = Session(provider, tools=default_registry(), options=options, store=store,
                       history=history)
+    install_features(session, config)  # compaction, workers, status injection
     return Runtime(config, session, notices)

@@ -21,8 +21,11 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.core.swarm import SwarmUpdated
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
+from widgets.swarm_tree import SwarmTree
+from widgets.worker_transcript import WorkerTranscript
 
 
 class NanobotApp(App[None]):
@@ -43,6 +46,7 @@ class NanobotApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Conversation(id="conversation")
+        yield SwarmTree(id="swarm")  # hidden until a worker exists
         yield PromptInput(id="prompt")
         yield Footer()
 
@@ -58,6 +62,9 @@ class NanobotApp(App[None]):
         return True
 
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
+        if message.text.strip() == "/compact":
+            await self.query_one(Conversation).add_notice(f"compact: {self.bridge.compact()}")
+            return
         if self.bridge.running:
             self.bridge.inject(message.text)
             await self.query_one(Conversation).add_notice(f"↪ steer: {message.text}")
@@ -89,10 +96,24 @@ class NanobotApp(App[None]):
         elif isinstance(ev, TurnCancelled):
             await conv.end_assistant(cancelled=True)
             await conv.add_notice("■ cancelled", "warning")
+        elif isinstance(ev, SwarmUpdated):
+            self.query_one(SwarmTree).show(ev.snapshot)
+            if isinstance(self.screen, WorkerTranscript):
+                await self.screen.show(self.bridge.worker_transcript(self.screen.worker_id))
         elif isinstance(ev, TurnFailed):
             await conv.end_assistant()
             await conv.add_notice(f"error: {ev.error}", "error")
         self.refresh_bindings()
+
+    def on_swarm_tree_cancel_requested(self, message: SwarmTree.CancelRequested) -> None:
+        stopped = self.bridge.cancel_worker(message.worker_id)
+        self.notify(f"cancelling {', '.join(stopped) or message.worker_id}")
+
+    def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
+        row = next(r for r in self.query_one(SwarmTree).snapshot.rows
+                   if r.id == message.worker_id)
+        self.push_screen(WorkerTranscript(row.id, f"{row.id} · {row.label} · {row.model}",
+                                          self.bridge.worker_transcript(row.id)))
 
     def action_cancel(self) -> None:
         self.bridge.cancel()

@@ -151,6 +151,8 @@ def transcript_lines(worker: Worker, *, max_chars: int = 2000) -> tuple[tuple[st
     if worker.partial.strip():
         lines.append(("assistant", worker.partial.strip()))
     if worker.final:
-        end = worker.state if not worker.stop_reason else f"{worker.state}: {worker.stop_reason}"
+        reason = worker.stop_reason
+        end = reason if reason.startswith(worker.state) else (
+            f"{worker.state}: {reason}" if reason else worker.state)
         lines.append(("end", end))
     return tuple(lines)

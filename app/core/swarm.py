@@ -210,7 +210,7 @@ class Swarm:
     def _allowed_tools(self, parent_tools: ToolRegistry, wanted: list[str] | None
                        ) -> tuple[str, ...]:
         available = sorted(n for n in parent_tools.names() if n not in HIDDEN_TOOLS)
-        if not wanted:
+        if wanted is None:
             return tuple(available)
         unknown = [t for t in wanted if t not in available and t not in HIDDEN_TOOLS]
         if unknown:

@@ -39,7 +39,7 @@ from app.core.events import Event, MessageAdded, Notice, Usage, register_event
 from app.core.hooks import SessionHook
 from app.core.messages import Message
 from app.core.session import Session
-from app.core.summarizer import Summarizer, SummaryError
+from app.core.summarizer import Summarizer, SummaryError, transcript_line
 
 log = logging.getLogger(__name__)
 
@@ -261,12 +261,31 @@ class ContextManager(SessionHook):
             return "summaries are off after repeated failures"
         covered = max(self.summary.upto if self.summary else 0,
                       self.pending.upto if self.pending else 0)
+        watermark = self._fit_watermark(covered, watermark)
         if watermark - covered < 2:
             return "nothing new to summarise"
         self.in_flight_upto = watermark
         self.task = asyncio.get_running_loop().create_task(
             self._summarise(watermark, reason, manual))
         return "started"
+
+    def _fit_watermark(self, covered: int, watermark: int) -> int:
+        """Move the watermark back to a turn start so one summary call reads what it can in time.
+
+        The rest stays verbatim and goes into a later summary. Cutting at a user message keeps
+        tool calls and their results on the same side.
+        """
+        assert self.summarizer is not None
+        budget = self.summarizer.input_chars
+        history = self.session.history
+        used, best = 0, 0  # best: the latest turn start whose prefix fits the budget
+        for i in range(covered, watermark):
+            if i > covered and history[i].role == "user":
+                if used > budget:
+                    return best or i  # at least the oldest turn, trimmed by the summariser
+                best = i
+            used += len(transcript_line(history[i])) + 2
+        return watermark if used <= budget or not best else best
 
     async def _summarise(self, upto: int, reason: str, manual: bool) -> None:
         assert self.summarizer is not None

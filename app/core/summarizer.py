@@ -16,6 +16,9 @@ from app.core.providers.base import Provider, ProviderError, ProviderRequest, Te
 from app.core.render import calls_as_text
 
 INPUT_SHARE = 0.7  # of the summariser's window, for the transcript it reads
+# A cap on the input per call, whatever the window: a small CPU model must finish well inside the
+# timeout. History beyond it is summarised by later calls (the watermark advances in steps).
+MAX_INPUT_TOKENS = 2048
 CHARS_PER_TOKEN = 3.5
 PER_OUTPUT_CHARS = 1500  # a tool output longer than this is cut to head and tail in the input
 
@@ -39,21 +42,21 @@ class SummaryError(Exception):
     """The summariser failed (timeout, provider error, empty or too long a reply)."""
 
 
+def transcript_line(m: Message) -> str:
+    text = m.content
+    if m.role == "tool":
+        if len(text) > PER_OUTPUT_CHARS:
+            half = PER_OUTPUT_CHARS // 2
+            text = f"{text[:half]}\n[… {len(text):,} chars …]\n{text[-half:]}"
+        return f"TOOL {m.name or ''}: {text}"
+    if m.role == "assistant":
+        calls = calls_as_text(m)
+        return f"ASSISTANT: {text}" + (f"\nCALLS: {calls}" if calls else "")
+    return f"{m.role.upper()}: {text}"
+
+
 def render_transcript(messages: Sequence[Message], max_chars: int) -> str:
-    lines: list[str] = []
-    for m in messages:
-        text = m.content
-        if m.role == "tool":
-            if len(text) > PER_OUTPUT_CHARS:
-                half = PER_OUTPUT_CHARS // 2
-                text = f"{text[:half]}\n[… {len(text):,} chars …]\n{text[-half:]}"
-            lines.append(f"TOOL {m.name or ''}: {text}")
-        elif m.role == "assistant":
-            calls = calls_as_text(m)
-            lines.append(f"ASSISTANT: {text}" + (f"\nCALLS: {calls}" if calls else ""))
-        else:
-            lines.append(f"{m.role.upper()}: {text}")
-    out = "\n\n".join(lines)
+    out = "\n\n".join(transcript_line(m) for m in messages)
     if len(out) > max_chars:
         # Keep the newest part: older parts are in the previous summary, and the log keeps all.
         out = "[… earlier part omitted …]\n" + out[-max_chars:]
@@ -64,7 +67,7 @@ class Summarizer:
     """Summarise with a provider made on first use (so a slot's model loads only when needed)."""
 
     def __init__(self, provider: Provider | Callable[[], Provider], *, timeout_s: float = 30.0,
-                 max_tokens: int = 512) -> None:
+                 max_tokens: int = 320, max_input_tokens: int = MAX_INPUT_TOKENS) -> None:
         self._provider: Provider | None = None
         self._factory: Callable[[], Provider] | None = None
         if isinstance(provider, Provider):
@@ -73,6 +76,12 @@ class Summarizer:
             self._factory = provider
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
+        self.max_input_tokens = max_input_tokens
+
+    @property
+    def input_chars(self) -> int:
+        """About how much transcript one call reads (before the window is known)."""
+        return int(self.max_input_tokens * CHARS_PER_TOKEN)
 
     async def provider(self) -> Provider:
         if self._provider is None:
@@ -84,7 +93,8 @@ class Summarizer:
     async def summarize(self, messages: Sequence[Message], *, previous: str = "") -> str:
         provider = await self.provider()
         window = provider.capabilities.context_window
-        budget = int((window * INPUT_SHARE - self.max_tokens) * CHARS_PER_TOKEN) - len(TEMPLATE)
+        tokens = min(window * INPUT_SHARE - self.max_tokens, self.max_input_tokens)
+        budget = int(tokens * CHARS_PER_TOKEN) - len(TEMPLATE)
         prev = f"\nEarlier summary (merge it in):\n{previous}\n" if previous else ""
         transcript = render_transcript(messages, max(budget - len(prev), 500))
         prompt = TEMPLATE.format(previous=prev, transcript=transcript)

@@ -193,3 +193,22 @@ async def test_no_tier_fires_in_a_short_session(tmp_path: Path) -> None:
     assert not [e for e in events if isinstance(e, CompactionEvent)]
     assert manager.last_tier == "" and session.tools.get("recall") is None
     assert SessionOptions().max_tokens == 2048  # the reserve used for the effective window
+
+
+async def test_a_long_backlog_is_summarised_in_steps_that_fit(tmp_path: Path) -> None:
+    session, provider, memory, manager, events, _ = build(
+        tmp_path, window=32768, summary_replies=["part one", "part two"])
+    assert manager.summarizer is not None
+    manager.summarizer.max_input_tokens = 300  # about two turns per call
+    for n in range(1, 7):
+        await fetch_turn(session, provider, n)
+    assert manager.compact_now() == "started"
+    first = manager.in_flight_upto
+    await manager.wait_summary()
+    assert 0 < first < len(session.history) and session.history[first].role == "user"
+    assert manager.compact_now() == "started"  # the next step starts where the first ended
+    await manager.wait_summary()
+    assert manager.pending is not None and manager.pending.upto > first
+    sent = memory.requests[1].messages[-1].content
+    assert "Earlier summary (merge it in):\npart one" in sent
+    assert "fetch record 1\n" not in sent  # already summarised: not read twice

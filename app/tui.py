@@ -21,7 +21,7 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
-from app.core.swarm import SwarmUpdated
+from app.core.swarm_events import SwarmUpdated
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 from widgets.swarm_tree import SwarmTree

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from app.core.swarm import SwarmSnapshot, WorkerRow
+from app.core.swarm_events import SwarmSnapshot, WorkerRow
 
 # Single-width glyphs only: emoji-width icons shift the columns in some terminals.
 ICONS = {"queued": "◌", "running": "●", "done": "✔", "failed": "✖", "cancelled": "■",

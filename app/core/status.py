@@ -21,6 +21,29 @@ HEADER = ("Background status (live, from the worker registry; use it to answer q
           "background work without calling a tool):")
 
 
+def status_lines(swarm: Swarm, owner: str | None, *, recent: int = 3,
+                 recent_s: float = 600.0) -> list[str]:
+    """Running workers under ``owner`` and up to ``recent`` that ended in the last ``recent_s``."""
+    now, wall = swarm.clock(), swarm.wall()
+    mine = [w for w in swarm.workers.values() if swarm.owned_by(owner, w.id)]
+    lines = []
+    for w in mine:
+        if not w.final:
+            tool = f", running {w.tool}" if w.tool else ""
+            lines.append(f"- {w.state.upper()}: {w.label} (id {w.id}, {w.model}, "
+                         f"{w.elapsed(now):.0f}s, {w.iterations}/{w.budget.max_iterations} "
+                         f"rounds{tool})")
+    done = sorted((w for w in mine if w.final and wall - w.finished_wall <= recent_s),
+                  key=lambda w: w.finished_wall, reverse=True)[:recent]
+    for w in done:
+        result = " ".join(w.result.split())
+        result = result if len(result) <= 160 else result[:159] + "…"
+        why = f" ({w.stop_reason})" if w.stop_reason and w.state != "done" else ""
+        lines.append(f"- {w.state.upper()}{why}: {w.label} (id {w.id}, "
+                     f"{w.elapsed(w.finished):.0f}s): {result or w.error or '(no text)'}")
+    return lines
+
+
 def status_block(lines: list[str]) -> str:
     return HEADER + "\n" + "\n".join(lines) if lines else ""
 

@@ -15,8 +15,6 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
 
 from app.core.compaction import install as install_context
 from app.core.config import SwarmConfig
@@ -28,11 +26,17 @@ from app.core.events import (
     ToolCallFinished,
     ToolCallStarted,
     Usage,
-    register_event,
 )
 from app.core.messages import Message
 from app.core.providers.base import Provider
 from app.core.session import Session, SessionOptions, TurnOutcome
+from app.core.swarm_events import (
+    SwarmSnapshot,
+    SwarmUpdated,
+    WorkerFinished,
+    WorkerRow,
+    WorkerSpawned,
+)
 from app.core.tools.base import ToolError, ToolRegistry
 from app.core.worker import Budget, BudgetError, Worker, WorkerStore, transcript_lines
 
@@ -43,73 +47,6 @@ WORKER_PROMPT = (
     "have, then reply with the result only: complete and concise. Nobody can answer questions.")
 RESULT_CHARS = 2000  # of a result in the log and in status lines' source
 HIDDEN_TOOLS = ("spawn", "recall")  # per-session tools: never copied from parent to child
-
-
-@dataclass(frozen=True)
-class WorkerRow:
-    """One line of the swarm view."""
-
-    id: str
-    parent: str | None
-    depth: int
-    label: str
-    model: str
-    state: str
-    tool: str
-    elapsed: float
-    tokens: int
-    iterations: int
-    max_iterations: int
-    tokens_left: int | None
-    seconds_left: float | None
-    stop_reason: str = ""
-
-
-@dataclass(frozen=True)
-class SwarmSnapshot:
-    rows: tuple[WorkerRow, ...] = ()  # depth-first, parents before children
-
-    @property
-    def running(self) -> int:
-        return sum(r.state == "running" for r in self.rows)
-
-
-@register_event
-@dataclass(frozen=True)
-class SwarmUpdated(Event):
-    persist: ClassVar[bool] = False  # a live view, not history
-    snapshot: SwarmSnapshot = SwarmSnapshot()
-
-
-@register_event
-@dataclass(frozen=True)
-class WorkerSpawned(Event):
-    worker_id: str
-    parent_id: str
-    label: str
-    task: str
-    model: str
-    tools: tuple[str, ...] = ()
-    depth: int = 1
-    max_iterations: int = 0
-    max_tokens: int = 0
-    seconds: float = 0.0
-
-
-@register_event
-@dataclass(frozen=True)
-class WorkerFinished(Event):
-    worker_id: str
-    parent_id: str
-    label: str
-    state: str
-    stop_reason: str = ""
-    result: str = ""
-    full_result_len: int = 0
-    error: str = ""
-    tokens: int = 0
-    iterations: int = 0
-    elapsed: float = 0.0
 
 
 class Swarm:
@@ -438,24 +375,9 @@ class Swarm:
     def status_lines(self, owner: str | None, *, recent: int = 3,
                      recent_s: float = 600.0) -> list[str]:
         """Running and recently finished workers under ``owner``, one line each (N6)."""
-        now, wall = self.clock(), self.wall()
-        mine = [w for w in self.workers.values() if self.owned_by(owner, w.id)]
-        lines = []
-        for w in mine:
-            if not w.final:
-                tool = f", running {w.tool}" if w.tool else ""
-                lines.append(f"- {w.state.upper()}: {w.label} (id {w.id}, {w.model}, "
-                             f"{w.elapsed(now):.0f}s, {w.iterations}/{w.budget.max_iterations} "
-                             f"rounds{tool})")
-        done = sorted((w for w in mine if w.final and wall - w.finished_wall <= recent_s),
-                      key=lambda w: w.finished_wall, reverse=True)[:recent]
-        for w in done:
-            result = " ".join(w.result.split())
-            result = result if len(result) <= 160 else result[:159] + "…"
-            why = f" ({w.stop_reason})" if w.stop_reason and w.state != "done" else ""
-            lines.append(f"- {w.state.upper()}{why}: {w.label} (id {w.id}, "
-                         f"{w.elapsed(w.finished):.0f}s): {result or w.error or '(no text)'}")
-        return lines
+        from app.core.status import status_lines
+
+        return status_lines(self, owner, recent=recent, recent_s=recent_s)
 
     def _changed(self) -> None:
         snap = self.snapshot()

@@ -196,7 +196,7 @@ async def test_no_tier_fires_in_a_short_session(tmp_path: Path) -> None:
 
 
 async def test_a_long_backlog_is_summarised_in_steps_that_fit(tmp_path: Path) -> None:
-    session, provider, memory, manager, events, _ = build(
+    session, provider, memory, manager, _events, _ = build(
         tmp_path, window=32768, summary_replies=["part one", "part two"])
     assert manager.summarizer is not None
     manager.summarizer.max_input_tokens = 300  # about two turns per call

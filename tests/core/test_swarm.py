@@ -13,7 +13,7 @@ from app.core.messages import ToolCall
 from app.core.providers.base import ProviderError
 from app.core.providers.scripted import ScriptedReply
 from app.core.session_store import read_session
-from app.core.swarm import SwarmUpdated, WorkerFinished, WorkerSpawned
+from app.core.swarm_events import SwarmUpdated, WorkerFinished, WorkerSpawned
 from app.core.tools.base import ToolError
 from app.core.worker import Budget, BudgetError
 from tests.core.swarm_helpers import KeyedProvider, gated, make_root

@@ -11,7 +11,7 @@ from app.core.messages import ToolCall
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.scripted import ScriptedReply
 from app.core.session_store import read_session
-from app.core.swarm import WorkerFinished
+from app.core.swarm_events import WorkerFinished
 from tests.core.swarm_helpers import make_root
 
 pytestmark = pytest.mark.model

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from app.core.swarm import SwarmSnapshot, WorkerRow
+from app.core.swarm_events import SwarmSnapshot, WorkerRow
 from widgets.swarm_tree import SwarmTree
 from widgets.worker_transcript import WorkerTranscript
 

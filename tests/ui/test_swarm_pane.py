@@ -7,8 +7,8 @@ from pathlib import Path
 
 from app.core.messages import ToolCall
 from app.core.providers.scripted import ScriptedReply
-from app.core.swarm import SwarmSnapshot, WorkerRow
 from app.core.swarm import swarm_of as get_swarm
+from app.core.swarm_events import SwarmSnapshot, WorkerRow
 from app.tui import NanobotApp
 from tests.core.swarm_helpers import gated, make_root
 from tests.core.test_swarm import spawn_call

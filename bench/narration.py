@@ -132,12 +132,16 @@ async def run_tasks(repeat: int, keep: Path, max_tokens: int) -> list[Score]:
     return scores
 
 
+def pct(x: float, width: int) -> str:
+    return f"{'-':>{width}}" if x != x else f"{x:{width}.0%}"  # x != x: NaN, no batches
+
+
 def table(scores: list[Score]) -> None:
     print(f"\n{'log / task':32}{'batches':>8}{'narrated':>9}{'share':>7}{'silent run':>11}"
           f"{'1st half':>9}{'2nd half':>9}")
     for s in scores:
-        print(f"{s.name[:31]:32}{s.batches:8}{s.narrated:9}{s.compliance:7.0%}"
-              f"{s.longest_silent:11}{s.first_half:9.0%}{s.second_half:9.0%}")
+        print(f"{s.name[:31]:32}{s.batches:8}{s.narrated:9}{pct(s.compliance, 7)}"
+              f"{s.longest_silent:11}{pct(s.first_half, 9)}{pct(s.second_half, 9)}")
     total = sum(s.batches for s in scores)
     if total:
         print(f"{'all':32}{total:8}{sum(s.narrated for s in scores):9}"

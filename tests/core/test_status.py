@@ -24,10 +24,11 @@ async def test_status_block_is_live_and_left_out_when_empty(tmp_path: Path) -> N
     await provider.key_seen("index").wait()
     outcome = await session.run_turn("root: how is the background job going?")
     assert outcome.iterations == 1  # answered in one step, no tool call
-    last = provider.requests[-1].messages[-1]
-    assert last.role == "notice" and last.content.startswith(HEADER)
-    assert "- RUNNING: Index docs (id w1, scripted," in last.content
-    assert provider.requests[-1].messages[-2].content == "root: how is the background job going?"
+    system = provider.requests[-1].messages[0]
+    assert system.role == "system" and HEADER in system.content
+    assert "- RUNNING: Index docs (id w1, scripted," in system.content
+    assert provider.requests[-1].messages[-1].content == "root: how is the background job going?"
+    assert not any(HEADER in m.content for m in session.history)  # only the request has it
     # The registry is read, not the log: removing the log changes nothing.
     assert session.store is not None
     session.store.close()
@@ -35,6 +36,6 @@ async def test_status_block_is_live_and_left_out_when_empty(tmp_path: Path) -> N
     gate.set()
     await swarm.wait(["w1"])
     await session.run_turn("root: and now?")
-    block = provider.requests[-1].messages[-1].content
+    block = provider.requests[-1].messages[0].content
     assert "- DONE: Index docs (id w1, " in block and "indexed 42 files" in block
     assert "RUNNING" not in block

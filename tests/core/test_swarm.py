@@ -53,8 +53,8 @@ async def test_three_workers_run_at_once_and_report_back(tmp_path: Path) -> None
     reports = [m for m in request if m.role == "notice" and m.content.startswith("[worker")]
     assert sorted(r.content.splitlines()[1] for r in reports) == [
         "alpha result: all fine", "beta result: all fine", "gamma result: all fine"]
-    # Status injection ends the request: recently finished workers, from the registry.
-    assert request[-1].role == "notice" and "DONE: alpha task" in request[-1].content
+    # Status injection: recently finished workers, from the registry, in the system prompt.
+    assert request[0].role == "system" and "DONE: alpha task" in request[0].content
 
 
 async def test_budget_halves_and_depth_stops_at_three(tmp_path: Path) -> None:

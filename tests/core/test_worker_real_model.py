@@ -10,9 +10,12 @@ import pytest
 from app.core.messages import ToolCall
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.scripted import ScriptedReply
+from app.core.session import Session, SessionOptions
 from app.core.session_store import read_session
+from app.core.swarm import Swarm
 from app.core.swarm_events import WorkerFinished
-from tests.core.swarm_helpers import make_root
+from app.runtime import default_registry
+from tests.core.swarm_helpers import KeyedProvider, gated, make_root
 
 pytestmark = pytest.mark.model
 
@@ -49,3 +52,27 @@ async def test_a_worker_runs_on_the_default_local_model(local_model: LlamaInProc
                 if isinstance(e, WorkerFinished)]
     assert finished and finished[0].state == "done" and finished[0].result == worker.result
     assert read_session(session.store.path, worker="w1").events
+
+
+async def test_the_default_model_answers_about_a_running_worker_without_a_tool(
+        local_model: LlamaInProcessProvider, tmp_path: Path) -> None:
+    local_model._llama.reset()
+    now = [1000.0]
+    worker_model = KeyedProvider(model="index-model")
+    reply, gate = gated("indexed 12 files")
+    worker_model.script("index", reply)
+    session = Session(local_model, tools=default_registry(),
+                      options=SessionOptions(workspace=tmp_path, max_tokens=48,
+                                             max_iterations=3))
+    swarm = Swarm(session, provider_for=lambda slot: worker_model, clock=lambda: now[0])
+    swarm.install(session)
+    swarm.spawn(None, "index the docs", label="index the docs", model="memory")
+    await worker_model.key_seen("index").wait()
+    now[0] += 42.0
+    outcome = await session.run_turn("How is the background job going?")
+    calls = [c.name for m in session.history for c in m.tool_calls]
+    assert outcome.iterations == 1 and calls == [], (calls, outcome.text)
+    assert any(w in outcome.text.lower() for w in ("running", "progress", "not finished",
+                                                    "still", "index")), outcome.text
+    gate.set()
+    await swarm.wait(["w1"])

@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.events import Event, TextDelta, Usage  # noqa: E402
-from app.core.messages import Message  # noqa: E402
-from app.core.models.embedded import ensure_embedded  # noqa: E402
-from app.core.providers.base import ProviderRequest  # noqa: E402
-from app.core.providers.llama_inprocess import LlamaInProcessProvider  # noqa: E402
-from app.core.session import BASE_PROMPT, Session, SessionOptions  # noqa: E402
-from app.core.tools.base import ToolRegistry  # noqa: E402
+from app.core.events import Event, TextDelta, Usage
+from app.core.messages import Message
+from app.core.models.embedded import ensure_embedded
+from app.core.providers.base import ProviderRequest
+from app.core.providers.llama_inprocess import LlamaInProcessProvider
+from app.core.session import BASE_PROMPT, Session, SessionOptions
+from app.core.tools.base import ToolRegistry
 
 PROMPT = ("Here is a list of server log lines:\n" + "\n".join(
     f"2026-03-0{i % 9 + 1} 10:{i:02d}:00 service-{i % 7} handled request {i * 37} in {i * 13 % 97} ms"

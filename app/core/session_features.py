@@ -51,9 +51,13 @@ def memory_summarizer(config: Config) -> Summarizer:
 
 
 def install_features(session: Session, config: Config, *,
-                     summarizer: Summarizer | None = None) -> tuple[ContextManager, Swarm]:
+                     summarizer: Summarizer | None = None,
+                     provider_for: Callable[[str], Provider] | None = None,
+                     ) -> tuple[ContextManager, Swarm]:
+    """Compaction (summaries on ``summarizer``, default: the memory slot's own instance) and the
+    swarm (workers' slot models from ``provider_for``, default: :func:`slot_providers`)."""
     manager = install_context(session, summarizer=summarizer or memory_summarizer(config),
                               config=config.context)
     swarm = install_swarm(session, config=config.swarm,
-                          provider_for=slot_providers(config, session))
+                          provider_for=provider_for or slot_providers(config, session))
     return manager, swarm

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from app.core.compaction import manager_of
 from app.core.events import Event
 from app.core.session import Session, TurnOutcome
+from app.core.swarm import swarm_of
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -47,6 +49,19 @@ class SessionBridge:
     def set_thinking(self, on: bool, budget: int | None = None) -> None:
         self.session.thinking = on
         self.session.thinking_budget = budget
+
+    # Workers and compaction (issue 6): commands for the swarm pane and /compact.
+    def cancel_worker(self, worker_id: str) -> list[str]:
+        swarm = swarm_of(self.session)
+        return swarm.cancel(worker_id) if swarm is not None else []
+
+    def worker_transcript(self, worker_id: str) -> tuple[tuple[str, str], ...]:
+        swarm = swarm_of(self.session)
+        return swarm.transcript(worker_id) if swarm is not None else ()
+
+    def compact(self) -> str:
+        manager = manager_of(self.session)
+        return manager.compact_now() if manager is not None else "compaction is not set up"
 
     def close(self) -> None:
         self._unsubscribe()

@@ -12,6 +12,7 @@ from app.core.provider_stack import Stack, build_stack
 from app.core.providers.base import Provider
 from app.core.redact import register_secret_env
 from app.core.session import Session, SessionOptions
+from app.core.session_features import install_features
 from app.core.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
@@ -64,4 +65,7 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         store = SessionStore.create(get_paths().sessions_dir)
     session = Session(provider, tools=default_registry(), options=options, store=store,
                       history=history)
+    # Compaction, workers, status injection; workers reuse the manager's slot models.
+    install_features(session, config,
+                     provider_for=stack.manager.provider if stack is not None else None)
     return Runtime(config, session, notices, stack)

@@ -23,10 +23,13 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.core.swarm_events import SwarmUpdated
 from app.screens.volumes import VolumesScreen
 from app.ui_models import handle_slash, open_dashboard, open_model_picker, start_managed_servers
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
+from widgets.swarm_tree import SwarmTree
+from widgets.worker_transcript import WorkerTranscript
 
 
 class NanobotApp(App[None]):
@@ -52,6 +55,7 @@ class NanobotApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Conversation(id="conversation")
+        yield SwarmTree(id="swarm")  # hidden until a worker exists
         yield PromptInput(id="prompt")
         yield Footer()
 
@@ -68,6 +72,9 @@ class NanobotApp(App[None]):
         return True
 
     async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
+        if message.text.strip() == "/compact":
+            await self.query_one(Conversation).add_notice(f"compact: {self.bridge.compact()}")
+            return
         if message.text.startswith("/") and await handle_slash(self, message.text):
             return  # /model, /local, /doctor, /dashboard (issue 5)
         if self.bridge.running:
@@ -103,11 +110,24 @@ class NanobotApp(App[None]):
         elif isinstance(ev, TurnCancelled):
             await conv.end_assistant(cancelled=True)
             await conv.add_notice("■ cancelled", "warning")
+        elif isinstance(ev, SwarmUpdated):
+            self.query_one(SwarmTree).show(ev.snapshot)
+            if isinstance(self.screen, WorkerTranscript):
+                await self.screen.show(self.bridge.worker_transcript(self.screen.worker_id))
         elif isinstance(ev, TurnFailed):
             await conv.end_assistant()
             await conv.add_notice(f"error: {ev.error}", "error")
         self.refresh_bindings()
 
+    def on_swarm_tree_cancel_requested(self, message: SwarmTree.CancelRequested) -> None:
+        stopped = self.bridge.cancel_worker(message.worker_id)
+        self.notify(f"cancelling {', '.join(stopped) or message.worker_id}")
+
+    def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
+        row = next(r for r in self.query_one(SwarmTree).snapshot.rows
+                   if r.id == message.worker_id)
+        self.push_screen(WorkerTranscript(row.id, f"{row.id} · {row.label} · {row.model}",
+                                          self.bridge.worker_transcript(row.id)))
     def action_dashboard(self) -> None:
         open_dashboard(self)
 

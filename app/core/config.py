@@ -110,6 +110,29 @@ class UIConfig:
 
 
 @dataclass(frozen=True)
+class ContextConfig:
+    """Compaction tiers as fractions of the model's effective window, and their guards (I2, N7)."""
+
+    background_at: float = 0.80  # background summary by the memory-slot model
+    mask_at: float = 0.85  # old tool outputs become one-line stubs
+    emergency_at: float = 0.95  # deterministic truncation
+    summary_timeout_s: float = 30.0
+    breaker_failures: int = 3  # consecutive summary failures before summaries stop
+    protect_recent_outputs: int = 2  # newest tool outputs never masked
+    coalesce_window_ms: int = 400  # messages this close to the first one become one turn
+
+
+@dataclass(frozen=True)
+class SwarmConfig:
+    """Workers spawned by the ``spawn`` tool (P2.5)."""
+
+    max_depth: int = 3
+    max_concurrent: int = 4
+    timeout_s: float = 600.0  # wall-clock budget of a top-level worker
+    token_budget: int = 200_000  # tokens a top-level worker and its children may use
+
+
+@dataclass(frozen=True)
 class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
@@ -121,6 +144,8 @@ class Config:
     resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     keymap: dict[str, str] = field(default_factory=dict)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    swarm: SwarmConfig = field(default_factory=SwarmConfig)
     source: str = ""  # the file this came from ("" = defaults)
 
 
@@ -216,9 +241,31 @@ def _validate(cfg: Config, file: str) -> None:
         known = ", ".join(["local", *cfg.providers]) or "local"
         raise ConfigError(file, "agent.provider", f"'local' or a configured provider ({known})",
                           cfg.agent.provider)
+    _validate_context(cfg, file)
     for name, p in cfg.providers.items():
         if not p.base_url.startswith(("http://", "https://")):
             raise ConfigError(file, f"providers.{name}.base_url", "an http(s):// URL", p.base_url)
+
+
+def _validate_context(cfg: Config, file: str) -> None:
+    c, w = cfg.context, cfg.swarm
+    if not 0.0 < c.background_at <= c.mask_at <= c.emergency_at <= 1.0:
+        raise ConfigError(file, "context.background_at/mask_at/emergency_at",
+                          "fractions with 0 < background_at <= mask_at <= emergency_at <= 1",
+                          (c.background_at, c.mask_at, c.emergency_at))
+    for key, value in (("context.summary_timeout_s", c.summary_timeout_s),
+                       ("swarm.timeout_s", w.timeout_s)):
+        if value <= 0:
+            raise ConfigError(file, key, "a number > 0", value)
+    for key, value, low in (("context.breaker_failures", c.breaker_failures, 1),
+                            ("context.protect_recent_outputs", c.protect_recent_outputs, 0),
+                            ("context.coalesce_window_ms", c.coalesce_window_ms, 0),
+                            ("swarm.max_concurrent", w.max_concurrent, 1),
+                            ("swarm.token_budget", w.token_budget, 1)):
+        if value < low:
+            raise ConfigError(file, key, f"an integer >= {low}", value)
+    if not 1 <= w.max_depth <= 8:
+        raise ConfigError(file, "swarm.max_depth", "an integer from 1 to 8", w.max_depth)
 
 
 def parse_config(text: str, file: Path | str = "<config>") -> Config:

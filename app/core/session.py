@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core import hooks as _hooks
 from app.core.cancel import CancelToken
 from app.core.events import (
     ErrorReported,
@@ -132,6 +133,8 @@ class Session:
         # Set after a repeated identical call: the next step gets no tools and must answer.
         self._force_answer = False
         self._turn_start = 0  # index in history of this turn's user message
+        # Compaction, workers and status injection plug in here (app/core/hooks.py).
+        self.hooks: list[_hooks.SessionHook] = []
 
     # --- events ------------------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class Session:
             failed = self.history[-1].is_error
             nudge = TOOL_FAILED_NUDGE if failed else TOOL_NUDGE
             messages.append(Message(role="user", content=nudge.format(request=request)))
-        return messages
+        return _hooks.run_prepare(self, messages)
 
     def _without_failed_calls(self) -> list[Message]:
         """This turn's history minus tool calls whose every result failed: for an answer-only
@@ -257,6 +260,7 @@ class Session:
             self.emit(SessionStarted("", session_id=self.session_id, model=self.provider.model,
                                      provider=self.provider.name))
         self.emit(TurnStarted(turn_id, text=text, model=self.provider.model))
+        _hooks.run_turn_started(self, turn_id)
         self._turn_start = len(self.history)
         self._commit(turn_id, Message(role="user", content=text))
         try:
@@ -271,6 +275,7 @@ class Session:
             return TurnOutcome(turn_id, "failed", "", error=msg)
         finally:
             self._turn_id, self._cancel = None, None
+            _hooks.run_turn_ended(self, turn_id)
             if self._steer:  # steers that arrived too late stay visible to the caller as queued
                 log.info("%d steer message(s) arrived after the turn ended", len(self._steer))
 
@@ -280,6 +285,8 @@ class Session:
         cache: dict[str, ToolResult] = {}
         while True:
             self._deliver_steers(turn_id)
+            for message in _hooks.run_before_step(self, turn_id):
+                self._commit(turn_id, message)
             if iterations >= self.options.max_iterations:
                 note = (f"Stopped after {iterations} tool rounds (agent.max_iterations); "
                         "ask me to continue if needed.")

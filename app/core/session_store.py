@@ -1,20 +1,20 @@
-"""Session files: append-only JSONL, one event per line, flushed per event.
+"""Session files: the session's event log (:mod:`app.core.event_log`), one event per line.
 
 A crash or ``kill -9`` can at worst leave a torn last line; readers skip it (and count it) and the
-file is never rewritten in place.
+file is never rewritten in place. Records written by workers carry a ``worker`` field and belong to
+the worker's transcript, not to the session's own history.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from app.core.event_log import DEFAULT_MAX_BYTES, EventLog, ReadStats, iter_log, parse_line
 from app.core.events import (
     Event,
     MessageAdded,
@@ -33,13 +33,11 @@ def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-class SessionStore:
-    """The single writer of one session file."""
+class SessionStore(EventLog):
+    """The single writer of one session's event log."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] | None = None
+    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        super().__init__(path, max_bytes=max_bytes)
 
     @property
     def session_id(self) -> str:
@@ -49,32 +47,14 @@ class SessionStore:
     def create(cls, directory: Path, session_id: str | None = None) -> SessionStore:
         return cls(directory / f"{session_id or new_session_id()}.jsonl")
 
-    def append(self, event: Event) -> None:
-        if self._fh is None:
-            # Start on a fresh line in case the previous writer died mid-line.
-            needs_nl = self.path.exists() and self.path.stat().st_size > 0 and not _ends_nl(
-                self.path)
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open
-            if needs_nl:
-                self._fh.write("\n")
-        self._fh.write(json.dumps(to_record(event), ensure_ascii=False) + "\n")
-        self._fh.flush()
+    def append(self, event: Event, **extra: Any) -> int:
+        """Log ``event`` (plus ``extra`` fields, e.g. ``worker``); returns its seq (0: not kept).
 
-    def sync(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-def _ends_nl(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) == b"\n"
+        Events whose class says ``persist = False`` (live UI snapshots) are not written.
+        """
+        if not getattr(type(event), "persist", True):
+            return 0
+        return self.append_record({**to_record(event), **extra})
 
 
 @dataclass
@@ -85,31 +65,35 @@ class ReadResult:
 
 
 def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    """(line number, record or None when unreadable) over the active file only."""
+    with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                yield lineno, None
-                continue
-            yield lineno, rec if isinstance(rec, dict) else None
+            yield lineno, parse_line(line)
 
 
-def read_session(path: Path) -> ReadResult:
+def read_session(path: Path, *, worker: str | None = None) -> ReadResult:
+    """The session's own events (or, with ``worker``, one worker's), over every rotated segment.
+
+    ``skipped_lines`` are line numbers in the active file, negative for damage in older segments
+    (whose line numbers would mislead there).
+    """
     events: list[Event] = []
     skipped: list[int] = []
-    for lineno, rec in iter_records(path):
-        if rec is None:
-            skipped.append(lineno)
+    stats = ReadStats()
+    for line in iter_log(path, stats):
+        if line.record.get("worker") != worker:
             continue
         try:
-            events.append(from_record(rec))
+            events.append(from_record(line.record))
         except (ValueError, TypeError):
-            skipped.append(lineno)
-    return ReadResult(events, len(skipped), skipped)
+            skipped.append(line.lineno if line.segment == path else -line.lineno)
+    for seg_name, lineno in stats.skipped_at:
+        skipped.append(lineno if seg_name == path.name else -lineno)
+    skipped.sort(key=abs)
+    return ReadResult(events, len(skipped) + max(0, stats.skipped - len(stats.skipped_at)),
+                      skipped)
 
 
 def history_from_events(events: list[Event]) -> list[Message]:
@@ -146,8 +130,9 @@ class SessionInfo:
 
 def session_info(path: Path) -> SessionInfo:
     title, model, created, turns = "", "", path.stat().st_mtime, 0
-    for _, rec in iter_records(path):
-        if rec is None:
+    for line in iter_log(path):
+        rec = line.record
+        if rec.get("worker") is not None:  # a worker's turns are not the session's
             continue
         kind = rec.get("type")
         if kind == SessionStarted.__name__:

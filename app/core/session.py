@@ -183,6 +183,11 @@ class Session:
     def pending_steers(self) -> tuple[str, ...]:
         return tuple(self._steer)
 
+    def take_steers(self) -> list[str]:
+        """Withdraw the steers not yet delivered (to edit one, or after a cancel)."""
+        taken, self._steer = self._steer, []
+        return taken
+
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
 

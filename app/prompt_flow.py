@@ -17,7 +17,7 @@ from app.core.providers.replay import ReplayProvider
 from app.core.session import TurnOutcome
 from app.core.tokens import estimate_tokens, format_tokens
 from app.screens.inject import InjectScreen
-from widgets.pending_strip import PendingStrip, human_size
+from widgets.pending_strip import human_size
 from widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class PromptFlow:
 
     @property
     def prompt(self) -> PromptInput:
-        return self.app.query_one(PromptInput)
+        return self.app.prompt
 
     # --- submit ------------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ class PromptFlow:
         app = self.app
         items: list[tuple[str, str]] = [(i.kind, i.text) for i in app.pending]
         items += [("paste", describe_paste(a)) for a in app.attachments]
-        app.query_one(PendingStrip).show_items(items)
+        app.strip.show_items(items)
         prompt = self.prompt
         prompt.has_pending = len(app.pending) > 0
         prompt.attachments = len(app.attachments)

@@ -23,7 +23,6 @@ from app.screens.sessions import SessionsScreen
 from app.sessions import Opened, open_like, sessions_dir
 from app.transcript import specs_from_events
 from themes import DEFAULT_THEME
-from widgets.conversation import Conversation
 
 if TYPE_CHECKING:
     from app.tui import NanobotApp
@@ -102,7 +101,7 @@ class SessionOps:
         await self._switch(opened, f"Resumed {path.stem}")
         note = opened.damage_note(path.name)
         if note:
-            await self.app.query_one(Conversation).add_notice(note, "warning")
+            await self.app.conversation.add_notice(note, "warning")
 
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
@@ -131,7 +130,7 @@ class SessionOps:
         app.say(message)
 
     async def rebuild_view(self, events: list[Event]) -> None:
-        conv = self.app.query_one(Conversation)
+        conv = self.app.conversation
         await conv.clear()
         if self.app.view is not None:
             self.app.view.reply = None
@@ -158,7 +157,7 @@ class SessionOps:
         old = app.session.provider
         app.session.set_provider(selection.provider)
         for note in selection.notices:
-            await app.query_one(Conversation).add_notice(note, "warning")
+            await app.conversation.add_notice(note, "warning")
         app._update_model_panel()
         app.refresh_status()
         app.say(f"Model: {selection.provider.model}")

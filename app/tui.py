@@ -101,6 +101,7 @@ class NanobotApp(App[None]):
         self._ctx_used = 0
         self._ctx_streamed = 0
         self.ready = False  # set once composed: handlers before that have nothing to update
+        self._build_panes()
         self.flow = PromptFlow(self)
         self.ops = SessionOps(self)
         for theme in THEMES:
@@ -111,23 +112,32 @@ class NanobotApp(App[None]):
 
     # --- layout ------------------------------------------------------------------------------
 
+    def _build_panes(self) -> None:
+        # Kept as attributes: a modal on top (inject line, help) must not hide them from handlers,
+        # and App.query_one only searches the active screen.
+        self.conversation = Conversation(id="conversation")
+        self.meter = ContextMeter(id="meter")
+        self.swarm = SwarmPanel(id="swarm")
+        self.hardware_panel = HardwarePanel(id="hardware")
+        self.side = Vertical(self.meter, self.swarm, self.hardware_panel, id="side")
+        self.main_row = Horizontal(self.conversation, self.side, id="main")
+        self.flash = Flash(id="flash")
+        self.strip = PendingStrip(id="pending")
+        self.prompt = PromptInput(id="prompt")
+        self.status_bar = StatusBar(id="status")
+
     def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            yield Conversation(id="conversation")
-            with Vertical(id="side"):
-                yield ContextMeter(id="meter")
-                yield SwarmPanel(id="swarm")
-                yield HardwarePanel(id="hardware")
-        yield Flash(id="flash")
-        yield PendingStrip(id="pending")
-        yield PromptInput(id="prompt")
-        yield StatusBar(id="status")
+        yield self.main_row
+        yield self.flash
+        yield self.strip
+        yield self.prompt
+        yield self.status_bar
         yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
         self.ready = True
-        self.view = ConversationView(self.query_one(Conversation))
-        prompt = self.query_one(PromptInput)
+        self.view = ConversationView(self.conversation)
+        prompt = self.prompt
         prompt.cursor_blink = self._blink
         self.set_keymap(self.keymap)
         unknown = actions.unknown_ids(self.keymap)
@@ -141,11 +151,11 @@ class NanobotApp(App[None]):
         if self._resumed_events is not None:
             await self.ops.rebuild_view(self._resumed_events)
         for note in self._startup_notices:
-            await self.query_one(Conversation).add_notice(note, "warning")
+            await self.conversation.add_notice(note, "warning")
         self.flow.refresh_pending()
         self.refresh_status()
         if self._fixed_hardware is not None:
-            self.query_one(HardwarePanel).show_snapshot(self._fixed_hardware)
+            self.hardware_panel.show_snapshot(self._fixed_hardware)
         else:
             self.bridge.start_hardware(self._sampler_factory)
         if self.replay is not None:
@@ -155,7 +165,7 @@ class NanobotApp(App[None]):
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
-        main = self.query_one("#main")
+        main = self.main_row
         main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
 
     def on_unmount(self) -> None:
@@ -186,7 +196,7 @@ class NanobotApp(App[None]):
         self.refresh_status()
 
     def on_hardware_sampled(self, message: HardwareSampled) -> None:
-        self.query_one(HardwarePanel).show_snapshot(message.snapshot)
+        self.hardware_panel.show_snapshot(message.snapshot)
 
     def _set_state(self, state: str, detail: str = "") -> None:
         self.turn_state, self.turn_detail = state, detail
@@ -204,7 +214,7 @@ class NanobotApp(App[None]):
         return self._ctx_used, self._ctx_streamed + pending
 
     def refresh_status(self) -> None:
-        meter = self.query_one(ContextMeter)
+        meter = self.meter
         used, estimated = self.context_estimate()
         meter.set_usage(used, self.session.context_limit, estimated)
         if self.thinking:
@@ -214,7 +224,7 @@ class NanobotApp(App[None]):
                 think += " · model can't"
         else:
             think = "off"
-        self.query_one(StatusBar).set(
+        self.status_bar.set(
             state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
             detail=self.turn_detail, model=self.session.provider.model, thinking=think,
             context=f"{meter.percent:.0f}%", session=self.session.session_id)
@@ -224,7 +234,7 @@ class NanobotApp(App[None]):
         where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
             p.name, f"{p.name} (HTTP)")
         detail = f"{where} · ctx {p.capabilities.context_window:,}"
-        self.query_one(HardwarePanel).set_model(p.model, detail)
+        self.hardware_panel.set_model(p.model, detail)
 
     # --- keys --------------------------------------------------------------------------------
 
@@ -245,7 +255,7 @@ class NanobotApp(App[None]):
             self.cancel_turn()
             return
         self._esc_at = now
-        self.query_one(Flash).show("Press Esc again to cancel the turn", "warning",
+        self.flash.show("Press Esc again to cancel the turn", "warning",
                                    DOUBLE_PRESS_SECONDS)
 
     def action_interrupt(self) -> None:
@@ -257,7 +267,7 @@ class NanobotApp(App[None]):
             self.exit()
             return
         self._ctrl_c_at = now
-        self.query_one(Flash).show("Press Ctrl+C again to quit", "warning", DOUBLE_PRESS_SECONDS)
+        self.flash.show("Press Ctrl+C again to quit", "warning", DOUBLE_PRESS_SECONDS)
 
     def cancel_turn(self) -> bool:
         took = self.bridge.cancel()
@@ -266,9 +276,9 @@ class NanobotApp(App[None]):
             took = True
         if took:
             self._set_state("cancelling")
-            self.query_one(Flash).show("Cancelling…", "warning", 1.0)
+            self.flash.show("Cancelling…", "warning", 1.0)
         else:
-            self.query_one(Flash).show("Nothing to cancel", "info", 1.0)
+            self.flash.show("Nothing to cancel", "info", 1.0)
         self.refresh_status()
         return took
 
@@ -289,13 +299,13 @@ class NanobotApp(App[None]):
 
     def _apply_thinking_class(self) -> None:
         if self.ready:
-            self.query_one("#main").set_class(not self.thinking, "-hide-thinking")
+            self.main_row.set_class(not self.thinking, "-hide-thinking")
 
     def action_toggle_side(self) -> None:
-        side = self.query_one("#side")
+        side = self.side
         visible = side.display
         self.side_mode = "off" if visible else "on"
-        main = self.query_one("#main")
+        main = self.main_row
         main.set_class(self.side_mode == "off", "-side-off")
         main.set_class(self.side_mode == "on", "-side-on")
 
@@ -304,7 +314,7 @@ class NanobotApp(App[None]):
             self.push_screen(HelpScreen(self.keymap))
 
     async def action_clear_view(self) -> None:
-        conv = self.query_one(Conversation)
+        conv = self.conversation
         await conv.clear()
         if self.view is not None:
             self.view.reply = None
@@ -319,7 +329,7 @@ class NanobotApp(App[None]):
 
     def say(self, text: str, kind: str = "info") -> None:
         """A short message to the user: the flash line (errors stay a little longer)."""
-        self.query_one(Flash).show(text, kind, 4.0 if kind == "error" else 2.5)
+        self.flash.show(text, kind, 4.0 if kind == "error" else 2.5)
 
     # --- delegations: prompt flow (app/prompt_flow.py) ---------------------------------------
 

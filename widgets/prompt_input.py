@@ -80,7 +80,7 @@ class PromptInput(Input):
 
     async def action_submit(self) -> None:
         text = self.value
-        if text.strip() or self.attachments:
+        if text.strip() or self.attachments or self.has_pending:
             self.value = ""
             self.post_message(self.Submitted(text))
 

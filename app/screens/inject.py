@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 
 
 class InjectScreen(ModalScreen[str | None]):
+    AUTO_FOCUS = "#inject-input"
     DEFAULT_CSS = """
     InjectScreen { align: center bottom; background: $background 40%; }
     InjectScreen > Vertical { height: auto; width: 100%; background: $surface; padding: 0 1;

@@ -28,6 +28,7 @@ def describe(info: SessionInfo, current: str = "") -> Text:
 
 
 class SessionsScreen(ModalScreen[Path | None]):
+    AUTO_FOCUS = "OptionList"
     DEFAULT_CSS = """
     SessionsScreen { align: center middle; }
     SessionsScreen > Vertical { width: 90%; max-width: 110; height: 80%; background: $surface;

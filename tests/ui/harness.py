@@ -28,8 +28,7 @@ def make_session(workspace: Path, *replies: ScriptedReply | str, persist: bool =
                  context_window: int = 8192, model: str = "qwen2.5-coder-0.5b"
                  ) -> tuple[Session, ScriptedProvider]:
     provider = ScriptedProvider(replies, model=model, context_window=context_window)
-    store = SessionStore.create(get_paths().sessions_dir, "20260101-120000-abcdef") if persist \
-        else None
+    store = SessionStore.create(get_paths().sessions_dir) if persist else None
     session = Session(provider, tools=ToolRegistry(default_tools()),
                       options=SessionOptions(workspace=workspace), store=store)
     return session, provider

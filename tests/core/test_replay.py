@@ -16,7 +16,7 @@ def test_demo_log_reads_cleanly() -> None:
     read = read_session(DEMO)
     assert read.skipped == 0
     script = ReplayScript.load(DEMO)
-    assert [t.prompt for t in script.turns][0] == "Which files are in this folder?"
+    assert script.turns[0].prompt == "Which files are in this folder?"
     assert [len(t.steps) for t in script.turns] == [2, 1, 2, 1]
     assert script.turns[2].steps[0].inject_after == ["Only the first line, please."]
     assert script.turns[3].steps[-1].cancelled

@@ -43,6 +43,10 @@ class ConversationView:
             await self.reply.finish(cancelled=cancelled)
             self.last_reply, self.reply = self.reply, None
 
+    async def settle(self) -> None:
+        if self.reply is not None:
+            await self.reply.settle()
+
     async def apply(self, ev: Event) -> None:
         if ev.turn_id and ev.turn_id in self.closed_turns:
             return

@@ -7,6 +7,7 @@ keys in :mod:`app.actions`, slash commands in :mod:`app.slash`, palette in :mod:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +57,8 @@ from widgets.status_bar import StatusBar
 from widgets.swarm_panel import SwarmPanel
 
 DOUBLE_PRESS_SECONDS = 2.0
+WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
+           "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
 MIN_SIZE = (80, 24)  # below this the side column hides
 
 SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
@@ -150,6 +153,8 @@ class NanobotApp(App[None]):
         self._update_model_panel()
         if self._resumed_events is not None:
             await self.ops.rebuild_view(self._resumed_events)
+        if not self.conversation.blocks and self.replay is None:
+            await self.conversation.add_notice(WELCOME)
         for note in self._startup_notices:
             await self.conversation.add_notice(note, "warning")
         self.flow.refresh_pending()
@@ -194,6 +199,17 @@ class NanobotApp(App[None]):
         elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
             self._set_state("idle")
         self.refresh_status()
+
+    async def settle(self) -> None:
+        """Deliver buffered deltas and wait until they are rendered (for tests and benchmarks;
+        the live path never waits like this)."""
+        self.bridge.flush()
+        for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
+            await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
+            if self._message_queue.empty():
+                break
+        if self.view is not None:
+            await self.view.settle()
 
     def on_hardware_sampled(self, message: HardwareSampled) -> None:
         self.hardware_panel.show_snapshot(message.snapshot)

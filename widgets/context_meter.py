@@ -31,7 +31,7 @@ class ContextMeter(Widget):
     ContextMeter { height: 3; padding: 0 1; }
     ContextMeter > .context-meter--fill { color: $success; }
     ContextMeter.-mid > .context-meter--fill { color: $warning; }
-    ContextMeter.-high > .context-meter--fill { color: $error; }
+    ContextMeter.-high > .context-meter--fill { color: $error 75%; }
     ContextMeter.-full > .context-meter--fill { color: $error; text-style: bold; }
     ContextMeter > .context-meter--empty { color: $panel-lighten-2; }
     ContextMeter > .context-meter--mark { color: $text-muted; }

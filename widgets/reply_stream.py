@@ -87,6 +87,12 @@ class ReplyStream:
             self._seg_parts = []
         self._open, self._seg_len = False, 0
 
+    async def settle(self) -> None:
+        """Wait until everything written so far is in the document (tests, benchmarks)."""
+        if self._stream is not None and self.segments:
+            await self._stream.stop()
+            self._stream = AssistantMessage.get_stream(self.segments[-1])
+
     async def finish(self, *, cancelled: bool = False) -> None:
         if self.finished:
             return

@@ -32,11 +32,12 @@ def help_table(keymap: dict[str, str]) -> Table:
         for spec in specs:
             keys = spec.key_display if spec.key_display and spec.id not in keymap else (
                 _key_label(actions.keys_for(spec, keymap)))
-            table.add_row(keys, f"{spec.description}  [dim]({spec.id})[/dim]")
+            table.add_row(Text(keys), Text.assemble(spec.description, ("  (" + spec.id + ")",
+                                                                         "dim")))
     table.add_row(Text("Slash commands", style="underline"), "")
     for cmd in slash.commands():
         usage = f"/{cmd.name} {cmd.usage}".strip()
-        table.add_row(usage, cmd.help)
+        table.add_row(Text(usage), Text(cmd.help))
     return table
 
 
@@ -60,5 +61,5 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static("Nanobot — keys and commands", classes="help--title")
             yield Static(help_table(self.keymap))
-            yield Static("Remap keys by id in the config's [keymap] table, e.g. "
-                         'toggle_thinking = "ctrl+y".  Esc closes.', classes="help--foot")
+            yield Static(Text("Remap keys by id in the config's [keymap] table, e.g. "
+                              'toggle_thinking = "ctrl+y".  Esc closes.'), classes="help--foot")

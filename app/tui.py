@@ -41,7 +41,7 @@ from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 from app.core.pending import PendingStore
 from app.core.providers.replay import ReplayProvider
 from app.core.session import Session
-from app.core.tokens import estimate_tokens
+from app.core.tokens import estimate_tokens, tokens_for_chars
 from app.prompt_flow import PromptFlow
 from app.screens import get_screen
 from app.screens.help import HelpScreen
@@ -102,7 +102,7 @@ class NanobotApp(App[None]):
         self._esc_at = 0.0
         self._ctrl_c_at = 0.0
         self._ctx_used = 0
-        self._ctx_streamed = 0
+        self._ctx_streamed = 0  # characters streamed since the last real count
         self.ready = False  # set once composed: handlers before that have nothing to update
         self._build_panes()
         self.flow = PromptFlow(self)
@@ -183,12 +183,12 @@ class NanobotApp(App[None]):
         if self.view is not None:
             await self.view.apply(ev)
         if isinstance(ev, TextDelta | ReasoningDelta):
-            self._ctx_streamed += estimate_tokens(ev.text)
+            self._ctx_streamed += len(ev.text)
             self._set_state("thinking" if isinstance(ev, ReasoningDelta) else "streaming")
         elif isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
         elif isinstance(ev, TurnStarted):
-            self._ctx_streamed += estimate_tokens(ev.text)
+            self._ctx_streamed += len(ev.text)
             self._set_state("waiting", "for the model")
         elif isinstance(ev, ToolCallStarted):
             self._set_state("tool", ev.label or ev.name)
@@ -227,7 +227,7 @@ class NanobotApp(App[None]):
         """(counted, estimated): the last real count, and text not counted yet."""
         pending = sum(estimate_tokens(i.text) for i in self.pending)
         pending += sum(estimate_tokens(a) for a in self.attachments)
-        return self._ctx_used, self._ctx_streamed + pending
+        return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
         meter = self.meter

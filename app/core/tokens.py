@@ -7,8 +7,12 @@ from __future__ import annotations
 CHARS_PER_TOKEN = 4
 
 
+def tokens_for_chars(n: int) -> int:
+    return (n + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN if n > 0 else 0
+
+
 def estimate_tokens(text: str) -> int:
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN if text else 0
+    return tokens_for_chars(len(text))
 
 
 def format_tokens(n: int) -> str:

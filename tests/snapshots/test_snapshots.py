@@ -47,6 +47,14 @@ def provider_of(app: NanobotApp) -> Any:
     return app.session.provider
 
 
+async def settle_view(pilot: Pilot[None], app: NanobotApp) -> None:
+    """Hide the timed flash and let the anchored conversation reach the bottom again."""
+    app.flash.hide()
+    await pilot.pause()
+    app.conversation.scroll_end(animate=False, immediate=True)
+    await pilot.pause()
+
+
 async def type_and_wait(pilot: Pilot[None], text: str) -> None:
     app = pilot.app
     assert isinstance(app, NanobotApp)
@@ -172,7 +180,7 @@ def test_cancelled_marker(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("escape", "escape")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        app.flash.hide()  # the "Cancelling…" flash is on a timer; photograph the result
+        await settle_view(pilot, app)  # the "Cancelling…" flash is on a timer: photograph the result
         assert app.query_one(AssistantMessage).has_class("-cancelled") and not app.busy
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
@@ -257,7 +265,7 @@ def test_demo_replay(snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        app.flash.hide()
+        await settle_view(pilot, app)
         assert len(app.query(ToolCallBlock)) == 2
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -270,7 +278,7 @@ def test_light_theme(snap_compare: Any) -> None:
         await app.workers.wait_for_complete()
         app.ops.set_theme("nanobot-light", persist=False)
         await pilot.pause()
-        app.flash.hide()
+        await settle_view(pilot, app)
         assert app.theme == "nanobot-light"
 
     assert snap_compare(app, terminal_size=(120, 45), run_before=run_before)

@@ -101,6 +101,7 @@ class NanobotApp(App[None]):
         self.turn_detail = ""
         self._esc_at = 0.0
         self._ctrl_c_at = 0.0
+        self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
         self._ctx_used = 0
         self._ctx_streamed = 0  # characters streamed since the last real count
         self.ready = False  # set once composed: handlers before that have nothing to update
@@ -264,8 +265,18 @@ class NanobotApp(App[None]):
         if spec is not None:
             self.run_worker(self.run_action(spec.action), exit_on_error=False)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # When the user pressed it, not when a busy loop got round to it: a double press is
+            # judged on the user's timing.
+            self._key_time = event.time
+        await super().on_event(event)
+
+    def _press_time(self) -> float:
+        return self._key_time or time.monotonic()
+
     def action_cancel(self) -> None:
-        now = time.monotonic()
+        now = self._press_time()
         if self._esc_at and now - self._esc_at <= DOUBLE_PRESS_SECONDS:
             self._esc_at = 0.0
             self.cancel_turn()
@@ -278,7 +289,7 @@ class NanobotApp(App[None]):
         if self.busy:
             self.cancel_turn()
             return
-        now = time.monotonic()
+        now = self._press_time()
         if self._ctrl_c_at and now - self._ctrl_c_at <= DOUBLE_PRESS_SECONDS:
             self.exit()
             return

@@ -1,9 +1,10 @@
 """The scrolling conversation pane.
 
 It stays anchored to the bottom while the user is at the bottom (Textual's ``anchor``: scrolling up
-releases it, scrolling back down restores it). Past ``high_water`` blocks the oldest are pruned down
-to ``low_water`` — only while anchored, so nothing moves under a reader — and kept as
-:class:`BlockSpec` records that the marker at the top can bring back. The session keeps everything.
+releases it, scrolling back down restores it). Past ``high_water`` blocks or ``high_widgets``
+widgets the oldest blocks are pruned down to the low marks — only while anchored, so nothing moves
+under a reader — and kept as :class:`BlockSpec` records that the marker at the top can bring back.
+The session keeps everything.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from widgets.thinking_block import ThinkingBlock
 from widgets.tool_call import ToolCallBlock
 from widgets.user_message import UserMessage
 
-HIGH_WATER = 300
+HIGH_WATER = 300  # blocks
 LOW_WATER = 200
+# Textual lays out every widget of the screen on each layout pass, visible or not, and a Markdown
+# block is many widgets (paragraphs, list items, table cells). Bounding the widget count is what
+# keeps the cost of a frame flat however long the conversation.
+HIGH_WIDGETS = 600
+LOW_WIDGETS = 350
+KEEP_LAST = 2  # never prune the newest blocks (one may still be streaming)
 RESTORE_STEP = 50
 
 
@@ -47,9 +54,11 @@ class Conversation(VerticalScroll):
     """
 
     def __init__(self, *, high_water: int = HIGH_WATER, low_water: int = LOW_WATER,
+                 high_widgets: int = HIGH_WIDGETS, low_widgets: int = LOW_WIDGETS,
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.high_water, self.low_water = high_water, low_water
+        self.high_widgets, self.low_widgets = high_widgets, low_widgets
         self.pruned: list[BlockSpec] = []
         self._marker: PruneMarker | None = None
 
@@ -82,8 +91,8 @@ class Conversation(VerticalScroll):
         return ReplyStream(mount, live=live)
 
     async def add_specs(self, specs: list[BlockSpec]) -> None:
-        """Rebuild a view: only the newest ``low_water`` blocks get widgets."""
-        keep = specs[-self.low_water:] if len(specs) > self.low_water else specs
+        """Rebuild a view: only the newest blocks get widgets; the marker brings back more."""
+        keep = specs[-RESTORE_STEP:] if len(specs) > RESTORE_STEP else specs
         self.pruned.extend(specs[: len(specs) - len(keep)])
         await self.mount_all([block_from_spec(s) for s in keep])
         await self._update_marker()
@@ -94,13 +103,22 @@ class Conversation(VerticalScroll):
         await self.remove_children()
 
     async def _maybe_prune(self) -> None:
-        blocks = self.blocks
-        if len(blocks) <= self.high_water or not self._at_bottom():
+        if not self._at_bottom():
             return
-        # The newest low_water blocks stay, which always includes any block still being written.
-        drop = blocks[: len(blocks) - self.low_water]
-        specs = [b.to_spec() for b in drop if hasattr(b, "to_spec")]
-        self.pruned.extend(specs)
+        blocks = self.blocks
+        weights = [1 + sum(1 for _ in b.walk_children()) for b in blocks]
+        total = sum(weights)
+        if len(blocks) <= self.high_water and total <= self.high_widgets:
+            return
+        cut = 0
+        while cut < len(blocks) - KEEP_LAST and (
+                len(blocks) - cut > self.low_water or total > self.low_widgets):
+            total -= weights[cut]
+            cut += 1
+        if not cut:
+            return
+        drop = blocks[:cut]
+        self.pruned.extend(b.to_spec() for b in drop if hasattr(b, "to_spec"))
         await self.remove_children(drop)
         await self._update_marker()
 
@@ -130,12 +148,14 @@ class Conversation(VerticalScroll):
             return 0
         take = self.pruned[-n:]
         del self.pruned[-n:]
-        self.high_water += len(take)  # do not prune them again straight away
+        self.high_water += len(take)
         blocks = self.blocks
         widgets = [block_from_spec(s) for s in take]
         if blocks:
             await self.mount_all(widgets, before=blocks[0])
         else:
             await self.mount_all(widgets)
+        # Do not prune them again straight away.
+        self.high_widgets += sum(1 + sum(1 for _ in w.walk_children()) for w in widgets)
         await self._update_marker()
         return len(take)

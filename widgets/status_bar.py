@@ -47,4 +47,4 @@ class StatusBar(Static):
             out.append(f"  │  ctx {self.context}")
         if self.session:
             out.append(f"  │  {self.session}", "dim")
-        self.update(out)
+        self.update(out, layout=False)  # one fixed line: no need to re-layout the screen

@@ -111,7 +111,9 @@ class NanobotApp(App[None]):
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = self.ops.initial_theme()
-        self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking))
+        # Thinking starts on only where the model can think: asking a model that cannot is noise.
+        can_think = session.provider.capabilities.supports_thinking
+        self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking and can_think))
         session.thinking = self.thinking
 
     # --- layout ------------------------------------------------------------------------------

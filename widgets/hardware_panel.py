@@ -15,6 +15,10 @@ def gib(n: int) -> str:
     return f"{n / 2**30:.1f}G"
 
 
+def size(n: int) -> str:
+    return gib(n) if n >= 2**30 else f"{n / 2**20:.0f}M"
+
+
 def bar(percent: float, width: int = 8) -> str:
     filled = max(0, min(width, round(width * percent / 100)))
     return "▰" * filled + "▱" * (width - filled)
@@ -55,5 +59,5 @@ class HardwarePanel(Static):
         else:
             out.append(f"CPU {s.cpu_percent:3.0f}% {bar(s.cpu_percent)} ×{s.cpu_count}\n")
             out.append(f"RAM {gib(s.ram_used)}/{gib(s.ram_total)} {bar(s.ram_percent)}\n")
-            out.append(f"App {gib(s.process_rss)} resident", "dim")
+            out.append(f"App {size(s.process_rss)} resident", "dim")
         self.update(out)

@@ -245,6 +245,8 @@ class Session:
             self._commit(turn_id, Message(role="user", content=text))
             self.emit(Injected(turn_id, text))
             delivered = True
+        if delivered:  # new instructions: the "answer now, no tools" lock no longer applies
+            self._force_answer = False
         return delivered
 
     async def run_turn(self, text: str) -> TurnOutcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual import events
 
 from app.bridge import CoreEvent
@@ -123,3 +124,18 @@ async def test_replay_of_the_demo_log_drives_the_same_view() -> None:
         replies = "".join(m.source for m in app.query(AssistantMessage))
         assert "```python" in replies and "| approach |" in replies
         assert any(n.kind == "cancelled" for n in app.query(NoticeLine))
+
+
+async def test_no_colour_terminal_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, _ = make_app(tmp_path, "plain **answer**")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        await pilot.press(*"hi", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.query_one(AssistantMessage).source == "plain **answer**"
+        await pilot.press("f1")  # every screen is reachable by keyboard alone (no mouse needed)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"

@@ -93,6 +93,7 @@ class NanobotApp(App[None]):
         self._blink = blink
         self._resumed_events = resumed_events
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         self.attachments: list[str] = []
         self.busy = False
         self.view: ConversationView | None = None
@@ -162,6 +163,9 @@ class NanobotApp(App[None]):
             await self.conversation.add_notice(note, "warning")
         self.flow.refresh_pending()
         self.refresh_status()
+        if len(self.pending):
+            self.say(f"{len(self.pending)} message(s) typed before the app closed are waiting: "
+                     "Enter on an empty prompt sends the next, ↑ edits the last")
         if self._fixed_hardware is not None:
             self.hardware_panel.show_snapshot(self._fixed_hardware)
         else:

@@ -157,3 +157,22 @@ async def test_backtick_opens_the_inject_line_only_while_running(tmp_path: Path)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert any(u.steer and u.text == "stop and summarise" for u in app.query(UserMessage))
+
+
+async def test_pending_messages_come_back_after_a_crash(tmp_path: Path) -> None:
+    from app.tui import NanobotApp
+    from tests.ui.harness import FIXED_HW, make_session
+
+    session, provider = make_session(tmp_path, "answer to the saved one", persist=True)
+    assert session.store is not None
+    # What a crash leaves: a pending file with a steer that never reached the model.
+    left = PendingStore.for_session(session.store.path)
+    left.add("steer", "the steer the crash interrupted")
+    app = NanobotApp(session, hardware=FIXED_HW, blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.query_one(PendingStrip).items == [("queue", "the steer the crash interrupted")]
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert provider.requests[0].messages[-1].content == "the steer the crash interrupted"
+        assert len(app.pending) == 0

@@ -1,26 +1,110 @@
-"""The prompt line at the bottom."""
+"""The prompt line. It only posts messages; the App decides what a submit means right now.
+
+While a turn runs, Enter steers it; Tab queues for after the turn; ↑ on an empty prompt recalls
+the last pending message; the backtick on an empty prompt opens the inject line. A paste with line
+breaks or over :data:`ATTACH_CHARS` characters is not typed in: it is announced as an attachment.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
+
+ATTACH_CHARS = 2000
+IDLE_HINT = "Ask Nanobot…  (Enter sends · /help for commands)"
+BUSY_HINT = "Steer the running turn (Enter) · Tab queues for after · Esc Esc cancels"
 
 
 class PromptInput(Input):
     DEFAULT_CSS = """
-    PromptInput { dock: bottom; margin: 0 1; }
+    PromptInput.-busy { border: tall $accent 60%; }
+    PromptInput.-busy:focus { border: tall $accent; }
     """
+    # Ids match app/actions.py, so [keymap] remaps these too and F1 lists them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "queue", "Queue", show=False, id="queue"),
+        Binding("up", "recall", "Recall", show=False, id="recall"),
+        Binding("grave_accent", "inject_prompt", "Inject", show=False, priority=True,
+                id="inject_prompt"),
+    ]
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
 
+    class Queued(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class RecallRequested(Message):
+        pass
+
+    class InjectRequested(Message):
+        pass
+
+    class DropAttachment(Message):
+        pass
+
+    class Pasted(Message):
+        """A paste too big (or too many lines) to type into one line: attach it instead."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(placeholder="Ask Nanobot…  (Enter to send)", **kwargs)  # type: ignore[arg-type]
+        super().__init__(placeholder=IDLE_HINT, **kwargs)  # type: ignore[arg-type]
+        self.busy = False
+        self.has_pending = False
+        self.attachments = 0
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.set_class(busy, "-busy")
+        self.placeholder = BUSY_HINT if busy else IDLE_HINT
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "inject_prompt":
+            return self.busy and not self.value  # otherwise the backtick is typed
+        if action == "recall":
+            return self.has_pending and not self.value
+        if action == "queue":
+            return bool(self.value.strip())  # an empty prompt lets Tab move focus
+        return super().check_action(action, parameters)
 
     async def action_submit(self) -> None:
         text = self.value
-        if text.strip():
+        if text.strip() or self.attachments or self.has_pending:
             self.value = ""
             self.post_message(self.Submitted(text))
+
+    def action_queue(self) -> None:
+        text = self.value
+        if text.strip():
+            self.value = ""
+            self.post_message(self.Queued(text))
+
+    def action_recall(self) -> None:
+        self.post_message(self.RecallRequested())
+
+    def action_inject_prompt(self) -> None:
+        self.post_message(self.InjectRequested())
+
+    def action_delete_left(self) -> None:
+        if not self.value and self.cursor_position == 0 and self.attachments:
+            self.post_message(self.DropAttachment())
+            return
+        super().action_delete_left()
+
+    def _on_paste(self, event: events.Paste) -> None:
+        text = event.text
+        if "\n" in text.strip("\n") or len(text) > ATTACH_CHARS:
+            event.prevent_default()  # keep Input's handler from typing the first line only
+            event.stop()
+            self.post_message(self.Pasted(text))

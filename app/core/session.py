@@ -188,6 +188,11 @@ class Session:
     def pending_steers(self) -> tuple[str, ...]:
         return tuple(self._steer)
 
+    def take_steers(self) -> list[str]:
+        """Withdraw the steers not yet delivered (to edit one, or after a cancel)."""
+        taken, self._steer = self._steer, []
+        return taken
+
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
 
@@ -245,6 +250,8 @@ class Session:
             self._commit(turn_id, Message(role="user", content=text))
             self.emit(Injected(turn_id, text))
             delivered = True
+        if delivered:  # new instructions: the "answer now, no tools" lock no longer applies
+            self._force_answer = False
         return delivered
 
     async def run_turn(self, text: str) -> TurnOutcome:

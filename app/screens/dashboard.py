@@ -78,7 +78,7 @@ class DashboardScreen(Screen[None]):
             yield Static("Models", classes="dash-title")
             yield SlotTable(id="slots")
             yield Static("", id="route")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._unsubscribe.append(self.sampler.add_listener(self._from_thread))

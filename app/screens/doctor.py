@@ -32,7 +32,7 @@ class DoctorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DoctorView(id="doctor")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.run_checks()

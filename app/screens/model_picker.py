@@ -53,7 +53,7 @@ class ModelPickerScreen(ModalScreen[ModelCommand | None]):
             yield Label("", id="picker-slot")
             yield Static("", id="picker-current")
             yield OptionList(id="picker-options")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.show_slot()

@@ -107,7 +107,7 @@ class SetupScreen(Screen[bool]):
         with Horizontal(id="nav"):
             yield Button("Back", id="back")
             yield Button("Next", id="next", variant="primary")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#back", Button).disabled = True

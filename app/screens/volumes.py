@@ -43,7 +43,7 @@ class VolumesScreen(Screen[None]):
         table.add_columns("name", "files", "lines", "~tokens", "chunks", "near-dup")
         yield table
         yield Static("loading…", id="volume-detail", markup=False)  # paths may hold [brackets]
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.load()

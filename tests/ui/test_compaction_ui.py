@@ -35,7 +35,7 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert app.query(UserMessage).last().text == extra
-            assert app.query(AssistantMessage).last().source_text == f"answer to {extra}"
+            assert app.query(AssistantMessage).last().source == f"answer to {extra}"
             assert manager.task is not None and not manager.task.done()
         gate.set()
         await manager.wait_summary()

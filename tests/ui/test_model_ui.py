@@ -102,7 +102,7 @@ async def test_slash_commands_in_the_app(tmp_path: Path) -> None:
         assert app.screen.query_one("#cpu", ResourceMeter).figure.endswith("%")
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("f2")
+        await pilot.press("f4")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         await pilot.press("escape")

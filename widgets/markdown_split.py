@@ -1,0 +1,72 @@
+"""Where a streamed Markdown reply may be cut into a fresh document without changing its look.
+
+Textual's Markdown re-reads the whole source on every append, so a reply kept in one widget gets
+slower as it grows. The reply is instead written into a chain of small Markdown widgets, cut at
+top-level block boundaries: right after a blank line, outside a code fence, where the next line
+starts in column 0 (an indented line may continue a list item or be an indented code block).
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+class BlockBoundaries:
+    """Fed the reply piece by piece; reports offsets (into each piece) where a new block starts."""
+
+    def __init__(self) -> None:
+        self._fence: str | None = None  # the open fence's marker, e.g. "```" or "~~~~"
+        self._line = ""  # the current, unfinished line
+        self._after_blank = False  # the previous finished line was blank (outside a fence)
+
+    @property
+    def in_fence(self) -> bool:
+        return self._fence is not None
+
+    def feed(self, text: str) -> list[int]:
+        found: list[int] = []
+        pos = 0
+        n = len(text)
+        while pos < n:
+            nl = text.find("\n", pos)
+            end = n if nl < 0 else nl
+            if (not self._line and end > pos and self._after_blank and self._fence is None
+                    and not text[pos].isspace()):
+                found.append(pos)
+                self._after_blank = False
+            self._line += text[pos:end]
+            if nl < 0:
+                break
+            self._end_line(self._line)
+            self._line = ""
+            pos = nl + 1
+        return found
+
+    def _end_line(self, line: str) -> None:
+        stripped = line.strip()
+        if self._fence is not None:
+            marker = self._fence
+            if stripped.startswith(marker) and set(stripped) == {marker[0]}:
+                self._fence = None
+            self._after_blank = False
+            return
+        m = _FENCE_OPEN.match(line)
+        if m:
+            self._fence = m.group(1)
+            self._after_blank = False
+            return
+        self._after_blank = stripped == ""
+
+
+def split_markdown(text: str, limit: int) -> list[str]:
+    """Cut a finished reply into pieces of about ``limit`` characters at block boundaries."""
+    pieces: list[str] = []
+    start = 0
+    for cut in BlockBoundaries().feed(text):
+        if cut - start >= limit:
+            pieces.append(text[start:cut])
+            start = cut
+    pieces.append(text[start:])
+    return [p for p in pieces if p]

@@ -51,10 +51,13 @@ def test_malformed_config_exits_2_and_is_not_overwritten(nanobot_home: Path) -> 
 
 
 @pytest.mark.model
-def test_run_answers_arithmetic_offline(tmp_path: Path) -> None:
-    proc = nanobot("run", "-p", "What is 17*3? Reply with the number only.", cwd=tmp_path)
+def test_run_answers_offline(tmp_path: Path) -> None:
+    # A fact rather than arithmetic: with the full tool list in its prompt the 0.5B model answers
+    # 17*3 as 41, and a test of the headless path should not hinge on the model's sums.
+    proc = nanobot("run", "-p", "What is the capital of France? Reply with one word.",
+                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "51" in proc.stdout
+    assert "paris" in proc.stdout.lower()
 
 
 @pytest.mark.model

@@ -148,7 +148,10 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
         new = cut(it, budget_chars // 4)
         n_cut += new is not it
         capped.append(new)
-    always = [it.message.pinned or it.message.role == "summary" for it in capped]
+    # The newest message is never set aside with the pinned ones: those go as a last resort, and
+    # the newest must stay.
+    always = [(it.message.pinned or it.message.role == "summary") and i < len(capped) - 1
+              for i, it in enumerate(capped)]
     keep_always = [it for it, keep in zip(capped, always, strict=True) if keep]
     units = _units([it for it, keep in zip(capped, always, strict=True) if not keep])
     room = budget_chars - size([system]) - size(keep_always) - 200  # 200: the omission notice

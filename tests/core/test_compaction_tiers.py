@@ -92,3 +92,16 @@ def test_span_refs() -> None:
     assert span_ref(logged[:1]) == "[log s#10]"
     assert span_ref([*logged, Source(3)]) == "[history #0-3]"
     assert span_ref([]) == ""
+
+
+def test_a_pinned_newest_message_survives_the_last_resort() -> None:
+    # Found by hypothesis in CI: in a tiny window the last resort dropped pinned messages first,
+    # and the newest one was pinned.
+    items = [Item(Message(role="system", content="S" * 200))]
+    items += [Item(Message(role="user", content=f"m{i} " + "x" * 500), i) for i in range(17)]
+    items.append(Item(Message(role="user", content="m17 xxxxxxxxxxx", pinned=True), 17))
+    sources = {it.index: Source(it.index, "sid", it.index + 1) for it in items
+               if it.index is not None}
+    out = emergency_truncate(items, budget=300, chars_per_token=1.0, sources=sources)
+    assert out.items[-1].index == 17 and out.items[-1].message.content == "m17 xxxxxxxxxxx"
+    assert estimate_tokens([it.message for it in out.items], 1.0) <= 301

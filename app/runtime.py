@@ -8,13 +8,14 @@ from pathlib import Path
 
 from app.core.config import Config, load_config
 from app.core.paths import get_paths
+from app.core.permissions import PermissionGate
 from app.core.providers.base import Provider
 from app.core.providers.registry import build_provider
 from app.core.redact import register_secret_env
 from app.core.session import Session, SessionOptions
 from app.core.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
-from app.core.tools.files import default_tools
+from app.core.tools.defaults import builtin_tools
 
 
 @dataclass
@@ -29,8 +30,9 @@ def workspace_for(config: Config, flag: str | None) -> Path:
     return Path(os.path.expanduser(raw)).resolve() if raw else Path.cwd().resolve()
 
 
-def default_registry() -> ToolRegistry:
-    return ToolRegistry(default_tools())
+def default_registry(config: Config | None = None) -> ToolRegistry:
+    cfg = config or Config()
+    return ToolRegistry(builtin_tools(cfg.tools, cfg.permissions))
 
 
 def build_runtime(*, model: str | None = None, workspace: str | None = None,
@@ -39,6 +41,7 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     config = config or load_config()
     for p in config.providers.values():
         register_secret_env(p.api_key_env)
+    register_secret_env(config.tools.web_search.api_key_env)
     notices: list[str] = []
     if provider is None:
         selection = build_provider(config, model)
@@ -58,6 +61,7 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         store = SessionStore(resume_path) if persist else None
     elif persist:
         store = SessionStore.create(get_paths().sessions_dir)
-    session = Session(provider, tools=default_registry(), options=options, store=store,
+    session = Session(provider, tools=default_registry(config), options=options, store=store,
                       history=history)
+    session.permissions = PermissionGate(config.permissions)
     return Runtime(config, session, notices)

@@ -21,6 +21,7 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.screens.permission import ask_permission
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 
@@ -38,6 +39,8 @@ class NanobotApp(App[None]):
         super().__init__()
         self.session = session
         self.bridge = SessionBridge(self, session)
+        # Tool calls whose policy is "ask" open the permission modal (issue 4).
+        session.approver = lambda request: ask_permission(self, request)
         self._startup_notices = notices or []
 
     def compose(self) -> ComposeResult:

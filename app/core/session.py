@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.cancel import CancelToken
+from app.core.context_gate import ContextGate, estimate_tokens, session_cache_dir
 from app.core.events import (
     ErrorReported,
     Event,
@@ -37,6 +38,7 @@ from app.core.events import (
     Usage,
 )
 from app.core.messages import Message, ToolCall
+from app.core.permissions import Approver, PermissionGate
 from app.core.providers.base import (
     FinishChunk,
     Provider,
@@ -47,7 +49,9 @@ from app.core.providers.base import (
     ToolCallChunk,
     UsageChunk,
 )
+from app.core.redact import redact, redact_value
 from app.core.session_store import SessionStore
+from app.core.tool_args import repair_call
 from app.core.tool_calls import CallStreamFilter, parse_tool_calls
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
@@ -119,6 +123,12 @@ class Session:
         self.thinking = False
         # Headless runs with --yes approve tools that would otherwise ask the user.
         self.auto_approve = False
+        # Permissions: the policy, and the hook the TUI / CLI plug in to ask the user.
+        self.permissions = PermissionGate()
+        self.approver: Approver | None = None
+        # The one choke point where tool output enters context (oversized output is cached).
+        self.gate = ContextGate(session_cache_dir(self.session_id))
+        self._admitted_tokens = 0  # tool output admitted since the last usage report
         self.thinking_budget: int | None = None
         self.context_used = 0
         self._listeners: list[Listener] = []
@@ -327,10 +337,13 @@ class Session:
 
     async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
         tools = () if self._force_answer else self.tools.specs()
+        caps = self.provider.capabilities
+        # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
+        prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
             max_tokens=self.options.max_tokens, temperature=self.options.temperature,
-            thinking=self.thinking, thinking_budget=self.thinking_budget)
+            thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
         reply = _Reply()
         full: list[str] = []
         reasoning: list[str] = []
@@ -350,6 +363,7 @@ class Session:
                 reply.calls.append(chunk.call)
             elif isinstance(chunk, UsageChunk):
                 self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+                self._admitted_tokens = 0
                 self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
                                 self.context_used, self.context_limit))
             elif isinstance(chunk, FinishChunk):
@@ -379,10 +393,11 @@ class Session:
 
     async def _run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
                         cache: dict[str, ToolResult]) -> None:
+        call, _repairs = repair_call(call, self.tools)
         tool = self.tools.get(call.name)
-        label = tool.label(call.arguments) if tool else f"Calling {call.name}"
+        label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
         self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
-                                  arguments=call.arguments, label=label))
+                                  arguments=redact_value(call.arguments), label=label))
         started = time.monotonic()
         key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
         if key in cache:
@@ -396,10 +411,13 @@ class Session:
                                 is_error=True)
         else:
             problem = check_arguments(tool.spec.parameters, call.arguments)
+            verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
             if problem:
                 result = ToolResult(f"Error: {problem}", is_error=True)
+            elif verdict is not None and not verdict.allowed:
+                result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
             else:
-                result = await self._execute(tool, call, cancel, turn_id)
+                result = self._admit(call, await self._execute(tool, call, cancel, turn_id))
                 if not cancel.cancelled:
                     cache[key] = result
         if cancel.cancelled and not result.is_error:
@@ -410,9 +428,35 @@ class Session:
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
 
+    async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
+                      cancel: CancelToken) -> Any:
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
+        preview = getattr(tool, "preview", None)
+        return await self.permissions.check(
+            turn_id=turn_id, call_id=call.id, tool_name=call.name, tool=tool,
+            args=call.arguments, label=label,
+            preview=(lambda: str(preview(call.arguments, ctx))) if callable(preview) else str,
+            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit)
+
+    def _admit(self, call: ToolCall, result: ToolResult) -> ToolResult:
+        """Pass a result through the Context Gate with the room left in the window."""
+        reserve = min(self.options.max_tokens, self.context_limit // 4)
+        used = self.context_used or estimate_tokens(
+            self.system_prompt() + "".join(m.content for m in self.history))
+        room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
+        admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
+                                   budget_tokens=room, source_path=str(result.meta.get("source", "")))
+        self._admitted_tokens += estimate_tokens(admitted.content)
+        if admitted.content == result.content:
+            return result
+        return ToolResult(admitted.content, result.is_error,
+                          {**result.meta, "gate_handle": admitted.handle, "gate_path": admitted.path})
+
     async def _execute(self, tool: Any, call: ToolCall, cancel: CancelToken,
                        turn_id: str) -> ToolResult:
-        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id)
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
         task = asyncio.ensure_future(tool.run(call.arguments, ctx))
         waiter = asyncio.ensure_future(cancel.wait())
         try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core import nudges
 from app.core.cancel import CancelToken
 from app.core.context_gate import ContextGate, estimate_tokens, session_cache_dir
 from app.core.events import (
@@ -53,6 +54,7 @@ from app.core.redact import redact, redact_value
 from app.core.session_store import SessionStore
 from app.core.tool_args import repair_call
 from app.core.tool_calls import CallStreamFilter, parse_tool_calls
+from app.core.tool_selection import select_tools
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
 log = logging.getLogger(__name__)
@@ -64,16 +66,6 @@ Listener = Callable[[Event], None]
 BASE_PROMPT = (
     "You are Nanobot, a concise coding assistant running on the user's machine, in the user's "
     "project directory (file paths are relative to it). Answer briefly."
-)
-
-TOOL_NUDGE = (
-    'Use the tool result above to answer my request: "{request}". Call another tool only if '
-    "something is still missing."
-)
-ANSWER_NOW = 'No more tools. Answer my request now in plain text: "{request}".'
-TOOL_FAILED_NUDGE = (
-    'That tool call failed. If my request needs no tool, answer it directly: "{request}". '
-    "Otherwise fix the call."
 )
 
 PARSE_HELP = (
@@ -212,12 +204,13 @@ class Session:
             kept = self._without_failed_calls()
             messages = [messages[0], *kept]
             if kept and kept[-1].role != "user":  # some tool did help: ask for the answer
-                messages.append(Message(role="user", content=ANSWER_NOW.format(request=request)))
+                turn = kept[self._turn_start:]
+                messages.append(Message(role="user", content=nudges.answer_now(turn, request)))
         elif (self.history and self.history[-1].role == "tool"
               and self.provider.capabilities.tool_nudge):
-            failed = self.history[-1].is_error
-            nudge = TOOL_FAILED_NUDGE if failed else TOOL_NUDGE
-            messages.append(Message(role="user", content=nudge.format(request=request)))
+            turn = self.history[self._turn_start:]
+            text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
+            messages.append(Message(role="user", content=text))
         return messages
 
     def _without_failed_calls(self) -> list[Message]:
@@ -336,8 +329,14 @@ class Session:
         return TurnOutcome(turn_id, "cancelled", partial, iterations)
 
     async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
-        tools = () if self._force_answer else self.tools.specs()
         caps = self.provider.capabilities
+        turn = self.history[self._turn_start:]
+        if (caps.tool_nudge and turn and turn[-1].role == "tool" and not turn[-1].is_error
+                and nudges.all_steps_done(turn, self._last_request())):
+            self._force_answer = True  # small models: every step had its call, now the answer
+        used = {c.name for m in turn for c in m.tool_calls}
+        tools = () if self._force_answer else select_tools(
+            self.tools.specs(), self._last_request(), caps.core_tools, used)
         # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
         prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(

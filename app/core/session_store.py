@@ -27,6 +27,7 @@ from app.core.events import (
     to_record,
 )
 from app.core.messages import Message
+from app.core.redact import redact_value
 
 
 def new_session_id() -> str:
@@ -57,7 +58,8 @@ class SessionStore:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open
             if needs_nl:
                 self._fh.write("\n")
-        self._fh.write(json.dumps(to_record(event), ensure_ascii=False) + "\n")
+        # The transcript is one of the places secrets must never reach, whatever the event holds.
+        self._fh.write(json.dumps(redact_value(to_record(event)), ensure_ascii=False) + "\n")
         self._fh.flush()
 
     def sync(self) -> None:

@@ -40,6 +40,7 @@ class ModelQuirks:
     always_reasons: bool = False  # reasons before every answer, whatever it is told
     think_prefill: str = ""  # assistant prefill that closes the reasoning block
     tool_call_format: str = "json"  # "json": bare JSON (grammar); "tags": <tool_call>{json}</tool_call>
+    core_tools: tuple[str, ...] = ()  # tools offered by default (empty = all)
     sampling: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -47,7 +48,8 @@ class ModelQuirks:
     def from_capabilities(cls, model_id: str, caps: dict[str, Any],
                           sampling: dict[str, Any] | None = None) -> ModelQuirks:
         known = {f for f in cls.__dataclass_fields__ if f not in ("model_id", "sampling", "extra")}
-        kwargs = {k: v for k, v in caps.items() if k in known}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in caps.items() if k in known}
         extra = {k: v for k, v in caps.items() if k not in known}
         return cls(model_id=model_id, sampling={k: float(v) for k, v in (sampling or {}).items()},
                    extra=extra, **kwargs)

@@ -43,6 +43,9 @@ class Capabilities:
     think_prefill: str = ""
     # What the chat template accepts, found by test-rendering it (permissive when unknown).
     template: TemplateCaps = field(default_factory=TemplateCaps)
+    # Small models choose worse among many tools: offer these plus what the request asks for
+    # (see tool_selection). Empty = every tool.
+    core_tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ class LlamaInProcessProvider:
         self.capabilities = Capabilities(
             supports_tools=True, native_tool_calls=False, grammar_tool_calls=q.grammar_tool_calls,
             supports_thinking=q.supports_thinking, context_window=n_ctx, tool_nudge=q.tool_nudge,
-            always_reasons=q.always_reasons, think_prefill=q.think_prefill)
+            always_reasons=q.always_reasons, think_prefill=q.think_prefill,
+            core_tools=q.core_tools)
         self._template_override = chat_template
         # How often the probed template still refused a thread and the strictest form was used.
         self.template_fallbacks = 0

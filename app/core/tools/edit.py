@@ -169,11 +169,11 @@ class EditFile:
     @staticmethod
     def _not_found(text: str, old_text: str, rel: str) -> str:
         # Point at the first line of old_text when it exists with different spacing.
-        first = next((" ".join(ln.split()) for ln in old_text.splitlines() if ln.strip()), "")
+        first = next(("".join(ln.split()) for ln in old_text.splitlines() if ln.strip()), "")
         hint = "; read the file first and copy the text exactly"
         if first:
             for no, line in enumerate(text.splitlines(), start=1):
-                if first in " ".join(line.split()):
+                if first in "".join(line.split()):
                     hint = (f"; a similar line is at line {no} ({line.strip()[:80]!r}): check "
                             "whitespace and indentation")
                     break

@@ -28,6 +28,11 @@ class _Extractor(HTMLParser):
         self._pre = 0
         self._href: str | None = None
         self._link_text: list[str] = []
+        self._line_start = True
+
+    def _newline(self) -> None:
+        self.parts.append("\n")
+        self._line_start = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -36,11 +41,13 @@ class _Extractor(HTMLParser):
             self._skip += 1
             return
         if tag in _BLOCK or tag == "li" or re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n")
+            self._newline()
         if re.fullmatch(r"h[1-6]", tag):
             self.parts.append("#" * int(tag[1]) + " ")
+            self._line_start = False
         elif tag == "li":
             self.parts.append("- ")
+            self._line_start = False
         elif tag == "pre":
             self._pre += 1
         elif tag in ("td", "th"):
@@ -63,8 +70,8 @@ class _Extractor(HTMLParser):
             if self._href.startswith("http") and text and self._href not in text:
                 self.parts.append(f" ({self._href})")
             self._href = None
-        if tag in _BLOCK or re.fullmatch(r"h[1-6]", tag) or tag == "li":
-            self.parts.append("\n")
+        if tag in _BLOCK or re.fullmatch(r"h[1-6]", tag):
+            self._newline()
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -73,6 +80,10 @@ class _Extractor(HTMLParser):
             return
         if not self._pre:
             data = re.sub(r"\s+", " ", data)
+            if self._line_start:
+                data = data.lstrip()
+        if data:
+            self._line_start = data.endswith("\n")
         self.parts.append(data)
         if self._href is not None:
             self._link_text.append(data)
@@ -87,9 +98,8 @@ def html_to_text(html: str, base_url: str = "") -> tuple[str, str]:
     except Exception:  # the stdlib parser is lenient; anything it still rejects is kept raw
         return "", re.sub(r"<[^>]+>", " ", html)
     text = "".join(parser.parts)
-    lines = [ln.strip() for ln in text.splitlines()]
     out: list[str] = []
-    for ln in lines:
-        if ln or (out and out[-1]):
+    for ln in (line.rstrip() for line in text.splitlines()):
+        if ln or (out and out[-1]):  # at most one blank line in a row
             out.append(ln)
     return " ".join(parser.title.split()), "\n".join(out).strip()

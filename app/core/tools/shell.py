@@ -33,14 +33,35 @@ def kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in group ``pgid``; a killed grandchild stays a zombie until
+    init reaps it, which ``killpg(pgid, 0)`` cannot tell from a running process."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: fall back to the signal probe
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members: list[int] = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return bool(group_members(pgid))
 
 
 class _Spool:
@@ -67,8 +88,7 @@ class _Spool:
 class Exec:
     spec = ToolSpec(
         name="exec",
-        description="Run a shell command in the workspace and return its output, e.g. "
-                    "'python hello.py' or 'ls -la'.",
+        description="Run a shell command in the workspace and return its output.",
         parameters={
             "type": "object",
             "properties": {
@@ -128,11 +148,21 @@ class Exec:
 
     async def _run(self, command: str, cwd: Path, ctx: ToolContext, *, limit: float) -> ToolResult:
         started = time.monotonic()
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, cwd=str(cwd), env=self.env(),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True))
         try:
-            proc = await asyncio.create_subprocess_exec(
-                "/bin/sh", "-c", command, cwd=str(cwd), env=self.env(),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            # Cancelled while starting: the shell may already run; it must not be left behind.
+            with contextlib.suppress(Exception):
+                started_proc = await spawn
+                self.last_pgid = started_proc.pid
+                kill_group(started_proc.pid, signal.SIGKILL)
+                await started_proc.wait()
+                await self._gone(started_proc.pid, 0.5)
+            raise
         except OSError as exc:
             raise ToolError(f"could not start the shell: {exc}") from exc
         pgid = proc.pid  # start_new_session: the shell leads its own group
@@ -160,6 +190,9 @@ class Exec:
         except asyncio.CancelledError:
             # The session cancelled this task: the process tree must not outlive it.
             kill_group(pgid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(waiter, 1.0)
+                await self._gone(pgid, 0.5)
             raise
         finally:
             stop.cancel()
@@ -192,6 +225,14 @@ class Exec:
         if waiter is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(waiter), 1.0)
+        await Exec._gone(pgid, 1.0)
+
+    @staticmethod
+    async def _gone(pgid: int, limit: float) -> None:
+        """SIGKILL is delivered asynchronously: wait (briefly) until the group is really gone."""
+        deadline = time.monotonic() + limit
+        while group_alive(pgid) and time.monotonic() < deadline:  # noqa: ASYNC110 - no event exists for another process's death
+            await asyncio.sleep(0.005)
 
     def _result(self, command: str, code: int | None, outcome: str, spool: _Spool,
                 timeout: float, elapsed: float) -> ToolResult:

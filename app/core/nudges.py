@@ -1,0 +1,104 @@
+"""What the harness tells a small model after a tool result, so it finishes multi-step requests.
+
+Small models (measured on Qwen2.5-Coder-0.5B) repeat the call they just made instead of moving on,
+and parrot the request back instead of answering. What works is one instruction at a time: the
+request is split into its steps ("create hello.py that prints hi, then run it" → two steps), each
+successful tool call completes one, the nudge names the next step, and once every step has had its
+call the model gets an answer-only step with the results listed. Nudges go with a single step
+only; they are never stored in history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.core.messages import Message
+
+_KEY_ARG = ("command", "path", "url", "query", "pattern")
+REPLAYED = "(identical call earlier in this turn; same result)"
+
+# Where a request splits into steps: "…, then …", "…; …", ". Then …", and "… and <tool verb> …"
+# (not "and tell me …": telling is the answer, not a step).
+# Verbs like "list", "show", "find" or "check" are left out: "read x and list the names" asks
+# for an answer, not a second tool call.
+_TOOL_VERBS = (r"run|execute|test|read|open|delete|remove|commit|create|write|add|make|save|"
+               r"edit|fix|install|fetch|download|grep|cat|ls")
+_SPLIT = re.compile(
+    r"\s*(?:,\s*(?:and\s+)?then|\band\s+then|;(?:\s*then)?|"
+    r"\.\s+(?:then|after that|next|finally),?)\s+"
+    rf"|\s*,?\s+and\s+(?=(?:{_TOOL_VERBS})\b)", re.IGNORECASE)
+
+
+def plan_steps(request: str) -> list[str]:
+    """The request's steps in order (one step when it does not split)."""
+    parts = [p.strip(" .,;") for p in _SPLIT.split(request.strip())]
+    return [p for p in parts if p] or [request.strip()]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _calls_with_results(turn: Sequence[Message]) -> list[tuple[str, str, Message]]:
+    results = {m.tool_call_id: m for m in turn if m.role == "tool"}
+    out: list[tuple[str, str, Message]] = []
+    for m in turn:
+        for call in m.tool_calls if m.role == "assistant" else ():
+            res = results.get(call.id)
+            if res is not None:
+                key = next((str(call.arguments[k]) for k in _KEY_ARG if call.arguments.get(k)), "")
+                out.append((call.name, key, res))
+    return out
+
+
+def steps_done(turn: Sequence[Message]) -> int:
+    """Successful, non-replayed tool calls in this turn: each completes one step."""
+    return sum(1 for _, _, res in _calls_with_results(turn)
+               if not res.is_error and not res.content.startswith(REPLAYED))
+
+
+def progress_lines(turn: Sequence[Message]) -> list[str]:
+    """"- exec python hello.py: output "hi"" for each call of this turn that has a result."""
+    lines: list[str] = []
+    for name, key, res in _calls_with_results(turn):
+        if res.content.startswith(REPLAYED):
+            continue
+        what = f"{name} {_short(key, 60)}".strip()
+        if res.is_error:
+            outcome = f"failed: {_short(res.content)}"
+        elif name == "exec":
+            outcome = f'output "{_short(res.content)}"'
+        else:
+            outcome = _short(res.content.splitlines()[0] if res.content else "done")
+        lines.append(f"- {what}: {outcome}")
+    return lines[-6:]
+
+
+def all_steps_done(turn: Sequence[Message], request: str) -> bool:
+    return steps_done(turn) >= len(plan_steps(request))
+
+
+def after_tool(turn: Sequence[Message], request: str, *, failed: bool) -> str:
+    """The nudge after a tool result while steps remain (or the last call failed)."""
+    done = progress_lines(turn)
+    head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
+    if failed:
+        return (f'{head}The last tool call failed. My request: "{request}". If it needs no '
+                "tool, answer it directly. Otherwise fix the call.")
+    steps = plan_steps(request)
+    n = steps_done(turn)
+    if n < len(steps):
+        return (f'{head}Next step of my request "{request}": "{steps[n]}". Call the tool for it '
+                "now.")
+    return (f'{head}My request: "{request}". If a part of it is not done yet, call the tool for '
+            "it now. If everything is done, answer me in plain text using the results above.")
+
+
+def answer_now(turn: Sequence[Message], request: str) -> str:
+    """The nudge for an answer-only step: no tools, just the answer from the results."""
+    done = progress_lines(turn)
+    head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
+    return (f'{head}My request was: "{request}". Now answer me in plain text using the results '
+            "above: what you found or did, quoting outputs exactly.")

@@ -96,9 +96,37 @@ def after_tool(turn: Sequence[Message], request: str, *, failed: bool) -> str:
             "it now. If everything is done, answer me in plain text using the results above.")
 
 
+_ACTIONS = {"write_file": "created {key}", "edit_file": "edited {key}", "exec": "ran `{key}`"}
+
+
+def answer_shape(turn: Sequence[Message]) -> str:
+    """An answer shape built from what this turn did ("I created hello.py and ran
+    `python hello.py`; it printed "hi"."): small models follow a shape far better than they
+    compose a report. Empty when the turn only read things (the answer is about the content)."""
+    parts: list[str] = []
+    printed = ""
+    for name, key, res in _calls_with_results(turn):
+        if res.is_error or res.content.startswith(REPLAYED) or name not in _ACTIONS:
+            continue
+        part = _ACTIONS[name].format(key=_short(key, 60))
+        if part not in parts:
+            parts.append(part)
+        if name == "exec" and res.content.strip() not in ("", "(no output)"):
+            out = res.content.strip()
+            # A short one-line output goes in verbatim (left as "..." the 0.5B model copies the
+            # dots); a longer one is for the model to summarise.
+            printed = out if len(out) <= 80 and "\n" not in out else "..."
+    if not parts:
+        return ""
+    text = "I " + " and ".join(parts)
+    return text + (f'; it printed "{printed}".' if printed else ".")
+
+
 def answer_now(turn: Sequence[Message], request: str) -> str:
     """The nudge for an answer-only step: no tools, just the answer from the results."""
     done = progress_lines(turn)
     head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
-    return (f'{head}My request was: "{request}". Now answer me in plain text using the results '
-            "above: what you found or did, quoting outputs exactly.")
+    shape = answer_shape(turn)
+    if shape:
+        return f"{head}Now answer me in plain text, like: {shape}"
+    return f'{head}My request: "{request}". Answer it now in plain text using the results above.'

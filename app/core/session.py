@@ -131,6 +131,8 @@ class Session:
         self._started = bool(history)
         # Set after a repeated identical call: the next step gets no tools and must answer.
         self._force_answer = False
+        self._avoid_tools: set[str] = set()  # tools the next step does not offer
+        self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
 
     # --- events ------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ class Session:
         turn_id = f"t{self._turns}-{uuid.uuid4().hex[:6]}"
         cancel = CancelToken()
         self._turn_id, self._cancel = turn_id, cancel
-        self._force_answer = False
+        self._force_answer = self._step_retried = False
         if not self._started:
             self._started = True
             self.emit(SessionStarted("", session_id=self.session_id, model=self.provider.model,
@@ -335,8 +337,10 @@ class Session:
                 and nudges.all_steps_done(turn, self._last_request())):
             self._force_answer = True  # small models: every step had its call, now the answer
         used = {c.name for m in turn for c in m.tool_calls}
-        tools = () if self._force_answer else select_tools(
-            self.tools.specs(), self._last_request(), caps.core_tools, used)
+        tools = () if self._force_answer else tuple(
+            t for t in select_tools(self.tools.specs(), self._last_request(), caps.core_tools, used)
+            if t.name not in self._avoid_tools)
+        self._avoid_tools = set()
         # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
         prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(
@@ -403,7 +407,7 @@ class Session:
             prev = cache[key]
             result = ToolResult("(identical call earlier in this turn; same result)\n"
                                 + prev.content, prev.is_error)
-            self._force_answer = True
+            self._force_answer = not self._retry_step(call.name)
         elif tool is None:
             known = ", ".join(sorted(self.tools.names())) or "none"
             result = ToolResult(f"Error: unknown tool {call.name!r}. Available tools: {known}.",
@@ -426,6 +430,17 @@ class Session:
                                    duration=time.monotonic() - started))
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
+
+    def _retry_step(self, name: str) -> bool:
+        """A small model that repeats a call while steps of the request remain gets one more
+        step without that tool (it tends to loop on its last call); otherwise it must answer."""
+        turn = self.history[self._turn_start:]
+        if (self._step_retried or not self.provider.capabilities.tool_nudge
+                or nudges.all_steps_done(turn, self._last_request())):
+            return False
+        self._step_retried = True
+        self._avoid_tools = {name}
+        return True
 
     async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
                       cancel: CancelToken) -> Any:

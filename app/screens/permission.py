@@ -58,7 +58,7 @@ class PermissionScreen(ModalScreen[Decision]):
         margin-top: 1;
     }
     PermissionScreen Button {
-        margin-right: 2;
+        margin-right: 1;
     }
     """
 
@@ -76,6 +76,8 @@ class PermissionScreen(ModalScreen[Decision]):
     def compose(self) -> ComposeResult:
         req = self.request
         scope = req.session_scope or req.tool
+        if scope.startswith("exec: "):  # "exec: git python" → "git, python commands"
+            scope = ", ".join(scope[6:].split()) + " commands"
         with Vertical(id="dialog"):
             yield Label(f"Allow {req.tool}?", id="title")
             yield Label(req.label, id="label")
@@ -85,9 +87,9 @@ class PermissionScreen(ModalScreen[Decision]):
                     yield Static(Syntax(req.preview, lexer, theme="ansi_dark", word_wrap=True,
                                         background_color="default"), id="preview-text")
             with Horizontal(id="buttons"):
-                yield Button("Allow once [y]", id="allow_once", variant="primary")
-                yield Button(f"Allow {scope} for this session [a]", id="allow_session")
-                yield Button("Deny [n]", id="deny", variant="error")
+                yield Button("Allow once (y)", id="allow_once", variant="primary")
+                yield Button(f"Allow {scope} this session (a)", id="allow_session")
+                yield Button("Deny (n)", id="deny", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#deny", Button).focus()  # Enter on a fresh modal must not approve

@@ -62,7 +62,12 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
     two = turn_after((WRITE, "Created hello.py.", False), (RUN, "hi", False))
     assert progress_lines(two)[-1] == '- exec python hello.py: output "hi"'
     final = answer_now(two, request)
-    assert 'output "hi"' in final and "plain text" in final
+    assert 'output "hi"' in final
+    assert final.endswith('like: I created hello.py and ran `python hello.py`; it printed "hi".')
+    long_run = turn_after((RUN, "line\n" * 50, False))
+    assert answer_now(long_run, request).endswith('ran `python hello.py`; it printed "...".')
+    read = answer_now(turn_after((ToolCall("c3", "read_file", {"path": "a"}), "x", False)), "q?")
+    assert read.endswith('My request: "q?". Answer it now in plain text using the results above.')
     failed = turn_after((RUN, "Error: boom", True))
     assert steps_done(failed) == 0 and "failed" in after_tool(failed, request, failed=True)
 
@@ -174,3 +179,21 @@ async def test_labels_reach_the_events(tmp_path: Path) -> None:
     await session.run_turn("python files?")
     started = next(e for e in events if isinstance(e, ToolCallStarted))
     assert started.label == "Finding files *.py"
+
+
+async def test_a_repeated_call_gets_one_retry_without_that_tool(tmp_path: Path) -> None:
+    write = ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n")
+    again = ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n")
+    provider = ScriptedProvider([write, again, ScriptedReply.call("exec", command="python hello.py"),
+                                 "I created hello.py and ran it; it printed hi."])
+    provider.capabilities = Capabilities(tool_nudge=True,
+                                         core_tools=("read_file", "list_dir", "write_file", "exec"))
+    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path))
+    session.permissions = PermissionGate(PermissionsConfig(tools={"write_file": "allow",
+                                                                  "exec": "allow"}))
+    outcome = await session.run_turn("create hello.py that prints hi, then run it")
+    assert outcome.text.endswith("printed hi.")
+    retry = provider.requests[2]
+    assert "write_file" not in [t.name for t in retry.tools] and not retry.answer_only
+    assert '"run it"' in retry.messages[-1].content
+    assert provider.requests[3].answer_only

@@ -53,6 +53,13 @@ def _calls_with_results(turn: Sequence[Message]) -> list[tuple[str, str, Message
     return out
 
 
+def _error_line(text: str) -> str:
+    """The line that says what went wrong (Python puts the exception last)."""
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.startswith("[exit code")]
+    return lines[-1] if lines else text
+
+
 def steps_done(turn: Sequence[Message]) -> int:
     """Successful, non-replayed tool calls in this turn: each completes one step."""
     return sum(1 for _, _, res in _calls_with_results(turn)
@@ -67,7 +74,7 @@ def progress_lines(turn: Sequence[Message]) -> list[str]:
             continue
         what = f"{name} {_short(key, 60)}".strip()
         if res.is_error:
-            outcome = f"failed: {_short(res.content)}"
+            outcome = f"failed: {_short(_error_line(res.content))}"
         elif name == "exec":
             outcome = f'output "{_short(res.content)}"'
         else:
@@ -86,7 +93,8 @@ def after_tool(turn: Sequence[Message], request: str, *, failed: bool) -> str:
     head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
     if failed:
         return (f'{head}The last tool call failed. My request: "{request}". If it needs no '
-                "tool, answer it directly. Otherwise fix the call.")
+                "tool, answer it directly. Otherwise fix what went wrong (the call, or the file "
+                "it used) and try again.")
     steps = plan_steps(request)
     n = steps_done(turn)
     if n < len(steps):

@@ -422,6 +422,8 @@ class Session:
             else:
                 result = self._admit(call, await self._execute(tool, call, cancel, turn_id))
                 if not cancel.cancelled:
+                    if getattr(tool, "mutates", False) and not result.is_error:
+                        cache.clear()  # the workspace changed: earlier results may be stale
                     cache[key] = result
         if cancel.cancelled and not result.is_error:
             result = ToolResult("[cancelled by user]", is_error=True)

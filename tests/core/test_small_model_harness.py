@@ -197,3 +197,28 @@ async def test_a_repeated_call_gets_one_retry_without_that_tool(tmp_path: Path) 
     assert "write_file" not in [t.name for t in retry.tools] and not retry.answer_only
     assert '"run it"' in retry.messages[-1].content
     assert provider.requests[3].answer_only
+
+
+def test_failures_show_the_line_that_matters() -> None:
+    trace = ('Traceback (most recent call last):\n  File "hello.py", line 1, in <module>\n'
+             "    hi\nNameError: name 'hi' is not defined\n[exit code 1]")
+    turn = turn_after((RUN, trace, True))
+    assert progress_lines(turn) == ["- exec python hello.py: failed: NameError: name 'hi' is "
+                                    "not defined"]
+
+
+async def test_a_write_makes_an_identical_run_real_again(tmp_path: Path) -> None:
+    run = ScriptedReply.call("exec", command="python hello.py")
+    provider = ScriptedProvider([
+        ScriptedReply.call("write_file", path="hello.py", content="hi\n"), run,
+        ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n"),
+        ScriptedReply.call("exec", command="python hello.py"), "It printed hi."])
+    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path))
+    session.permissions = PermissionGate(PermissionsConfig(tools={"write_file": "allow",
+                                                                  "exec": "allow"}))
+    events: list[Event] = []
+    session.add_listener(events.append)
+    await session.run_turn("create hello.py that prints hi, then run it")
+    runs = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "exec"]
+    assert runs[0].is_error and "NameError" in runs[0].content
+    assert runs[1].content == "hi"  # run again for real, not replayed from the cache

@@ -79,6 +79,7 @@ def _target(ctx: ToolContext, raw: Any) -> tuple[Path, str]:
 
 
 class WriteFile:
+    mutates = True  # a success invalidates the loop's identical-call cache
     spec = ToolSpec(
         name="write_file",
         description="Create or overwrite a file in the workspace with the given content.",
@@ -126,6 +127,7 @@ class WriteFile:
 
 
 class EditFile:
+    mutates = True  # a success invalidates the loop's identical-call cache
     spec = ToolSpec(
         name="edit_file",
         description="Replace an exact piece of text in a file with new text (old_text must match "

@@ -86,6 +86,7 @@ class _Spool:
 
 
 class Exec:
+    mutates = True  # a success invalidates the loop's identical-call cache
     spec = ToolSpec(
         name="exec",
         description="Run a shell command in the workspace and return its output.",

@@ -20,6 +20,7 @@ from app.core.cancel import CancelToken
 from app.core.events import Event, register_event
 from app.core.redact import redact
 from app.core.tool_config import PermissionsConfig
+from app.core.tools.base import ToolError
 from app.core.tools.shell_policy import allowed_by, programs
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,12 @@ class PermissionGate:
                                   "Tell the user what you would have done.", "policy")
         try:
             shown = redact(preview())
-        except Exception as exc:  # a preview that fails (e.g. no match) is shown as the error
+        except ToolError:
+            # The preview runs the tool's own checks (file exists, old_text matches): when they
+            # fail, the call itself fails the same way without touching anything, so there is
+            # nothing to ask about; the model gets the tool's error.
+            return Verdict(True, by="preview")
+        except Exception as exc:
             shown = f"(no preview: {exc})"
         request = ApprovalRequest(call_id=call_id, tool=tool_name, label=redact(label),
                                   arguments={k: redact(str(v)) if isinstance(v, str) else v

@@ -39,7 +39,7 @@ from app.core.events import (
     Usage,
 )
 from app.core.messages import Message, ToolCall
-from app.core.permissions import Approver, PermissionGate
+from app.core.permissions import Approver, PermissionGate, Verdict
 from app.core.providers.base import (
     FinishChunk,
     Provider,
@@ -445,7 +445,7 @@ class Session:
         return True
 
     async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
-                      cancel: CancelToken) -> Any:
+                      cancel: CancelToken) -> Verdict:
         ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
                           gate=self.gate)
         preview = getattr(tool, "preview", None)

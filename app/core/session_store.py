@@ -27,6 +27,7 @@ from app.core.events import (
     to_record,
 )
 from app.core.messages import Message
+from app.core.permissions import PermissionRequested  # noqa: F401 - registers permission events for reading
 from app.core.redact import redact_value
 
 

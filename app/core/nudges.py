@@ -77,8 +77,10 @@ def progress_lines(turn: Sequence[Message]) -> list[str]:
             outcome = f"failed: {_short(_error_line(res.content))}"
         elif name == "exec":
             outcome = f'output "{_short(res.content)}"'
-        else:
+        elif name in _ACTIONS:
             outcome = _short(res.content.splitlines()[0] if res.content else "done")
+        else:  # a first line of a listing or a file misleads; the whole result is right above
+            outcome = "see the result above"
         lines.append(f"- {what}: {outcome}")
     return lines[-6:]
 

@@ -54,6 +54,7 @@ from app.core.redact import redact, redact_value
 from app.core.session_store import SessionStore
 from app.core.tool_args import repair_call
 from app.core.tool_calls import CallStreamFilter, parse_tool_calls
+from app.core.tool_labels import result_label
 from app.core.tool_selection import select_tools
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
@@ -429,7 +430,9 @@ class Session:
             result = ToolResult("[cancelled by user]", is_error=True)
         self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
                                    content=result.content, is_error=result.is_error,
-                                   duration=time.monotonic() - started))
+                                   duration=time.monotonic() - started,
+                                   label=result_label(call.name, call.arguments, result.content,
+                                                      result.is_error, result.meta)))
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
 

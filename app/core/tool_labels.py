@@ -87,3 +87,43 @@ def label_for(name: str, args: dict[str, Any]) -> str:
     except Exception:  # a label must never break a turn, whatever the arguments look like
         text = f"Calling {name}"
     return _short(text)
+
+
+def _count(text: str, unit: str) -> str:
+    n = len([ln for ln in text.splitlines() if ln.strip()])
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def result_label(name: str, args: dict[str, Any], content: str, is_error: bool,
+                 meta: dict[str, Any] | None = None) -> str:
+    """The one-line outcome of a call ("Read app.py (120 lines)", "Ran hello.py: 1 line")."""
+    meta = meta or {}
+    first = next((ln.strip() for ln in content.splitlines() if ln.strip()), "")
+    if is_error:
+        return _short(first or "failed")
+    if content.startswith("[") and "too large for the context window" in first:
+        where = meta.get("gate_handle") or args.get("path") or "disk"
+        return _short(f"{label_for(name, args)}: too large, briefed (full text in {where})")
+    try:
+        if name == "read_file":
+            return _short(f"Read {_arg(args, 'path')} ({_count(content, 'line')})")
+        if name == "list_dir":
+            return _short(f"Listed {_arg(args, 'path', '.')} ({_count(content, 'entry')})"
+                          .replace("entrys", "entries"))
+        if name in ("write_file", "edit_file"):
+            return _short(first)
+        if name == "exec":
+            what = exec_label(str(args.get("command") or "")).replace("Running", "Ran", 1)
+            out = "no output" if content in ("", "(no output)") else _count(content, "line")
+            return _short(f"{what}: {out}")
+        if name == "glob":
+            return _short(f"{_count(content, 'file')} found" if not first.startswith("no files")
+                          else first)
+        if name == "grep":
+            return _short(f"{_count(content, 'match')} found".replace("matchs", "matches")
+                          if not first.startswith("no matches") else first)
+        if name == "web_fetch":
+            return _short(f"Fetched {_web_fetch(args)[9:]}")
+    except Exception:  # a label must never break a turn
+        pass
+    return _short(first or "Done")

@@ -222,3 +222,22 @@ async def test_a_write_makes_an_identical_run_real_again(tmp_path: Path) -> None
     runs = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "exec"]
     assert runs[0].is_error and "NameError" in runs[0].content
     assert runs[1].content == "hi"  # run again for real, not replayed from the cache
+
+
+def test_result_labels() -> None:
+    from app.core.tool_labels import result_label
+
+    assert result_label("read_file", {"path": "a.py"}, "x\ny\n", False) == "Read a.py (2 lines)"
+    assert result_label("list_dir", {}, "a\nb/\n", False) == "Listed . (2 entries)"
+    assert result_label("exec", {"command": "python hello.py"}, "hi", False) == \
+        "Ran hello.py: 1 line"
+    assert result_label("exec", {"command": "true"}, "(no output)", False) == \
+        "Ran `true`: no output"
+    assert result_label("grep", {"pattern": "x"}, "a:1: x\nb:2: x", False) == "2 matches found"
+    assert result_label("write_file", {}, "Created hello.py (1 lines, 11 bytes).\n", False) == \
+        "Created hello.py (1 lines, 11 bytes)."
+    assert result_label("exec", {}, "Refused: exec needs the user's approval", True) == \
+        "Refused: exec needs the user's approval"
+    brief = "[exec output is too large for the context window: 9 lines]\n..."
+    assert result_label("exec", {"command": "make"}, brief, False, {"gate_handle": "@out2"}) == \
+        "Running `make`: too large, briefed (full text in @out2)"

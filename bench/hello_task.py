@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.config import SlotConfig
 from app.core.events import Event, ToolCallFinished, ToolCallStarted
 from app.core.permissions import PermissionGate
+from app.core.providers.base import Provider
+from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.registry import local_provider
 from app.core.session import Session, SessionOptions
 from app.core.tool_config import PermissionsConfig
@@ -32,9 +34,9 @@ PROMPT = "create hello.py that prints hi, then run it"
 ALLOW = PermissionsConfig(tools={"write_file": "allow", "edit_file": "allow", "exec": "allow"})
 
 
-async def one_run(provider: object, prompt: str) -> tuple[bool, str]:
+async def one_run(provider: Provider, prompt: str) -> tuple[bool, str]:
     ws = Path(tempfile.mkdtemp(prefix="nb-hello-"))
-    session = Session(provider, tools=default_registry(),  # type: ignore[arg-type]
+    session = Session(provider, tools=default_registry(),
                       options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200))
     session.permissions = PermissionGate(ALLOW)
     steps: list[str] = []
@@ -70,6 +72,7 @@ async def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--temperature", type=float, default=0.3)
     ap.add_argument("--prompt", default=PROMPT)
+    ap.add_argument("--seed", type=int, default=1000, help="seed of the first run (+1 per run)")
     args = ap.parse_args()
     passed = 0
     t0 = time.perf_counter()
@@ -78,13 +81,14 @@ async def main() -> None:
                 if args.model.endswith(".gguf")
                 else SlotConfig(model=args.model, temperature=args.temperature))
         provider = local_provider(slot).provider
-        provider.seed = 1000 + i  # type: ignore[attr-defined]
+        assert isinstance(provider, LlamaInProcessProvider)
+        provider.seed = args.seed + i
         t = time.perf_counter()
         ok, report = await one_run(provider, args.prompt)
         passed += ok
         print(f"run {i + 1}: {'PASS' if ok else 'FAIL'} ({time.perf_counter() - t:.0f} s) "
               f"{report}", flush=True)
-        await provider.aclose()  # type: ignore[attr-defined]
+        await provider.aclose()
     total = time.perf_counter() - t0
     print(f"\n{args.model} temperature {args.temperature}: {passed}/{args.runs} runs passed "
           f"({total:.0f} s total)", flush=True)

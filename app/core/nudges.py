@@ -61,9 +61,14 @@ def _error_line(text: str) -> str:
 
 
 def steps_done(turn: Sequence[Message]) -> int:
-    """Successful, non-replayed tool calls in this turn: each completes one step."""
-    return sum(1 for _, _, res in _calls_with_results(turn)
-               if not res.is_error and not res.content.startswith(REPLAYED))
+    """Steps completed so far: each successful call completes one, each failure reopens the last
+    one ("create hello.py, then run it": a run that fails means the file needs fixing)."""
+    n = 0
+    for _, _, res in _calls_with_results(turn):
+        if res.content.startswith(REPLAYED):
+            continue
+        n = max(0, n - 1) if res.is_error else n + 1
+    return n
 
 
 def progress_lines(turn: Sequence[Message]) -> list[str]:
@@ -93,12 +98,15 @@ def after_tool(turn: Sequence[Message], request: str, *, failed: bool) -> str:
     """The nudge after a tool result while steps remain (or the last call failed)."""
     done = progress_lines(turn)
     head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
-    if failed:
-        return (f'{head}The last tool call failed. My request: "{request}". If it needs no '
-                "tool, answer it directly. Otherwise fix what went wrong (the call, or the file "
-                "it used) and try again.")
     steps = plan_steps(request)
     n = steps_done(turn)
+    if failed and len(steps) > 1:
+        return (f'{head}The last tool call failed. Next step of my request "{request}": '
+                f'"{steps[min(n, len(steps) - 1)]}". Fix what went wrong (the call, or a file it '
+                "used) and call the tool for it now.")
+    if failed:
+        return (f'{head}The last tool call failed. My request: "{request}". If it needs no '
+                "tool, answer it directly. Otherwise fix what went wrong and try again.")
     if n < len(steps):
         return (f'{head}Next step of my request "{request}": "{steps[n]}". Call the tool for it '
                 "now.")

@@ -70,6 +70,13 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
     assert read.endswith('My request: "q?". Answer it now in plain text using the results above.')
     failed = turn_after((RUN, "Error: boom", True))
     assert steps_done(failed) == 0 and "failed" in after_tool(failed, request, failed=True)
+    # A run that fails reopens the step before it: the file needs fixing.
+    bad_file = turn_after((WRITE, "Created hello.py.", False), (RUN, "NameError: hi", True))
+    assert steps_done(bad_file) == 0
+    assert '"create hello.py that prints hi". Fix what went wrong' in after_tool(
+        bad_file, request, failed=True)
+    single = after_tool(failed, "what is in a.txt?", failed=True)
+    assert "If it needs no tool, answer it directly" in single
 
 
 async def test_small_model_gets_step_nudges_and_an_answer_only_step(tmp_path: Path) -> None:

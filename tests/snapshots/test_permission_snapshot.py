@@ -6,6 +6,8 @@ Update with: pytest tests/snapshots/test_permission_snapshot.py --snapshot-updat
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -33,13 +35,13 @@ class Host(App[None]):
         self.push_screen(PermissionScreen(self.request))
 
 
-def test_edit_permission(snap_compare) -> None:  # type: ignore[no-untyped-def]
+def test_edit_permission(snap_compare: Any) -> None:
     req = ApprovalRequest(call_id="c1", tool="edit_file", label="Editing app.py",
                           arguments={"path": "app.py"}, preview=DIFF, session_scope="edit_file")
     assert snap_compare(Host(req), terminal_size=(90, 24))
 
 
-def test_exec_permission(snap_compare) -> None:  # type: ignore[no-untyped-def]
+def test_exec_permission(snap_compare: Any) -> None:
     req = ApprovalRequest(call_id="c2", tool="exec", label="Running hello.py",
                           arguments={"command": "python hello.py"}, preview="python hello.py",
                           session_scope="exec: python")

@@ -2,7 +2,8 @@
 
 ``sh -c`` in its own session (so its own process group), stdin closed, stdout and stderr merged in
 order. Cancel, timeout or the end of the command kill the whole group, grandchildren included:
-first SIGTERM, then SIGKILL after a short grace. Output beyond the cap is counted and discarded
+SIGKILL straight from the cancel call for a cancel, SIGTERM then SIGKILL after a short grace for a
+timeout or leftovers. Output beyond the cap is counted and discarded
 with a visible note; what is kept goes through the Context Gate like any tool output.
 """
 
@@ -168,6 +169,9 @@ class Exec:
             raise ToolError(f"could not start the shell: {exc}") from exc
         pgid = proc.pid  # start_new_session: the shell leads its own group
         self.last_pgid = pgid
+        # Cancel kills the tree inside cancel() itself, from whichever thread cancels: no wait
+        # for the event loop to wake this task first.
+        unsubscribe = ctx.cancel.on_cancel(lambda: kill_group(pgid, signal.SIGKILL))
         spool = _Spool(self.max_output)
         assert proc.stdout is not None
         reader = asyncio.ensure_future(self._pump(proc.stdout, spool))
@@ -196,6 +200,7 @@ class Exec:
                 await self._gone(pgid, 0.5)
             raise
         finally:
+            unsubscribe()
             stop.cancel()
             reader.cancel()
             if not waiter.done():

@@ -142,9 +142,11 @@ def answer_shape(turn: Sequence[Message]) -> str:
 
 def answer_now(turn: Sequence[Message], request: str) -> str:
     """The nudge for an answer-only step: no tools, just the answer from the results."""
-    done = progress_lines(turn)
-    head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
     shape = answer_shape(turn)
     if shape:
+        done = progress_lines(turn)
+        head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
         return f"{head}Now answer me in plain text, like: {shape}"
-    return f'{head}My request: "{request}". Answer it now in plain text using the results above.'
+    # Only reading happened: the answer is about the content right above, and a progress list
+    # here gets copied instead (measured with bench/toolcalls.py).
+    return f'Use the tool result above to answer my request, in plain text: "{request}".'

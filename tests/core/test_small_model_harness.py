@@ -67,7 +67,7 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
     long_run = turn_after((RUN, "line\n" * 50, False))
     assert answer_now(long_run, request).endswith('ran `python hello.py`; it printed "...".')
     read = answer_now(turn_after((ToolCall("c3", "read_file", {"path": "a"}), "x", False)), "q?")
-    assert read.endswith('My request: "q?". Answer it now in plain text using the results above.')
+    assert read == 'Use the tool result above to answer my request, in plain text: "q?".'
     failed = turn_after((RUN, "Error: boom", True))
     assert steps_done(failed) == 0 and "failed" in after_tool(failed, request, failed=True)
     # A run that fails reopens the step before it: the file needs fixing.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.core.config import Config, load_config
 from app.core.paths import get_paths
+from app.core.permissions import PermissionGate
 from app.core.provider_stack import Stack, build_stack
 from app.core.providers.base import Provider
 from app.core.redact import register_secret_env
@@ -15,7 +16,7 @@ from app.core.session import Session, SessionOptions
 from app.core.session_features import install_features
 from app.core.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
-from app.core.tools.files import default_tools
+from app.core.tools.defaults import builtin_tools
 
 
 @dataclass
@@ -31,10 +32,11 @@ def workspace_for(config: Config, flag: str | None) -> Path:
     return Path(os.path.expanduser(raw)).resolve() if raw else Path.cwd().resolve()
 
 
-def default_registry() -> ToolRegistry:
+def default_registry(config: Config | None = None) -> ToolRegistry:
     from app.core.context_store.tools import ctx_tools  # [] until a volume exists
 
-    return ToolRegistry([*default_tools(), *ctx_tools()])
+    cfg = config or Config()
+    return ToolRegistry([*builtin_tools(cfg.tools, cfg.permissions), *ctx_tools()])
 
 
 def build_runtime(*, model: str | None = None, workspace: str | None = None,
@@ -43,6 +45,7 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     config = config or load_config()
     for p in config.providers.values():
         register_secret_env(p.api_key_env)
+    register_secret_env(config.tools.web_search.api_key_env)
     notices: list[str] = []
     stack = None
     if provider is None:
@@ -63,8 +66,9 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         store = SessionStore(resume_path) if persist else None
     elif persist:
         store = SessionStore.create(get_paths().sessions_dir)
-    session = Session(provider, tools=default_registry(), options=options, store=store,
+    session = Session(provider, tools=default_registry(config), options=options, store=store,
                       history=history)
+    session.permissions = PermissionGate(config.permissions)
     # Compaction, workers, status injection; workers reuse the manager's slot models.
     install_features(session, config,
                      provider_for=stack.manager.provider if stack is not None else None)

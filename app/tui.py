@@ -48,6 +48,7 @@ from app.core.tokens import estimate_tokens, tokens_for_chars
 from app.prompt_flow import PromptFlow
 from app.screens import get_screen
 from app.screens.help import HelpScreen
+from app.screens.permission import ask_permission
 from app.session_ops import SessionOps
 from app.ui_models import open_dashboard, start_managed_servers
 from app.ui_models import open_model_picker as open_slot_picker
@@ -101,6 +102,8 @@ class NanobotApp(App[None]):
         self.keymap = dict(self.config.keymap)
         self.session = session
         self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
+        # Tool calls whose policy is "ask" open the permission modal (issue 4).
+        session.approver = lambda request: ask_permission(self, request)
         self._startup_notices = list(notices or [])
         self._fixed_hardware = hardware
         self._sampler_factory = sampler

@@ -61,6 +61,9 @@ async def main() -> None:
         first_ok += good_first
         answer_ok += good_answer
         rows.append((case, first, good_first, good_answer, len(calls), dt, outcome.text))
+        what = f"{first.name}({first.arguments})" if first else "-"
+        print(f"[{len(rows)}/{len(CASES)}] {'✓' if good_first else '✗'} {'✓' if good_answer else '✗'} "
+              f"{dt:5.1f}s {case.prompt[:40]} → {what[:50]} / {outcome.text[:50]!r}", flush=True)
     total = time.perf_counter() - t0
     print(f"model: {provider.model}  temperature: {args.temperature}  prompts: {len(CASES)}")
     print(f"{'ok1':3} {'ans':3} {'calls':5} {'s':>5}  prompt → first call / answer")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.paths import atomic_write_text, get_paths
+from app.core.tool_config import PermissionsConfig, ToolsConfig, problems
 
 SLOTS = ("main", "rlm", "memory")
 
@@ -146,6 +147,8 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     context: ContextConfig = field(default_factory=ContextConfig)
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
+    permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
     source: str = ""  # the file this came from ("" = defaults)
 
 
@@ -245,6 +248,8 @@ def _validate(cfg: Config, file: str) -> None:
     for name, p in cfg.providers.items():
         if not p.base_url.startswith(("http://", "https://")):
             raise ConfigError(file, f"providers.{name}.base_url", "an http(s):// URL", p.base_url)
+    for key, expected, got in problems(cfg.permissions, cfg.tools):
+        raise ConfigError(file, key, expected, got)
 
 
 def _validate_context(cfg: Config, file: str) -> None:

@@ -67,6 +67,7 @@ class ToolCallFinished(Event):
     content: str
     is_error: bool = False
     duration: float = 0.0
+    label: str = ""  # one line for the conversation: "Read app.py (120 lines)", "Refused: …"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import Any
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 _extra_names: set[str] = set()
@@ -44,3 +45,14 @@ class RedactingFilter(logging.Filter):
         if clean != msg:
             record.msg, record.args = clean, ()
         return True
+
+
+def redact_value(value: Any) -> Any:
+    """``value`` with every string inside it (dict values, list items) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(v) for v in value)
+    return value

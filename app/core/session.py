@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core import hooks as _hooks
+from app.core import nudges
 from app.core.cancel import CancelToken
+from app.core.context_gate import ContextGate, estimate_tokens, session_cache_dir
 from app.core.events import (
     ErrorReported,
     Event,
@@ -39,6 +41,7 @@ from app.core.events import (
     Usage,
 )
 from app.core.messages import Message, ToolCall
+from app.core.permissions import Approver, PermissionGate, Verdict
 from app.core.providers.base import (
     FinishChunk,
     NoticeChunk,
@@ -50,8 +53,12 @@ from app.core.providers.base import (
     ToolCallChunk,
     UsageChunk,
 )
+from app.core.redact import redact, redact_value
 from app.core.session_store import SessionStore
+from app.core.tool_args import repair_call
 from app.core.tool_calls import CallStreamFilter, parse_tool_calls
+from app.core.tool_labels import result_label
+from app.core.tool_selection import select_tools
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
 log = logging.getLogger(__name__)
@@ -63,16 +70,6 @@ Listener = Callable[[Event], None]
 BASE_PROMPT = (
     "You are Nanobot, a concise coding assistant running on the user's machine, in the user's "
     "project directory (file paths are relative to it). Answer briefly."
-)
-
-TOOL_NUDGE = (
-    'Use the tool result above to answer my request: "{request}". Call another tool only if '
-    "something is still missing."
-)
-ANSWER_NOW = 'No more tools. Answer my request now in plain text: "{request}".'
-TOOL_FAILED_NUDGE = (
-    'That tool call failed. If my request needs no tool, answer it directly: "{request}". '
-    "Otherwise fix the call."
 )
 
 PARSE_HELP = (
@@ -122,6 +119,12 @@ class Session:
         self.thinking = False
         # Headless runs with --yes approve tools that would otherwise ask the user.
         self.auto_approve = False
+        # Permissions: the policy, and the hook the TUI / CLI plug in to ask the user.
+        self.permissions = PermissionGate()
+        self.approver: Approver | None = None
+        # The one choke point where tool output enters context (oversized output is cached).
+        self.gate = ContextGate(session_cache_dir(self.session_id))
+        self._admitted_tokens = 0  # tool output admitted since the last usage report
         self.thinking_budget: int | None = None
         self.context_used = 0
         self._listeners: list[Listener] = []
@@ -132,6 +135,8 @@ class Session:
         self._started = bool(history)
         # Set after a repeated identical call: the next step gets no tools and must answer.
         self._force_answer = False
+        self._avoid_tools: set[str] = set()  # tools the next step does not offer
+        self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
         # Compaction, workers and status injection plug in here (app/core/hooks.py).
         self.hooks: list[_hooks.SessionHook] = []
@@ -212,12 +217,13 @@ class Session:
             kept = self._without_failed_calls()
             messages = [messages[0], *kept]
             if kept and kept[-1].role != "user":  # some tool did help: ask for the answer
-                messages.append(Message(role="user", content=ANSWER_NOW.format(request=request)))
+                turn = kept[self._turn_start:]
+                messages.append(Message(role="user", content=nudges.answer_now(turn, request)))
         elif (self.history and self.history[-1].role == "tool"
               and self.provider.capabilities.tool_nudge):
-            failed = self.history[-1].is_error
-            nudge = TOOL_FAILED_NUDGE if failed else TOOL_NUDGE
-            messages.append(Message(role="user", content=nudge.format(request=request)))
+            turn = self.history[self._turn_start:]
+            text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
+            messages.append(Message(role="user", content=text))
         return _hooks.run_prepare(self, messages)
 
     def _without_failed_calls(self) -> list[Message]:
@@ -261,7 +267,7 @@ class Session:
         turn_id = f"t{self._turns}-{uuid.uuid4().hex[:6]}"
         cancel = CancelToken()
         self._turn_id, self._cancel = turn_id, cancel
-        self._force_answer = False
+        self._force_answer = self._step_retried = False
         if not self._started:
             self._started = True
             self.emit(SessionStarted("", session_id=self.session_id, model=self.provider.model,
@@ -342,11 +348,22 @@ class Session:
         return TurnOutcome(turn_id, "cancelled", partial, iterations)
 
     async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
-        tools = () if self._force_answer else self.tools.specs()
+        caps = self.provider.capabilities
+        turn = self.history[self._turn_start:]
+        if (caps.tool_nudge and turn and turn[-1].role == "tool" and not turn[-1].is_error
+                and nudges.all_steps_done(turn, self._last_request())):
+            self._force_answer = True  # small models: every step had its call, now the answer
+        used = {c.name for m in turn for c in m.tool_calls}
+        tools = () if self._force_answer else tuple(
+            t for t in select_tools(self.tools.specs(), self._last_request(), caps.core_tools, used)
+            if t.name not in self._avoid_tools)
+        self._avoid_tools = set()
+        # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
+        prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
             max_tokens=self.options.max_tokens, temperature=self.options.temperature,
-            thinking=self.thinking, thinking_budget=self.thinking_budget)
+            thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
         reply = _Reply()
         full: list[str] = []
         reasoning: list[str] = []
@@ -366,6 +383,7 @@ class Session:
                 reply.calls.append(chunk.call)
             elif isinstance(chunk, UsageChunk):
                 self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+                self._admitted_tokens = 0
                 self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
                                 self.context_used, self.context_limit))
             elif isinstance(chunk, NoticeChunk):
@@ -403,40 +421,85 @@ class Session:
 
     async def _run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
                         cache: dict[str, ToolResult]) -> None:
+        call, _repairs = repair_call(call, self.tools)
         tool = self.tools.get(call.name)
-        label = tool.label(call.arguments) if tool else f"Calling {call.name}"
+        label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
         self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
-                                  arguments=call.arguments, label=label))
+                                  arguments=redact_value(call.arguments), label=label))
         started = time.monotonic()
         key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
         if key in cache:
             prev = cache[key]
             result = ToolResult("(identical call earlier in this turn; same result)\n"
                                 + prev.content, prev.is_error)
-            self._force_answer = True
+            self._force_answer = not self._retry_step(call.name)
         elif tool is None:
             known = ", ".join(sorted(self.tools.names())) or "none"
             result = ToolResult(f"Error: unknown tool {call.name!r}. Available tools: {known}.",
                                 is_error=True)
         else:
             problem = check_arguments(tool.spec.parameters, call.arguments)
+            verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
             if problem:
                 result = ToolResult(f"Error: {problem}", is_error=True)
+            elif verdict is not None and not verdict.allowed:
+                result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
             else:
-                result = await self._execute(tool, call, cancel, turn_id)
+                result = self._admit(call, await self._execute(tool, call, cancel, turn_id))
                 if not cancel.cancelled:
+                    if getattr(tool, "mutates", False) and not result.is_error:
+                        cache.clear()  # the workspace changed: earlier results may be stale
                     cache[key] = result
         if cancel.cancelled and not result.is_error:
             result = ToolResult("[cancelled by user]", is_error=True)
         self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
                                    content=result.content, is_error=result.is_error,
-                                   duration=time.monotonic() - started))
+                                   duration=time.monotonic() - started,
+                                   label=result_label(call.name, call.arguments, result.content,
+                                                      result.is_error, result.meta)))
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
 
+    def _retry_step(self, name: str) -> bool:
+        """A small model that repeats a call while steps of the request remain gets one more
+        step without that tool (it tends to loop on its last call); otherwise it must answer."""
+        turn = self.history[self._turn_start:]
+        if (self._step_retried or not self.provider.capabilities.tool_nudge
+                or nudges.all_steps_done(turn, self._last_request())):
+            return False
+        self._step_retried = True
+        self._avoid_tools = {name}
+        return True
+
+    async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
+                      cancel: CancelToken) -> Verdict:
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
+        preview = getattr(tool, "preview", None)
+        return await self.permissions.check(
+            turn_id=turn_id, call_id=call.id, tool_name=call.name, tool=tool,
+            args=call.arguments, label=label,
+            preview=(lambda: str(preview(call.arguments, ctx))) if callable(preview) else str,
+            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit)
+
+    def _admit(self, call: ToolCall, result: ToolResult) -> ToolResult:
+        """Pass a result through the Context Gate with the room left in the window."""
+        reserve = min(self.options.max_tokens, self.context_limit // 4)
+        used = self.context_used or estimate_tokens(
+            self.system_prompt() + "".join(m.content for m in self.history))
+        room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
+        admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
+                                   budget_tokens=room, source_path=str(result.meta.get("source", "")))
+        self._admitted_tokens += estimate_tokens(admitted.content)
+        if admitted.content == result.content:
+            return result
+        return ToolResult(admitted.content, result.is_error,
+                          {**result.meta, "gate_handle": admitted.handle, "gate_path": admitted.path})
+
     async def _execute(self, tool: Any, call: ToolCall, cancel: CancelToken,
                        turn_id: str) -> ToolResult:
-        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id)
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
         task = asyncio.ensure_future(tool.run(call.arguments, ctx))
         waiter = asyncio.ensure_future(cancel.wait())
         try:

@@ -27,6 +27,8 @@ from app.core.events import (
     to_record,
 )
 from app.core.messages import Message
+from app.core.permissions import PermissionRequested  # noqa: F401 - registers permission events for reading
+from app.core.redact import redact_value
 
 
 def new_session_id() -> str:
@@ -54,7 +56,8 @@ class SessionStore(EventLog):
         """
         if not getattr(type(event), "persist", True):
             return 0
-        return self.append_record({**to_record(event), **extra})
+        # The transcript is one of the places secrets must never reach, whatever the event holds.
+        return self.append_record(redact_value({**to_record(event), **extra}))
 
 
 @dataclass

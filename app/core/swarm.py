@@ -233,7 +233,11 @@ class Swarm:
                                  temperature=parent.options.temperature,
                                  system_prompt=WORKER_PROMPT)
         session = Session(provider, tools=tools, options=options, store=store)
+        # A worker asks the same user under the same policy: "allow for this session" given to the
+        # parent (or to a worker) holds for the whole tree, and --yes reaches workers too.
         session.auto_approve = parent.auto_approve
+        session.permissions = parent.permissions
+        session.approver = parent.approver
         install_context(session)  # masking and truncation; no summaries inside a worker
         self.install(session, owner=w.id, spawn=w.budget.depth < w.budget.max_depth)
         session.add_listener(lambda ev: self._on_worker_event(w, ev))

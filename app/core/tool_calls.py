@@ -1,8 +1,11 @@
 """Find tool calls in model text: ``<tool_call>{json}</tool_call>`` tags, fenced or bare JSON.
 
 Small local models rarely follow one format. Qwen2.5-Coder never emits the ``<tool_call>`` tag and
-writes bare or fenced JSON instead, so the parser accepts all three, repairs JSON when the fix is
-unambiguous, and reports what it could not parse so the loop can tell the model once.
+writes bare or fenced JSON instead; Nanbeige and Hermes-style models write the tags (several per
+message); Llama-3.1 prefixes ``<|python_tag|>``, Mistral ``[TOOL_CALLS]``, and some templates use
+``<function=name>{args}</function>``. The parser accepts all of them, takes several JSON objects in
+a row as several calls, repairs JSON when the fix is unambiguous, and reports what it could not
+parse so the loop can tell the model once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typing import Any
 
 from app.core.messages import ToolCall, new_call_id
 
-TAG_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+# A tag's content ends at its closing tag, at the next opening tag (a missing close), or at the end.
+TAG_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
+FUNC_RE = re.compile(r"<function=([\w.\-]+)>\s*(.*?)\s*(?:</function>|(?=<function=)|$)", re.DOTALL)
+CALL_PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>")
 FENCE_RE = re.compile(r"```(?:json|tool_call|tool)?\s*\n(.*?)\n?```", re.DOTALL)
 
 
@@ -92,12 +98,36 @@ def call_from_obj(obj: Any, known: set[str] | None = None) -> ToolCall | None:
                     arguments=args)
 
 
+def json_values(raw: str) -> list[Any]:
+    """Every JSON value in ``raw`` in order (``{..}{..}``, one per line, or comma-separated);
+    the last one may be repaired. Raises ``ValueError`` when the first cannot be read."""
+    dec = json.JSONDecoder()
+    values: list[Any] = []
+    i, n = 0, len(raw)
+    while i < n:
+        while i < n and raw[i] in " \t\r\n,;":
+            i += 1
+        if i >= n:
+            break
+        try:
+            value, i = dec.raw_decode(raw, i)
+        except json.JSONDecodeError:
+            values.append(loads_lenient(raw[i:]))  # the rest, repaired, or ValueError
+            break
+        values.append(value)
+    if not values:
+        raise ValueError("no JSON found")
+    return values
+
+
 def _calls_from_json(raw: str, known: set[str] | None) -> tuple[list[ToolCall], str | None]:
     try:
-        obj = loads_lenient(raw)
+        values = json_values(raw)
     except ValueError as exc:
         return [], str(exc)
-    items = obj if isinstance(obj, list) else [obj]
+    items: list[Any] = []
+    for v in values:
+        items.extend(v if isinstance(v, list) else [v])
     calls = [c for c in (call_from_obj(i, known) for i in items) if c is not None]
     return calls, None
 
@@ -109,12 +139,33 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
 
     if "<tool_call>" in text:
         for m in TAG_RE.finditer(text):
+            if not m.group(1).strip():
+                continue
             found, err = _calls_from_json(m.group(1), None)
             if err:
                 errors.append(f"could not parse <tool_call> content: {err}")
             calls.extend(found)
         visible = TAG_RE.sub("", text).strip()
         return ParseResult(visible, tuple(calls), tuple(errors))
+    if "<function=" in text:
+        for m in FUNC_RE.finditer(text):
+            try:
+                args = loads_lenient(m.group(2)) if m.group(2).strip() else {}
+            except ValueError as exc:
+                errors.append(f"could not parse <function={m.group(1)}> arguments: {exc}")
+                continue
+            found_call = call_from_obj({"name": m.group(1), "arguments": args}, None)
+            if found_call is not None:
+                calls.append(found_call)
+        return ParseResult(FUNC_RE.sub("", text).strip(), tuple(calls), tuple(errors))
+    lead = text.lstrip()
+    for prefix in CALL_PREFIXES:
+        if lead.startswith(prefix):
+            found, err = _calls_from_json(lead[len(prefix):], None)
+            if found:
+                return ParseResult("", tuple(found), ())
+            if err:
+                return ParseResult("", (), (f"could not parse {prefix} call: {err}",))
 
     visible_parts: list[str] = []
     last = 0
@@ -145,47 +196,49 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
 
 
 class MarkupFilter:
-    """Hide ``<tool_call>…</tool_call>`` from a stream of deltas, even when a tag is split."""
+    """Hide ``<tool_call>…</tool_call>`` (and ``<function=…>…</function>``) from a stream of
+    deltas, even when a tag is split across them."""
 
-    OPEN = "<tool_call>"
-    CLOSE = "</tool_call>"
+    PAIRS = (("<tool_call>", "</tool_call>"), ("<function=", "</function>"))
 
     def __init__(self) -> None:
         self._buf = ""
-        self._inside = False
+        self._close: str | None = None  # the closing tag we are inside of
 
     def feed(self, delta: str) -> str:
         self._buf += delta
         out: list[str] = []
         while self._buf:
-            if self._inside:
-                end = self._buf.find(self.CLOSE)
+            if self._close is not None:
+                end = self._buf.find(self._close)
                 if end < 0:
-                    keep = len(self.CLOSE) - 1
+                    keep = len(self._close) - 1
                     self._buf = self._buf[-keep:] if len(self._buf) > keep else self._buf
                     break
-                self._buf = self._buf[end + len(self.CLOSE):]
-                self._inside = False
+                self._buf = self._buf[end + len(self._close):]
+                self._close = None
                 continue
-            start = self._buf.find(self.OPEN)
-            if start >= 0:
+            hits = [(self._buf.find(o), o, c) for o, c in self.PAIRS if o in self._buf]
+            if hits:
+                start, opening, closing = min(hits)
                 out.append(self._buf[:start])
-                self._buf = self._buf[start + len(self.OPEN):]
-                self._inside = True
+                self._buf = self._buf[start + len(opening):]
+                self._close = closing
                 continue
             # Hold back a suffix that could be the beginning of an opening tag.
             hold = 0
-            for n in range(min(len(self.OPEN) - 1, len(self._buf)), 0, -1):
-                if self.OPEN.startswith(self._buf[-n:]):
-                    hold = n
-                    break
+            for opening, _ in self.PAIRS:
+                for n in range(min(len(opening) - 1, len(self._buf)), 0, -1):
+                    if opening.startswith(self._buf[-n:]):
+                        hold = max(hold, n)
+                        break
             out.append(self._buf[: len(self._buf) - hold])
             self._buf = self._buf[len(self._buf) - hold:]
             break
         return "".join(out)
 
     def flush(self) -> str:
-        rest, self._buf = ("" if self._inside else self._buf), ""
+        rest, self._buf = ("" if self._close is not None else self._buf), ""
         return rest
 
 
@@ -210,7 +263,8 @@ class CallStreamFilter:
         self._seen += visible
         if self._held_from is None:
             stripped = self._seen.lstrip()
-            if stripped[:1] in ("{", "["):
+            # "[" also covers "[TOOL_CALLS]"; "<|" starts "<|python_tag|>" (never prose).
+            if stripped[:1] in ("{", "[") or stripped[:2] == "<|":
                 self._held_from = len(self._seen) - len(stripped)
             else:
                 for marker in ("```json", "```tool", "\n{"):

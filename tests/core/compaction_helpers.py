@@ -20,6 +20,7 @@ from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 class BigOutput:
     """``fetch(n)`` returns a distinct, large, line-structured text for each ``n``."""
 
+    read_only = True  # reading a record changes nothing: no permission question
     spec = ToolSpec(name="fetch", description="Fetch record n.",
                     parameters={"type": "object",
                                 "properties": {"n": {"type": "integer"},

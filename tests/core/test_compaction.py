@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from app.core.compaction import CompactionEvent
 from app.core.compaction_tiers import REF_RE
 from app.core.config import ContextConfig
+from app.core.context_gate import Admitted, ContextGate
 from app.core.events import Notice, TurnFinished
 from app.core.messages import Message
 from app.core.providers.base import ProviderError
@@ -16,6 +18,15 @@ from app.core.session_store import SessionStore, history_from_events, read_sessi
 from tests.core.compaction_helpers import build, fetch_turn, gated_summary
 
 SUMMARY = "## Task\n- fetch records\n## Decisions\n- none\n## Facts\n- records 1-9 fetched"
+
+
+class OpenGate(ContextGate):
+    """Lets every output through raw. The Context Gate would brief a huge output; emergency
+    truncation is the backstop for whatever still overfills the window, so it is tested here
+    with the gate open."""
+
+    def admit(self, content: str, **_: Any) -> Admitted:
+        return Admitted(content, True, chars=len(content), lines=content.count("\n") + 1)
 
 
 def fired(events: list[object], tier: str, action: str) -> list[CompactionEvent]:
@@ -59,6 +70,7 @@ async def test_session_crosses_every_threshold_without_waiting_or_losing(tmp_pat
         assert REF_RE.search(stub.content).group("sid") == session.session_id  # type: ignore[union-attr]
 
     # 95 %: one huge output; the emergency tier fits the request and cites what it cut.
+    session.gate = OpenGate(session.gate.cache_dir)
     n += 1
     assert await fetch_turn(session, provider, n, size=4000) == "finished"
     (cut,) = fired(events, "truncate", "fired")[:1]

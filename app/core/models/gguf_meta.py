@@ -258,3 +258,15 @@ def _parse(cur: _Cursor, path: Path, size: int) -> GGUFInfo:
     tensors = tuple(TensorInfo(n, s, t, o, nbytes[i]) for i, (n, s, t, o) in enumerate(raw))
     return GGUFInfo(path=path, file_size=size, version=version, metadata=metadata,
                     tensors=tensors, data_offset=data_offset)
+
+
+def read_gguf_metadata(path: str | Path, keys: set[str] | None = None) -> dict[str, Any]:
+    """Metadata of ``path``; with ``keys`` only those (model quirks and template probing)."""
+    meta = read_gguf(path).metadata
+    return dict(meta) if keys is None else {k: v for k, v in meta.items() if k in keys}
+
+
+def chat_template(path: str | Path) -> str:
+    """The GGUF's own Jinja chat template ("" when it has none)."""
+    value = read_gguf_metadata(path, {"tokenizer.chat_template"}).get("tokenizer.chat_template")
+    return value if isinstance(value, str) else ""

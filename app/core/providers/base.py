@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from app.core.cancel import CancelToken
 from app.core.messages import Message, ToolCall
+from app.core.template_caps import TemplateCaps
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class Capabilities:
     context_window: int = 8192
     # Small models re-call tools instead of answering; remind them after tool results.
     tool_nudge: bool = False
+    # The model reasons before every answer whatever it is told (catalog quirk); the loop then
+    # sends ``think_prefill`` (an empty reasoning block) when thinking is off.
+    always_reasons: bool = False
+    think_prefill: str = ""
+    # What the chat template accepts, found by test-rendering it (permissive when unknown).
+    template: TemplateCaps = field(default_factory=TemplateCaps)
+    # Small models choose worse among many tools: offer these plus what the request asks for
+    # (see tool_selection). Empty = every tool.
+    core_tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,8 @@ class ProviderRequest:
     thinking_budget: int | None = None
     # The harness wants a plain answer now (after a repeated call): no tool-call output allowed.
     answer_only: bool = False
+    # Text the assistant turn starts with (e.g. an empty think block); the model continues it.
+    prefill: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -51,29 +51,41 @@ def tool_instructions(tools: tuple[ToolSpec, ...]) -> str:
     Measured on Qwen2.5-Coder-0.5B (bench/toolcalls.py): explicit rules plus examples of both a
     direct answer and a call beat a bare tool list, which made it call a tool for everything.
     """
-    lines = ["You can call tools to work with files in the workspace.", "Tools:"]
+    lines = ["You can call tools to work with files and run commands in the workspace.", "Tools:"]
     for t in tools:
         props = t.parameters.get("properties", {}) if t.parameters else {}
         required = set(t.parameters.get("required", [])) if t.parameters else set()
         args = ", ".join(f"{k}{'' if k in required else '?'}" for k in props)
         lines.append(f"- {t.name}({args}): {t.description}")
+    names = {t.name for t in tools}
+    needs = "the contents of a file or folder"
+    if "write_file" in names:
+        needs += ", creating or changing a file"
+    if "exec" in names:
+        needs += ", running a command or program"
     lines += [
         "",
         "Rules:",
-        "1. If the request needs a tool (the contents of a file or folder, or running something), "
-        'reply with only a JSON object: {"name": "<tool>", "arguments": {...}}.',
+        f"1. If the request needs a tool ({needs}), reply with only a JSON object: "
+        '{"name": "<tool>", "arguments": {...}}. One tool per reply.',
         "2. Otherwise answer directly in plain text. Do not call tools for maths, general "
-        "knowledge, or writing new code.",
+        "knowledge, or code the user only wants to see in your reply.",
         "",
         "Examples:",
         "User: What is the capital of Japan?",
         "Assistant: Tokyo.",
     ]
-    names = {t.name for t in tools}
     if "read_file" in names:
         lines += ["User: What is in todo.txt?",
                   'Assistant: {"name": "read_file", "arguments": {"path": "todo.txt"}}']
     if "list_dir" in names:
         lines += ["User: Which files are here?",
                   'Assistant: {"name": "list_dir", "arguments": {"path": "."}}']
+    if "write_file" in names:
+        lines += ["User: Create notes.txt containing buy milk",
+                  'Assistant: {"name": "write_file", "arguments": {"path": "notes.txt", '
+                  '"content": "buy milk\\n"}}']
+    if "exec" in names:
+        lines += ["User: Run test.py",
+                  'Assistant: {"name": "exec", "arguments": {"command": "python test.py"}}']
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from typing import Any
 from app.core.cancel import CancelToken
 from app.core.messages import Message, new_call_id
 from app.core.models.gguf import check_gguf
+from app.core.models.quirks import ModelQuirks
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,
@@ -34,8 +35,9 @@ from app.core.providers.base import (
     UsageChunk,
 )
 from app.core.providers.grammar import ANSWER_ONLY_GBNF, tool_instructions, tool_or_text_gbnf
-from app.core.render import to_openai
+from app.core.template_caps import TemplateProbeError, probe_template
 from app.core.think import ThinkSplitter
+from app.core.thread_repair import render_prompt
 from app.core.tool_calls import call_from_obj, loads_lenient
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ class LlamaInProcessProvider:
                  n_gpu_layers: int = 0, temperature: float = 0.0, label: str = "",
                  grammar_tool_calls: bool = True, supports_thinking: bool = False,
                  tool_nudge: bool = False,
-                 seed: int | None = None, name: str = "local") -> None:
+                 seed: int | None = None, name: str = "local", chat_template: str | None = None,
+                 quirks: ModelQuirks | None = None) -> None:
         self.path = check_gguf(model_path)
         self.name = name
         self.model = label or self.path.stem
@@ -70,9 +73,18 @@ class LlamaInProcessProvider:
         self.n_gpu_layers = n_gpu_layers
         self.temperature = temperature
         self.seed = seed
+        self.quirks = quirks or ModelQuirks(grammar_tool_calls=grammar_tool_calls,
+                                            supports_thinking=supports_thinking,
+                                            tool_nudge=tool_nudge)
+        q = self.quirks
         self.capabilities = Capabilities(
-            supports_tools=True, native_tool_calls=False, grammar_tool_calls=grammar_tool_calls,
-            supports_thinking=supports_thinking, context_window=n_ctx, tool_nudge=tool_nudge)
+            supports_tools=True, native_tool_calls=False, grammar_tool_calls=q.grammar_tool_calls,
+            supports_thinking=q.supports_thinking, context_window=n_ctx, tool_nudge=q.tool_nudge,
+            always_reasons=q.always_reasons, think_prefill=q.think_prefill,
+            core_tools=q.core_tools)
+        self._template_override = chat_template
+        # How often the probed template still refused a thread and the strictest form was used.
+        self.template_fallbacks = 0
         self._llama: Any = None
         self._formatter: Any = None
         self._load_lock = threading.Lock()
@@ -105,7 +117,7 @@ class LlamaInProcessProvider:
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                 n_batch=512, n_gpu_layers=self.n_gpu_layers, verbose=False,
                 seed=self.seed if self.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED)
-            template = llama.metadata.get("tokenizer.chat_template")
+            template = self._template_override or llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ProviderError(f"{self.path} has no chat template; it is not a chat model")
             eos_id, bos_id = llama.token_eos(), llama.token_bos()
@@ -113,6 +125,11 @@ class LlamaInProcessProvider:
             bos = llama._model.token_get_text(bos_id) if bos_id >= 0 else ""
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
                                                   stop_token_ids=[eos_id])
+            try:
+                caps = probe_template(lambda msgs: str(self._formatter(messages=msgs).prompt))
+            except TemplateProbeError as exc:
+                raise ProviderError(f"{self.path.name}: {exc}") from exc
+            self.capabilities = replace(self.capabilities, template=caps)
 
             def abort(_data: ctypes.c_void_p) -> bool:
                 tok = self._active_cancel
@@ -124,24 +141,53 @@ class LlamaInProcessProvider:
 
     # --- prompt ------------------------------------------------------------------------------
 
-    def _messages(self, request: ProviderRequest) -> list[dict[str, Any]]:
+    @property
+    def _tagged_calls(self) -> bool:
+        """The model writes ``<tool_call>`` tags and its template renders tools and calls."""
+        return self.quirks.tool_call_format == "tags" and self.capabilities.template.tool_calls
+
+    def _messages(self, request: ProviderRequest) -> tuple[list[Message], list[Any] | None]:
+        """Canonical messages plus the ``tools`` value handed to the template."""
         msgs = list(request.messages)
-        if request.tools:
-            instructions = tool_instructions(request.tools)
-            if msgs and msgs[0].role == "system":
-                msgs[0] = replace(msgs[0], content=f"{msgs[0].content}\n\n{instructions}")
-            else:
-                msgs.insert(0, Message(role="system", content=instructions))
-        return to_openai(msgs, native_tools=False)
+        if not request.tools:
+            return msgs, None
+        if self._tagged_calls:
+            return msgs, [t.to_openai() for t in request.tools]
+        instructions = tool_instructions(request.tools)
+        if msgs and msgs[0].role == "system":
+            msgs[0] = replace(msgs[0], content=f"{msgs[0].content}\n\n{instructions}")
+        else:
+            msgs.insert(0, Message(role="system", content=instructions))
+        return msgs, None
 
     def render_prompt(self, request: ProviderRequest) -> str:
-        """The exact prompt text the model sees (the GGUF's template applied)."""
+        """The exact prompt text the model sees: history repaired for the GGUF's own template,
+        rendered by it, plus any assistant prefill."""
         if self._formatter is None:
             self._load_sync()
-        result = self._formatter(messages=self._messages(request),
-                                 enable_thinking=request.thinking)
-        prompt: str = result.prompt
-        return prompt
+        msgs, tools = self._messages(request)
+
+        def render(wire: list[dict[str, Any]]) -> str:
+            out: str = self._formatter(messages=wire, tools=tools,
+                                       enable_thinking=request.thinking).prompt
+            return out
+
+        try:
+            prompt, fallback = render_prompt(render, msgs, self.capabilities.template,
+                                             native_tools=self._tagged_calls)
+        except Exception as exc:
+            raise ProviderError(f"the chat template of {self.model} refused the conversation "
+                                f"even in its strictest form: {exc}") from exc
+        self.template_fallbacks += fallback
+        return prompt + request.prefill
+
+    def _starts_in_reasoning(self, request: ProviderRequest) -> bool:
+        """Whether generated text begins inside a ``<think>`` block (opened by the template's
+        generation prompt or by the prefill, and not closed by the prefill)."""
+        pre = request.prefill
+        if "<think>" in pre:
+            return pre.rfind("<think>") > pre.rfind("</think>")
+        return self.capabilities.template.generation_opens_think and "</think>" not in pre
 
     def count_tokens(self, text: str) -> int:
         if self._llama is None:
@@ -215,8 +261,8 @@ class LlamaInProcessProvider:
                 max_tokens -= 1
                 grammar = None
         completion = llama.create_completion(
-            prompt=tokens, max_tokens=max_tokens, temperature=temperature, top_p=0.9,
-            repeat_penalty=1.05, stream=True, stop=[], grammar=grammar)
+            prompt=tokens, max_tokens=max_tokens, temperature=temperature, top_p=self._top_p,
+            repeat_penalty=self._repeat_penalty, stream=True, stop=[], grammar=grammar)
         prompt_len = len(tokens) - produced
         reason = "stop"
         try:
@@ -243,8 +289,8 @@ class LlamaInProcessProvider:
         put(FinishChunk(reason))
 
     def _first_token(self, tokens: list[int], grammar: Any, temperature: float) -> int | None:
-        gen = self._llama.generate(tokens, temp=temperature, top_p=0.9, repeat_penalty=1.05,
-                                   grammar=grammar)
+        gen = self._llama.generate(tokens, temp=temperature, top_p=self._top_p,
+                                   repeat_penalty=self._repeat_penalty, grammar=grammar)
         try:
             token = int(next(gen))
         finally:
@@ -252,6 +298,14 @@ class LlamaInProcessProvider:
         import llama_cpp
 
         return None if llama_cpp.llama_vocab_is_eog(self._llama._model.vocab, token) else token
+
+    @property
+    def _top_p(self) -> float:
+        return self.quirks.sampling.get("top_p", 0.9)
+
+    @property
+    def _repeat_penalty(self) -> float:
+        return self.quirks.sampling.get("repeat_penalty", 1.05)
 
     def _piece(self, token: int) -> str | None:
         """The text of one token, or None when it is part of a multi-byte character."""
@@ -276,7 +330,7 @@ class LlamaInProcessProvider:
         thread.start()
         self.last_thread = thread
         grammar = self._grammar(request) is not None and not request.answer_only
-        splitter = ThinkSplitter()
+        splitter = ThinkSplitter(start_inside=self._starts_in_reasoning(request))
         mode = "undecided" if grammar else "text"  # grammar: "{" first means a tool call
         held = ""
         try:

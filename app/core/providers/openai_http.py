@@ -69,9 +69,12 @@ class OpenAIHTTPProvider:
 
     def build_body(self, request: ProviderRequest) -> dict[str, Any]:
         native = self.capabilities.native_tool_calls
+        messages = to_openai(request.messages, native_tools=native)
+        if request.prefill:  # llama.cpp's server continues a trailing assistant message
+            messages.append({"role": "assistant", "content": request.prefill})
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": to_openai(request.messages, native_tools=native),
+            "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
         }

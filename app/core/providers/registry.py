@@ -12,6 +12,7 @@ from pathlib import Path
 from app.core.config import Config, SlotConfig
 from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, ensure_embedded
 from app.core.models.gguf import ModelFileError, check_gguf
+from app.core.models.quirks import quirks_by_id, quirks_for_gguf
 from app.core.providers.base import Provider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -48,12 +49,15 @@ def local_provider(slot: SlotConfig, *, threads: int = 0, label: str = "") -> Se
         path = ensure_embedded(model_id)
         caps = embedded[model_id].capabilities
         label = label or model_id
+        quirks = quirks_by_id(model_id)
+    else:  # a GGUF by path: its quirks come from the catalog, matched on its metadata
+        quirks = quirks_for_gguf(path)
     provider = LlamaInProcessProvider(
         path, n_ctx=slot.context_size, n_threads=threads, n_gpu_layers=slot.gpu_layers,
         temperature=slot.temperature, label=label,
         grammar_tool_calls=bool(caps.get("grammar_tool_calls", True)),
         supports_thinking=bool(caps.get("supports_thinking", False)),
-        tool_nudge=bool(caps.get("tool_nudge", False)))
+        tool_nudge=bool(caps.get("tool_nudge", False)), quirks=quirks)
     return Selection(provider, notices)
 
 

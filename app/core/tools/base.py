@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import unicodedata
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.cancel import CancelToken
 from app.core.providers.base import ToolSpec
+
+if TYPE_CHECKING:
+    from app.core.context_gate import ContextGate
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,15 @@ class ToolContext:
     workspace: Path
     cancel: CancelToken
     turn_id: str = ""
+    # Where oversized outputs were cached; ``read_file`` resolves its ``@outN`` handles here.
+    gate: ContextGate | None = None
 
 
 class Tool(Protocol):
+    """A tool. Optional class attributes the loop reads: ``read_only = True`` (changes nothing, so
+    a tool the permission policy does not name runs without asking) and ``mutates = True`` (a
+    success invalidates the loop's identical-call cache)."""
+
     spec: ToolSpec
 
     def label(self, args: dict[str, Any]) -> str:
@@ -52,6 +63,9 @@ class ToolRegistry:
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
 
+    def unregister(self, name: str) -> None:
+        self._tools.pop(name, None)
+
     def names(self) -> set[str]:
         return set(self._tools)
 
@@ -62,21 +76,54 @@ class ToolRegistry:
         return len(self._tools)
 
 
+def decoded_path(raw: str) -> str:
+    """``raw`` with the spellings a shell, a URL or a font would turn into something else undone:
+    percent-encoding (repeatedly), fullwidth and other compatibility characters, backslashes,
+    ``file://`` and environment variables."""
+    text = unicodedata.normalize("NFKC", raw)
+    for _ in range(3):
+        decoded = urllib.parse.unquote(text)
+        if decoded == text:
+            break
+        text = unicodedata.normalize("NFKC", decoded)
+    text = text.replace("\\", "/")
+    if text.lower().startswith("file:"):
+        text = text[5:]
+        while text.startswith("//"):
+            text = text[1:]
+    return os.path.expandvars(text)
+
+
+def _real(root: Path, raw: str) -> Path:
+    candidate = Path(os.path.expanduser(raw)) if raw.startswith("~") else Path(raw)
+    if not candidate.is_absolute():
+        candidate = root / candidate
+    return Path(os.path.realpath(candidate))
+
+
+def _inside(root: Path, real: Path) -> bool:
+    return real == root or root in real.parents
+
+
 def resolve_in_workspace(workspace: Path, raw: str) -> Path:
     """Resolve ``raw`` against the workspace; refuse anything whose real path leaves it.
 
     ``~``, absolute paths, ``..`` and symlinks are all judged by the resolved real path, so every
-    spelling of an escape is refused the same way.
+    spelling of an escape is refused the same way. Encoded spellings (``%2e%2e/``, fullwidth
+    dots, backslashes, ``file://``, ``$HOME``) are decoded and must stay inside too.
     """
     if not isinstance(raw, str) or not raw.strip():
         raise ToolError("path is required")
     if "\x00" in raw:
         raise ToolError("path contains a NUL byte")
     root = workspace.resolve()
-    candidate = Path(os.path.expanduser(raw)) if raw.startswith("~") else Path(raw)
-    if not candidate.is_absolute():
-        candidate = root / candidate
-    real = Path(os.path.realpath(candidate))
-    if real != root and root not in real.parents:
+    real = _real(root, raw)
+    if not _inside(root, real):
         raise ToolError(f"path {raw!r} is outside the workspace ({root}); refused")
+    decoded = decoded_path(raw)
+    if "\x00" in decoded:
+        raise ToolError("path contains a NUL byte")
+    if decoded != raw and not _inside(root, _real(root, decoded)):
+        raise ToolError(f"path {raw!r} (read as {decoded!r}) is outside the workspace ({root}); "
+                        "refused")
     return real

@@ -1,15 +1,21 @@
-"""File tools confined to the workspace: ``read_file`` and ``list_dir``."""
+"""File tools confined to the workspace: ``read_file`` and ``list_dir``.
+
+``read_file`` also opens the ``@outN`` handles the Context Gate gives for oversized exec and web
+output, which live in the session's cache directory rather than in the workspace.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.core.providers.base import ToolSpec
+from app.core.tool_labels import label_for
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
 
-MAX_READ_BYTES = 2_000_000
+# Whole-file reads stop here (with a visible note); ranged reads stream and have no limit.
+MAX_READ_BYTES = 50_000_000
 MAX_LIST_ENTRIES = 500
 
 
@@ -52,15 +58,25 @@ class ReadFile:
     )
 
     def label(self, args: dict[str, Any]) -> str:
-        return f"Reading {args.get('path', '?')}"
+        return label_for("read_file", args)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        path = resolve_in_workspace(ctx.workspace, args.get("path", ""))
+        raw = args.get("path", "")
         lines = args.get("lines")
+        if isinstance(raw, str) and raw.strip().startswith("@"):
+            handle = raw.strip()
+            cached = ctx.gate.resolve(handle) if ctx.gate is not None else None
+            if cached is None:
+                raise ToolError(f"unknown output handle {handle!r} (handles look like @out1 and "
+                                "last for this session)")
+            return await asyncio.to_thread(self._read, ctx, cached,
+                                           str(lines) if lines else None, handle)
+        path = resolve_in_workspace(ctx.workspace, raw)
         return await asyncio.to_thread(self._read, ctx, path, str(lines) if lines else None)
 
-    def _read(self, ctx: ToolContext, path: Path, lines: str | None) -> ToolResult:
-        rel = _rel(ctx, path)
+    def _read(self, ctx: ToolContext, path: Path, lines: str | None,
+              shown_as: str = "") -> ToolResult:
+        rel = shown_as or _rel(ctx, path)
         if not path.exists():
             raise ToolError(f"file not found: {rel}")
         if path.is_dir():
@@ -71,16 +87,32 @@ class ReadFile:
                 head = fh.read(8192)
                 if b"\x00" in head:
                     return ToolResult(f"[binary file: {rel}, {size} bytes]")
-                data = head + fh.read(MAX_READ_BYTES)
+                if lines:
+                    start, end = parse_lines(lines)
+                    fh.seek(0)
+                    return self._range(fh, rel, start, end)
+                data = head + fh.read(MAX_READ_BYTES - len(head))
         except PermissionError as exc:
             raise ToolError(f"permission denied: {rel}") from exc
+        except OSError as exc:
+            raise ToolError(f"cannot read {rel}: {exc.strerror or exc}") from exc
         text = data.decode("utf-8", errors="replace")
-        if lines:
-            start, end = parse_lines(lines)
-            all_lines = text.splitlines()
-            chosen = all_lines[start - 1: end]
-            return ToolResult("\n".join(chosen), meta={"path": rel, "lines": [start, end]})
-        return ToolResult(text, meta={"path": rel, "bytes": size})
+        if size > len(data):
+            text += (f"\n[read_file stopped after {len(data):,} of {size:,} bytes; "
+                     f"use lines=\"a:b\" to read further]")
+        return ToolResult(text, meta={"path": rel, "bytes": size, "source": str(path)})
+
+    @staticmethod
+    def _range(fh: BinaryIO, rel: str, start: int, end: int | None) -> ToolResult:
+        chosen: list[str] = []
+        total = 0
+        for total, raw in enumerate(fh, start=1):
+            if total >= start and (end is None or total <= end):
+                chosen.append(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        text = "\n".join(chosen)
+        if start > total:
+            text = f"[{rel} has only {total} lines]"
+        return ToolResult(text, meta={"path": rel, "lines": [start, end], "total_lines": total})
 
 
 class ListDir:
@@ -94,7 +126,7 @@ class ListDir:
     )
 
     def label(self, args: dict[str, Any]) -> str:
-        return f"Listing {args.get('path') or '.'}"
+        return label_for("list_dir", args)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         path = resolve_in_workspace(ctx.workspace, args.get("path") or ".")

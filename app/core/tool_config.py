@@ -1,0 +1,88 @@
+"""Config sections for tools and permissions (``[tools]`` and ``[permissions]``).
+
+Plain frozen dataclasses that the config loader fills and type-checks; :func:`problems` lists the
+range and value errors the loader then reports by file and key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+POLICIES = ("ask", "allow", "deny")
+
+# Reading is harmless; changing files, running commands and reaching the network ask first.
+DEFAULT_TOOL_POLICY: dict[str, str] = {
+    "read_file": "allow", "list_dir": "allow", "glob": "allow", "grep": "allow",
+    "web_search": "allow", "write_file": "ask", "edit_file": "ask", "exec": "ask",
+    "web_fetch": "ask",
+    # Starting a worker changes nothing by itself: each of its tool calls meets this same policy.
+    "spawn": "allow",
+    # Volumes are read-only copies the user ingested.
+    "ctx_search": "allow", "ctx_grep": "allow", "ctx_slice": "allow", "ctx_info": "allow",
+}
+
+
+@dataclass(frozen=True)
+class PermissionsConfig:
+    """``[permissions]``: ask / allow / deny per tool, and allow-lists for ``exec``."""
+
+    default: str = "ask"  # for tools not named below or in DEFAULT_TOOL_POLICY
+    tools: dict[str, str] = field(default_factory=dict)
+    # Commands run without asking when every part starts with one of these ("pytest", "git status").
+    exec_allow: tuple[str, ...] = ()
+    # Extra regular expressions (matched against the normalised command) that are always refused.
+    exec_deny: tuple[str, ...] = ()
+    exec_builtin_deny: bool = True  # the built-in deny-list (rm -rf, sudo, curl|sh, mkfs …)
+
+    def policy(self, tool: str) -> str:
+        return self.tools.get(tool) or DEFAULT_TOOL_POLICY.get(tool) or self.default
+
+
+@dataclass(frozen=True)
+class WebSearchConfig:
+    backend: str = ""  # "" (none), "searxng" or "brave"
+    base_url: str = ""
+    api_key_env: str = ""
+    max_results: int = 5
+
+
+@dataclass(frozen=True)
+class ToolsConfig:
+    """``[tools]``: limits of the built-in tools."""
+
+    exec_timeout: int = 60  # seconds
+    exec_max_output: int = 10_000_000  # bytes kept from one command (the rest is counted)
+    web_fetch_max_bytes: int = 5_000_000
+    web_search: WebSearchConfig = field(default_factory=WebSearchConfig)
+
+
+def problems(permissions: PermissionsConfig, tools: ToolsConfig) -> list[tuple[str, str, object]]:
+    """``(key, expected, got)`` for every invalid value."""
+    import re
+
+    out: list[tuple[str, str, object]] = []
+    if permissions.default not in POLICIES:
+        out.append(("permissions.default", "ask, allow or deny", permissions.default))
+    for name, value in permissions.tools.items():
+        if value not in POLICIES:
+            out.append((f"permissions.tools.{name}", "ask, allow or deny", value))
+    for i, pattern in enumerate(permissions.exec_deny):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append((f"permissions.exec_deny[{i}]", f"a regular expression ({exc})", pattern))
+    if tools.exec_timeout < 1:
+        out.append(("tools.exec_timeout", "an integer >= 1 (seconds)", tools.exec_timeout))
+    if tools.exec_max_output < 1000:
+        out.append(("tools.exec_max_output", "an integer >= 1000 (bytes)", tools.exec_max_output))
+    if tools.web_fetch_max_bytes < 1000:
+        out.append(("tools.web_fetch_max_bytes", "an integer >= 1000 (bytes)",
+                    tools.web_fetch_max_bytes))
+    ws = tools.web_search
+    if ws.backend not in ("", "searxng", "brave"):
+        out.append(("tools.web_search.backend", "\"\", \"searxng\" or \"brave\"", ws.backend))
+    if ws.backend == "searxng" and not ws.base_url.startswith(("http://", "https://")):
+        out.append(("tools.web_search.base_url", "an http(s):// URL for searxng", ws.base_url))
+    if not 1 <= ws.max_results <= 10:
+        out.append(("tools.web_search.max_results", "an integer from 1 to 10", ws.max_results))
+    return out

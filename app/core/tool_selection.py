@@ -1,0 +1,38 @@
+"""Which tools one step offers the model.
+
+Large models get every tool. A model whose capability record names ``core_tools`` (small local
+models, which choose worse among many tools) gets those plus the tools its request clearly asks for
+("search the web", a URL, "replace", "grep") and any tool it already used this turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from app.core.providers.base import ToolSpec
+
+TRIGGERS: dict[str, re.Pattern[str]] = {
+    "edit_file": re.compile(r"\b(edit|replace|change|rename|fix|modify|update|insert|remove)\b",
+                            re.IGNORECASE),
+    "grep": re.compile(r"\b(grep|search|find|where|contain|contains|occurrences?|mention)",
+                       re.IGNORECASE),
+    "glob": re.compile(r"\b(glob|all \S+ files|files? (named|matching|ending)|\*\.\w+)",
+                       re.IGNORECASE),
+    "web_fetch": re.compile(r"https?://|\bwww\.|\b(url|web ?page|website|fetch|download)\b",
+                            re.IGNORECASE),
+    "web_search": re.compile(r"\b(search the web|web search|google|look (it )?up online|"
+                             r"on the internet|latest news)\b", re.IGNORECASE),
+}
+
+
+def select_tools(specs: Iterable[ToolSpec], request: str, core: tuple[str, ...],
+                 used: Iterable[str] = ()) -> tuple[ToolSpec, ...]:
+    """``specs`` narrowed to ``core`` + triggered + ``used`` tools (all of them when ``core`` is
+    empty); the original order is kept."""
+    all_specs = tuple(specs)
+    if not core:
+        return all_specs
+    wanted = set(core) | set(used)
+    wanted |= {name for name, rx in TRIGGERS.items() if rx.search(request)}
+    return tuple(s for s in all_specs if s.name in wanted)

@@ -1,0 +1,31 @@
+"""The built-in tool set, configured from ``[tools]`` and ``[permissions]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.tool_config import PermissionsConfig, ToolsConfig
+from app.core.tools.edit import EditFile, WriteFile
+from app.core.tools.files import ListDir, ReadFile
+from app.core.tools.search import Glob, Grep
+from app.core.tools.shell import Exec
+from app.core.tools.web import WebFetch, WebSearch
+from app.core.tools.web_search import backend_from_config
+
+
+def builtin_tools(tools: ToolsConfig | None = None,
+                  permissions: PermissionsConfig | None = None) -> list[Any]:
+    """Every built-in tool, most used first (small models read the list in this order)."""
+    tools = tools or ToolsConfig()
+    permissions = permissions or PermissionsConfig()
+    ws = tools.web_search
+    return [
+        ReadFile(), ListDir(), WriteFile(), EditFile(),
+        Exec(timeout=float(tools.exec_timeout), max_output=tools.exec_max_output,
+             deny_patterns=permissions.exec_deny, builtin_deny=permissions.exec_builtin_deny),
+        Glob(), Grep(),
+        WebFetch(max_bytes=tools.web_fetch_max_bytes),
+        WebSearch(backend_from_config(ws.backend, base_url=ws.base_url,
+                                      api_key_env=ws.api_key_env),
+                  max_results=ws.max_results),
+    ]

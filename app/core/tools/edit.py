@@ -1,0 +1,202 @@
+"""Tools that change files in the workspace: ``write_file`` and ``edit_file`` (exact replace).
+
+Both write atomically (temp file + rename, the old mode kept) and describe the change as a unified
+diff: the permission prompt shows it before, and the result carries it after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from app.core.providers.base import ToolSpec
+from app.core.tool_labels import label_for
+from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+
+MAX_DIFF_LINES = 200
+MAX_EDIT_BYTES = 20_000_000
+
+
+def _rel(ctx: ToolContext, p: Path) -> str:
+    try:
+        return str(p.relative_to(ctx.workspace.resolve())) or "."
+    except ValueError:
+        return str(p)
+
+
+def unified_diff(old: str, new: str, rel: str, *, limit: int = MAX_DIFF_LINES) -> str:
+    """A unified diff of ``old`` → ``new``; long diffs keep their head and say how much was left."""
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(),
+                                      fromfile=f"a/{rel}", tofile=f"b/{rel}", lineterm=""))
+    if len(lines) > limit:
+        rest = len(lines) - limit
+        lines = [*lines[:limit], f"… {rest} more diff lines"]
+    return "\n".join(lines)
+
+
+def _read_text(path: Path, rel: str) -> str:
+    try:
+        data = path.read_bytes()
+    except PermissionError as exc:
+        raise ToolError(f"permission denied: {rel}") from exc
+    except OSError as exc:
+        raise ToolError(f"cannot read {rel}: {exc.strerror or exc}") from exc
+    if b"\x00" in data[:8192]:
+        raise ToolError(f"{rel} is a binary file; it cannot be edited as text")
+    if len(data) > MAX_EDIT_BYTES:
+        raise ToolError(f"{rel} is {len(data):,} bytes; too large to edit here")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"{rel} is not UTF-8 text; it cannot be edited safely") from exc
+
+
+def atomic_write(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _target(ctx: ToolContext, raw: Any) -> tuple[Path, str]:
+    path = resolve_in_workspace(ctx.workspace, raw if isinstance(raw, str) else "")
+    rel = _rel(ctx, path)
+    if path.is_dir():
+        raise ToolError(f"{rel} is a directory")
+    return path, rel
+
+
+class WriteFile:
+    mutates = True  # a success invalidates the loop's identical-call cache
+    spec = ToolSpec(
+        name="write_file",
+        description="Create or overwrite a file in the workspace with the given content.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "file path relative to the workspace"},
+                "content": {"type": "string", "description": "the complete new file content"},
+            },
+            "required": ["path", "content"],
+        },
+    )
+
+    def label(self, args: dict[str, Any]) -> str:
+        return label_for("write_file", args)
+
+    def preview(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        path, rel = _target(ctx, args.get("path"))
+        new = str(args.get("content", ""))
+        if not path.exists():
+            return unified_diff("", new, rel)
+        return unified_diff(_read_text(path, rel), new, rel)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._write, args, ctx)
+
+    def _write(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        path, rel = _target(ctx, args.get("path"))
+        content = str(args.get("content", ""))
+        existed = path.exists()
+        old = _read_text(path, rel) if existed else ""
+        try:
+            atomic_write(path, content)
+        except PermissionError as exc:
+            raise ToolError(f"permission denied: {rel}") from exc
+        except OSError as exc:
+            raise ToolError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+        n_lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
+        verb = "Overwrote" if existed else "Created"
+        head = f"{verb} {rel} ({n_lines} lines, {len(content.encode('utf-8'))} bytes)."
+        diff = unified_diff(old, content, rel) if existed else ""
+        if existed and old == content:
+            head = f"{rel} already had exactly this content; nothing changed."
+        return ToolResult(f"{head}\n{diff}".rstrip(), meta={"path": rel, "diff": diff})
+
+
+class EditFile:
+    mutates = True  # a success invalidates the loop's identical-call cache
+    spec = ToolSpec(
+        name="edit_file",
+        description="Replace an exact piece of text in a file with new text (old_text must match "
+                    "exactly once unless replace_all is true).",
+        parameters={
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "file path relative to the workspace"},
+                "old_text": {"type": "string", "description": "the exact text to replace"},
+                "new_text": {"type": "string", "description": "the replacement text"},
+                "replace_all": {"type": "boolean",
+                                "description": "replace every occurrence (default false)"},
+            },
+            "required": ["path", "old_text", "new_text"],
+        },
+    )
+
+    def label(self, args: dict[str, Any]) -> str:
+        return label_for("edit_file", args)
+
+    def _plan(self, args: dict[str, Any], ctx: ToolContext) -> tuple[Path, str, str, str, int]:
+        path, rel = _target(ctx, args.get("path"))
+        if not path.exists():
+            raise ToolError(f"file not found: {rel} (use write_file to create it)")
+        old_text, new_text = str(args.get("old_text", "")), str(args.get("new_text", ""))
+        if not old_text:
+            raise ToolError("old_text is empty; give the exact text to replace")
+        text = _read_text(path, rel)
+        count = text.count(old_text)
+        if count == 0:
+            raise ToolError(self._not_found(text, old_text, rel))
+        if count > 1 and not args.get("replace_all"):
+            starts = [i for i in range(len(text)) if text.startswith(old_text, i)][:5]
+            where = ", ".join(str(text.count("\n", 0, i) + 1) for i in starts)
+            raise ToolError(f"old_text occurs {count} times in {rel} (lines {where}); include more "
+                            "surrounding text to pick one, or set replace_all to true")
+        new = text.replace(old_text, new_text) if args.get("replace_all") else \
+            text.replace(old_text, new_text, 1)
+        return path, rel, text, new, count if args.get("replace_all") else 1
+
+    @staticmethod
+    def _not_found(text: str, old_text: str, rel: str) -> str:
+        # Point at the first line of old_text when it exists with different spacing.
+        first = next(("".join(ln.split()) for ln in old_text.splitlines() if ln.strip()), "")
+        hint = "; read the file first and copy the text exactly"
+        if first:
+            for no, line in enumerate(text.splitlines(), start=1):
+                if first in "".join(line.split()):
+                    hint = (f"; a similar line is at line {no} ({line.strip()[:80]!r}): check "
+                            "whitespace and indentation")
+                    break
+        return f"old_text was not found in {rel}{hint}"
+
+    def preview(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        _, rel, old, new, _ = self._plan(args, ctx)
+        return unified_diff(old, new, rel)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return await asyncio.to_thread(self._edit, args, ctx)
+
+    def _edit(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        path, rel, old, new, n = self._plan(args, ctx)
+        try:
+            atomic_write(path, new)
+        except PermissionError as exc:
+            raise ToolError(f"permission denied: {rel}") from exc
+        except OSError as exc:
+            raise ToolError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+        diff = unified_diff(old, new, rel)
+        plural = "s" if n != 1 else ""
+        return ToolResult(f"Edited {rel} ({n} replacement{plural}).\n{diff}",
+                          meta={"path": rel, "diff": diff})

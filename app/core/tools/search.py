@@ -1,0 +1,224 @@
+"""Finding things in the workspace: ``glob`` (file names) and ``grep`` (file contents).
+
+Both walk the tree without following symlinks, skip the usual bulky folders (.git, .venv,
+node_modules, caches) unless asked for them by name, and never report a path whose real location is
+outside the workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app.core.providers.base import ToolSpec
+from app.core.tool_labels import label_for
+from app.core.tools.base import (
+    ToolContext,
+    ToolError,
+    ToolResult,
+    decoded_path,
+    resolve_in_workspace,
+)
+
+SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
+             ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
+MAX_GLOB_RESULTS = 500
+MAX_GREP_MATCHES = 200
+MAX_GREP_FILE_BYTES = 20_000_000
+MAX_LINE = 200
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a glob with ``**`` into a regex over '/'-separated relative paths."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif ch == "*":
+            out.append("[^/]*")
+            i += 1
+        elif ch == "?":
+            out.append("[^/]")
+            i += 1
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+                i += 1
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+                i = end + 1
+        else:
+            out.append(re.escape(ch))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _check_pattern(pattern: str) -> None:
+    decoded = decoded_path(pattern)
+    for text in (pattern, decoded):
+        if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", text):
+            raise ToolError(f"pattern {pattern!r} must be relative to the workspace; refused")
+        if ".." in re.split(r"[\\/]", text):
+            raise ToolError(f"pattern {pattern!r} climbs out of the workspace ('..'); refused")
+
+
+def walk_files(root: Path, base: Path, *, named: str = "") -> Iterator[Path]:
+    """Files under ``base`` (inside ``root``), not following symlinks out of the workspace."""
+    if base.is_file():
+        yield base
+        return
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS or d in named)
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                real = Path(os.path.realpath(p))
+                if real != root and root not in real.parents:
+                    continue
+            yield p
+
+
+def _rel(root: Path, p: Path) -> str:
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+class Glob:
+    spec = ToolSpec(
+        name="glob",
+        description="Find files by name pattern, e.g. '*.py' (any depth) or 'src/**/*.ts'.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "pattern": {"type": "string", "description": "glob pattern; '*.py' matches at "
+                                                             "any depth, 'src/*.py' only in src"},
+                "path": {"type": "string", "description": "directory to search, default '.'"},
+            },
+            "required": ["pattern"],
+        },
+    )
+
+    def label(self, args: dict[str, Any]) -> str:
+        return label_for("glob", args)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        pattern = str(args.get("pattern") or "").strip()
+        if not pattern:
+            raise ToolError("pattern is required, e.g. '*.py'")
+        _check_pattern(pattern)
+        base = resolve_in_workspace(ctx.workspace, str(args.get("path") or "."))
+        return await asyncio.to_thread(self._glob, ctx, base, pattern)
+
+    def _glob(self, ctx: ToolContext, base: Path, pattern: str) -> ToolResult:
+        root = ctx.workspace.resolve()
+        if not base.exists():
+            raise ToolError(f"directory not found: {_rel(root, base)}")
+        by_name = "/" not in pattern
+        rx = glob_regex(pattern)
+        hits: list[str] = []
+        total = 0
+        for p in walk_files(root, base, named=pattern):
+            if ctx.cancel.cancelled:
+                break
+            rel_base = p.relative_to(base).as_posix() if base.is_dir() else p.name
+            if rx.match(p.name if by_name else rel_base):
+                total += 1
+                if len(hits) < MAX_GLOB_RESULTS:
+                    hits.append(_rel(root, p))
+        if not hits:
+            return ToolResult(f"no files match {pattern!r}", meta={"count": 0})
+        text = "\n".join(hits)
+        if total > len(hits):
+            text += f"\n… and {total - len(hits)} more files (narrow the pattern)"
+        return ToolResult(text, meta={"count": total})
+
+
+class Grep:
+    spec = ToolSpec(
+        name="grep",
+        description="Search file contents for a regular expression; prints path:line: text.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "pattern": {"type": "string", "description": "regular expression to search for"},
+                "path": {"type": "string", "description": "file or directory, default '.'"},
+                "glob": {"type": "string", "description": "only files matching, e.g. '*.py'"},
+                "ignore_case": {"type": "boolean", "description": "case-insensitive match"},
+            },
+            "required": ["pattern"],
+        },
+    )
+
+    def label(self, args: dict[str, Any]) -> str:
+        return label_for("grep", args)
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        pattern = str(args.get("pattern") or "")
+        if not pattern:
+            raise ToolError("pattern is required")
+        file_glob = str(args.get("glob") or "")
+        if file_glob:
+            _check_pattern(file_glob)
+        base = resolve_in_workspace(ctx.workspace, str(args.get("path") or "."))
+        flags = re.IGNORECASE if args.get("ignore_case") else 0
+        note = ""
+        try:
+            rx = re.compile(pattern, flags)
+        except re.error as exc:
+            rx = re.compile(re.escape(pattern), flags)
+            note = f"(not a valid regular expression ({exc}); searched for the literal text)\n"
+        return await asyncio.to_thread(self._grep, ctx, base, rx, file_glob, note)
+
+    def _grep(self, ctx: ToolContext, base: Path, rx: re.Pattern[str], file_glob: str,
+              note: str) -> ToolResult:
+        root = ctx.workspace.resolve()
+        if not base.exists():
+            raise ToolError(f"path not found: {_rel(root, base)}")
+        name_rx = glob_regex(file_glob) if file_glob else None
+        out: list[str] = []
+        total = skipped = 0
+        for p in walk_files(root, base):
+            if ctx.cancel.cancelled:
+                break
+            if name_rx and not name_rx.match(p.name if "/" not in file_glob else _rel(root, p)):
+                continue
+            try:
+                if p.stat().st_size > MAX_GREP_FILE_BYTES:
+                    skipped += 1
+                    continue
+                data = p.read_bytes()
+            except OSError:
+                skipped += 1
+                continue
+            if b"\x00" in data[:8192]:
+                continue
+            rel = _rel(root, p)
+            for no, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+                if rx.search(line):
+                    total += 1
+                    if len(out) < MAX_GREP_MATCHES:
+                        text = line if len(line) <= MAX_LINE else line[:MAX_LINE] + "…"
+                        out.append(f"{rel}:{no}: {text}")
+        if not out:
+            body = f"no matches for {rx.pattern!r}"
+        else:
+            body = "\n".join(out)
+            if total > len(out):
+                body += f"\n… and {total - len(out)} more matches (narrow the pattern or path)"
+        if skipped:
+            body += f"\n({skipped} unreadable or very large files skipped)"
+        return ToolResult(note + body, meta={"matches": total})

@@ -12,9 +12,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from app import cli_config, cli_run
+    from app import cli_config, cli_process, cli_run
 
-    return [cli_run.register, cli_config.register]
+    return [cli_run.register, cli_config.register, cli_process.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

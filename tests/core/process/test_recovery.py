@@ -54,8 +54,8 @@ async def test_decisions_after_the_checkpoint_are_replayed_not_redone(tmp_path: 
 async def test_a_torn_final_line_is_skipped(tmp_path: Path) -> None:
     reference = await _reference(tmp_path)
     store = await _crashed_after_checkpoint(tmp_path)
-    with open(store.log_path, "ab") as fh:
-        fh.write(b'{"r":"d","step":30,"key":"31","act')  # the write a kill cut short
+    # The write a kill cut short: no newline at the end.
+    store.log_path.write_bytes(store.log_path.read_bytes() + b'{"r":"d","step":30,"key":"31","act')
     runner = _runner(tmp_path)
     notes: list[str] = []
     runner.listener = lambda ev: notes.append(getattr(ev, "text", ""))
@@ -157,7 +157,7 @@ async def test_an_impossible_state_in_a_checkpoint_is_refused(tmp_path: Path) ->
 async def test_a_second_runner_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
     from app.core.process.store import ProcessBusy
 
-    runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)])
+    _, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)])
     store.lock()
     try:
         assert store.is_running()
@@ -170,8 +170,8 @@ async def test_a_second_runner_is_refused_while_one_holds_the_lock(tmp_path: Pat
 
 
 async def test_a_damaged_spec_is_reported(tmp_path: Path) -> None:
-    runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)])
+    _, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)])
     shutil.copy(store.spec_path, tmp_path / "spec.bak")
     store.spec_path.write_text('{"id": "p1", "k": ')
-    with pytest.raises(ProcessStateError, match="process.json is damaged"):
+    with pytest.raises(ProcessStateError, match=r"process\.json is damaged"):
         store.load_spec()

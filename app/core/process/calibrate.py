@@ -120,8 +120,9 @@ async def calibrate(task: Task, sampler: Sampler, *, samples: int, temperature: 
             prompt = task.prompt(case.state, case.prev)
             if not grammar:
                 prompt = type(prompt)(prompt.system, prompt.user, "")
+            # A distinct sample number per case: a step drawn twice gets two independent samples.
             requests.append(SampleRequest(prompt, temperature, probe_cap + 1,
-                                          sample_seed(seed, lo + i, 0), case.step, 0,
+                                          sample_seed(seed, case.step, lo + i), case.step, lo + i,
                                           case.state, case.prev))
         results = await sampler.sample(requests, cancel)
         if cancel.cancelled:

@@ -21,6 +21,7 @@ from app.core.events import (
     TurnFinished,
 )
 from app.core.session import Session
+from app.screens.processes import ProcessesScreen, announce_processes
 from widgets.conversation import Conversation
 from widgets.prompt_input import PromptInput
 
@@ -32,6 +33,7 @@ class NanobotApp(App[None]):
         Binding("escape", "cancel", "Cancel", show=True),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
         Binding("ctrl+q", "quit", "Quit"),
+        Binding("f6", "processes", "Processes", show=False),
     ]
 
     def __init__(self, session: Session, *, notices: list[str] | None = None) -> None:
@@ -51,6 +53,7 @@ class NanobotApp(App[None]):
         conv = self.query_one(Conversation)
         for note in self._startup_notices:
             await conv.add_notice(note, "warning")
+        announce_processes(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
@@ -96,6 +99,9 @@ class NanobotApp(App[None]):
 
     def action_cancel(self) -> None:
         self.bridge.cancel()
+
+    def action_processes(self) -> None:
+        self.push_screen(ProcessesScreen())
 
     def action_toggle_thinking(self) -> None:
         self.bridge.set_thinking(not self.session.thinking)

@@ -84,7 +84,7 @@ class ProcessView:
             f"  votes     k={self.k}, {self.samples:,} samples ({self.samples_per_step:.3f}/step), "
             f"{self.flagged:,} red-flagged ({100 * self.flag_rate:.2f}%)",
             f"  speed     {self.steps_per_s:,.2f} steps/s over {fmt_duration(self.active_s)} "
-            f"active; ETA {fmt_duration(self.eta_s)}",
+            f"active; ETA {fmt_duration(self.eta_s) if self.eta_s >= 0 else '-'}",
             f"  tokens    {self.tokens:,}",
         ]
         if self.parent:

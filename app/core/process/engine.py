@@ -101,6 +101,10 @@ class ProcessRunner:
         index = samples = flagged = rounds = 0
         counters = self._counters
         votes: dict[str, int] = {}
+        # Judging is a pure function of (state, reply, over the cap): the k agreeing replies of a
+        # step are usually one string, so judge each distinct reply once.
+        memo: dict[tuple[str, bool], Answer | RedFlag] = {}
+        cap = spec.token_cap
         for level, sampler in enumerate(self.samplers):
             tally = Tally(spec.k)
             answers: dict[str, Answer] = {}
@@ -124,7 +128,9 @@ class ProcessRunner:
                 won: str | None = None
                 for req, res in zip(requests, results, strict=True):
                     samples += 1
-                    verdict = self.judge(state, res)
+                    memo_key = (res.text, res.finish == "length" or res.tokens > cap)
+                    verdict = memo.get(memo_key) or memo.setdefault(memo_key,
+                                                                    self.judge(state, res))
                     if isinstance(verdict, RedFlag):
                         flagged += 1
                         rec: dict[str, Any] = {"r": "f", "step": step, "i": req.idx,

@@ -55,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run.add_argument("--tau", type=float, default=0.1, help="temperature after each step's first")
     run.add_argument("--token-cap", type=int, help="red-flag length cap (default: calibration's)")
     run.add_argument("--max-rounds", type=int, default=10)
-    run.add_argument("--escalate", action="append", default=[], metavar="MODEL",
-                     help="model to try when a step stays undecided (repeatable)")
+    run.add_argument("--escalate", action="append", default=[], metavar="MODEL|URL",
+                     help="model (or server URL) to try when a step stays undecided (repeatable)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--id", dest="process_id", help="process id (default: generated)")
     run.add_argument("--parent", help="id of the parent process")
@@ -72,6 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                      help="start from checkpoint.prev.json (when checkpoint.json is damaged)")
     res.add_argument("--truncate-log-at", type=int, metavar="LINE",
                      help="drop log lines from LINE on (after a damaged line was reported)")
+    res.add_argument("--endpoint", action="append", default=[], metavar="URL[,opt=val]",
+                     help="serve this resume from these servers instead (their URLs changed)")
+    res.add_argument("--pool", type=Path, help="serve this resume from the servers in this file")
     _budget_args(res)
     res.set_defaults(handler=resume_cmd)
 
@@ -91,8 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _task_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("task", help=f"task name ({', '.join(known_tasks())})")
     p.add_argument("--disks", type=int, help="hanoi: number of disks")
-    p.add_argument("--format", dest="task_format", choices=["full", "move"], default="full",
-                   help="hanoi: reply format (full = move and next state; move = move only)")
+    p.add_argument("--format", dest="task_format", choices=["full", "move", "guided"],
+                   default="full", help="hanoi: full = move and next state (MAKER); move = the "
+                                        "move only; guided = the move, asked one rule at a time")
     p.add_argument("--no-grammar", action="store_true",
                    help="do not constrain replies with the task's grammar")
 
@@ -159,6 +163,16 @@ def _sampler_conf(args: argparse.Namespace) -> dict[str, Any]:
         return {"kind": "http", "label": args.label or "",
                 "endpoints": [parse_endpoint(e) for e in args.endpoint]}
     return {"kind": "local", "model": args.proc_model or args.model or "local"}
+
+
+def _escalation_conf(value: str) -> dict[str, Any]:
+    """``--escalate``: a URL is an OpenAI-compatible server, anything else an in-process model."""
+    from app.core.process.samplers import parse_endpoint
+
+    if value.startswith(("http://", "https://")):
+        ep = parse_endpoint(value)
+        return {"kind": "http", "label": ep["model"], "endpoints": [ep]}
+    return {"kind": "local", "model": value}
 
 
 def _listener(quiet: bool = False) -> Any:
@@ -318,7 +332,7 @@ def run_cmd(args: argparse.Namespace) -> int:
         task = _task(args)
         conf = _sampler_conf(args)
         check_sampler(conf, task)
-        escalation = [{"kind": "local", "model": m} for m in args.escalate]
+        escalation = [_escalation_conf(m) for m in args.escalate]
         label = sampler_label(conf)
         chosen = _choose_k(args, task, conf, label)
         if isinstance(chosen, int):
@@ -365,6 +379,13 @@ def resume_cmd(args: argparse.Namespace) -> int:
             spec.check()
             store.save_spec(spec)
         task = make_task(spec.task, spec.params)
+        if args.endpoint or args.pool:
+            # Same model on new servers: only where samples come from changes, never k or caps.
+            ns = argparse.Namespace(sampler="model", pool=args.pool, endpoint=args.endpoint,
+                                    label=spec.sampler.get("label") or "", proc_model=None,
+                                    model=None)
+            spec = replace(spec, sampler=_sampler_conf(ns))
+            store.save_spec(spec)
         print(f"resuming {spec.id}", flush=True)
         return _execute(store, spec, task, from_backup=args.from_backup,
                         truncate=args.truncate_log_at)

@@ -139,3 +139,21 @@ async def test_a_sampler_error_is_raised_when_nothing_answers() -> None:
     finally:
         await pool.aclose()
     assert pool.endpoints[0].failures == 1 and not pool.endpoints[0].alive
+
+
+def test_cli_run_stops_when_its_server_dies_and_resumes_on_another(nanobot_home: Path) -> None:
+    from tests.test_cli import nanobot
+
+    with sse_server(HanoiServer(4, die_after=10)) as (url, _):
+        first = nanobot("process", "run", "hanoi", "--disks", "4", "--endpoint",
+                        f"{url},parallel=2", "--k", "2", "--id", "moved")
+    assert first.returncode == 4, first.stderr
+    assert "endpoint(s) failed" in first.stdout and "process resume moved" in first.stdout
+    with sse_server(HanoiServer(4)) as (url2, seen):
+        second = nanobot("process", "resume", "moved", "--endpoint", url2)
+    assert second.returncode == 0, second.stderr
+    assert "finished at step 15" in second.stdout and seen
+    audit_run = nanobot("process", "audit", "moved")
+    assert audit_run.returncode == 0 and "0 wrong" in audit_run.stdout
+    spec = json.loads((nanobot_home / "data" / "processes" / "moved" / "process.json").read_text())
+    assert spec["sampler"]["endpoints"][0]["url"] == url2 and spec["k"] == 2

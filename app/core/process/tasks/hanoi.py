@@ -10,6 +10,10 @@ Formats (param ``format``):
   validator checks the move is legal and that next_state is exactly the state after it.
 - ``move``: the model answers the smaller question (the move only); the next state follows from
   the rules. Votes are still on the canonical move.
+- ``guided``: a finer decomposition for small models. The strategy's condition (did the previous
+  move move disk 1?) is applied by the prompt builder, which asks only the branch that holds: "move
+  disk 1 along the cycle" or "make the legal move that does not involve disk 1"; the pegs are listed
+  one per line. The model still finds and writes the move; the rules still check it.
 
 Nothing here knows the solution: see ``hanoi_oracle`` for the solver used by calibration and audit.
 """
@@ -23,7 +27,7 @@ from app.core.process.task import Answer, Parsed, Prompt, RedFlag, TaskError, re
 
 State = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 Move = tuple[int, int, int]
-FORMATS = ("full", "move")
+FORMATS = ("full", "move", "guided")
 MAX_DISKS = 30
 
 _INT = r"(0|[1-9][0-9]*)"
@@ -98,13 +102,15 @@ class HanoiTask:
         digits = len(str(disks))
         # A full reply: about 6 tokens for the move, 2 per disk for the state. Generous until the
         # calibration has measured the real length distribution.
-        self.default_token_cap = 24 if fmt == "move" else 24 + 3 * disks * digits
+        self.default_token_cap = 24 + 3 * disks * digits if fmt == "full" else 24
         self._system = self._system_prompt()
         self._grammar = self._gbnf()
 
     # --- prompt ------------------------------------------------------------------------------
 
     def _system_prompt(self) -> str:
+        if self.format == "guided":
+            return self._guided_system()
         n = self.disks
         cycle = "0 -> 1 -> 2 -> 0" if self.direction == 1 else "0 -> 2 -> 1 -> 0"
         (m1, s1), (m2, s2) = _EXAMPLE_ANSWERS[self.direction]
@@ -130,7 +136,27 @@ class HanoiTask:
             f"{ask}\n{out}\n\n{example}"
         )
 
+    def _guided_system(self) -> str:
+        return (
+            f"You make one move in the Tower of Hanoi with {self.disks} disks, numbered 1 "
+            "(smallest) upwards, on pegs 0, 1 and 2. Each peg lists its disks from bottom to top, "
+            "so the last disk listed is the top disk. Only a top disk can move, and never onto a "
+            "smaller disk. Do what the rule for this move says.\n"
+            "Reply with exactly one line and nothing else: move = [disk, from peg, to peg]")
+
     def prompt(self, state: State, prev_action: Move | None) -> Prompt:
+        if self.format == "guided":
+            cycle = ((0, 1), (1, 2), (2, 0)) if self.direction == 1 else ((0, 2), (2, 1), (1, 0))
+            if prev_action is None or prev_action[0] != 1:
+                rule = ("Rule for this move: move disk 1 one peg along its cycle: "
+                        + ", ".join(f"from peg {a} it goes to peg {b}" for a, b in cycle) + ".")
+            else:
+                rule = ("Rule for this move: do not move disk 1. Of the two pegs that do not hold "
+                        "disk 1, move the smaller top disk onto the other one (an empty peg takes "
+                        "any disk).")
+            pegs = "\n".join(f"Peg {i}: " + (", ".join(map(str, peg)) if peg else "empty")
+                             for i, peg in enumerate(state))
+            return Prompt(self._system, f"{rule}\n{pegs}", self._grammar)
         prev = fmt_move(prev_action) if prev_action is not None else "none (this is the first move)"
         return Prompt(self._system, f"Previous move: {prev}\nCurrent state: {fmt_state(state)}",
                       self._grammar)
@@ -138,7 +164,7 @@ class HanoiTask:
     def _gbnf(self) -> str:
         num = "[1-9]" if self.disks < 10 else "[1-9] [0-9]?"
         move = '"move = [" num ", " peg ", " peg "]"'
-        if self.format == "move":
+        if self.format != "full":
             root = f"root ::= {move}\n"
         else:
             root = (f'root ::= {move} "\\nnext_state = [" lst ", " lst ", " lst "]"\n'
@@ -186,7 +212,7 @@ class HanoiTask:
     # --- parsing and rules -------------------------------------------------------------------
 
     def parse(self, text: str) -> Parsed | RedFlag:
-        if self.format == "move":
+        if self.format != "full":
             m = _MOVE_ONLY_RE.fullmatch(text)
             if m is None:
                 return RedFlag("format", "not exactly one line 'move = [disk, from, to]'")

@@ -99,11 +99,13 @@ def token_cap_from(lengths: Sequence[int], fallback: int) -> int:
 
 async def calibrate(task: Task, sampler: Sampler, *, samples: int, temperature: float = 0.1,
                     grammar: bool = True, target: float = 0.95, steps: int | None = None,
-                    confidence: float = 0.95, seed: int = 0, batch: int = 8,
+                    confidence: float = 0.95, seed: int = 0, batch: int | None = None,
                     cancel: CancelToken | None = None,
                     on_sample: Callable[[int, bool | None, str], None] | None = None,
                     ) -> CalibrationReport:
     cancel = cancel or CancelToken()
+    # As many at once as the sampler can serve, so progress shows as samples complete.
+    batch = batch or max(1, min(64, int(getattr(sampler, "capacity", 64))))
     cases = oracle_for(task).cases(task, samples, seed)
     probe_cap = task.default_token_cap * 2
     steps = steps or task.total_steps or samples

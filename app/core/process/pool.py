@@ -61,6 +61,11 @@ class EndpointPool:
         self.revive_after = revive_after
         self._free = asyncio.Condition()
 
+    @property
+    def capacity(self) -> int:
+        """How many samples the pool can have in flight at once."""
+        return sum(ep.parallel for ep in self.endpoints)
+
     # --- choosing an endpoint ------------------------------------------------------------------
 
     def _usable(self, exclude: set[str]) -> list[Endpoint]:
@@ -95,7 +100,15 @@ class EndpointPool:
 
     async def sample(self, requests: Sequence[SampleRequest],
                      cancel: CancelToken) -> list[SampleResult]:
-        return list(await asyncio.gather(*(self._one(r, cancel) for r in requests)))
+        tasks = [asyncio.ensure_future(self._one(r, cancel)) for r in requests]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # One sample could not be had anywhere: do not leave its siblings running.
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _one(self, req: SampleRequest, cancel: CancelToken) -> SampleResult:
         failed: set[str] = set()

@@ -89,8 +89,8 @@ def recover(store: ProcessStore, task: Task, cp: Checkpoint | None,
                 f"checkpoint {store.checkpoint_path} holds an impossible state: {exc}",
                 "Nothing was changed. To resume from the previous checkpoint run: "
                 f"nanobot process resume {store.id} --from-backup") from exc
-        pos = Position(cp.step, cp.state, cp.prev, cp.chain, cp.log_offset, cp.log_line,
-                       json.loads(json.dumps(cp.counters)) or new_counters())
+        counters = {**new_counters(), **json.loads(json.dumps(cp.counters))}
+        pos = Position(cp.step, cp.state, cp.prev, cp.chain, cp.log_offset, cp.log_line, counters)
     size = store.log_path.stat().st_size if store.log_path.exists() else 0
     if pos.log_offset > size:
         raise ProcessStateError(

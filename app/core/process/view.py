@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.process.store import ProcessStateError, ProcessStore
+from app.core.process.task import TaskError, make_task
 
 
 def fmt_duration(seconds: float) -> str:
@@ -107,8 +108,10 @@ def describe_process(store: ProcessStore) -> ProcessView:
     view.sampler = str(conf.get("label") or conf.get("model") or conf.get("kind"))
     if conf.get("kind") == "sim":
         view.sampler = f"sim(p={conf.get('p')})"
-    disks = spec.params.get("disks")
-    view.total = 2 ** int(disks) - 1 if spec.task == "hanoi" and isinstance(disks, int) else 0
+    try:
+        view.total = make_task(spec.task, spec.params).total_steps or 0
+    except TaskError:
+        view.total = 0
     try:
         cp = store.read_checkpoint()
     except ProcessStateError as exc:

@@ -23,7 +23,7 @@ from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
 from app.core.process.spec import Budget, ProcessSpec, SpecError, new_process_id
 from app.core.process.store import ProcessBusy, ProcessStateError
 from app.core.process.task import TaskError, known_tasks
-from app.core.process.view import describe_process, fmt_duration
+from app.core.process.view import describe_process, fmt_duration, tree_order
 from app.core.providers.registry import ProviderSetupError
 
 EXIT = {"finished": 0, "failed": 1, "stopped": 4, "paused": 5}
@@ -418,8 +418,8 @@ def status_cmd(args: argparse.Namespace) -> int:
     if not stores:
         print("no processes")
         return 0
-    for store in stores:
-        print(describe_process(store).summary_line())
+    for depth, view in tree_order([describe_process(store) for store in stores]):
+        print(("  " * depth + "└ " if depth else "") + view.summary_line())
     return 0
 
 

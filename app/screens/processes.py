@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.core.process.snapshot import ProcessesSnapshot, snapshot_processes
-from app.core.process.view import ProcessView, fmt_duration
+from app.core.process.view import ProcessView, fmt_duration, tree_order
 
 COLUMNS = ("process", "status", "progress", "steps/s", "samples/step", "red flags", "k", "ETA")
 STATUS_STYLE = {"running": "green", "finished": "bold green", "interrupted": "yellow",
@@ -85,8 +85,11 @@ class ProcessesScreen(Screen[None]):
         table = self.query_one("#process-table", DataTable)
         selected = self._selected_id()
         table.clear()
-        for view in snap.processes:
-            table.add_row(*row_for(view), key=view.id)
+        ordered = tree_order(snap.processes)
+        self.snapshot = snap = ProcessesSnapshot(tuple(v for _, v in ordered))
+        for depth, view in ordered:
+            row = row_for(view)
+            table.add_row(("  " * depth + "└ " if depth else "") + row[0], *row[1:], key=view.id)
         ids = [v.id for v in snap.processes]
         if selected in ids:
             table.move_cursor(row=ids.index(selected))

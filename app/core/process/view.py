@@ -132,3 +132,25 @@ def describe_process(store: ProcessStore) -> ProcessView:
     else:
         view.status = cp.status
     return view
+
+
+def tree_order(views: list[ProcessView] | tuple[ProcessView, ...]) -> list[tuple[int, ProcessView]]:
+    """Processes as a tree: each child right after its parent, with its depth (P2.3's tree)."""
+    by_id = {v.id: v for v in views}
+    children: dict[str | None, list[ProcessView]] = {}
+    for v in views:
+        parent = v.parent if v.parent in by_id and v.parent != v.id else None
+        children.setdefault(parent, []).append(v)
+    out: list[tuple[int, ProcessView]] = []
+    seen: set[str] = set()
+
+    def walk(parent: str | None, depth: int) -> None:
+        for v in children.get(parent, []):
+            if v.id not in seen:
+                seen.add(v.id)
+                out.append((depth, v))
+                walk(v.id, depth + 1)
+
+    walk(None, 0)
+    out.extend((0, v) for v in views if v.id not in seen)  # a parent cycle: list them flat
+    return out

@@ -180,3 +180,12 @@ async def test_hanoi_runs_clean_and_the_audit_agrees(tmp_path: Path) -> None:
     assert outcome.status == "finished" and outcome.step == 63
     report = audit(store, task)
     assert report.ok(63) and report.chain == outcome.chain
+
+
+def test_processes_list_as_a_tree() -> None:
+    from app.core.process.view import ProcessView, tree_order
+
+    views = [ProcessView("child", parent="root"), ProcessView("root"),
+             ProcessView("grandchild", parent="child"), ProcessView("orphan", parent="gone")]
+    assert [(d, v.id) for d, v in tree_order(views)] == [
+        (0, "root"), (1, "child"), (2, "grandchild"), (0, "orphan")]

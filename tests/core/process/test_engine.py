@@ -189,3 +189,18 @@ def test_processes_list_as_a_tree() -> None:
              ProcessView("grandchild", parent="child"), ProcessView("orphan", parent="gone")]
     assert [(d, v.id) for d, v in tree_order(views)] == [
         (0, "root"), (1, "child"), (2, "grandchild"), (0, "orphan")]
+
+
+async def test_progress_events_are_registered_core_events(tmp_path: Path) -> None:
+    from app.core.events import from_record, to_record
+    from app.core.process.events import ProcessEnded, ProcessProgress
+
+    seen: list[object] = []
+    runner, _ = make_runner(tmp_path, CounterTask(30), [ScriptedSampler(counter_right)],
+                            checkpoint_every=10)
+    runner.listener = seen.append
+    await run(runner)
+    progress = [e for e in seen if isinstance(e, ProcessProgress)]
+    assert [e.step for e in progress] == [10, 20, 30, 30]  # each checkpoint, then the last one
+    assert isinstance(seen[-1], ProcessEnded) and seen[-1].status == "finished"
+    assert from_record(to_record(progress[0])) == progress[0]

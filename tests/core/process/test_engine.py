@@ -204,3 +204,19 @@ async def test_progress_events_are_registered_core_events(tmp_path: Path) -> Non
     assert [e.step for e in progress] == [10, 20, 30, 30]  # each checkpoint, then the last one
     assert isinstance(seen[-1], ProcessEnded) and seen[-1].status == "finished"
     assert from_record(to_record(progress[0])) == progress[0]
+
+
+def test_the_engine_never_loads_a_solver() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import app.core.process.engine, app.core.process.samplers, app.core.process.pool\n"
+            "from app.core.process.task import make_task\n"
+            "make_task('hanoi', {'disks': 3})\n"
+            "bad = [m for m in sys.modules if m.endswith(('oracle', 'audit', 'calibrate'))]\n"
+            "print(bad)\n"
+            "sys.exit(1 if bad else 0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

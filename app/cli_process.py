@@ -94,9 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _task_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("task", help=f"task name ({', '.join(known_tasks())})")
     p.add_argument("--disks", type=int, help="hanoi: number of disks")
-    p.add_argument("--format", dest="task_format", choices=["full", "move", "guided"],
+    p.add_argument("--format", dest="task_format", choices=["full", "move", "guided", "choice"],
                    default="full", help="hanoi: full = move and next state (MAKER); move = the "
-                                        "move only; guided = the move, asked one rule at a time")
+                                        "move only; guided = the move, asked one rule at a time; "
+                                        "choice = pick one of the legal moves")
     p.add_argument("--no-grammar", action="store_true",
                    help="do not constrain replies with the task's grammar")
 

@@ -24,7 +24,14 @@ from typing import Any
 
 from app.core.cancel import CancelToken
 from app.core.process.sampler import SampleRequest, SampleResult
-from app.core.process.tasks.hanoi import Move, State, apply_move, fmt_move, fmt_state
+from app.core.process.tasks.hanoi import (
+    Move,
+    State,
+    apply_move,
+    fmt_move,
+    fmt_state,
+    legal_moves,
+)
 from app.core.process.tasks.hanoi_oracle import strategy_move
 
 _MIX = 0x9E3779B97F4A7C15
@@ -70,18 +77,6 @@ def _u(seed: int, step: int, index: int, j: int) -> float:
     return (((h * _MIX) & _MASK) >> 11) * _SCALE
 
 
-def legal_moves(state: State) -> list[Move]:
-    moves: list[Move] = []
-    for src in range(3):
-        if not state[src]:
-            continue
-        disk = state[src][-1]
-        for dst in range(3):
-            if dst != src and (not state[dst] or state[dst][-1] > disk):
-                moves.append((disk, src, dst))
-    return moves
-
-
 class SimulatedHanoiSampler:
     def __init__(self, disks: int, fmt: str = "full", config: SimConfig | None = None,
                  seed: int = 0) -> None:
@@ -99,10 +94,13 @@ class SimulatedHanoiSampler:
     def describe(self) -> dict[str, Any]:
         return {"kind": "sim", **asdict(self.config)}
 
-    def _text(self, move: Move, state: State | None) -> str:
-        if self.format == "move" or state is None:
+    def _text(self, move: Move, after: State | None, before: State | None = None) -> str:
+        if self.format == "choice" and before is not None:
+            options = legal_moves(before)
+            return f"answer = {'ABC'[options.index(move)] if move in options else 'C'}"
+        if self.format != "full" or after is None:
             return f"move = {fmt_move(move)}"
-        return f"move = {fmt_move(move)}\nnext_state = {fmt_state(state)}"
+        return f"move = {fmt_move(move)}\nnext_state = {fmt_state(after)}"
 
     def one(self, req: SampleRequest) -> SampleResult:
         state: State = req.state
@@ -114,7 +112,7 @@ class SimulatedHanoiSampler:
         if _u(seed, step, i, 1) >= error:
             after = apply_move(state, right)
             assert not isinstance(after, str)
-            return self._result(self._text(right, after), req)
+            return self._result(self._text(right, after, state), req)
         wrong = [m for m in legal_moves(state) if m != right]
         if hard:
             if _u(seed, step, i, 2) < c.hard_flagged:
@@ -122,7 +120,7 @@ class SimulatedHanoiSampler:
             move = wrong[0]
             after = apply_move(state, move)
             assert not isinstance(after, str)
-            return self._result(self._text(move, after), req)
+            return self._result(self._text(move, after, state), req)
         kind = _u(seed, step, i, 2)
         pick = _u(seed, step, i, 3)
         if kind < self._bounds[0]:
@@ -136,15 +134,15 @@ class SimulatedHanoiSampler:
         move = wrong[int(pick * len(wrong))]
         after = apply_move(state, move)
         assert not isinstance(after, str)
-        return self._result(self._text(move, after), req)
+        return self._result(self._text(move, after, state), req)
 
     def _inconsistent(self, state: State, right: Move, pick: float) -> str:
         if self.format == "full" and pick < 0.5:
             # The right move with the state before it (a classic copy error).
-            return self._text(right, state)
+            return self._text(right, state, state)
         d, s, _ = right
         # Put the moving disk back where it is, or onto the third peg the wrong way round.
-        return self._text((d, s, s) if pick < 0.75 else (d + 1, s, 3 - s - _), state)
+        return self._text((d, s, s) if pick < 0.75 else (d + 1, s, 3 - s - _), state, state)
 
     def _overlong(self, req: SampleRequest) -> SampleResult:
         self.samples += 1

@@ -186,3 +186,21 @@ def test_a_malformed_task_definition_is_refused(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(task_module._TASKS, "half", lambda params: Half())
     with pytest.raises(TaskError, match="malformed: it lacks prompt, parse"):
         make_task("half", {})
+
+
+def test_choice_format_lists_the_legal_moves_and_maps_the_letter() -> None:
+    task = HanoiTask(4, "choice")
+    state = ((4, 3), (), (2, 1))
+    prompt = task.prompt(state, (1, 1, 2))
+    assert "A) move disk 3 from peg 0 to peg 1" in prompt.user
+    assert "C) move disk 1 from peg 2 to peg 1" in prompt.user and "D)" not in prompt.user
+    answer = task.validate(state, task.parse("answer = A"))  # type: ignore[arg-type]
+    assert answer == Answer("3,0,1", (3, 0, 1), ((4,), (3,), (2, 1)))
+    # With only two legal moves, C is no option at all.
+    two = ((4, 3, 2, 1), (), ())
+    flag = task.validate(two, task.parse("answer = C"))  # type: ignore[arg-type]
+    assert isinstance(flag, RedFlag) and flag.kind == "invalid"
+    for bad in ("answer = D", "answer: A", "A", "answer = A\nanswer = B", "answer = a"):
+        assert isinstance(task.parse(bad), RedFlag)
+    # A resume replays decisions as moves: the validator takes those too.
+    assert task.validate(state, Parsed((3, 0, 1), None)) == answer

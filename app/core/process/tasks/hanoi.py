@@ -14,6 +14,9 @@ Formats (param ``format``):
   move move disk 1?) is applied by the prompt builder, which asks only the branch that holds: "move
   disk 1 along the cycle" or "make the legal move that does not involve disk 1"; the pegs are listed
   one per line. The model still finds and writes the move; the rules still check it.
+- ``choice``: the rules list the legal moves (at most three) as lettered options and the model
+  picks one by the strategy (``answer = B``): the model makes exactly the decision the strategy
+  makes, and nothing else.
 
 Nothing here knows the solution: see ``hanoi_oracle`` for the solver used by calibration and audit.
 """
@@ -27,7 +30,8 @@ from app.core.process.task import Answer, Parsed, Prompt, RedFlag, TaskError, re
 
 State = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 Move = tuple[int, int, int]
-FORMATS = ("full", "move", "guided")
+FORMATS = ("full", "move", "guided", "choice")
+LETTERS = "ABC"
 MAX_DISKS = 30
 
 _INT = r"(0|[1-9][0-9]*)"
@@ -37,6 +41,7 @@ _STATE_RE = re.compile(r"next_state\s*=\s*\[\s*" + _LIST + r"\s*,\s*" + _LIST + 
                        + r"\s*\]")
 _FULL_RE = re.compile(r"\s*" + _MOVE_RE.pattern + r"[ \t]*\r?\n\s*" + _STATE_RE.pattern + r"\s*")
 _MOVE_ONLY_RE = re.compile(r"\s*" + _MOVE_RE.pattern + r"\s*")
+_CHOICE_RE = re.compile(r"\s*answer\s*=\s*([A-C])\s*")
 
 # Hand-written worked examples, one per disk-1 direction (checked against the rules in tests).
 _EXAMPLES = {
@@ -84,6 +89,24 @@ def apply_move(state: State, move: Move) -> State | str:
     return (pegs[0], pegs[1], pegs[2])
 
 
+def legal_moves(state: State) -> list[Move]:
+    """Every legal move, in a fixed order (by source peg, then destination)."""
+    moves: list[Move] = []
+    for src in range(3):
+        if not state[src]:
+            continue
+        disk = state[src][-1]
+        for dst in range(3):
+            if dst != src and (not state[dst] or state[dst][-1] > disk):
+                moves.append((disk, src, dst))
+    return moves
+
+
+def _pegs_lines(state: State) -> str:
+    return "\n".join(f"Peg {i}: " + (", ".join(map(str, peg)) if peg else "empty")
+                     for i, peg in enumerate(state))
+
+
 class HanoiTask:
     """Move a tower of ``disks`` disks from peg 0 to peg 2, one decided move per step."""
 
@@ -102,15 +125,28 @@ class HanoiTask:
         digits = len(str(disks))
         # A full reply: about 6 tokens for the move, 2 per disk for the state. Generous until the
         # calibration has measured the real length distribution.
-        self.default_token_cap = 24 + 3 * disks * digits if fmt == "full" else 24
+        self.default_token_cap = {"full": 24 + 3 * disks * digits, "choice": 8}.get(fmt, 24)
         self._system = self._system_prompt()
         self._grammar = self._gbnf()
 
     # --- prompt ------------------------------------------------------------------------------
 
+    def _choice_system(self) -> str:
+        cycle = "0 -> 1 -> 2 -> 0" if self.direction == 1 else "0 -> 2 -> 1 -> 0"
+        return (
+            f"You choose the next move in the Tower of Hanoi with {self.disks} disks, numbered 1 "
+            "(smallest) upwards, on pegs 0, 1 and 2. Each peg lists its disks from bottom to top; "
+            "the last one listed is the top disk. You are shown the legal moves.\n"
+            f"Strategy: if the previous move did not move disk 1, choose the move that takes disk "
+            f"1 one peg along the cycle {cycle}. If the previous move moved disk 1, choose the "
+            "move that does not move disk 1.\n"
+            "Reply with exactly one line and nothing else: answer = LETTER")
+
     def _system_prompt(self) -> str:
         if self.format == "guided":
             return self._guided_system()
+        if self.format == "choice":
+            return self._choice_system()
         n = self.disks
         cycle = "0 -> 1 -> 2 -> 0" if self.direction == 1 else "0 -> 2 -> 1 -> 0"
         (m1, s1), (m2, s2) = _EXAMPLE_ANSWERS[self.direction]
@@ -154,9 +190,14 @@ class HanoiTask:
                 rule = ("Rule for this move: do not move disk 1. Of the two pegs that do not hold "
                         "disk 1, move the smaller top disk onto the other one (an empty peg takes "
                         "any disk).")
-            pegs = "\n".join(f"Peg {i}: " + (", ".join(map(str, peg)) if peg else "empty")
-                             for i, peg in enumerate(state))
-            return Prompt(self._system, f"{rule}\n{pegs}", self._grammar)
+            return Prompt(self._system, f"{rule}\n{_pegs_lines(state)}", self._grammar)
+        if self.format == "choice":
+            prev = ("none (this is the first move)" if prev_action is None else
+                    f"disk {prev_action[0]} from peg {prev_action[1]} to peg {prev_action[2]}")
+            options = "\n".join(f"{LETTERS[i]}) move disk {d} from peg {a} to peg {b}"
+                                for i, (d, a, b) in enumerate(legal_moves(state)))
+            return Prompt(self._system, f"Previous move: {prev}\n{_pegs_lines(state)}\n"
+                                        f"Legal moves:\n{options}", self._grammar)
         prev = fmt_move(prev_action) if prev_action is not None else "none (this is the first move)"
         return Prompt(self._system, f"Previous move: {prev}\nCurrent state: {fmt_state(state)}",
                       self._grammar)
@@ -164,6 +205,8 @@ class HanoiTask:
     def _gbnf(self) -> str:
         num = "[1-9]" if self.disks < 10 else "[1-9] [0-9]?"
         move = '"move = [" num ", " peg ", " peg "]"'
+        if self.format == "choice":
+            return 'root ::= "answer = " [A-C]\n'
         if self.format != "full":
             root = f"root ::= {move}\n"
         else:
@@ -212,6 +255,11 @@ class HanoiTask:
     # --- parsing and rules -------------------------------------------------------------------
 
     def parse(self, text: str) -> Parsed | RedFlag:
+        if self.format == "choice":
+            chosen = _CHOICE_RE.fullmatch(text)
+            if chosen is None:
+                return RedFlag("format", "not exactly one line 'answer = A|B|C'")
+            return Parsed(chosen[1], None)
         if self.format != "full":
             m = _MOVE_ONLY_RE.fullmatch(text)
             if m is None:
@@ -227,6 +275,12 @@ class HanoiTask:
 
     def validate(self, state: State, parsed: Parsed) -> Answer | RedFlag:
         move: Move = parsed.action
+        if isinstance(move, str):  # a lettered option ("choice"): the rules list the options
+            options = legal_moves(state)
+            pick = LETTERS.find(move)
+            if not 0 <= pick < len(options):
+                return RedFlag("invalid", f"there is no option {move} (only {len(options)})")
+            move = options[pick]
         if not 1 <= move[0] <= self.disks:
             return RedFlag("invalid", f"no disk {move[0]}")
         after = apply_move(state, move)

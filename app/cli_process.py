@@ -134,9 +134,10 @@ def _task(args: argparse.Namespace) -> Any:
     from app.core.process.task import make_task
 
     params: dict[str, Any] = {}
+    if args.disks is not None:
+        params["disks"] = args.disks
     if args.task == "hanoi":
-        params = {"disks": args.disks, "format": args.task_format} if args.disks is not None \
-            else {"format": args.task_format}
+        params["format"] = args.task_format
     return make_task(args.task, params)
 
 

@@ -35,7 +35,7 @@ def register_oracle(task: str, oracle: Oracle) -> None:
 
 
 def oracle_for(task: Task) -> Oracle:
-    if not _ORACLES:
+    if "hanoi" not in _ORACLES:
         _builtin()
     oracle = _ORACLES.get(task.name)
     if oracle is None:
@@ -54,3 +54,25 @@ def _builtin() -> None:
         return h.move_at(int(task.params["disks"]), step)
 
     register_oracle("hanoi", Oracle(cases, action_at))
+
+    def micro_cases(task: Task, count: int, seed: int) -> list[OracleCase]:
+        # Alternate the two kinds of question: which rule, then the rule's own question.
+        out = []
+        for i, c in enumerate(h.random_cases(int(task.params["disks"]), count, seed)):
+            rule = "A" if c.prev is None or c.prev[0] != 1 else "B"
+            if i % 2 == 0:
+                out.append(OracleCase(2 * c.step, (c.state, c.prev, None), c.prev, ("rule", rule),
+                                      (c.state, c.prev, rule)))
+            else:
+                out.append(OracleCase(2 * c.step + 1, (c.state, c.prev, rule), c.prev,
+                                      ("move", c.move), (c.next_state, c.move, None)))
+        return out
+
+    def micro_action_at(task: Task, step: int) -> Any:
+        disks = int(task.params["disks"])
+        m = step // 2
+        if step % 2 == 0:
+            return ("rule", "A" if m == 0 or h.move_at(disks, m - 1)[0] != 1 else "B")
+        return ("move", h.move_at(disks, m))
+
+    register_oracle("hanoi-micro", Oracle(micro_cases, micro_action_at))

@@ -93,6 +93,7 @@ class Task(Protocol):
 
 TaskFactory = Callable[[dict[str, Any]], Task]
 _TASKS: dict[str, TaskFactory] = {}
+_BUILTIN_LOADED = False
 
 
 def register_task(name: str, factory: TaskFactory) -> None:
@@ -119,9 +120,15 @@ def make_task(name: str, params: dict[str, Any]) -> Task:
     return task
 
 
+_BUILTIN = ["app.core.process.tasks.hanoi", "app.core.process.tasks.hanoi_micro"]
+
+
 def _load_builtin() -> None:
-    if not _TASKS:
+    # A flag, not "is the registry empty": importing one task module registers that task alone.
+    global _BUILTIN_LOADED
+    if not _BUILTIN_LOADED:
         import importlib
 
-        # Built-in tasks register themselves when imported.
-        importlib.import_module("app.core.process.tasks.hanoi")
+        _BUILTIN_LOADED = True
+        for module in _BUILTIN:  # each registers itself when imported
+            importlib.import_module(module)

@@ -204,3 +204,34 @@ def test_choice_format_lists_the_legal_moves_and_maps_the_letter() -> None:
         assert isinstance(task.parse(bad), RedFlag)
     # A resume replays decisions as moves: the validator takes those too.
     assert task.validate(state, Parsed((3, 0, 1), None)) == answer
+
+
+def test_hanoi_micro_runs_two_questions_per_move_through_the_same_engine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from app.core.cancel import CancelToken
+    from app.core.process.audit import audit
+    from app.core.process.oracle import oracle_for
+    from tests.core.process.helpers import ScriptedSampler, make_runner
+
+    task = make_task("hanoi-micro", {"disks": 4})
+    oracle = oracle_for(task)
+
+    def perfect(req) -> str:  # type: ignore[no-untyped-def]
+        kind, value = oracle.action_at(task, req.step)
+        if kind == "rule":
+            return f"rule = {value}"
+        return f"peg = {value[2]}" if value[0] == 1 else f"disk = {value[0]}"
+
+    runner, store = make_runner(tmp_path, task, [ScriptedSampler(perfect)], k=2)
+    outcome = asyncio.run(runner.run(CancelToken()))
+    assert outcome.status == "finished" and outcome.step == 30
+    assert audit(store, task).ok(30)
+    state = task.initial_state()
+    for bad in ("peg = 1", "rule = C", "disk = A", "rule = A\n."):
+        parsed = task.parse(bad)
+        assert isinstance(parsed, RedFlag) or isinstance(task.validate(state, parsed), RedFlag)
+    # Rule B's question has one valid answer: the larger top disk cannot move.
+    mid = (((4, 3), (2,), (1,)), (1, 0, 2), "B")
+    assert isinstance(task.validate(mid, Parsed(("disk", 3), None)), RedFlag)
+    assert task.validate(mid, Parsed(("disk", 2), None)).key == "2,1,0"  # type: ignore[union-attr]

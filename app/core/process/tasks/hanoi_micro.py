@@ -58,17 +58,19 @@ class HanoiMicroTask:
     def prompt(self, state: MicroState, prev_action: Any | None) -> Prompt:
         pegs, prev, rule = state
         if rule is None:
-            moved = "none yet (this is the start)" if prev is None else f"disk {prev[0]}"
+            moved = ("There was no previous move" if prev is None
+                     else f"The previous move moved disk {prev[0]}")
             return Prompt(self._system,
-                          f"The previous move moved: {moved}.\nQuestion: which rule applies "
-                          "now? A = move disk 1 along the cycle, B = make the move that does "
-                          "not involve disk 1. Answer: rule = A or rule = B",
+                          f"{moved}.\nQuestion: answer rule = B if the previous move moved disk "
+                          "1, and rule = A if it moved any other disk or if there was none.",
                           'root ::= "rule = " [AB]\n')
         one = next(i for i, peg in enumerate(pegs) if peg and peg[-1] == 1)
         if rule == "A":
+            after = ((0, 1), (1, 2), (2, 0)) if self.direction == 1 else ((0, 2), (2, 1), (1, 0))
+            table = ", ".join(f"after peg {a} comes peg {b}" for a, b in after)
             return Prompt(self._system,
-                          f"Disk 1 is on peg {one}. Question: which peg comes right after peg "
-                          f"{one} in the cycle {self.cycle}? Answer: peg = N",
+                          f"Disk 1 is on peg {one}. In the cycle {self.cycle}, {table}.\n"
+                          f"Question: which peg comes after peg {one}? Answer: peg = N",
                           'root ::= "peg = " [0-2]\n')
         a, b = (i for i in range(3) if i != one)
         tops = [f"peg {i} has top disk {pegs[i][-1]}" if pegs[i] else f"peg {i} is empty"

@@ -12,11 +12,11 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from app import cli_config, cli_doctor, cli_ingest, cli_run, cli_setup
+    from app import cli_config, cli_doctor, cli_ingest, cli_process, cli_run, cli_setup
 
     return [cli_run.register, cli_config.register, cli_doctor.register, cli_setup.register,
             cli_ingest.register_ingest, cli_ingest.register_search, cli_ingest.register_embed,
-            cli_ingest.register_volumes, cli_ingest.register_ask]
+            cli_ingest.register_volumes, cli_ingest.register_ask, cli_process.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

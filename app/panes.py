@@ -1,7 +1,8 @@
 """Panes, keys and slash commands contributed by features outside the core TUI.
 
 Imported once by :mod:`app.tui` so every registration happens before the app builds its bindings:
-volumes (issue 7), the dashboard and model commands (issue 5), compaction (issue 6).
+volumes (issue 7), the dashboard and model commands (issue 5), compaction (issue 6), processes
+(issue 8).
 """
 
 from __future__ import annotations
@@ -55,12 +56,20 @@ async def _dashboard(app: NanobotApp, arg: str) -> None:
     await _models(app, arg, "dashboard")
 
 
+def _processes() -> Screen[Any]:
+    from app.screens.processes import ProcessesScreen
+
+    return ProcessesScreen()
+
+
 async def _compact(app: NanobotApp, arg: str) -> None:
     await app.conversation.add_notice(f"compact: {app.bridge.compact()}")
 
 
 register_screen(ScreenEntry("volumes", _volumes, "Volumes", keys="ctrl+o",
                             description="Volumes: ingested context (ctx_* tools)"))
+register_screen(ScreenEntry("processes", _processes, "Processes", keys="f6",
+                            description="Processes: MAKER runs on this machine"))
 for _cmd in (
     SlashCommand("model", "[list|load|unload|SLOT TARGET|NAME]",
                  "Models: pick, switch, load or unload a slot", _model),

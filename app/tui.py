@@ -49,6 +49,7 @@ from app.prompt_flow import PromptFlow
 from app.screens import get_screen
 from app.screens.help import HelpScreen
 from app.screens.permission import ask_permission
+from app.screens.processes import announce_processes
 from app.session_ops import SessionOps
 from app.ui_models import open_dashboard, start_managed_servers
 from app.ui_models import open_model_picker as open_slot_picker
@@ -194,6 +195,7 @@ class NanobotApp(App[None]):
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
             self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
+        announce_processes(self)  # processes started from the CLI (issue 8)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)

@@ -212,6 +212,14 @@ class LlamaInProcessProvider:
                 text or tool_or_text_gbnf(request.tools), verbose=False)
         return self._grammar_cache[key]
 
+    def _custom_grammar(self, text: str) -> Any:
+        key = ("<custom>", text)
+        if key not in self._grammar_cache:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            self._grammar_cache[key] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammar_cache[key]
+
     # --- generation --------------------------------------------------------------------------
 
     def _generate(self, request: ProviderRequest, cancel: CancelToken,
@@ -242,9 +250,13 @@ class LlamaInProcessProvider:
                 f"the prompt ({len(tokens)} tokens) does not fit the context window "
                 f"({self.n_ctx} tokens) of {self.model}")
         temperature = self.temperature if request.temperature is None else request.temperature
-        grammar = self._grammar(request)
+        # A caller's own GBNF (extra["grammar"]) constrains the whole reply, e.g. a process step's
+        # terse format; extra["seed"] makes a sample reproducible (a resumed step redraws it).
+        custom = str(request.extra.get("grammar") or "")
+        grammar = self._custom_grammar(custom) if custom else self._grammar(request)
+        seed = request.extra.get("seed")
         produced = 0
-        if grammar is not None:
+        if grammar is not None and not custom:
             # Grammar sampling checks the whole vocabulary every token (about 2x slower here), but
             # only the first token decides between a tool call and a text answer: sample that one
             # under the grammar and let a text answer continue unconstrained.
@@ -262,7 +274,8 @@ class LlamaInProcessProvider:
                 grammar = None
         completion = llama.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=temperature, top_p=self._top_p,
-            repeat_penalty=self._repeat_penalty, stream=True, stop=[], grammar=grammar)
+            repeat_penalty=self._repeat_penalty, stream=True, stop=[], grammar=grammar,
+            seed=seed if isinstance(seed, int) else None)
         prompt_len = len(tokens) - produced
         reason = "stop"
         try:

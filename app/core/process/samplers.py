@@ -1,0 +1,113 @@
+"""Build samplers from the plain dicts stored in a process spec, so a resume rebuilds the same ones.
+
+Kinds:
+- ``{"kind": "local", "model": "local" | "local:rlm" | MODEL_ID | PATH.gguf}``: the in-process model.
+- ``{"kind": "http", "label": NAME, "endpoints": [{"url", "model", "parallel", "grammar",
+  "api_key_env"}]}``: OpenAI-compatible servers (llama_cpp.server, llama.cpp, vLLM ...).
+- ``{"kind": "sim", "p": 0.99, ...}``: the simulated Hanoi model (see ``sim.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.config import Config, load_config
+from app.core.process.pool import GRAMMAR_FIELDS, Endpoint, EndpointPool
+from app.core.process.sampler import Sampler
+from app.core.process.spec import SpecError
+from app.core.process.task import Task
+from app.core.providers.openai_http import OpenAIHTTPProvider
+
+SIM_KEYS = {"p", "malformed", "overlong", "inconsistent", "correlated", "hard_error",
+            "hard_flagged", "delay_ms"}
+
+
+def parse_endpoint(text: str, *, parallel: int = 1, grammar: str = "llama",
+                   model: str = "default") -> dict[str, Any]:
+    """``URL[,parallel=N][,grammar=llama|vllm|none][,model=NAME][,api_key_env=VAR]``."""
+    url, *opts = [p.strip() for p in text.split(",")]
+    if not url.startswith(("http://", "https://")):
+        raise SpecError(f"endpoint {text!r}: expected an http(s):// URL first")
+    ep: dict[str, Any] = {"url": url.rstrip("/"), "parallel": parallel, "grammar": grammar,
+                          "model": model, "api_key_env": ""}
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if not sep or key not in ("parallel", "grammar", "model", "api_key_env"):
+            raise SpecError(f"endpoint {text!r}: unknown option {opt!r} "
+                            "(parallel=N, grammar=llama|vllm|none, model=NAME, api_key_env=VAR)")
+        ep[key] = int(value) if key == "parallel" and value.isdigit() else value
+    check_endpoint(ep)
+    return ep
+
+
+def check_endpoint(ep: dict[str, Any]) -> None:
+    if not isinstance(ep.get("parallel"), int) or ep["parallel"] < 1:
+        raise SpecError(f"endpoint {ep.get('url')}: parallel must be an integer >= 1")
+    if ep.get("grammar") not in GRAMMAR_FIELDS:
+        raise SpecError(f"endpoint {ep.get('url')}: grammar must be one of "
+                        f"{', '.join(GRAMMAR_FIELDS)}")
+
+
+def check_sampler(conf: dict[str, Any], task: Task) -> None:
+    """Reject a sampler description that cannot work, before anything runs."""
+    kind = conf.get("kind")
+    if kind == "sim":
+        if task.name != "hanoi":
+            raise SpecError("the simulated sampler only knows the hanoi task")
+        unknown = set(conf) - SIM_KEYS - {"kind"}
+        if unknown:
+            raise SpecError(f"sim: unknown setting(s) {', '.join(sorted(unknown))}")
+        from app.core.process.sim import SimConfig
+
+        try:
+            SimConfig(**{k: v for k, v in conf.items() if k != "kind"}).check()
+        except (ValueError, TypeError) as exc:
+            raise SpecError(str(exc)) from exc
+    elif kind == "http":
+        endpoints = conf.get("endpoints")
+        if not isinstance(endpoints, list) or not endpoints:
+            raise SpecError("http sampler: at least one endpoint is needed")
+        for ep in endpoints:
+            check_endpoint(ep)
+    elif kind != "local":
+        raise SpecError(f"unknown sampler kind {kind!r} (local, http or sim)")
+
+
+def build_sampler(conf: dict[str, Any], task: Task, *, seed: int = 0,
+                  config: Config | None = None) -> Sampler:
+    check_sampler(conf, task)
+    kind = conf["kind"]
+    if kind == "sim":
+        # Imported here: the simulated model uses the solver, which a model run must not load.
+        from app.core.process.sim import SimConfig, SimulatedHanoiSampler
+
+        sim = SimConfig(**{k: v for k, v in conf.items() if k != "kind"})
+        return SimulatedHanoiSampler(int(task.params["disks"]), str(task.params["format"]), sim,
+                                     seed=seed)
+    if kind == "http":
+        endpoints = [
+            Endpoint(name=ep["url"], provider=OpenAIHTTPProvider(
+                ep["url"], ep.get("model") or "default", api_key_env=ep.get("api_key_env", ""),
+                name=ep["url"], native_tool_calls=False),
+                parallel=int(ep["parallel"]), grammar_field=GRAMMAR_FIELDS[ep["grammar"]])
+            for ep in conf["endpoints"]]
+        return EndpointPool(endpoints, label=str(conf.get("label") or endpoints[0].provider.model))
+    from app.core.providers.registry import build_provider
+
+    selection = build_provider(config or load_config(), str(conf.get("model") or "local"))
+    provider = selection.provider
+    return EndpointPool([Endpoint(name=f"in-process:{provider.model}", provider=provider,
+                                  parallel=1, grammar_field="grammar")], label=provider.model)
+
+
+def sampler_label(conf: dict[str, Any], config: Config | None = None) -> str:
+    """The model name a sampler will report, without connecting to or loading anything."""
+    kind = conf.get("kind")
+    if kind == "sim":
+        return f"sim(p={conf.get('p', 0.99)})"
+    if kind == "http":
+        endpoints = conf.get("endpoints") or [{}]
+        return str(conf.get("label") or endpoints[0].get("model") or "default")
+    from app.core.providers.registry import build_provider
+
+    return build_provider(config or load_config(), str(conf.get("model") or "local")).provider.model

@@ -115,6 +115,14 @@ def test_tool_subset_follows_the_request() -> None:
     assert "web_search" in names("search the web for llama.cpp")
     assert "glob" in names("hi", used=("glob",))
     assert [s.name for s in select_tools(specs, "x", ())] == [s.name for s in specs]
+    # The default model's core is read-only; writing and running come when the request asks.
+    small = ("read_file", "list_dir")
+    assert [s.name for s in select_tools(specs, "What is 17*3?", small)] == list(small)
+    hello = [s.name for s in select_tools(specs, "create hello.py that prints hi, then run it",
+                                          small)]
+    assert hello == ["read_file", "list_dir", "write_file", "exec"]
+    assert "exec" in [s.name for s in select_tools(specs, "run the tests", small)]
+    assert "write_file" not in [s.name for s in select_tools(specs, "what is in a.txt?", small)]
 
 
 @pytest.mark.parametrize("name, args, fixed_name, fixed_args", [

@@ -29,10 +29,11 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--temperature", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0 = all cores)")
     args = ap.parse_args()
     slot = (SlotConfig(path=args.model, temperature=args.temperature) if args.model.endswith(
         ".gguf") else SlotConfig(model=args.model, temperature=args.temperature))
-    provider = local_provider(slot).provider
+    provider = local_provider(slot, threads=args.threads).provider
     ws = make_workspace(Path(tempfile.mkdtemp(prefix="nb-toolcalls-")))
     first_ok = answer_ok = 0
     rows = []

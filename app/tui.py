@@ -303,6 +303,14 @@ class NanobotApp(App[None]):
         p = self.session.provider
         where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
             p.name, f"{p.name} (HTTP)")
+        if p.name.startswith("local:") and self.stack is not None:
+            # A slot of the model manager: in-process, or a managed llama.cpp server.
+            slot = p.name.partition(":")[2]
+            try:
+                mode = self.stack.manager.status(slot).mode
+            except (KeyError, ValueError):
+                mode = "inprocess"
+            where = f"{p.name} · " + ("server" if mode == "server" else "in-process")
         detail = f"{where} · ctx {p.capabilities.context_window:,}"
         self.hardware_panel.set_model(p.model, detail)
 

@@ -169,3 +169,14 @@ async def test_palette_offers_model_commands(tmp_path: Path) -> None:
         await pilot.pause()
         assert notices(app)[-1] == "memory unloaded; it loads again when it is next used"
     await app.stack.aclose()  # type: ignore[union-attr]
+
+
+async def test_model_panel_says_where_the_slot_runs(tmp_path: Path) -> None:
+    # The session talks to the manager's slot ("local:main"); the panel once called that HTTP.
+    stack = build_stack(parse_config("[local.main]\ncontext_size = 1024\n"))
+    session = Session(stack.provider, options=SessionOptions(workspace=tmp_path))
+    app = NanobotApp(session, stack=stack)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.hardware_panel.model_detail.startswith("local:main · in-process · ctx")
+    await stack.aclose()

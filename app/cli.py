@@ -11,7 +11,7 @@ from app import __version__
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def _commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     from app import cli_config, cli_doctor, cli_ingest, cli_process, cli_run, cli_setup
 
     return [cli_run.register, cli_config.register, cli_doctor.register, cli_setup.register,

@@ -10,7 +10,7 @@ from app.core.paths import get_paths
 from app.core.providers.base import Provider
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("config", help="write, check or locate the config file")
     p.add_argument("action", choices=["init", "check", "path"])
     p.add_argument("--force", action="store_true", help="init: overwrite an existing file")

@@ -14,7 +14,7 @@ SECTIONS = ("config", "environment", "hardware", "tier", "models", "fits", "reco
             "providers")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="check the environment, hardware, models and providers")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run)

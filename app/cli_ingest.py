@@ -11,7 +11,7 @@ from dataclasses import asdict
 from app.core.context_store.errors import VolumeError
 
 
-def register_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ingest", help="store files or directory trees as a searchable volume")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     p.add_argument("--name", "-n", required=True, help="volume name")
@@ -24,7 +24,7 @@ def register_ingest(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=run_ingest)
 
 
-def register_ask(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_ask(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ask", help="answer a question from a volume: deterministic retrieval, "
                                    "then the model reads a few lines")
     p.add_argument("name", help="volume name")
@@ -76,7 +76,7 @@ def run_ask(args: argparse.Namespace) -> int:
     return code
 
 
-def register_volumes(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_volumes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("volumes", help="list volumes, or delete one with --rm NAME")
     p.add_argument("--rm", metavar="NAME", help="delete this volume")
     p.set_defaults(handler=run_volumes)
@@ -103,14 +103,14 @@ def run_volumes(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_embed(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_embed(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("embed", help="build a volume's semantic index now (semantic extra)")
     p.add_argument("name", help="volume name")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(handler=run_embed)
 
 
-def register_search(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_search(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("search", help="search a volume (BM25 over its chunks)")
     p.add_argument("name", help="volume name")
     p.add_argument("query", nargs="+", help="words to look for")

@@ -31,7 +31,7 @@ BAD_INPUT = (TaskError, SpecError, ConfigError, ProviderSetupError, EmbeddedMode
              ValueError)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("process", help="million-step processes: calibrate, run, resume, audit")
     ps = p.add_subparsers(dest="process_command", metavar="ACTION", required=True)
 

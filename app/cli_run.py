@@ -24,7 +24,7 @@ from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run one turn headless and stream the answer to stdout")
     p.add_argument("-p", "--prompt", required=True, help="the prompt ('-' reads stdin)")
     p.add_argument("--json", action="store_true", help="print one JSON event per line")

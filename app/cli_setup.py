@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("setup", help="first-run wizard: hardware, models, downloads, config")
     p.add_argument("--models-dir", help="where to look for and download GGUF files "
                                         "(default ~/models)")

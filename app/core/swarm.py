@@ -11,6 +11,7 @@ renders what it is given and never polls.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import time
@@ -28,6 +29,7 @@ from app.core.events import (
     Usage,
 )
 from app.core.messages import Message
+from app.core.permissions import ApprovalRequest, Approver, Decision
 from app.core.providers.base import Provider
 from app.core.session import Session, SessionOptions, TurnOutcome
 from app.core.swarm_events import (
@@ -237,7 +239,7 @@ class Swarm:
         # parent (or to a worker) holds for the whole tree, and --yes reaches workers too.
         session.auto_approve = parent.auto_approve
         session.permissions = parent.permissions
-        session.approver = parent.approver
+        session.approver = _labelled(parent.approver, w.label)
         install_context(session)  # masking and truncation; no summaries inside a worker
         self.install(session, owner=w.id, spawn=w.budget.depth < w.budget.max_depth)
         session.add_listener(lambda ev: self._on_worker_event(w, ev))
@@ -425,3 +427,15 @@ def swarm_of(session: Session) -> Swarm | None:
 
     hook = next((h for h in session.hooks if isinstance(h, SwarmHook)), None)
     return hook.swarm if hook is not None and hook.owner is None else None
+
+
+def _labelled(approver: Approver | None, label: str) -> Approver | None:
+    """The parent's approver, with the question saying which worker asks."""
+    if approver is None:
+        return None
+    ask = approver
+
+    async def asked_by_worker(request: ApprovalRequest) -> Decision:
+        return await ask(dataclasses.replace(request, label=f"[worker {label}] {request.label}"))
+
+    return asked_by_worker

@@ -35,6 +35,7 @@ async def _run(tmp_path: Path, decision: Decision) -> tuple[list[ApprovalRequest
 async def test_a_workers_write_asks_the_parents_approver(tmp_path: Path) -> None:
     asked, out, result = await _run(tmp_path, "allow_once")
     assert [r.tool for r in asked] == ["write_file"]
+    assert asked[0].label.startswith("[worker writer task] ")  # the user sees who asks
     assert out.read_text() == "hi\n" and result == "wrote it"
 
 

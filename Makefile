@@ -17,13 +17,13 @@ LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 PIP        := $(BIN)/python -m pip --disable-pip-version-check
 PIP_FLAGS  := --find-links $(WHEELHOUSE) -c constraints.txt
 
-.PHONY: run test lint types pytest wheel clean-venv
+.PHONY: run test lint types pytest wheel clean-venv constraints fresh-check
 
 run: $(VENV)/.installed
 	$(BIN)/nanobot
 
 test: $(VENV)/.installed-test
-	.ci/checks
+	.ci/checks $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,22 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | wheel
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Regenerate constraints.txt from the venv (install every extra you want pinned first, e.g.
+#   make .venv/.installed-test && .venv/bin/pip install -c constraints.txt -e '.[coder15,semantic]').
+# `pip list --format=freeze` writes name==version only; `pip freeze` writes a direct reference to the file for
+# anything installed from a local file, which no other machine can install.
+constraints:
+	@$(PIP) list --format=freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' > constraints.new
+	@if grep -n -v -E '^[A-Za-z0-9._-]+==[A-Za-z0-9.+!_-]+$$' constraints.new; then \
+		echo "constraints.new: the lines above are not plain name==version pins"; exit 1; fi
+	@{ echo "# Versions the project was tested with; the Makefile installs with -c constraints.txt."; \
+	   echo "# Plain name==version pins only (tests/test_packaging.py). Regenerate: make constraints"; \
+	   cat constraints.new; } > constraints.txt
+	@rm -f constraints.new
+	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
+
+# What a new user does: a fresh clone, an empty HOME (no pip, wheel or model cache), the README's
+# test command. Prints the wall time.
+fresh-check:
+	scripts/fresh-check

@@ -15,6 +15,7 @@ from app.core.models.model_catalog import load_catalog
 from app.setup_app import SetupApp
 from tests.file_server import FileHost, file_server
 from tests.gguf_fixture import write_gguf
+from tests.pilot_wait import until
 from tests.test_cli import nanobot
 
 
@@ -28,7 +29,9 @@ def host_catalog_file(host: FileHost, ref: str, tmp: Path) -> bytes:
 
 
 def text(app: SetupApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
+    """What the widget shows, or "" while the current step has no such widget."""
+    found = app.screen.query(selector)
+    return str(found.first(Static).render()) if found else ""
 
 
 @pytest.mark.model
@@ -101,18 +104,19 @@ async def test_skipping_a_download_uses_the_embedded_model(nanobot_home: Path,
                    mirror="http://127.0.0.1:9")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#next")
-        await pilot.pause()
+        await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
         app.screen.query_one("#dl-rlm", Checkbox).value = False
         app.screen.query_one("#dl-memory", Checkbox).value = False
         await pilot.click("#next")
-        await pilot.pause()
-        assert "Nothing to download." in text(app, "#dl-status")
+        await until(pilot, lambda: "Nothing to download." in text(app, "#dl-status"),
+                    what="the download step to finish")
         await pilot.click("#next")
-        await pilot.pause()
+        await until(pilot, lambda: app.screen.query("#config-preview"), what="the config step")
         preview = text(app, "#config-preview")
         assert "shares the main slot's model" in preview and "path =" not in preview
         await pilot.press("escape")
-        await pilot.pause()
+        await until(pilot, lambda: app.return_value is not None or not app.is_running,
+                    what="the wizard to close")
     assert app.return_value is False
     assert not (nanobot_home / "config" / "config.toml").exists()  # quitting writes nothing
 
@@ -123,10 +127,9 @@ async def test_a_failed_download_keeps_next_disabled(nanobot_home: Path, tmp_pat
                        mirror=host.base)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.click("#next")
-            await pilot.pause()
+            await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
             await pilot.click("#next")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert "HTTP 404" in text(app, "#dl-status") and "Press Back" in text(app,
-                                                                                   "#dl-status")
+            await until(pilot, lambda: "Press Back" in text(app, "#dl-status"),
+                        what="the downloads to fail")
+            assert "HTTP 404" in text(app, "#dl-status")
             assert app.screen.query_one("#next").disabled

@@ -45,6 +45,13 @@ def tool_or_text_gbnf(tools: tuple[ToolSpec, ...]) -> str:
     return "root ::= call | answer\n" + ANSWER_RULE + call
 
 
+def call_only_gbnf(tools: tuple[ToolSpec, ...]) -> str:
+    """A grammar under which the whole reply is one well-formed call of one of ``tools``."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return str(json_schema_to_gbnf(json.dumps(tools_schema(tools))))
+
+
 def tool_instructions(tools: tuple[ToolSpec, ...]) -> str:
     """Tool instructions for models without native tool calling, with a few short examples.
 

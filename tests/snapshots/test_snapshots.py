@@ -26,6 +26,7 @@ from app.core.session import Session, SessionOptions
 from app.screens.help import HelpScreen
 from app.screens.sessions import SessionsScreen
 from app.tui import NanobotApp
+from tests.pilot_wait import until
 from tests.ui.harness import DEMO_LOG, FIXED_HW, make_session
 from widgets.assistant_message import AssistantMessage
 from widgets.flash import Flash
@@ -134,6 +135,9 @@ def test_thinking_hidden(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await start_and_hold(pilot, "2+2?")
         await pilot.press("ctrl+t")
+        # The toggle's flash line comes and goes on a timer: photograph the state after it.
+        await until(pilot, lambda: "thinking off" in app.flash.message, what="the toggle's flash")
+        app.flash.hide()
         await pilot.pause()
         assert not app.query_one(ThinkingBlock).display
         assert app.status_bar.thinking == "off"
@@ -166,8 +170,11 @@ def test_cancel_hint(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await start_and_hold(pilot, "count")
         await pilot.press("escape")
-        await pilot.pause()
-        assert "Esc again" in app.query_one(Flash).message and app.session.running
+        await until(pilot, lambda: "Esc again" in app.query_one(Flash).message, what="the hint")
+        assert app.session.running
+        # The hint hides itself after two seconds; on a loaded machine the photograph can come
+        # later than that, so keep the same hint up for the photograph.
+        app.flash.show(app.flash.message, "warning", 60)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 

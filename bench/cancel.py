@@ -26,20 +26,20 @@ from typing import Any
 from textual import events
 from textual.message import Message
 
-from app.bridge import CoreEvent
-from app.core.events import TextDelta, TurnCancelled
-from app.core.messages import ToolCall
+from app.core.agent.events import TextDelta, TurnCancelled
+from app.core.agent.messages import ToolCall
+from app.core.agent.session import Session, SessionOptions
 from app.core.models.embedded import ensure_embedded
 from app.core.models.hardware import HardwareSnapshot
-from app.core.permissions import PermissionGate
+from app.core.policy.permissions import PermissionGate
 from app.core.providers.base import Provider, ToolSpec
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.tool_config import PermissionsConfig
+from app.core.settings.tool_config import PermissionsConfig
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
-from app.tui import NanobotApp
+from app.tui.app import NanobotApp
+from app.tui.bridge import CoreEvent
 from tests.servers import llama_server  # run as `python -m bench.cancel` from the repository root
 
 PROMPT = "Count from 1 to 500, one number per line."

@@ -30,15 +30,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.compaction import CompactionEvent, ContextManager, install
-from app.core.compaction_tiers import REF_RE
-from app.core.config import ContextConfig
-from app.core.events import Event, TextDelta, TurnStarted
+from app.core.agent.events import Event, TextDelta, TurnStarted
+from app.core.agent.session import Session, SessionOptions
+from app.core.context.compaction import CompactionEvent, ContextManager, install
+from app.core.context.compaction_tiers import REF_RE
+from app.core.context.summarizer import Summarizer
 from app.core.providers.base import Provider, ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.session_store import SessionStore
-from app.core.summarizer import Summarizer
+from app.core.settings.config import ContextConfig
+from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 
 
@@ -67,8 +67,8 @@ def summariser(kind: str) -> Summarizer:
         return Summarizer(slow, timeout_s=120)
 
     def make() -> Provider:
-        from app.core.config import SlotConfig
         from app.core.providers.registry import local_provider
+        from app.core.settings.config import SlotConfig
 
         return local_provider(SlotConfig(context_size=4096), label="memory slot").provider
 

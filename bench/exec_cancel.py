@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.events import Event, ToolCallStarted
-from app.core.permissions import PermissionGate
+from app.core.agent.events import Event, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
+from app.core.policy.permissions import PermissionGate
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.tool_config import PermissionsConfig
+from app.core.settings.tool_config import PermissionsConfig
 from app.core.tools.base import ToolRegistry
 from app.core.tools.shell import Exec, group_members
 

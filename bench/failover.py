@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message
 from app.core.models.embedded import ensure_embedded
 from app.core.models.server import (
     Backoff,

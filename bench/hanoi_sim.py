@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.cancel import CancelToken  # noqa: E402 - after the path set-up above
-from app.core.events import Event  # noqa: E402
+from app.core.agent.cancel import CancelToken  # noqa: E402 - after the path set-up above
+from app.core.agent.events import Event  # noqa: E402
 from app.core.process import kmath  # noqa: E402
 from app.core.process.audit import audit  # noqa: E402
 from app.core.process.engine import ProcessRunner  # noqa: E402

@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.config import SlotConfig
-from app.core.events import Event, ToolCallFinished, ToolCallStarted
-from app.core.permissions import PermissionGate
+from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
+from app.core.policy.permissions import PermissionGate
 from app.core.providers.base import Provider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.registry import local_provider
-from app.core.session import Session, SessionOptions
-from app.core.tool_config import PermissionsConfig
-from app.runtime import default_registry
+from app.core.settings.config import SlotConfig
+from app.core.settings.tool_config import PermissionsConfig
+from app.runtime.build import default_registry
 
 PROMPT = "create hello.py that prints hi, then run it"
 ALLOW = PermissionsConfig(tools={"write_file": "allow", "edit_file": "allow", "exec": "allow"})

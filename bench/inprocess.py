@@ -17,14 +17,14 @@ import asyncio
 import statistics
 import time
 
-from app.core.cancel import CancelToken
-from app.core.events import Event, TextDelta, TurnFinished, Usage
-from app.core.messages import Message
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event, TextDelta, TurnFinished, Usage
+from app.core.agent.messages import Message
+from app.core.agent.session import Session, SessionOptions
 from app.core.models.embedded import ensure_embedded
 from app.core.providers.base import ProviderRequest, TextChunk, UsageChunk
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
-from app.core.session import Session, SessionOptions
-from app.tui import NanobotApp
+from app.tui.app import NanobotApp
 
 PROMPT = "Write a long, detailed story about a robot who learns to garden. Use many paragraphs."
 

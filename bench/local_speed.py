@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.events import Event, TextDelta, Usage
-from app.core.messages import Message
+from app.core.agent.events import Event, TextDelta, Usage
+from app.core.agent.messages import Message
+from app.core.agent.session import BASE_PROMPT, Session, SessionOptions
 from app.core.models.embedded import ensure_embedded
 from app.core.providers.base import ProviderRequest
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
-from app.core.session import BASE_PROMPT, Session, SessionOptions
 from app.core.tools.base import ToolRegistry
 
 PROMPT = ("Here is a list of server log lines:\n" + "\n".join(

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.events import MessageAdded, TurnStarted
-from app.core.session import Session, SessionOptions
-from app.core.session_store import SessionStore, read_session
+from app.core.agent.events import MessageAdded, TurnStarted
+from app.core.agent.session import Session, SessionOptions
+from app.core.store.session_store import SessionStore, read_session
 
 NARRATION_RULE = (
     "Before each tool call, first write one short sentence saying what you are about to do and "
@@ -105,7 +105,7 @@ def score_log(path: Path, name: str = "") -> Score:
 async def run_tasks(repeat: int, keep: Path, max_tokens: int) -> list[Score]:
     from app.core.models.embedded import ensure_embedded
     from app.core.providers.llama_inprocess import LlamaInProcessProvider
-    from app.runtime import default_registry
+    from app.runtime.build import default_registry
 
     provider = LlamaInProcessProvider(ensure_embedded(), n_ctx=8192, temperature=0.0, seed=7,
                                       label="qwen2.5-coder-0.5b (default)", tool_nudge=True)

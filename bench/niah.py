@@ -27,14 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.core.agent.events import Event, ToolCallFinished
+from app.core.agent.session import Session, SessionOptions
 from app.core.context_store.ingest import ingest
 from app.core.context_store.search import search
 from app.core.context_store.store import VolumeStore
 from app.core.context_store.tools import ctx_tools
-from app.core.events import Event, ToolCallFinished
 from app.core.models.embedded import ensure_embedded
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
-from app.core.session import Session, SessionOptions
 from app.core.tools.base import ToolRegistry
 from bench.niah_haystack import Haystack, Needle, build
 

@@ -27,7 +27,8 @@ from textual.await_complete import AwaitComplete
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
+from app.core.agent.session import Session, SessionOptions
 from app.core.models.hardware import HardwareSnapshot
 from app.core.providers.base import (
     Capabilities,
@@ -37,8 +38,7 @@ from app.core.providers.base import (
     TextChunk,
     UsageChunk,
 )
-from app.core.session import Session, SessionOptions
-from app.tui import NanobotApp
+from app.tui.app import NanobotApp
 from widgets.assistant_message import AssistantMessage
 from widgets.block_spec import BlockSpec
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.config import SlotConfig
-from app.core.events import Event, ToolCallStarted
+from app.core.agent.events import Event, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.registry import local_provider
-from app.core.session import Session, SessionOptions
-from app.runtime import default_registry
+from app.core.settings.config import SlotConfig
+from app.runtime.build import default_registry
 from bench.toolcall_cases import CASES, make_workspace
 
 

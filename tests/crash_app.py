@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from app.core.events import Event
-from app.core.messages import ToolCall
+from app.core.agent.events import Event
+from app.core.agent.messages import ToolCall
 from app.core.providers.scripted import ScriptedReply
-from app.runtime import build_runtime
-from tests.core.swarm_helpers import KeyedProvider
+from app.runtime.build import build_runtime
+from tests.core.swarm.swarm_helpers import KeyedProvider
 
 ENDLESS = ["tok "] * 1_000_000
 

@@ -12,11 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.core.events import Event, TextDelta
-from app.core.messages import ToolCall
+from app.core.agent.events import Event, TextDelta
+from app.core.agent.messages import ToolCall
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.session_store import SessionStore
+from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
 

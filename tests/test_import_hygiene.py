@@ -39,7 +39,7 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_core_has_modules() -> None:
     mods = core_modules()
-    assert "app.core.session" in mods and "app.core.providers.llama_inprocess" in mods
+    assert "app.core.agent.session" in mods and "app.core.providers.llama_inprocess" in mods
 
 
 def test_core_imports_with_textual_and_rich_unavailable() -> None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from app.core.tokens import format_tokens
+from app.core.context.tokens import format_tokens
 
 MARKS = (80, 85, 95)  # where compaction tiers fire
 BANDS = ((95, "full"), (80, "high"), (50, "mid"), (0, "low"))

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from app.core.doctor import DoctorReport
+from app.core.models.doctor import DoctorReport
 
 MARK = {"ok": ("✓", "green"), "info": ("·", "dim"), "warn": ("!", "yellow"),
         "fail": ("✗", "red bold")}

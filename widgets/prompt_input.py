@@ -24,7 +24,7 @@ class PromptInput(Input):
     PromptInput.-busy { border: tall $accent 60%; }
     PromptInput.-busy:focus { border: tall $accent; }
     """
-    # Ids match app/actions.py, so [keymap] remaps these too and F1 lists them.
+    # Ids match app/tui/actions.py, so [keymap] remaps these too and F1 lists them.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "queue", "Queue", show=False, id="queue"),
         Binding("up", "recall", "Recall", show=False, id="recall"),

@@ -1,6 +1,6 @@
 """The live swarm pane: one line per worker, nested under the worker that spawned it.
 
-It renders the :class:`~app.core.swarm.SwarmSnapshot` it is handed (``show``) and never polls the
+It renders the :class:`~app.core.swarm.swarm.SwarmSnapshot` it is handed (``show``) and never polls the
 core. Enter opens a worker's transcript and ``x`` (or Delete) cancels a worker and its children;
 both are requests posted upward as messages, for the app to carry out.
 """
@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from app.core.swarm_events import SwarmSnapshot, WorkerRow
+from app.core.swarm.events import SwarmSnapshot, WorkerRow
 
 # Single-width glyphs only: emoji-width icons shift the columns in some terminals.
 ICONS = {"queued": "◌", "running": "●", "done": "✔", "failed": "✖", "cancelled": "■",

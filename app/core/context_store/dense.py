@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from app.core.context_store import layout
 from app.core.context_store.errors import VolumeError
-from app.core.paths import atomic_write_text
+from app.core.settings.paths import atomic_write_text
 
 SUB_CHARS = 600
 MAX_TOKENS = 256

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.context_store.errors import VolumeError
-from app.core.paths import atomic_write_text
+from app.core.settings.paths import atomic_write_text
 
 FORMAT_VERSION = 1
 TEXT = "text.bin"

@@ -6,7 +6,7 @@ they read a ten-line excerpt well. So the searching is deterministic: an identif
 (``crimson-falcon-42``, a quoted string, a UUID) is found with ``ctx_grep``; anything else goes to
 ``ctx_search``; the best line is read with ``ctx_slice`` (plus or minus ``window`` lines). Only the
 final step reaches the model, with the question and those lines. Everything runs through the normal
-:class:`~app.core.session.Session` loop, so the calls are real tool calls, visible as events and in
+:class:`~app.core.agent.session.Session` loop, so the calls are real tool calls, visible as events and in
 the session file.
 """
 
@@ -16,8 +16,8 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message, ToolCall, new_call_id
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message, ToolCall, new_call_id
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,

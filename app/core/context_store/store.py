@@ -14,7 +14,7 @@ from app.core.context_store.errors import VolumeError
 from app.core.context_store.index import ChunkIndex
 from app.core.context_store.layout import Meta
 from app.core.context_store.volume import Volume
-from app.core.paths import get_paths
+from app.core.settings.paths import get_paths
 
 if TYPE_CHECKING:
     from app.core.context_store.dense import DenseIndex, Embedder

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.models.gguf import GGUF_MAGIC
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from app.core.paths import get_paths
+from app.core.settings.paths import get_paths
 
 DEFAULT_MODEL_ID = "qwen2.5-coder-0.5b"
 CHUNK = 4 << 20

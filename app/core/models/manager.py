@@ -18,18 +18,18 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from app.core.cancel import CancelToken
-from app.core.config import SLOTS, Config, SlotConfig
+from app.core.agent.cancel import CancelToken
 from app.core.models.embedded import DEFAULT_MODEL_ID, EmbeddedModelError, catalog
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.metered import MeteredProvider
 from app.core.models.server import ManagedServer, ServerSpec, ServerStartError, ServerState, ServerStatus
-from app.core.paths import get_paths
 from app.core.providers.base import Capabilities, Provider, ProviderEvent, ProviderRequest
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.providers.registry import local_provider
+from app.core.settings.config import SLOTS, Config, SlotConfig
+from app.core.settings.paths import get_paths
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.providers.base import (
     Capabilities,
     Provider,

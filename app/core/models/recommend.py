@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.config import SLOTS
 from app.core.models.discover import LocalModel
 from app.core.models.fit import Budget, FitPlan, plan_fit
 from app.core.models.hardware_snapshot import HardwareSnapshot
 from app.core.models.model_catalog import Candidate, CatalogError, ModelCatalog, load_catalog, resolve
 from app.core.models.tiers import Tier, TierVerdict, classify
+from app.core.settings.config import SLOTS
 
 # Context each slot asks for before the fit maths trims it (B4: memory is a short-job model).
 SLOT_CONTEXT = {"main": 32768, "rlm": 16384, "memory": 8192}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process import kmath
 from app.core.process.oracle import oracle_for
 from app.core.process.sampler import Sampler, SampleRequest, sample_seed

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.core.cancel import CancelToken
-from app.core.events import Event
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event
 from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
 from app.core.process.recovery import chain_next, count_decision, count_sample, recover
 from app.core.process.sampler import Sampler, SampleRequest, SamplerError, SampleResult, sample_seed

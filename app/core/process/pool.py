@@ -19,8 +19,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message
 from app.core.process.sampler import SampleRequest, SamplerError, SampleResult
 from app.core.providers.base import (
     FinishChunk,

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.config import Config, load_config
 from app.core.process.pool import GRAMMAR_FIELDS, Endpoint, EndpointPool
 from app.core.process.sampler import Sampler
 from app.core.process.spec import SpecError
 from app.core.process.task import Task
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.settings.config import Config, load_config
 
 SIM_KEYS = {"p", "malformed", "overlong", "inconsistent", "correlated", "hard_error",
             "hard_flagged", "delay_ms"}

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.sampler import SampleRequest, SampleResult
 from app.core.process.tasks.hanoi import (
     Move,

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.core.paths import get_paths
+from app.core.settings.paths import get_paths
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calibrations (

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.core.paths import atomic_write_text, get_paths
 from app.core.process.spec import ProcessSpec, SpecError
+from app.core.settings.paths import atomic_write_text, get_paths
 
 STATUSES = ("running", "paused", "stopped", "finished", "failed")
 # One encoder for every record: json.dumps with options builds a new encoder per call.

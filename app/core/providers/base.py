@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message, ToolCall
-from app.core.template_caps import TemplateCaps
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message, ToolCall
+from app.core.wire.template_caps import TemplateCaps
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import httpx
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.providers.base import (
     Capabilities,
     NoticeChunk,

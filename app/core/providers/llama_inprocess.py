@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message, new_call_id
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message, new_call_id
 from app.core.models.gguf import check_gguf
 from app.core.models.quirks import ModelQuirks
 from app.core.providers.base import (
@@ -35,10 +35,10 @@ from app.core.providers.base import (
     UsageChunk,
 )
 from app.core.providers.grammar import ANSWER_ONLY_GBNF, tool_instructions, tool_or_text_gbnf
-from app.core.template_caps import TemplateProbeError, probe_template
-from app.core.think import ThinkSplitter
-from app.core.thread_repair import render_prompt
-from app.core.tool_calls import call_from_obj, loads_lenient
+from app.core.wire.template_caps import TemplateProbeError, probe_template
+from app.core.wire.think import ThinkSplitter
+from app.core.wire.thread_repair import render_prompt
+from app.core.wire.tool_calls import call_from_obj, loads_lenient
 
 log = logging.getLogger(__name__)
 

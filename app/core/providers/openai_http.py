@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from app.core.cancel import CancelToken
-from app.core.messages import ToolCall, new_call_id
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import ToolCall, new_call_id
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,
@@ -29,9 +29,9 @@ from app.core.providers.base import (
     ToolCallChunk,
     UsageChunk,
 )
-from app.core.render import to_openai
-from app.core.think import ThinkSplitter
-from app.core.tool_calls import loads_lenient
+from app.core.wire.render import to_openai
+from app.core.wire.think import ThinkSplitter
+from app.core.wire.tool_calls import loads_lenient
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 

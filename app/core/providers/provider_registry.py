@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 
-from app.core.config import SLOTS, Config, SlotConfig
 from app.core.models.embedded import EmbeddedModelError, catalog
 from app.core.models.gguf import ModelFileError
 from app.core.providers.base import Provider
@@ -29,6 +28,7 @@ from app.core.providers.fallback import FallbackProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.providers.registry import ProviderSetupError, local_provider
 from app.core.providers.resilience import BreakerBoard, RetryPolicy
+from app.core.settings.config import SLOTS, Config, SlotConfig
 
 LOCAL_PORTS: dict[str, int] = {"llamacpp": 8080, "lmstudio": 1234, "ollama": 11434}
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.config import Config, SlotConfig
 from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, ensure_embedded
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.quirks import quirks_by_id, quirks_for_gguf
 from app.core.providers.base import Provider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.settings.config import Config, SlotConfig
 
 
 class ProviderSetupError(Exception):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.cancel import CancelToken
-from app.core.events import (
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import (
     Event,
     Injected,
     MessageAdded,
@@ -31,7 +31,7 @@ from app.core.events import (
     TurnStarted,
     Usage,
 )
-from app.core.messages import ToolCall
+from app.core.agent.messages import ToolCall
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,
@@ -44,7 +44,7 @@ from app.core.providers.base import (
     ToolSpec,
     UsageChunk,
 )
-from app.core.session_store import read_session
+from app.core.store.session_store import read_session
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 
 FINISHED_TEXT = "(the recorded session has no more replies; start Nanobot without --replay to chat)"

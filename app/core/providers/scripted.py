@@ -7,8 +7,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
-from app.core.cancel import CancelToken
-from app.core.messages import ToolCall, new_call_id
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import ToolCall, new_call_id
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.providers.base import ToolSpec
 
 if TYPE_CHECKING:
-    from app.core.context_gate import ContextGate
+    from app.core.context.context_gate import ContextGate
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Tool(Protocol):
     spec: ToolSpec
 
     def label(self, args: dict[str, Any]) -> str:
-        """A one-line human description of the call ("Reading app/core/session.py")."""
+        """A one-line human description of the call ("Reading app/core/agent/session.py")."""
         ...
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult: ...

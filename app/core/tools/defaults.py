@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.tool_config import PermissionsConfig, ToolsConfig
+from app.core.settings.tool_config import PermissionsConfig, ToolsConfig
 from app.core.tools.edit import EditFile, WriteFile
 from app.core.tools.files import ListDir, ReadFile
 from app.core.tools.search import Glob, Grep

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from app.core.providers.base import ToolSpec
-from app.core.tool_labels import label_for
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+from app.core.tools.labels import label_for
 
 MAX_DIFF_LINES = 200
 MAX_EDIT_BYTES = 20_000_000

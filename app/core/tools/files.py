@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.core.providers.base import ToolSpec
-from app.core.tool_labels import label_for
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+from app.core.tools.labels import label_for
 
 # Whole-file reads stop here (with a visible note); ranged reads stream and have no limit.
 MAX_READ_BYTES = 50_000_000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.core.providers.base import ToolSpec
-from app.core.render import calls_as_text
 from app.core.tools.base import ToolContext, ToolError, ToolResult
+from app.core.wire.render import calls_as_text
 
 if TYPE_CHECKING:
-    from app.core.compaction import ContextManager
+    from app.core.context.compaction import ContextManager
 
 MAX_CHARS = 12_000
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from app.core.providers.base import ToolSpec
-from app.core.tool_labels import label_for
 from app.core.tools.base import (
     ToolContext,
     ToolError,
@@ -23,6 +22,7 @@ from app.core.tools.base import (
     decoded_path,
     resolve_in_workspace,
 )
+from app.core.tools.labels import label_for
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}

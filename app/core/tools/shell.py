@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.core.policy.shell_policy import deny_reason
 from app.core.providers.base import ToolSpec
-from app.core.tool_labels import label_for
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
-from app.core.tools.shell_policy import deny_reason
+from app.core.tools.labels import label_for
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_OUTPUT = 10_000_000

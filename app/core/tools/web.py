@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from app.core.providers.base import ToolSpec
-from app.core.tool_labels import label_for
 from app.core.tools.base import ToolContext, ToolError, ToolResult
 from app.core.tools.html_text import html_to_text
+from app.core.tools.labels import label_for
 from app.core.tools.web_search import SearchBackend, SearchError
 
 MAX_REDIRECTS = 5

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.engine import ProcessRunner, RunOutcome
 from app.core.process.sampler import Sampler, SampleRequest, SampleResult
 from app.core.process.spec import ProcessSpec

@@ -12,7 +12,7 @@ from app.core.process.calibrate import calibrate, token_cap_from
 from app.core.process.sim import SimConfig, SimulatedHanoiSampler
 from app.core.process.stats import latest_calibration, save_calibration
 from app.core.process.tasks.hanoi import HanoiTask
-from tests.test_cli import nanobot
+from tests.cli.test_cli import nanobot
 
 
 async def test_calibration_measures_p_among_valid_samples_and_derives_k() -> None:

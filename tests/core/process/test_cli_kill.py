@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_cli import ROOT, nanobot
+from tests.cli.test_cli import ROOT, nanobot
 
 RUN = ["process", "run", "hanoi", "--disks", "12", "--sampler", "sim", "--sim-p", "0.97",
        "--checkpoint-every", "97", "--checkpoint-seconds", "60"]

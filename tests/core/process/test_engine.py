@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.audit import audit
 from app.core.process.sampler import SampleRequest
 from app.core.process.spec import Budget
@@ -192,7 +192,7 @@ def test_processes_list_as_a_tree() -> None:
 
 
 async def test_progress_events_are_registered_core_events(tmp_path: Path) -> None:
-    from app.core.events import from_record, to_record
+    from app.core.agent.events import from_record, to_record
     from app.core.process.events import ProcessEnded, ProcessProgress
 
     seen: list[object] = []

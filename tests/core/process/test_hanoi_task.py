@@ -209,7 +209,7 @@ def test_choice_format_lists_the_legal_moves_and_maps_the_letter() -> None:
 def test_hanoi_micro_runs_two_questions_per_move_through_the_same_engine(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from app.core.cancel import CancelToken
+    from app.core.agent.cancel import CancelToken
     from app.core.process.audit import audit
     from app.core.process.oracle import oracle_for
     from tests.core.process.helpers import ScriptedSampler, make_runner

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.audit import audit
 from app.core.process.pool import Endpoint, EndpointPool
 from app.core.process.sampler import SamplerError
@@ -142,7 +142,7 @@ async def test_a_sampler_error_is_raised_when_nothing_answers() -> None:
 
 
 def test_cli_run_stops_when_its_server_dies_and_resumes_on_another(nanobot_home: Path) -> None:
-    from tests.test_cli import nanobot
+    from tests.cli.test_cli import nanobot
 
     with sse_server(HanoiServer(4, die_after=10)) as (url, _):
         first = nanobot("process", "run", "hanoi", "--disks", "4", "--endpoint",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.calibrate import calibrate
 from app.core.process.pool import Endpoint, EndpointPool
 from app.core.process.sampler import SampleRequest

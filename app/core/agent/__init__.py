@@ -1,0 +1,1 @@
+"""The turn loop: session, messages, events, hooks, cancellation, nudges."""

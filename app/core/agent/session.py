@@ -1,0 +1,549 @@
+"""The turn loop: build messages, stream, parse tool calls, run tools, repeat.
+
+A :class:`Session` owns the canonical history and reports everything as events to its listeners
+(the TUI bridge, the headless CLI, tests) and to its session file. Commands come in as plain method
+calls: :meth:`run_turn`, :meth:`cancel`, :meth:`inject` and the ``thinking`` attributes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.agent import hooks as _hooks
+from app.core.agent import nudges
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import (
+    ErrorReported,
+    Event,
+    Injected,
+    MessageAdded,
+    Notice,
+    ReasoningDelta,
+    ReplyRestarted,
+    SessionStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    Usage,
+)
+from app.core.agent.messages import Message, ToolCall
+from app.core.agent.tool_selection import select_tools
+from app.core.context.context_gate import ContextGate, estimate_tokens, session_cache_dir
+from app.core.policy.permissions import Approver, PermissionGate, Verdict
+from app.core.policy.redact import redact, redact_value
+from app.core.providers.base import (
+    FinishChunk,
+    NoticeChunk,
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    ReasoningChunk,
+    TextChunk,
+    ToolCallChunk,
+    UsageChunk,
+)
+from app.core.store.session_store import SessionStore
+from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
+from app.core.tools.labels import result_label
+from app.core.wire.tool_args import repair_call
+from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Event], None]
+
+# The workspace path is left out on purpose: tools take relative paths, and a prompt that does not
+# change from one directory to the next keeps small models' answers (and the prompt cache) stable.
+BASE_PROMPT = (
+    "You are Nanobot, a concise coding assistant running on the user's machine, in the user's "
+    "project directory (file paths are relative to it). Answer briefly."
+)
+
+PARSE_HELP = (
+    'Your tool call could not be parsed ({error}). To call a tool, reply with only a JSON '
+    'object like {{"name": "read_file", "arguments": {{"path": "README.md"}}}}.'
+)
+
+
+@dataclass
+class SessionOptions:
+    workspace: Path = field(default_factory=Path.cwd)
+    max_iterations: int = 20
+    max_tokens: int = 2048
+    temperature: float | None = None
+    system_prompt: str = ""
+    max_parse_failures: int = 3
+
+
+@dataclass
+class TurnOutcome:
+    turn_id: str
+    status: str  # "finished" | "cancelled" | "failed"
+    text: str
+    iterations: int = 0
+    error: str = ""
+
+
+@dataclass
+class _Reply:
+    text: str = ""
+    reasoning: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+
+class Session:
+    def __init__(self, provider: Provider, *, tools: ToolRegistry | None = None,
+                 options: SessionOptions | None = None, store: SessionStore | None = None,
+                 history: list[Message] | None = None) -> None:
+        self.provider = provider
+        self.tools = tools or ToolRegistry()
+        self.options = options or SessionOptions()
+        self.store = store
+        self.history: list[Message] = list(history or [])
+        self.session_id = store.session_id if store else uuid.uuid4().hex[:12]
+        self.thinking = False
+        # Headless runs with --yes approve tools that would otherwise ask the user.
+        self.auto_approve = False
+        # Permissions: the policy, and the hook the TUI / CLI plug in to ask the user.
+        self.permissions = PermissionGate()
+        self.approver: Approver | None = None
+        # The one choke point where tool output enters context (oversized output is cached).
+        self.gate = ContextGate(session_cache_dir(self.session_id))
+        self._admitted_tokens = 0  # tool output admitted since the last usage report
+        self.thinking_budget: int | None = None
+        self.context_used = 0
+        self._listeners: list[Listener] = []
+        self._cancel: CancelToken | None = None
+        self._turn_id: str | None = None
+        self._steer: list[str] = []
+        self._turns = 0
+        self._started = bool(history)
+        # Set after a repeated identical call: the next step gets no tools and must answer.
+        self._force_answer = False
+        self._avoid_tools: set[str] = set()  # tools the next step does not offer
+        self._step_retried = False
+        self._turn_start = 0  # index in history of this turn's user message
+        # Compaction, workers and status injection plug in here (app/core/agent/hooks.py).
+        self.hooks: list[_hooks.SessionHook] = []
+
+    # --- events ------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def emit(self, event: Event) -> None:
+        if self.store is not None:
+            try:
+                self.store.append(event)
+            except OSError:
+                log.exception("could not write the session file")
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed on %s", type(event).__name__)
+
+    def _commit(self, turn_id: str, message: Message) -> None:
+        self.history.append(message)
+        self.emit(MessageAdded(turn_id, message))
+
+    # --- state & commands --------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._turn_id is not None
+
+    @property
+    def turn_id(self) -> str | None:
+        return self._turn_id
+
+    @property
+    def context_limit(self) -> int:
+        return self.provider.capabilities.context_window
+
+    def cancel(self, reason: str = "cancelled by user") -> bool:
+        """Cancel the running turn; returns whether there was one to cancel."""
+        token = self._cancel
+        return bool(token is not None and token.cancel(reason))
+
+    def inject(self, text: str) -> bool:
+        """Steer the running turn: ``text`` reaches the model at the next safe point."""
+        if not self.running or not text.strip():
+            return False
+        self._steer.append(text)
+        return True
+
+    @property
+    def pending_steers(self) -> tuple[str, ...]:
+        return tuple(self._steer)
+
+    def take_steers(self) -> list[str]:
+        """Withdraw the steers not yet delivered (to edit one, or after a cancel)."""
+        taken, self._steer = self._steer, []
+        return taken
+
+    def set_provider(self, provider: Provider) -> None:
+        self.provider = provider
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def system_prompt(self) -> str:
+        prompt = BASE_PROMPT
+        if self.options.system_prompt:
+            prompt += "\n\n" + self.options.system_prompt
+        return prompt
+
+    def build_messages(self) -> list[Message]:
+        """What the model sees this step: the system prompt plus the history."""
+        messages = [Message(role="system", content=self.system_prompt()), *self.history]
+        request = self._last_request()
+        if self._force_answer:
+            kept = self._without_failed_calls()
+            messages = [messages[0], *kept]
+            if kept and kept[-1].role != "user":  # some tool did help: ask for the answer
+                turn = kept[self._turn_start:]
+                messages.append(Message(role="user", content=nudges.answer_now(turn, request)))
+        elif (self.history and self.history[-1].role == "tool"
+              and self.provider.capabilities.tool_nudge):
+            turn = self.history[self._turn_start:]
+            text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
+            messages.append(Message(role="user", content=text))
+        return _hooks.run_prepare(self, messages)
+
+    def _without_failed_calls(self) -> list[Message]:
+        """This turn's history minus tool calls whose every result failed: for an answer-only
+        step they are noise that small models echo back."""
+        head, turn = self.history[:self._turn_start], self.history[self._turn_start:]
+        failed = {m.tool_call_id for m in turn if m.role == "tool" and m.is_error}
+        kept: list[Message] = []
+        for m in turn:
+            if m.role == "tool" and m.tool_call_id in failed:
+                continue
+            if m.role == "assistant" and m.tool_calls and all(c.id in failed for c in m.tool_calls):
+                if m.content.strip():
+                    kept.append(Message(role="assistant", content=m.content))
+                continue
+            kept.append(m)
+        return [*head, *kept]
+
+    def _last_request(self) -> str:
+        for msg in reversed(self.history):
+            if msg.role == "user":
+                text = " ".join(msg.content.split())
+                return text if len(text) <= 300 else text[:300] + "…"
+        return ""
+
+    def _deliver_steers(self, turn_id: str) -> bool:
+        delivered = False
+        while self._steer:
+            text = self._steer.pop(0)
+            self._commit(turn_id, Message(role="user", content=text))
+            self.emit(Injected(turn_id, text))
+            delivered = True
+        if delivered:  # new instructions: the "answer now, no tools" lock no longer applies
+            self._force_answer = False
+        return delivered
+
+    async def run_turn(self, text: str) -> TurnOutcome:
+        if self.running:
+            raise RuntimeError("a turn is already running; use inject() to steer it")
+        self._turns += 1
+        turn_id = f"t{self._turns}-{uuid.uuid4().hex[:6]}"
+        cancel = CancelToken()
+        self._turn_id, self._cancel = turn_id, cancel
+        self._force_answer = self._step_retried = False
+        if not self._started:
+            self._started = True
+            self.emit(SessionStarted("", session_id=self.session_id, model=self.provider.model,
+                                     provider=self.provider.name))
+        self.emit(TurnStarted(turn_id, text=text, model=self.provider.model))
+        _hooks.run_turn_started(self, turn_id)
+        self._turn_start = len(self.history)
+        self._commit(turn_id, Message(role="user", content=text))
+        try:
+            return await self._loop(turn_id, cancel)
+        except ProviderError as exc:
+            self.emit(TurnFailed(turn_id, error=str(exc)))
+            return TurnOutcome(turn_id, "failed", "", error=str(exc))
+        except Exception as exc:
+            log.exception("turn %s failed", turn_id)
+            msg = f"{type(exc).__name__}: {exc}"
+            self.emit(TurnFailed(turn_id, error=msg))
+            return TurnOutcome(turn_id, "failed", "", error=msg)
+        finally:
+            self._turn_id, self._cancel = None, None
+            _hooks.run_turn_ended(self, turn_id)
+            if self._steer:  # steers that arrived too late stay visible to the caller as queued
+                log.info("%d steer message(s) arrived after the turn ended", len(self._steer))
+
+    async def _loop(self, turn_id: str, cancel: CancelToken) -> TurnOutcome:
+        iterations = 0
+        parse_failures = 0
+        cache: dict[str, ToolResult] = {}
+        while True:
+            self._deliver_steers(turn_id)
+            for message in _hooks.run_before_step(self, turn_id):
+                self._commit(turn_id, message)
+            if iterations >= self.options.max_iterations:
+                note = (f"Stopped after {iterations} tool rounds (agent.max_iterations); "
+                        "ask me to continue if needed.")
+                self.emit(Notice(turn_id, note, level="warning"))
+                self.emit(TurnFinished(turn_id, text=note, iterations=iterations))
+                return TurnOutcome(turn_id, "finished", note, iterations)
+            iterations += 1
+            reply = await self._stream_reply(turn_id, cancel)
+            if reply.cancelled:
+                return self._finish_cancelled(turn_id, reply, cancel, iterations)
+            self._commit(turn_id, Message(role="assistant", content=reply.text,
+                                          reasoning=reply.reasoning,
+                                          tool_calls=tuple(reply.calls)))
+            if reply.errors and not reply.calls:
+                parse_failures += 1
+                error = "; ".join(reply.errors)
+                self.emit(ErrorReported(turn_id, f"malformed tool call: {error}"))
+                if parse_failures >= self.options.max_parse_failures:
+                    text = (f"Stopped: the model produced {parse_failures} malformed tool calls "
+                            "in a row.")
+                    self.emit(Notice(turn_id, text, level="error"))
+                    self.emit(TurnFinished(turn_id, text=text, iterations=iterations))
+                    return TurnOutcome(turn_id, "finished", text, iterations)
+                self._commit(turn_id, Message(role="notice", content=PARSE_HELP.format(
+                    error=error)))
+                continue
+            if not reply.calls:
+                if self._steer:  # a steer arrived during the final answer: let the model see it
+                    continue
+                self.emit(TurnFinished(turn_id, text=reply.text, iterations=iterations))
+                return TurnOutcome(turn_id, "finished", reply.text, iterations)
+            for call in reply.calls:
+                if cancel.cancelled:
+                    break
+                await self._run_tool(turn_id, call, cancel, cache)
+            if cancel.cancelled:
+                return self._finish_cancelled(turn_id, _Reply(cancelled=True), cancel, iterations)
+
+    def _finish_cancelled(self, turn_id: str, reply: _Reply, cancel: CancelToken,
+                          iterations: int) -> TurnOutcome:
+        if reply.text or reply.reasoning or reply.calls:
+            self._commit(turn_id, Message(role="assistant", content=reply.text,
+                                          reasoning=reply.reasoning, cancelled=True))
+        partial = reply.text
+        self.emit(TurnCancelled(turn_id, partial_text=partial, reason=cancel.reason))
+        return TurnOutcome(turn_id, "cancelled", partial, iterations)
+
+    async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
+        caps = self.provider.capabilities
+        turn = self.history[self._turn_start:]
+        if (caps.tool_nudge and turn and turn[-1].role == "tool" and not turn[-1].is_error
+                and nudges.all_steps_done(turn, self._last_request())):
+            self._force_answer = True  # small models: every step had its call, now the answer
+        used = {c.name for m in turn for c in m.tool_calls}
+        tools = () if self._force_answer else tuple(
+            t for t in select_tools(self.tools.specs(), self._last_request(), caps.core_tools, used)
+            if t.name not in self._avoid_tools)
+        self._avoid_tools = set()
+        # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
+        prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
+        request = ProviderRequest(
+            messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
+            max_tokens=self.options.max_tokens, temperature=self.options.temperature,
+            thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
+        reply = _Reply()
+        full: list[str] = []
+        reasoning: list[str] = []
+        filt = CallStreamFilter()
+        async for chunk in self.provider.stream(request, cancel):
+            if cancel.cancelled:
+                break
+            if isinstance(chunk, TextChunk):
+                full.append(chunk.text)
+                visible = filt.feed(chunk.text)
+                if visible:
+                    self.emit(TextDelta(turn_id, visible))
+            elif isinstance(chunk, ReasoningChunk):
+                reasoning.append(chunk.text)
+                self.emit(ReasoningDelta(turn_id, chunk.text))
+            elif isinstance(chunk, ToolCallChunk):
+                reply.calls.append(chunk.call)
+            elif isinstance(chunk, UsageChunk):
+                self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+                self._admitted_tokens = 0
+                self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
+                                self.context_used, self.context_limit))
+            elif isinstance(chunk, NoticeChunk):
+                if chunk.restart:  # the provider failed mid-reply; another starts it again
+                    full.clear()
+                    reasoning.clear()
+                    reply.calls.clear()
+                    filt = CallStreamFilter()
+                    self.emit(ReplyRestarted(turn_id, chunk.text))
+                self.emit(Notice(turn_id, chunk.text, level=chunk.level))
+            elif isinstance(chunk, FinishChunk):
+                pass
+        self._force_answer = False
+        reply.reasoning = "".join(reasoning)
+        text = "".join(full)
+        if cancel.cancelled:
+            reply.cancelled = True
+            reply.text = filt.emitted
+            return reply
+        if not tools:  # answer-only step: whatever came back is the answer
+            reply.text = text
+            rest = filt.finish(text)
+            if rest:
+                self.emit(TextDelta(turn_id, rest))
+            return reply
+        parsed = parse_tool_calls(text, self.tools.names())
+        if parsed.calls and not reply.calls:
+            reply.calls = list(parsed.calls)
+        reply.errors = list(parsed.errors)
+        reply.text = parsed.text if (parsed.calls or parsed.errors) else text
+        rest = filt.finish(reply.text)
+        if rest:
+            self.emit(TextDelta(turn_id, rest))
+        return reply
+
+    async def _run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
+                        cache: dict[str, ToolResult]) -> None:
+        call, _repairs = repair_call(call, self.tools)
+        tool = self.tools.get(call.name)
+        label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
+        self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
+                                  arguments=redact_value(call.arguments), label=label))
+        started = time.monotonic()
+        key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
+        if key in cache:
+            prev = cache[key]
+            result = ToolResult("(identical call earlier in this turn; same result)\n"
+                                + prev.content, prev.is_error)
+            self._force_answer = not self._retry_step(call.name)
+        elif tool is None:
+            known = ", ".join(sorted(self.tools.names())) or "none"
+            result = ToolResult(f"Error: unknown tool {call.name!r}. Available tools: {known}.",
+                                is_error=True)
+        else:
+            problem = check_arguments(tool.spec.parameters, call.arguments)
+            verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
+            if problem:
+                result = ToolResult(f"Error: {problem}", is_error=True)
+            elif verdict is not None and not verdict.allowed:
+                result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
+            else:
+                result = self._admit(call, await self._execute(tool, call, cancel, turn_id))
+                if not cancel.cancelled:
+                    if getattr(tool, "mutates", False) and not result.is_error:
+                        cache.clear()  # the workspace changed: earlier results may be stale
+                    cache[key] = result
+        if cancel.cancelled and not result.is_error:
+            result = ToolResult("[cancelled by user]", is_error=True)
+        self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
+                                   content=result.content, is_error=result.is_error,
+                                   duration=time.monotonic() - started,
+                                   label=result_label(call.name, call.arguments, result.content,
+                                                      result.is_error, result.meta)))
+        self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
+                                      name=call.name, is_error=result.is_error))
+
+    def _retry_step(self, name: str) -> bool:
+        """A small model that repeats a call while steps of the request remain gets one more
+        step without that tool (it tends to loop on its last call); otherwise it must answer."""
+        turn = self.history[self._turn_start:]
+        if (self._step_retried or not self.provider.capabilities.tool_nudge
+                or nudges.all_steps_done(turn, self._last_request())):
+            return False
+        self._step_retried = True
+        self._avoid_tools = {name}
+        return True
+
+    async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
+                      cancel: CancelToken) -> Verdict:
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
+        preview = getattr(tool, "preview", None)
+        return await self.permissions.check(
+            turn_id=turn_id, call_id=call.id, tool_name=call.name, tool=tool,
+            args=call.arguments, label=label,
+            preview=(lambda: str(preview(call.arguments, ctx))) if callable(preview) else str,
+            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit)
+
+    def _admit(self, call: ToolCall, result: ToolResult) -> ToolResult:
+        """Pass a result through the Context Gate with the room left in the window."""
+        reserve = min(self.options.max_tokens, self.context_limit // 4)
+        used = self.context_used or estimate_tokens(
+            self.system_prompt() + "".join(m.content for m in self.history))
+        room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
+        admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
+                                   budget_tokens=room, source_path=str(result.meta.get("source", "")))
+        self._admitted_tokens += estimate_tokens(admitted.content)
+        if admitted.content == result.content:
+            return result
+        return ToolResult(admitted.content, result.is_error,
+                          {**result.meta, "gate_handle": admitted.handle, "gate_path": admitted.path})
+
+    async def _execute(self, tool: Any, call: ToolCall, cancel: CancelToken,
+                       turn_id: str) -> ToolResult:
+        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
+                          gate=self.gate)
+        task = asyncio.ensure_future(tool.run(call.arguments, ctx))
+        waiter = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            return ToolResult("[cancelled by user]", is_error=True)
+        try:
+            result: ToolResult = task.result()
+            return result
+        except ToolError as exc:
+            return ToolResult(f"Error: {exc}", is_error=True)
+        except Exception as exc:
+            log.exception("tool %s crashed", call.name)
+            return ToolResult(f"Error: tool {call.name} failed: {type(exc).__name__}: {exc}",
+                              is_error=True)
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "array": (list,), "object": (dict,),
+}
+
+
+def check_arguments(schema: dict[str, Any], args: dict[str, Any]) -> str:
+    """A structured message for missing or wrongly typed arguments ("" when fine)."""
+    props: dict[str, Any] = schema.get("properties", {}) if schema else {}
+    for name in schema.get("required", []) if schema else []:
+        if name not in args:
+            return f"missing required argument {name!r}; expected arguments: " + ", ".join(props)
+    for name, value in args.items():
+        spec = props.get(name)
+        if spec is None:
+            continue
+        expected = spec.get("type")
+        types_ = _JSON_TYPES.get(expected) if isinstance(expected, str) else None
+        if types_ is None:
+            continue
+        if isinstance(value, bool) and expected in ("integer", "number"):
+            return f"argument {name!r} must be {expected}, got boolean"
+        if not isinstance(value, types_):
+            return f"argument {name!r} must be {expected}, got {type(value).__name__}"
+    return ""

@@ -1,0 +1,63 @@
+"""Wire compaction, workers and status injection into a session built from config.
+
+Kept out of :mod:`app.runtime.build` so the runtime stays a short assembly; the TUI reaches the pieces
+through :func:`app.core.context.compaction.manager_of` and :func:`app.core.swarm.swarm.swarm_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.core.agent.session import Session
+from app.core.context.compaction import ContextManager
+from app.core.context.compaction import install as install_context
+from app.core.context.summarizer import Summarizer
+from app.core.providers.base import Provider
+from app.core.settings.config import Config
+from app.core.swarm.swarm import Swarm
+from app.core.swarm.swarm import install as install_swarm
+
+
+def slot_providers(config: Config, session: Session) -> Callable[[str], Provider]:
+    """A provider per local slot, made once; a slot that falls back to main shares its model."""
+    made: dict[str, Provider] = {}
+
+    def provider_for(slot: str) -> Provider:
+        if slot == "main" or config.local.slot(slot) == config.local.main:
+            return session.provider
+        if slot not in made:
+            from app.core.providers.registry import local_provider
+
+            made[slot] = local_provider(config.local.slot(slot), threads=config.local.threads,
+                                        label=f"{slot} slot").provider
+        return made[slot]
+
+    return provider_for
+
+
+def memory_summarizer(config: Config) -> Summarizer:
+    """The background summariser on the memory slot's model (the main model when it is empty).
+
+    It is its own model instance, loaded on the first summary, so summarising never waits for the
+    user's turn (and the turn never waits for it) on the in-process model's generation lock.
+    """
+    def make() -> Provider:
+        from app.core.providers.registry import local_provider
+
+        return local_provider(config.local.slot("memory"), threads=config.local.threads,
+                              label="memory slot").provider
+
+    return Summarizer(make, timeout_s=config.context.summary_timeout_s)
+
+
+def install_features(session: Session, config: Config, *,
+                     summarizer: Summarizer | None = None,
+                     provider_for: Callable[[str], Provider] | None = None,
+                     ) -> tuple[ContextManager, Swarm]:
+    """Compaction (summaries on ``summarizer``, default: the memory slot's own instance) and the
+    swarm (workers' slot models from ``provider_for``, default: :func:`slot_providers`)."""
+    manager = install_context(session, summarizer=summarizer or memory_summarizer(config),
+                              config=config.context)
+    swarm = install_swarm(session, config=config.swarm,
+                          provider_for=provider_for or slot_providers(config, session))
+    return manager, swarm

@@ -1,0 +1,1 @@
+"""What goes into the window: compaction, the context gate, token estimates."""

@@ -1,0 +1,1 @@
+"""Who may run what (permissions, the shell policy) and what never leaves (redaction)."""

@@ -1,0 +1,1 @@
+"""Files on disk: the event log, session files, pending messages."""

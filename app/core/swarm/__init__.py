@@ -1,0 +1,1 @@
+"""Workers: the tree, budgets, status injection, the spawn tool."""

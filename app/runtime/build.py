@@ -1,0 +1,75 @@
+"""Assemble a working session from config and CLI flags (shared by the TUI and headless runs)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.agent.session import Session, SessionOptions
+from app.core.agent.session_features import install_features
+from app.core.policy.permissions import PermissionGate
+from app.core.policy.redact import register_secret_env
+from app.core.providers.base import Provider
+from app.core.providers.stack import Stack, build_stack
+from app.core.settings.config import Config, load_config
+from app.core.settings.paths import get_paths
+from app.core.store.session_store import SessionStore, history_from_events, read_session
+from app.core.tools.base import ToolRegistry
+from app.core.tools.defaults import builtin_tools
+
+
+@dataclass
+class Runtime:
+    config: Config
+    session: Session
+    notices: list[str] = field(default_factory=list)
+    stack: Stack | None = None  # slot manager, provider registry, router (issue 5)
+
+
+def workspace_for(config: Config, flag: str | None) -> Path:
+    raw = flag or config.agent.workspace
+    return Path(os.path.expanduser(raw)).resolve() if raw else Path.cwd().resolve()
+
+
+def default_registry(config: Config | None = None) -> ToolRegistry:
+    from app.core.context_store.tools import ctx_tools  # [] until a volume exists
+
+    cfg = config or Config()
+    return ToolRegistry([*builtin_tools(cfg.tools, cfg.permissions), *ctx_tools()])
+
+
+def build_runtime(*, model: str | None = None, workspace: str | None = None,
+                  config: Config | None = None, provider: Provider | None = None,
+                  persist: bool = True, resume_path: Path | None = None) -> Runtime:
+    config = config or load_config()
+    for p in config.providers.values():
+        register_secret_env(p.api_key_env)
+    register_secret_env(config.tools.web_search.api_key_env)
+    notices: list[str] = []
+    stack = None
+    if provider is None:
+        stack = build_stack(config, model)
+        provider, notices = stack.provider, list(stack.notices)
+    ws = workspace_for(config, workspace)
+    options = SessionOptions(workspace=ws, max_iterations=config.agent.max_iterations,
+                             max_tokens=config.agent.max_tokens,
+                             system_prompt=config.agent.system_prompt)
+    history = None
+    store = None
+    if resume_path is not None:
+        result = read_session(resume_path)
+        history = history_from_events(result.events)
+        if result.skipped:
+            notices.append(f"{result.skipped} damaged line(s) in {resume_path.name} were skipped "
+                           f"(lines {', '.join(map(str, result.skipped_lines[:5]))})")
+        store = SessionStore(resume_path) if persist else None
+    elif persist:
+        store = SessionStore.create(get_paths().sessions_dir)
+    session = Session(provider, tools=default_registry(config), options=options, store=store,
+                      history=history)
+    session.permissions = PermissionGate(config.permissions)
+    # Compaction, workers, status injection; workers reuse the manager's slot models.
+    install_features(session, config,
+                     provider_for=stack.manager.provider if stack is not None else None)
+    return Runtime(config, session, notices, stack)

@@ -1,0 +1,104 @@
+"""The one registry of user actions: ids, default keys, descriptions, groups.
+
+Key bindings, the footer, the help screen (F1), the command palette and the ``[keymap]`` table in
+the config are all generated from this list, so they cannot disagree.
+
+Adding an action (for a new pane or modal):
+
+    from app.tui.actions import ActionSpec, register_action
+    register_action(ActionSpec("show_dashboard", "f3", "app.show_screen('dashboard')",
+                               "Open the dashboard", group="Panes"))
+
+The ``action`` string is an ordinary Textual action, run in the namespace named by ``where``:
+``"app"`` actions are bound on the App; ``"prompt"`` actions are bound on the prompt widget, which
+sees printable keys first (the backtick inject key must live there). Users remap any action by id:
+
+    [keymap]
+    toggle_thinking = "ctrl+y"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+Where = Literal["app", "prompt"]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str  # stable; users remap it in [keymap]
+    keys: str  # default key(s), comma separated, Textual key names
+    action: str  # the Textual action to run
+    description: str
+    group: str = "General"
+    footer: bool = False  # show in the footer (space is scarce at 80 columns)
+    priority: bool = False  # checked before the focused widget sees the key
+    where: Where = "app"
+    key_display: str | None = None
+    palette: bool = True  # offer it in the command palette
+    short: str = ""  # the footer's label (default: the description)
+
+    def binding(self, keys: str | None = None) -> Binding:
+        return Binding(keys or self.keys, self.action, self.short or self.description,
+                       show=self.footer, tooltip=self.description,
+                       key_display=self.key_display, priority=self.priority, id=self.id)
+
+
+DEFAULT_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("cancel", "escape", "cancel", "Cancel the turn (press twice)", "Turn",
+               footer=True, key_display="esc esc", palette=False, short="Cancel"),
+    ActionSpec("interrupt", "ctrl+c", "interrupt", "Cancel the turn; twice on an idle prompt quits",
+               "Turn", priority=True, palette=False),
+    ActionSpec("toggle_thinking", "ctrl+t", "toggle_thinking", "Thinking on/off", "Turn",
+               footer=True, priority=True, short="Think"),
+    ActionSpec("queue", "tab", "queue", "Queue the prompt for after the turn", "Prompt",
+               where="prompt"),
+    ActionSpec("recall", "up", "recall", "Recall the last pending message to edit it", "Prompt",
+               where="prompt", palette=False),
+    ActionSpec("inject_prompt", "grave_accent", "inject_prompt",
+               "Open the inject line while a turn runs", "Prompt", where="prompt",
+               priority=True, key_display="`", palette=False),
+    ActionSpec("command_palette", "ctrl+p", "command_palette", "Command palette", "App",
+               footer=True, priority=True, palette=False, short="Palette"),
+    ActionSpec("help", "f1", "help", "Keys and commands", "App", footer=True, priority=True,
+               short="Help"),
+    ActionSpec("toggle_side", "f2", "toggle_side", "Side column on/off", "App", footer=True,
+               short="Side"),
+    ActionSpec("clear_view", "ctrl+l", "clear_view", "Clear the view (the session keeps all)",
+               "App", priority=True),
+    ActionSpec("sessions", "f3", "sessions", "Sessions: list and resume", "App"),
+    ActionSpec("quit", "ctrl+q", "quit", "Quit", "App", footer=True, priority=True, short="Quit"),
+)
+
+_REGISTRY: dict[str, ActionSpec] = {a.id: a for a in DEFAULT_ACTIONS}
+
+
+def register_action(spec: ActionSpec) -> ActionSpec:
+    """Add (or replace, by id) an action; call before the app is constructed."""
+    _REGISTRY[spec.id] = spec
+    return spec
+
+
+def actions(where: Where | None = None) -> list[ActionSpec]:
+    return [a for a in _REGISTRY.values() if where is None or a.where == where]
+
+
+def get(action_id: str) -> ActionSpec | None:
+    return _REGISTRY.get(action_id)
+
+
+def bindings(where: Where) -> list[Binding]:
+    return [a.binding() for a in actions(where)]
+
+
+def unknown_ids(keymap: Iterable[str]) -> list[str]:
+    return sorted(k for k in keymap if k not in _REGISTRY)
+
+
+def keys_for(spec: ActionSpec, keymap: dict[str, str]) -> str:
+    """The keys that trigger ``spec`` after the user's keymap is applied."""
+    return keymap.get(spec.id, spec.keys)

@@ -1,0 +1,471 @@
+"""The Textual app: composes the main screen, binds keys from the registry, routes events.
+
+Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
+switching in :mod:`app.tui.session_ops`, event → widget mapping in :mod:`app.tui.conversation_view`,
+keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`, palette in :mod:`app.tui.commands`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import BindingsMap, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer
+
+from app.core.agent.events import (
+    Injected,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    Usage,
+)
+from app.core.agent.session import Session
+from app.core.context.compaction import CompactionEvent, manager_of
+from app.core.context.tokens import estimate_tokens, tokens_for_chars
+from app.core.models.hardware import HardwareSampler, HardwareSnapshot
+from app.core.providers.replay import ReplayProvider
+from app.core.settings.config import Config
+from app.core.store.pending import PendingStore
+from app.core.swarm.events import SwarmUpdated
+from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
+from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
+from app.tui.commands import PROVIDERS
+from app.tui.commands_models import ModelCommandsProvider
+from app.tui.conversation_view import ConversationView
+from app.tui.model_ops import open_dashboard, start_managed_servers
+from app.tui.model_ops import open_model_picker as open_slot_picker
+from app.tui.prompt_flow import PromptFlow
+from app.tui.screens import get_screen
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.permission import ask_permission
+from app.tui.screens.processes import announce_processes
+from app.tui.session_ops import SessionOps
+from themes import STYLESHEET, THEMES
+from widgets.context_meter import ContextMeter
+from widgets.conversation import Conversation
+from widgets.flash import Flash
+from widgets.hardware_panel import HardwarePanel
+from widgets.pending_strip import PendingStrip
+from widgets.prompt_input import PromptInput
+from widgets.status_bar import StatusBar
+from widgets.swarm_panel import SwarmPanel
+from widgets.swarm_tree import SwarmTree
+from widgets.worker_transcript import WorkerTranscript
+
+
+def manager_last_tier(session: Session) -> str:
+    manager = manager_of(session)
+    return manager.last_tier if manager is not None else ""
+
+
+DOUBLE_PRESS_SECONDS = 2.0
+WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
+           "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
+MIN_SIZE = (80, 24)  # below this the side column hides
+
+SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
+
+
+class NanobotApp(App[None]):
+    TITLE = "Nanobot"
+    CSS_PATH = str(STYLESHEET)
+    AUTO_FOCUS = "#prompt"
+    ENABLE_COMMAND_PALETTE = True
+    # Only ours: a theme picked from Textual's list would not persist.
+    COMMANDS = PROVIDERS | {ModelCommandsProvider}
+    BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("app"))
+
+    thinking: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, session: Session, *, config: Config | None = None,
+                 notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
+                 sampler: SamplerFactory | None = None, replay: ReplayProvider | None = None,
+                 blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
+                 resumed_events: list[Any] | None = None, stack: Any | None = None) -> None:
+        super().__init__()
+        self.stack = stack  # app.core.providers.stack.Stack: slots, registry, router
+        # Actions registered after this class was created (other panes) still get bound.
+        self._bindings = BindingsMap(actions.bindings("app"))
+        self.config = config or Config()
+        self.keymap = dict(self.config.keymap)
+        self.session = session
+        self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
+        # Tool calls whose policy is "ask" open the permission modal (issue 4).
+        session.approver = lambda request: ask_permission(self, request)
+        self._startup_notices = list(notices or [])
+        self._fixed_hardware = hardware
+        self._sampler_factory = sampler
+        self.replay = replay
+        self._blink = blink
+        self._resumed_events = resumed_events
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
+        self.attachments: list[str] = []
+        self.busy = False
+        self.view: ConversationView | None = None
+        self.side_mode = "auto"
+        self.turn_state = "idle"
+        self.turn_detail = ""
+        self._esc_at = 0.0
+        self._ctrl_c_at = 0.0
+        self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
+        self._ctx_used = 0
+        self._ctx_streamed = 0  # characters streamed since the last real count
+        self.ready = False  # set once composed: handlers before that have nothing to update
+        self._build_panes()
+        self.flow = PromptFlow(self)
+        self.ops = SessionOps(self)
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = self.ops.initial_theme()
+        # Thinking starts on only where the model can think: asking a model that cannot is noise.
+        can_think = session.provider.capabilities.supports_thinking
+        self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking and can_think))
+        session.thinking = self.thinking
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def _build_panes(self) -> None:
+        # Kept as attributes: a modal on top (inject line, help) must not hide them from handlers,
+        # and App.query_one only searches the active screen.
+        self.conversation = Conversation(id="conversation")
+        self.meter = ContextMeter(id="meter")
+        self.swarm = SwarmPanel(id="swarm")
+        self.swarm_tree = SwarmTree(id="swarm-tree")  # hidden until a worker exists
+        self.hardware_panel = HardwarePanel(id="hardware")
+        self.side = Vertical(self.meter, self.swarm, self.swarm_tree, self.hardware_panel,
+                             id="side")
+        self.main_row = Horizontal(self.conversation, self.side, id="main")
+        self.flash = Flash(id="flash")
+        self.strip = PendingStrip(id="pending")
+        self.prompt = PromptInput(id="prompt")
+        self.status_bar = StatusBar(id="status")
+
+    def compose(self) -> ComposeResult:
+        yield self.main_row
+        yield self.flash
+        yield self.strip
+        yield self.prompt
+        yield self.status_bar
+        yield Footer(compact=True, show_command_palette=False)
+
+    async def on_mount(self) -> None:
+        self.ready = True
+        self.view = ConversationView(self.conversation)
+        prompt = self.prompt
+        prompt.cursor_blink = self._blink
+        self.set_keymap(self.keymap)
+        unknown = actions.unknown_ids(self.keymap)
+        if unknown:
+            self._startup_notices.append(
+                f"[keymap] has unknown action id(s): {', '.join(unknown)}; F1 lists the ids")
+        self._apply_thinking_class()
+        self._apply_size(self.size.width, self.size.height)
+        self._ctx_used = self._estimate_history()
+        self._update_model_panel()
+        if self._resumed_events is not None:
+            await self.ops.rebuild_view(self._resumed_events)
+        if not self.conversation.blocks and self.replay is None:
+            await self.conversation.add_notice(WELCOME)
+        for note in self._startup_notices:
+            await self.conversation.add_notice(note, "warning")
+        self.flow.refresh_pending()
+        self.refresh_status()
+        if len(self.pending):
+            self.say(f"{len(self.pending)} message(s) typed before the app closed are waiting: "
+                     "Enter on an empty prompt sends the next, ↑ edits the last")
+        if self._fixed_hardware is not None:
+            self.hardware_panel.show_snapshot(self._fixed_hardware)
+        else:
+            self.bridge.start_hardware(self._sampler_factory)
+        if self.replay is not None:
+            self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
+        if self.stack is not None:
+            self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
+        announce_processes(self)  # processes started from the CLI (issue 8)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        main = self.main_row
+        main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
+
+    def on_unmount(self) -> None:
+        self.bridge.close()
+
+    # --- core events -------------------------------------------------------------------------
+
+    async def on_core_event(self, message: CoreEvent) -> None:
+        ev = message.event
+        if self.view is not None:
+            await self.view.apply(ev)
+        if isinstance(ev, TextDelta | ReasoningDelta):
+            self._ctx_streamed += len(ev.text)
+            self._set_state("thinking" if isinstance(ev, ReasoningDelta) else "streaming")
+        elif isinstance(ev, Usage):
+            self._ctx_used, self._ctx_streamed = ev.context_used, 0
+        elif isinstance(ev, TurnStarted):
+            self._ctx_streamed += len(ev.text)
+            self._set_state("waiting", "for the model")
+        elif isinstance(ev, ToolCallStarted):
+            self._set_state("tool", ev.label or ev.name)
+        elif isinstance(ev, ToolCallFinished):
+            self._set_state("waiting", "for the model")
+        elif isinstance(ev, Injected):
+            self.flow.steer_delivered(ev.text)
+        elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
+            self._set_state("idle")
+        elif isinstance(ev, SwarmUpdated):
+            await self._show_swarm(ev)
+        elif isinstance(ev, CompactionEvent):
+            self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+        self.refresh_status()
+
+    async def _show_swarm(self, ev: SwarmUpdated) -> None:
+        self.swarm_tree.show(ev.snapshot)
+        self.swarm.display = not ev.snapshot.rows  # the tree replaces the empty state
+        if isinstance(self.screen, WorkerTranscript):
+            await self.screen.show(self.bridge.worker_transcript(self.screen.worker_id))
+
+    def on_swarm_tree_cancel_requested(self, message: SwarmTree.CancelRequested) -> None:
+        stopped = self.bridge.cancel_worker(message.worker_id)
+        self.say(f"cancelling {', '.join(stopped) or message.worker_id}", "warning")
+
+    def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
+        row = next((r for r in self.swarm_tree.snapshot.rows if r.id == message.worker_id), None)
+        if row is not None:
+            self.push_screen(WorkerTranscript(row.id, f"{row.id} · {row.label} · {row.model}",
+                                              self.bridge.worker_transcript(row.id)))
+
+    def action_dashboard(self) -> None:
+        open_dashboard(self)
+
+    async def settle(self) -> None:
+        """Deliver buffered deltas and wait until they are rendered (for tests and benchmarks;
+        the live path never waits like this)."""
+        self.bridge.flush()
+        for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
+            await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
+            if self._message_queue.empty():
+                break
+        if self.view is not None:
+            await self.view.settle()
+
+    def on_hardware_sampled(self, message: HardwareSampled) -> None:
+        self.hardware_panel.show_snapshot(message.snapshot)
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        self.turn_state, self.turn_detail = state, detail
+
+    # --- status, meter, side panels ----------------------------------------------------------
+
+    def _estimate_history(self) -> int:
+        text = self.session.system_prompt() + "".join(m.content for m in self.session.history)
+        return self.session.context_used or estimate_tokens(text)
+
+    def context_estimate(self) -> tuple[int, int]:
+        """(counted, estimated): the last real count, and text not counted yet."""
+        pending = sum(estimate_tokens(i.text) for i in self.pending)
+        pending += sum(estimate_tokens(a) for a in self.attachments)
+        return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
+
+    def refresh_status(self) -> None:
+        meter = self.meter
+        used, estimated = self.context_estimate()
+        meter.set_usage(used, self.session.context_limit, estimated)
+        if self.thinking:
+            budget = self.session.thinking_budget
+            think = f"on ({budget:,})" if budget else "on"
+            if not self.session.provider.capabilities.supports_thinking:
+                think += " · model can't"
+        else:
+            think = "off"
+        self.status_bar.set(
+            state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
+            detail=self.turn_detail, model=self.session.provider.model, thinking=think,
+            context=f"{meter.percent:.0f}%", session=self.session.session_id)
+
+    def _update_model_panel(self) -> None:
+        p = self.session.provider
+        where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
+            p.name, f"{p.name} (HTTP)")
+        if p.name.startswith("local:") and self.stack is not None:
+            # A slot of the model manager: in-process, or a managed llama.cpp server.
+            slot = p.name.partition(":")[2]
+            try:
+                mode = self.stack.manager.status(slot).mode
+            except (KeyError, ValueError):
+                mode = "inprocess"
+            where = f"{p.name} · " + ("server" if mode == "server" else "in-process")
+        detail = f"{where} · ctx {p.capabilities.context_window:,}"
+        self.hardware_panel.set_model(p.model, detail)
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.busy  # hidden (and Esc free for other uses) when nothing runs
+        return True
+
+    def run_registered_action(self, action_id: str) -> None:
+        spec = actions.get(action_id)
+        if spec is not None:
+            self.run_worker(self.run_action(spec.action), exit_on_error=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            # When the user pressed it, not when a busy loop got round to it: a double press is
+            # judged on the user's timing.
+            self._key_time = event.time
+        await super().on_event(event)
+
+    def _press_time(self) -> float:
+        return self._key_time or time.monotonic()
+
+    def action_cancel(self) -> None:
+        now = self._press_time()
+        if self._esc_at and now - self._esc_at <= DOUBLE_PRESS_SECONDS:
+            self._esc_at = 0.0
+            self.cancel_turn()
+            return
+        self._esc_at = now
+        self.flash.show("Press Esc again to cancel the turn", "warning",
+                                   DOUBLE_PRESS_SECONDS)
+
+    def action_interrupt(self) -> None:
+        if self.busy:
+            self.cancel_turn()
+            return
+        now = self._press_time()
+        if self._ctrl_c_at and now - self._ctrl_c_at <= DOUBLE_PRESS_SECONDS:
+            self.exit()
+            return
+        self._ctrl_c_at = now
+        self.flash.show("Press Ctrl+C again to quit", "warning", DOUBLE_PRESS_SECONDS)
+
+    def cancel_turn(self) -> bool:
+        took = self.bridge.cancel()
+        if not took and self.busy:  # the worker had not reached the session yet
+            self.workers.cancel_group(self, "turn")
+            took = True
+        if took:
+            self._set_state("cancelling")
+            self.flash.show("Cancelling…", "warning", 1.0)
+        else:
+            self.flash.show("Nothing to cancel", "info", 1.0)
+        self.refresh_status()
+        return took
+
+    def action_toggle_thinking(self) -> None:
+        self.set_thinking(not self.thinking)
+        self.say(f"thinking {'on' if self.thinking else 'off'} for the next request")
+
+    def set_thinking(self, on: bool, budget: int | None = None) -> None:
+        self.thinking = on
+        self.bridge.set_thinking(on, budget if on else None)
+        self.refresh_status()
+
+    def watch_thinking(self, on: bool) -> None:
+        self.session.thinking = on
+        self._apply_thinking_class()
+        if self.ready:
+            self.refresh_status()
+
+    def _apply_thinking_class(self) -> None:
+        if self.ready:
+            self.main_row.set_class(not self.thinking, "-hide-thinking")
+
+    def action_toggle_side(self) -> None:
+        side = self.side
+        visible = side.display
+        self.side_mode = "off" if visible else "on"
+        main = self.main_row
+        main.set_class(self.side_mode == "off", "-side-off")
+        main.set_class(self.side_mode == "on", "-side-on")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    async def action_clear_view(self) -> None:
+        conv = self.conversation
+        await conv.clear()
+        if self.view is not None:
+            self.view.reply = None
+        n = len(self.session.history)
+        await conv.add_notice(f"view cleared; the session still holds {n} message"
+                              f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+
+    def action_show_screen(self, name: str) -> None:
+        entry = get_screen(name)
+        if entry is not None:
+            self.push_screen(entry.factory())
+
+    def say(self, text: str, kind: str = "info") -> None:
+        """A short message to the user: the flash line (errors stay a little longer)."""
+        self.flash.show(text, kind, 4.0 if kind == "error" else 2.5)
+
+    # --- delegations: prompt flow (app/tui/prompt_flow.py) ---------------------------------------
+
+    async def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
+        await self.flow.submitted(message.text)
+
+    async def on_prompt_input_queued(self, message: PromptInput.Queued) -> None:
+        await self.flow.queued(message.text)
+
+    def on_prompt_input_recall_requested(self, _: PromptInput.RecallRequested) -> None:
+        self.flow.recall()
+
+    def on_prompt_input_inject_requested(self, _: PromptInput.InjectRequested) -> None:
+        self.flow.open_inject()
+
+    def on_prompt_input_pasted(self, message: PromptInput.Pasted) -> None:
+        self.flow.attach(message.text)
+
+    def on_prompt_input_drop_attachment(self, _: PromptInput.DropAttachment) -> None:
+        self.flow.drop_attachment()
+
+    async def run_slash(self, text: str) -> None:
+        await self.flow.submitted(text)
+
+    # --- delegations: sessions, models, themes (app/tui/session_ops.py) ---------------------------
+
+    def action_sessions(self) -> None:
+        self.ops.open_sessions()
+
+    async def new_session(self) -> None:
+        await self.ops.new_session()
+
+    def resume_path(self, path: Path) -> None:
+        self.ops.resume_later(path)
+
+    def open_model_picker(self) -> None:
+        # With the slot manager the picker chooses per slot; without it (replay, tests) the palette
+        # switches the session's provider only.
+        if self.stack is not None:
+            open_slot_picker(self)
+        else:
+            self.ops.open_model_picker()
+
+    async def switch_model(self, choice: str) -> None:
+        await self.ops.switch_model(choice)
+
+    def theme_names(self) -> list[str]:
+        return self.ops.theme_names()
+
+    def set_theme(self, name: str) -> None:
+        self.ops.set_theme(name)

@@ -1,0 +1,169 @@
+"""Session, model and theme switching for the App: /new, /sessions + resume, /model, /theme."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.command import CommandPalette
+
+from app.core.agent.events import Event
+from app.core.models.embedded import EmbeddedModelError
+from app.core.providers.registry import ProviderSetupError, build_provider
+from app.core.settings import config_edit
+from app.core.settings.config import ConfigError
+from app.core.store.pending import PendingStore
+from app.core.store.session_store import list_sessions
+from app.runtime.sessions import Opened, open_like, sessions_dir
+from app.tui.bridge import SessionBridge
+from app.tui.commands import ModelsProvider
+from app.tui.screens.sessions import SessionsScreen
+from app.tui.transcript import specs_from_events
+from themes import DEFAULT_THEME
+
+if TYPE_CHECKING:
+    from app.tui.app import NanobotApp
+
+log = logging.getLogger(__name__)
+
+
+class SessionOps:
+    def __init__(self, app: NanobotApp) -> None:
+        self.app = app
+
+    # --- themes ------------------------------------------------------------------------------
+
+    def initial_theme(self) -> str:
+        wanted = self.app.config.ui.theme or DEFAULT_THEME
+        if wanted in self.app.available_themes:
+            return wanted
+        self.app._startup_notices.append(
+            f"unknown theme {wanted!r} in [ui] theme; using {DEFAULT_THEME}")
+        return DEFAULT_THEME
+
+    def theme_names(self) -> list[str]:
+        ours = [t for t in ("nanobot-dark", "nanobot-light") if t in self.app.available_themes]
+        return ours + sorted(t for t in self.app.available_themes if t not in ours)
+
+    def set_theme(self, name: str, *, persist: bool = True) -> bool:
+        app = self.app
+        name = name.strip()
+        if name not in app.available_themes:
+            close = difflib.get_close_matches(name, self.theme_names(), n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            app.say(f"Unknown theme {name!r}.{hint} /theme lists them.", "error")
+            return False
+        app.theme = name
+        if not persist:
+            return True
+        try:
+            config_edit.set_value("ui", "theme", name)
+        except (ConfigError, OSError) as exc:
+            app.say(f"Theme {name} is on for now, but the config was not updated: {exc}", "error")
+            return True
+        app.say(f"Theme {name} (saved in the config)")
+        return True
+
+    # --- sessions ----------------------------------------------------------------------------
+
+    def open_sessions(self) -> None:
+        infos = list_sessions(sessions_dir())
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.resume_later(path)
+
+        self.app.push_screen(SessionsScreen(infos, self.app.session.session_id), chosen)
+
+    def resume_later(self, path: Path) -> None:
+        self.app.run_worker(self.resume(path), group="switch", exit_on_error=False)
+
+    def _refuse_while_busy(self, what: str) -> bool:
+        if self.app.busy:
+            self.app.say(f"A turn is running: cancel it (Esc Esc) before {what}.", "warning")
+            return True
+        return False
+
+    async def resume(self, path: Path) -> None:
+        if self._refuse_while_busy("resuming a session"):
+            return
+        if self.app.session.store is not None and self.app.session.store.path == path:
+            self.app.say("That is the session you are in.")
+            return
+        try:
+            opened = open_like(self.app.session, path)
+        except OSError as exc:
+            self.app.say(f"Could not open {path.name}: {exc}", "error")
+            return
+        await self._switch(opened, f"Resumed {path.stem}")
+        note = opened.damage_note(path.name)
+        if note:
+            await self.app.conversation.add_notice(note, "warning")
+
+    async def new_session(self) -> None:
+        if self._refuse_while_busy("starting a new session"):
+            return
+        await self._switch(open_like(self.app.session), "New session")
+
+    async def _switch(self, opened: Opened, message: str) -> None:
+        app = self.app
+        old = app.session
+        app.bridge.close()
+        if old.store is not None:
+            old.store.close()
+        app.session = opened.session
+        opened.session.thinking = app.thinking
+        opened.session.thinking_budget = old.thinking_budget
+        app.bridge = SessionBridge(app, opened.session, flush_seconds=app.bridge.flush_seconds)
+        if app._fixed_hardware is None:
+            app.bridge.start_hardware(app._sampler_factory)
+        store = opened.session.store
+        app.pending = PendingStore.for_session(store.path if store else None)
+        app.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
+        app._ctx_used, app._ctx_streamed = app._estimate_history(), 0
+        await self.rebuild_view(opened.events)
+        app.flow.refresh_pending()
+        app.refresh_status()
+        app.say(message)
+
+    async def rebuild_view(self, events: list[Event]) -> None:
+        conv = self.app.conversation
+        await conv.clear()
+        if self.app.view is not None:
+            self.app.view.reply = None
+            self.app.view.closed_turns.clear()
+        await conv.add_specs(specs_from_events(events))
+        conv.scroll_end(animate=False)
+
+    # --- models --------------------------------------------------------------------------------
+
+    def open_model_picker(self) -> None:
+        self.app.push_screen(CommandPalette(providers=[ModelsProvider],
+                                            placeholder="Pick a model…"))
+
+    async def switch_model(self, choice: str) -> None:
+        app = self.app
+        if self._refuse_while_busy("switching models"):
+            return
+        app.say(f"Loading {choice}…")
+        try:
+            selection = await asyncio.to_thread(build_provider, app.config, choice)
+        except (ProviderSetupError, EmbeddedModelError, OSError, ValueError) as exc:
+            app.say(f"Could not switch to {choice}: {exc}", "error")
+            return
+        old = app.session.provider
+        app.session.set_provider(selection.provider)
+        for note in selection.notices:
+            await app.conversation.add_notice(note, "warning")
+        app._update_model_panel()
+        app.refresh_status()
+        app.say(f"Model: {selection.provider.model}")
+        if old is not selection.provider:
+            try:
+                await old.aclose()
+            except Exception:  # the old model's cleanup must not break the switch
+                log.exception("closing the previous provider failed")
+

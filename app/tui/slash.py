@@ -1,0 +1,161 @@
+"""Slash commands typed in the prompt. They never reach the model, known or not.
+
+Adding one (for a new feature's issue):
+
+    from app.tui.slash import SlashCommand, register_slash
+
+    async def _doctor(app: NanobotApp, arg: str) -> None:
+        ...
+
+    register_slash(SlashCommand("doctor", "", "Check the installation", _doctor))
+
+The help screen and the command palette list every registered command.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.tui.app import NanobotApp
+
+Handler = Callable[["NanobotApp", str], Awaitable[None]]
+
+THINK_MIN, THINK_MAX = 1024, 128_000
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    usage: str  # argument summary, e.g. "on|off|N"
+    help: str
+    run: Handler
+    palette: tuple[str, ...] = ("",)  # argument variants offered in the command palette
+
+
+_COMMANDS: dict[str, SlashCommand] = {}
+
+
+def register_slash(cmd: SlashCommand) -> SlashCommand:
+    _COMMANDS[cmd.name] = cmd
+    return cmd
+
+
+def commands() -> list[SlashCommand]:
+    return sorted(_COMMANDS.values(), key=lambda c: c.name)
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """``"/think 2048"`` → ``("think", "2048")``; None when it is not a command (``//`` escapes)."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or stripped.startswith("//") or len(stripped) < 2:
+        return None
+    name, _, arg = stripped[1:].partition(" ")
+    return name.lower(), arg.strip()
+
+
+def suggest(name: str) -> str | None:
+    close = difflib.get_close_matches(name, list(_COMMANDS), n=1, cutoff=0.5)
+    if close:
+        return close[0]
+    prefixed = [c for c in _COMMANDS if c.startswith(name[:2])] if name else []
+    return prefixed[0] if prefixed else None
+
+
+async def dispatch(app: NanobotApp, text: str) -> bool:
+    """Run a slash command; returns False when ``text`` is not one (send it to the model)."""
+    parsed = parse(text)
+    if parsed is None:
+        return False
+    name, arg = parsed
+    cmd = _COMMANDS.get(name)
+    if cmd is None:
+        hint = suggest(name)
+        tip = f" Did you mean /{hint}?" if hint else ""
+        app.say(f"Unknown command /{name}.{tip} /help lists them. (Not sent to the model.)",
+                "warning")
+        return True
+    await cmd.run(app, arg)
+    return True
+
+
+def parse_think(arg: str, current: bool) -> tuple[bool, int | None, str]:
+    """``/think [on|off|N]`` → (on, budget, message). Raises ValueError on bad input."""
+    a = arg.strip().lower()
+    if not a:
+        on = not current
+        return on, None, f"thinking {'on' if on else 'off'}"
+    if a in ("on", "true", "yes"):
+        return True, None, "thinking on"
+    if a in ("off", "false", "no", "0"):
+        return False, None, "thinking off"
+    try:
+        n = int(a.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"/think takes on, off or a token budget, not {arg!r}") from None
+    if n < 0:
+        raise ValueError("the thinking budget cannot be negative")
+    clamped = max(THINK_MIN, min(THINK_MAX, n))
+    note = "" if clamped == n else f" (clamped to {THINK_MIN:,}-{THINK_MAX:,})"
+    return True, clamped, f"thinking on, budget {clamped:,} tokens{note}"
+
+
+# --- the built-in commands --------------------------------------------------------------------
+
+
+async def _think(app: NanobotApp, arg: str) -> None:
+    try:
+        on, budget, message = parse_think(arg, app.thinking)
+    except ValueError as exc:
+        app.say(str(exc), "error")
+        return
+    app.set_thinking(on, budget)
+    app.say(message)
+
+
+async def _model(app: NanobotApp, arg: str) -> None:
+    if not arg:
+        app.open_model_picker()
+        return
+    await app.switch_model(arg)
+
+
+async def _sessions(app: NanobotApp, arg: str) -> None:
+    app.action_sessions()
+
+
+async def _new(app: NanobotApp, arg: str) -> None:
+    await app.new_session()
+
+
+async def _clear(app: NanobotApp, arg: str) -> None:
+    await app.action_clear_view()
+
+
+async def _theme(app: NanobotApp, arg: str) -> None:
+    if not arg:
+        names = ", ".join(app.theme_names())
+        app.say(f"theme: {app.theme}. Available: {names}. Use /theme NAME.")
+        return
+    app.set_theme(arg)
+
+
+async def _help(app: NanobotApp, arg: str) -> None:
+    app.action_help()
+
+
+for _cmd in (
+    SlashCommand("think", "[on|off|N]", "Thinking on/off, or on with a token budget N", _think,
+                 ("on", "off", "4096")),
+    SlashCommand("model", "[NAME]", "Switch model (no name: pick from a list)", _model),
+    SlashCommand("sessions", "", "List saved sessions and resume one", _sessions),
+    SlashCommand("new", "", "Start a new session (this one stays saved)", _new),
+    SlashCommand("clear", "", "Clear the view (the session keeps everything)", _clear),
+    SlashCommand("theme", "[NAME]", "Switch theme and remember it", _theme,
+                 ("nanobot-dark", "nanobot-light")),
+    SlashCommand("help", "", "Keys and commands", _help),
+):
+    register_slash(_cmd)

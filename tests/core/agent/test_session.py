@@ -1,0 +1,198 @@
+"""The turn loop on a scripted provider: events, tools, cancel, steering, bad model output."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.core.agent.events import (
+    ErrorReported,
+    Event,
+    Injected,
+    MessageAdded,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    Usage,
+)
+from app.core.agent.session import Session, SessionOptions
+from app.core.providers.base import ProviderError
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.store.session_store import SessionStore, history_from_events, read_session
+from app.core.tools.base import ToolRegistry
+from app.core.tools.files import default_tools
+
+
+def make(tmp_path: Path, *replies: ScriptedReply | str, store: bool = False,
+         **opts: object) -> tuple[Session, ScriptedProvider, list[Event]]:
+    provider = ScriptedProvider(replies)
+    (tmp_path / "ws").mkdir(exist_ok=True)
+    (tmp_path / "ws" / "hello.txt").write_text("hello world\n")
+    session = Session(
+        provider, tools=ToolRegistry(default_tools()),
+        options=SessionOptions(workspace=tmp_path / "ws", **opts),  # type: ignore[arg-type]
+        store=SessionStore.create(tmp_path / "sessions") if store else None)
+    events: list[Event] = []
+    session.add_listener(events.append)
+    return session, provider, events
+
+
+async def test_text_turn_event_sequence(tmp_path: Path) -> None:
+    session, _, events = make(tmp_path, "The answer is 51.")
+    outcome = await session.run_turn("17*3?")
+    assert outcome.status == "finished" and outcome.text == "The answer is 51."
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[0:3] == ["SessionStarted", "TurnStarted", "MessageAdded"]
+    assert kinds[-2:] == ["MessageAdded", "TurnFinished"]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "The answer is 51."
+    assert any(isinstance(e, Usage) for e in events)
+    turn_ids = {e.turn_id for e in events if type(e).__name__ != "SessionStarted"}
+    assert len(turn_ids) == 1
+    assert [m.role for m in session.history] == ["user", "assistant"]
+
+
+async def test_tool_loop_runs_tool_and_feeds_result_back(tmp_path: Path) -> None:
+    session, provider, events = make(
+        tmp_path, ScriptedReply.call("read_file", path="hello.txt"), "It says hello world.")
+    outcome = await session.run_turn("what is in hello.txt?")
+    assert outcome.text == "It says hello world." and outcome.iterations == 2
+    started = [e for e in events if isinstance(e, ToolCallStarted)]
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert started[0].label == "Reading hello.txt"
+    assert finished[0].content == "hello world\n" and not finished[0].is_error
+    second = provider.requests[1].messages
+    assert second[-1].role == "tool" and second[-1].content == "hello world\n"
+
+
+async def test_cancel_mid_stream_keeps_partial_reply_in_session_file(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+    reply = ScriptedReply(chunks=["Part one. ", "Part two. ", "never shown"], gate_at=2, gate=gate)
+    session, _provider, events = make(tmp_path, reply, store=True)
+    seen = asyncio.Event()
+    session.add_listener(lambda e: seen.set() if isinstance(e, TextDelta) and "two" in e.text
+                         else None)
+    task = asyncio.create_task(session.run_turn("tell me"))
+    await seen.wait()
+    assert session.cancel()
+    outcome = await task
+    assert outcome.status == "cancelled"
+    assert outcome.text == "Part one. Part two. "
+    assert isinstance(events[-1], TurnCancelled)
+    assert not any(isinstance(e, TextDelta) and "never" in e.text for e in events)
+    assert session.store is not None
+    saved = read_session(session.store.path)
+    assert saved.skipped == 0
+    last = history_from_events(saved.events)[-1]
+    assert last.role == "assistant" and last.cancelled and last.content == "Part one. Part two. "
+    assert not session.cancel()  # nothing left to cancel
+
+
+async def test_steer_reaches_the_model_at_the_next_safe_point(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+    first = ScriptedReply.call("list_dir", path=".")
+    first.chunks, first.gate_at, first.gate = ["Looking. "], 0, gate
+    session, provider, events = make(tmp_path, first, "Done, and I saw your note.")
+    task = asyncio.create_task(session.run_turn("list files"))
+    await provider.request_seen.wait()
+    assert session.inject("also check hello.txt")
+    gate.set()
+    outcome = await task
+    assert outcome.status == "finished"
+    injected = [e for e in events if isinstance(e, Injected)]
+    assert injected and injected[0].text == "also check hello.txt"
+    second = provider.requests[1].messages
+    assert [m.role for m in second[-2:]] == ["tool", "user"]
+    assert second[-1].content == "also check hello.txt"
+    assert not session.inject("too late")  # no turn running
+
+
+async def test_malformed_call_reported_once_then_loop_goes_on(tmp_path: Path) -> None:
+    session, provider, events = make(
+        tmp_path, '{"name": "read_file", "arguments": {path: broken}}', "Plain answer.")
+    outcome = await session.run_turn("read it")
+    assert outcome.status == "finished" and outcome.text == "Plain answer."
+    assert any(isinstance(e, ErrorReported) for e in events)
+    notice = provider.requests[1].messages[-1]
+    assert notice.role == "notice" and "could not be parsed" in notice.content
+
+
+async def test_third_malformed_call_ends_the_turn(tmp_path: Path) -> None:
+    bad = '{"name": "read_file", "arguments": {path: broken}}'
+    session, _, events = make(tmp_path, bad, bad, bad, "never")
+    outcome = await session.run_turn("read it")
+    assert outcome.status == "finished" and "malformed tool calls" in outcome.text
+    assert sum(isinstance(e, ErrorReported) for e in events) == 3
+
+
+async def test_unknown_tool_and_bad_arguments_are_structured_errors(tmp_path: Path) -> None:
+    session, _provider, events = make(
+        tmp_path, ScriptedReply.call("teleport", to="mars"),
+        ScriptedReply.call("read_file", path=42), "ok")
+    await session.run_turn("go")
+    results = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert results[0].is_error and "unknown tool 'teleport'" in results[0].content
+    assert "list_dir" in results[0].content
+    assert results[1].is_error and "'path' must be string" in results[1].content
+
+
+async def test_repeated_identical_call_replays_and_forces_an_answer(tmp_path: Path) -> None:
+    call = ScriptedReply.call("list_dir", path=".")
+    again = ScriptedReply.call("list_dir", path=".")
+    session, provider, events = make(tmp_path, call, again, "hello.txt is here")
+    outcome = await session.run_turn("files?")
+    assert outcome.text == "hello.txt is here"
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert "identical call" in finished[1].content
+    assert provider.requests[2].tools == () and provider.requests[2].answer_only
+
+
+async def test_iteration_cap(tmp_path: Path) -> None:
+    replies = [ScriptedReply.call("read_file", path=f"f{i}.txt") for i in range(5)]
+    session, _, events = make(tmp_path, *replies, max_iterations=3)
+    outcome = await session.run_turn("loop")
+    assert outcome.iterations == 3 and "Stopped after 3" in outcome.text
+    assert isinstance(events[-1], TurnFinished)
+
+
+async def test_provider_error_fails_turn_without_raising(tmp_path: Path) -> None:
+    session, _, events = make(tmp_path, ScriptedReply(error=ProviderError("boom")))
+    outcome = await session.run_turn("x")
+    assert outcome.status == "failed" and isinstance(events[-1], TurnFailed)
+    assert not session.running
+
+
+async def test_turn_ids_differ_and_second_turn_sees_history(tmp_path: Path) -> None:
+    session, provider, events = make(tmp_path, "one", "two")
+    await session.run_turn("a")
+    await session.run_turn("b")
+    ids = {e.turn_id for e in events if isinstance(e, TurnStarted)}
+    assert len(ids) == 2
+    assert [m.content for m in provider.requests[1].messages[1:]] == ["a", "one", "b"]
+
+
+async def test_running_turn_rejects_second_submit(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+    session, provider, _ = make(tmp_path, ScriptedReply(chunks=["x", "y"], gate_at=1, gate=gate))
+    task = asyncio.create_task(session.run_turn("a"))
+    await provider.request_seen.wait()
+    with pytest.raises(RuntimeError):
+        await session.run_turn("b")
+    gate.set()
+    assert (await task).status == "finished"
+
+
+async def test_listener_failure_does_not_break_turn(tmp_path: Path) -> None:
+    session, _, events = make(tmp_path, "fine")
+
+    def boom(_: Event) -> None:
+        raise ValueError("listener bug")
+
+    session.add_listener(boom)
+    assert (await session.run_turn("x")).status == "finished"
+    assert any(isinstance(e, MessageAdded) for e in events)

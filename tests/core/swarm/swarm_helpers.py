@@ -1,0 +1,68 @@
+"""A scripted provider that answers each worker from its own queue, so concurrent workers stay
+deterministic: the queue is chosen by the first word of the request's first user message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event
+from app.core.agent.session import Session, SessionOptions
+from app.core.providers.base import ProviderEvent, ProviderRequest
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.settings.config import SwarmConfig
+from app.core.store.session_store import SessionStore
+from app.core.swarm.swarm import Swarm
+from app.core.swarm.swarm import install as install_swarm
+from app.core.tools.base import ToolRegistry
+from app.core.tools.files import default_tools
+
+
+class KeyedProvider(ScriptedProvider):
+    def __init__(self, *, model: str = "scripted", context_window: int = 32768) -> None:
+        super().__init__(model=model, context_window=context_window)
+        self.by_key: dict[str, deque[ScriptedReply]] = {}
+        self.seen: dict[str, asyncio.Event] = {}
+
+    def script(self, key: str, *replies: ScriptedReply | str) -> None:
+        queue = self.by_key.setdefault(key, deque())
+        for r in replies:
+            queue.append(ScriptedReply.text(r) if isinstance(r, str) else r)
+
+    def key_seen(self, key: str) -> asyncio.Event:
+        return self.seen.setdefault(key, asyncio.Event())
+
+    async def stream(self, request: ProviderRequest,
+                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        first = next((m.content for m in request.messages if m.role == "user"), "")
+        key = first.split()[0].rstrip(":") if first.split() else ""
+        queue = self.by_key.get(key)
+        if queue:
+            self.replies.appendleft(queue.popleft())
+        self.key_seen(key).set()
+        async for ev in super().stream(request, cancel):
+            yield ev
+
+
+def gated(text: str) -> tuple[ScriptedReply, asyncio.Event]:
+    gate = asyncio.Event()
+    return ScriptedReply(chunks=[text[:3], text[3:]], gate_at=1, gate=gate), gate
+
+
+def make_root(tmp_path: Path, *, max_iterations: int = 20, config: SwarmConfig | None = None,
+              store: bool = True, provider: KeyedProvider | None = None,
+              **swarm_kwargs: object) -> tuple[Session, KeyedProvider, Swarm, list[Event]]:
+    provider = provider or KeyedProvider()
+    ws = tmp_path / "ws"
+    ws.mkdir(exist_ok=True)
+    (ws / "notes.txt").write_text("the code word is PLUM\n")
+    session = Session(provider, tools=ToolRegistry(default_tools()),
+                      options=SessionOptions(workspace=ws, max_iterations=max_iterations),
+                      store=SessionStore.create(tmp_path / "sessions") if store else None)
+    events: list[Event] = []
+    session.add_listener(events.append)
+    swarm = install_swarm(session, config=config, **swarm_kwargs)  # type: ignore[arg-type]
+    return session, provider, swarm, events

@@ -1,0 +1,55 @@
+"""The app keeps taking input while a background summary runs, and /compact reaches the core."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.context.compaction import CompactionEvent, manager_of
+from app.core.providers.scripted import ScriptedReply
+from app.tui.app import NanobotApp
+from tests.core.context.compaction_helpers import build, gated_summary
+from widgets.assistant_message import AssistantMessage
+from widgets.notice_line import NoticeLine
+from widgets.user_message import UserMessage
+
+
+async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
+    reply, gate = gated_summary("## Task\n- fetch records")
+    session, provider, memory, manager, events, _ = build(tmp_path, summary_replies=[reply],
+                                                          output=1000)
+    app = NanobotApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        n = 0
+        while manager.task is None:
+            n += 1
+            provider.enqueue(_call(n))
+            provider.enqueue(f"Record {n} is fetched.")
+            await pilot.press(*f"fetch record {n}", "enter")
+            await app.workers.wait_for_complete()
+            assert n < 40
+        await memory.request_seen.wait()
+        # The summariser is stuck; the user goes on typing and gets answers.
+        for extra in ("one more question", "and another"):
+            provider.enqueue(f"answer to {extra}")
+            await pilot.press(*extra, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.query(UserMessage).last().text == extra
+            assert app.query(AssistantMessage).last().source == f"answer to {extra}"
+            assert manager.task is not None and not manager.task.done()
+        gate.set()
+        await manager.wait_summary()
+        assert manager.pending is not None
+        # /compact is a command, not a turn: it reports what the core did.
+        turns_before = len(provider.requests)
+        await pilot.press(*"/compact", "enter")
+        await pilot.pause()
+        assert len(provider.requests) == turns_before
+        assert app.query(NoticeLine).last().text.startswith("compact: ")
+        assert manager_of(session) is manager
+        assert [e.action for e in events if isinstance(e, CompactionEvent)
+                and e.tier == "summary"][:2] == ["started", "ready"]
+
+
+def _call(n: int) -> ScriptedReply:
+    return ScriptedReply.call("fetch", n=n)

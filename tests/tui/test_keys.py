@@ -1,0 +1,174 @@
+"""Pilot tests for the keys: Esc Esc, Ctrl+C, Ctrl+T, F1, F2, Ctrl+P, Ctrl+L and the keymap."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from textual.command import CommandPalette
+
+from app.core.providers.scripted import ScriptedReply
+from app.core.settings.config import Config
+from app.tui import actions
+from app.tui.screens.help import HelpScreen
+from tests.tui.harness import Recorder, make_app
+from widgets.conversation import Conversation
+from widgets.flash import Flash
+from widgets.status_bar import StatusBar
+from widgets.thinking_block import ThinkingBlock
+from widgets.user_message import UserMessage
+
+
+def gated(*chunks: str, at: int = 1) -> tuple[ScriptedReply, asyncio.Event]:
+    gate = asyncio.Event()
+    return ScriptedReply(chunks=list(chunks), gate_at=at, gate=gate), gate
+
+
+async def test_escape_is_hidden_and_harmless_when_idle(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        shown = {b.binding.action for b in app.screen.active_bindings.values()
+                 if b.enabled and b.binding.show}
+        assert "cancel" not in shown
+        await pilot.press("escape", "escape")
+        assert not app.query_one(Flash).message
+
+
+async def test_escape_window_expires(tmp_path: Path) -> None:
+    reply, _gate = gated("a ", "b")
+    app, provider = make_app(tmp_path, reply)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"go", "enter")
+        await provider.request_seen.wait()
+        await pilot.press("escape")
+        app._esc_at = time.monotonic() - 5  # the first press was long ago (no sleeping in tests)
+        await pilot.press("escape")
+        assert app.session.running, "a press outside the 2 s window only warns again"
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        assert not app.session.running and not app.busy
+
+
+async def test_ctrl_c_cancels_a_running_turn(tmp_path: Path) -> None:
+    reply, _ = gated("partial ", "rest")
+    app, provider = make_app(tmp_path, reply)
+    rec = Recorder()
+    async with app.run_test(size=(100, 30), message_hook=rec) as pilot:
+        await pilot.press(*"go", "enter")
+        await provider.request_seen.wait()
+        await pilot.press("ctrl+c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.busy
+    assert "TurnCancelled" in rec.names
+
+
+async def test_double_ctrl_c_on_an_idle_prompt_quits(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+c")
+        assert "again to quit" in app.query_one(Flash).message
+        assert app.return_code is None
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_ctrl_t_changes_the_next_request_and_the_view(tmp_path: Path) -> None:
+    replies = [ScriptedReply(chunks=["one"], reasoning=["hmm"]), "two"]
+    app, provider = make_app(tmp_path, *replies)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"a", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        block = app.query_one(ThinkingBlock)
+        assert block.display and provider.requests[-1].thinking
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert not app.thinking and not app.session.thinking
+        assert app.query_one("#main").has_class("-hide-thinking")
+        assert not block.display  # hidden by the CSS class, not removed
+        assert app.query_one(StatusBar).thinking == "off"
+        await pilot.press(*"b", "enter")
+        await app.workers.wait_for_complete()
+        assert provider.requests[-1].thinking is False
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert block.display and app.query_one(StatusBar).thinking.startswith("on")
+
+
+async def test_keymap_remaps_an_action_by_id(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, config=Config(keymap={"toggle_thinking": "ctrl+y",
+                                                      "no_such_action": "f9"}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        before = app.thinking
+        await pilot.press("ctrl+t")
+        assert app.thinking == before
+        await pilot.press("ctrl+y")
+        assert app.thinking != before
+        notes = [w for w in app.query_one(Conversation).children if "no_such_action" in str(
+            getattr(w, "text", ""))]
+        assert notes, "an unknown keymap id is reported"
+
+
+async def test_f1_help_lists_every_registered_action(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, config=Config(keymap={"toggle_thinking": "ctrl+y"}))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        from app.tui.screens.help import help_table
+
+        table = help_table(app.keymap)
+        ids_in_help = "".join(str(c) for col in table.columns for c in col._cells)
+        for spec in actions.actions():
+            assert spec.id in ids_in_help
+        assert "ctrl+y" in ids_in_help and "/think" in ids_in_help
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_ctrl_p_opens_the_palette_with_our_providers(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"nanobot-light")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "nanobot-light"
+
+
+async def test_ctrl_l_clears_the_view_but_not_the_session(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, "hello")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"hi", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert not app.query(UserMessage)
+        assert len(app.session.history) == 2
+
+
+async def test_f2_toggles_the_side_column_and_it_hides_below_80x24(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        side = app.query_one("#side")
+        assert side.display
+        await pilot.press("f2")
+        await pilot.pause()
+        assert not side.display
+        await pilot.press("f2")
+        await pilot.pause()
+        assert side.display
+    small, _ = make_app(tmp_path)
+    async with small.run_test(size=(70, 20)) as pilot:
+        side = small.query_one("#side")
+        assert not side.display
+        await pilot.press("f2")
+        await pilot.pause()
+        assert side.display  # the user asked for it

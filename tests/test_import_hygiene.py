@@ -1,5 +1,8 @@
 """The agent core must never import Textual or Rich: the CLI, the TUI and tests share it.
 
+The runtime (sessions assembled from config, logging) is shared by the headless CLI too, so it
+must not need Textual or Rich either.
+
 The core is imported in a fresh interpreter where ``textual`` and ``rich`` cannot be imported at all,
 which proves it needs neither. (Blocking them matters because httpx imports Rich for its own
 optional command-line tool whenever Rich is installed; that import is httpx's, not ours, and httpx
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 import app.core
+import app.runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +34,10 @@ sys.meta_path.insert(0, Block())
 
 def core_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.walk_packages(app.core.__path__, "app.core."))
+
+
+def runtime_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(app.runtime.__path__, "app.runtime."))
 
 
 def run(code: str) -> subprocess.CompletedProcess[str]:
@@ -69,3 +77,15 @@ def test_core_never_pulls_in_textual() -> None:
         "sys.exit(1 if any(k.split('.')[0] == 'textual' for k in sys.modules) else 0)\n"
     )
     assert run(code).returncode == 0
+
+
+def test_runtime_imports_with_textual_and_rich_unavailable() -> None:
+    mods = runtime_modules()
+    assert "app.runtime.build" in mods
+    code = BLOCKER + (
+        "import importlib\n"
+        f"for m in {mods!r}:\n"
+        "    importlib.import_module(m)\n"
+    )
+    proc = run(code)
+    assert proc.returncode == 0, f"runtime needs UI modules: {proc.stdout} {proc.stderr[-2000:]}"

@@ -285,9 +285,10 @@ class Layout:
 
         A name whose longest known prefix is a new module is already new. The one ambiguous case is
         an old module that became a package of the same name (``app.tui``, ``app.runtime``,
-        ``app.core.swarm``): followed by an attribute that is not a new submodule it is old; alone,
-        it is rewritten only when ``bare`` says the context means the old module, unless ``then``
-        (the names a ``from … import`` takes) are new submodules.
+        ``app.core.swarm``): followed by an attribute that is not a new submodule it is old; alone
+        (``import app.tui``, prose) it is the package, unless ``bare`` says a ``from … import``
+        means the old module: ``from app import tui``, or ``from app.tui import NanobotApp`` where
+        ``then`` (the imported names) holds no new submodule.
         """
         parts = dotted.split(".")
         p = self._longest(parts, self.old_modules)
@@ -346,7 +347,7 @@ def rewrite_dotted_in_text(text: str, lay: Layout, *, whole: bool = False) -> st
     Top-level names (``app.bridge``) are rewritten only where the context says "module" (a whole
     string, a Sphinx role, an import, backticks), since ``app.bridge`` is also an attribute of an
     App instance named ``app``. A name alone that is both an old module and a new package of the
-    same name (``app.tui``) stays unless the context says module.
+    same name (``app.tui``) stays: in new text it means the package.
     """
 
     def sub(m: re.Match[str]) -> str:
@@ -356,7 +357,7 @@ def rewrite_dotted_in_text(text: str, lay: Layout, *, whole: bool = False) -> st
         means_module = bool(is_whole or SPHINX.search(before) or IMPORT_KW.search(before))
         if not (means_module or before.endswith("`") or name.startswith(("app.core.", "tests."))):
             return name
-        new = lay.resolve(name, bare=means_module)
+        new = lay.resolve(name)
         return new if new is not None else name
 
     return DOTTED.sub(sub, text)
@@ -408,7 +409,7 @@ def rewrite_import(node: ast.Import | ast.ImportFrom, segment: str, indent: str,
     if isinstance(node, ast.Import):
         changed, parts = False, []
         for a in node.names:
-            new = lay.resolve(a.name, bare=True)
+            new = lay.resolve(a.name)
             changed |= new is not None
             name = new or a.name
             parts.append(name if a.asname is None else f"{name} as {a.asname}")

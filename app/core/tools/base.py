@@ -116,6 +116,9 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
         raise ToolError("path is required")
     if "\x00" in raw:
         raise ToolError("path contains a NUL byte")
+    if len(os.fsencode(raw)) > 4000 or any(len(os.fsencode(part)) > 255
+                                           for part in raw.replace("\\", "/").split("/")):
+        raise ToolError("file name too long (at most 255 bytes per name)")
     root = workspace.resolve()
     real = _real(root, raw)
     if not _inside(root, real):
@@ -124,6 +127,7 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
     if "\x00" in decoded:
         raise ToolError("path contains a NUL byte")
     if decoded != raw and not _inside(root, _real(root, decoded)):
-        raise ToolError(f"path {raw!r} (read as {decoded!r}) is outside the workspace ({root}); "
-                        "refused")
+        # The decoded spelling is never shown: it may hold expanded environment variables.
+        raise ToolError(f"path {raw!r} is outside the workspace once decoded (percent-encoding, "
+                        "~, $VARIABLES or look-alike characters); refused")
     return real

@@ -5,7 +5,9 @@ Some options turn it into something else: ``pytest --basetemp=DIR`` deletes DIR 
 ``--junitxml=PATH`` writes anywhere, ``-p MOD`` imports code; ``git -c``/``--config-env`` set
 configuration that runs programs (``core.fsmonitor``, ``core.pager``); ``find -exec`` runs
 commands; ``sort -o`` writes. A command using one of them is asked about, whatever the allow-list
-says. Long options match by unique prefix, as getopt and argparse accept ``--basete=DIR``.
+says. Long options also match by prefix, as getopt_long and git accept ``--outp=FILE`` for
+``--output`` (pytest does not, so its options match exactly); an argument naming a file of more
+arguments (pytest's ``@file``) counts as configuration.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ _GIT = {
     "--git-dir": CONFIG, "--work-tree": CONFIG, "--namespace": CONFIG, "--super-prefix": CONFIG,
     "--output": WRITES, "--output-directory": WRITES, "--ext-diff": RUNS, "--textconv": RUNS,
     "--open-files-in-pager": RUNS, "-O": RUNS, "--upload-pack": RUNS, "--receive-pack": RUNS,
-    "--exec": RUNS, "--template": RUNS, "--tool": RUNS, "--extcmd": RUNS, "-x": RUNS,
+    "--exec": RUNS, "--template": RUNS, "--tool": RUNS, "--extcmd": RUNS,
 }
 _PYTEST = {
     "--basetemp": DELETES, "--junitxml": WRITES, "--junit-xml": WRITES, "--resultlog": WRITES,
@@ -100,11 +102,18 @@ def canonical(name: str) -> str:
     return m.group(1) if m else name
 
 
-def _option_effect(arg: str, table: dict[str, str]) -> str:
+# Programs whose option parser takes no abbreviations.
+_EXACT_LONG = {"pytest"}
+# Programs that read more arguments from ``@file``.
+_FROM_FILE = {"pytest"}
+
+
+def _option_effect(arg: str, table: dict[str, str], exact: bool = False) -> str:
     if arg.startswith("--"):
         name = arg.split("=", 1)[0]
         for opt, what in table.items():
-            if opt.startswith("--") and (opt == name or (len(name) >= 4 and opt.startswith(name))):
+            if opt.startswith("--") and (opt == name or (not exact and len(name) >= 4
+                                                         and opt.startswith(name))):
                 return what
         return ""
     if not arg.startswith("-") or arg == "-":
@@ -130,9 +139,11 @@ def effect(program: str, args: Sequence[str]) -> str:
     for i, arg in enumerate(args):
         if arg == "--":
             break
-        what = _option_effect(arg, table)
+        what = _option_effect(arg, table, name in _EXACT_LONG)
         if what:
             return f"{arg.split('=', 1)[0]} {what}"
+        if name in _FROM_FILE and arg.startswith("@"):
+            return f"{arg} reads more arguments from a file"
         if name in ("python", "pypy") and arg == "-m" and i + 1 < len(args):
             inner = effect(args[i + 1], args[i + 2:])
             return f"-m {args[i + 1]}: {inner}" if inner else ""

@@ -118,16 +118,18 @@ def entry_words(entries: Iterable[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def resolve_program(name: str, path_env: str) -> tuple[str, str]:
+def resolve_program(name: str, path_env: str, workdir: Path) -> tuple[str, str]:
     """``(path, "")`` when ``name`` resolves to one file through absolute PATH entries and the
-    full PATH agrees; ``("", why)`` otherwise."""
-    found = shutil.which(name, path=path_env)
-    absolute = os.pathsep.join(p for p in path_env.split(os.pathsep) if os.path.isabs(p))
+    whole PATH, read from ``workdir`` as the shell will (an empty or relative entry means a
+    directory there), agrees; ``("", why)`` otherwise."""
+    entries = path_env.split(os.pathsep)
+    as_run = os.pathsep.join(p if os.path.isabs(p) else os.path.join(workdir, p) for p in entries)
+    absolute = os.pathsep.join(p for p in entries if os.path.isabs(p))
+    found = shutil.which(name, path=as_run)
     sure = shutil.which(name, path=absolute)
     if found is None:
         return "", f"{name} is not found on PATH"
-    if sure is None or not os.path.isabs(found) or \
-            os.path.realpath(found) != os.path.realpath(sure):
+    if sure is None or os.path.realpath(found) != os.path.realpath(sure):
         return "", f"{name} resolves through a relative PATH entry"
     return sure, ""
 
@@ -160,7 +162,7 @@ def covered(argv: Sequence[str], entry: Sequence[str], *, workspace: Path, workd
     name = argv[0]
     if name in _RUNS_OTHERS and len(entry) < len(argv):
         return f"{name} runs another command"
-    _, why = resolve_program(name, path_env)
+    _, why = resolve_program(name, path_env, workdir)
     if why:
         return why
     what = effect(name, argv[1:])

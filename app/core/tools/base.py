@@ -98,7 +98,11 @@ def _real(root: Path, raw: str) -> Path:
     candidate = Path(os.path.expanduser(raw)) if raw.startswith("~") else Path(raw)
     if not candidate.is_absolute():
         candidate = root / candidate
-    return Path(os.path.realpath(candidate))
+    try:
+        return Path(os.path.realpath(candidate))
+    except OSError as exc:  # a component vanished or looped while it was being resolved
+        raise ToolError(f"path {raw!r} changed while it was being checked "
+                        f"({exc.strerror or exc}); refused") from None
 
 
 def _inside(root: Path, real: Path) -> bool:

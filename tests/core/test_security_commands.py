@@ -150,7 +150,7 @@ SAFE = ["-q", "-x", "tests", "a.py", "--short", "-v", "sub/b.py", "--tb=short", 
         '"c;d"', "'$HOME'"]
 SPECIAL = [";", "&&", "||", "|", "&", "\ntouch x", "$X", "${X}", "$(rm -rf x)", "`id`", "<(ls)",
            ">out", ">>out", "<in", "2>err", "*", "?.py", "[ab]", "{a,b}", "~", "~/x",
-           "\\;", "#c", "!", "$'\\x3b'", "\\\n", "eval", "|sh", "; rm -rf x"]
+           "\\;", "#c", "!", "$'\\x3b'", "\\\n", "|sh", "; rm -rf x"]
 WRAPPERS = ["eval", "env", "sh -c", "timeout 5", "nice", "xargs", "setsid", "command", "exec",
             "env -S", "A=1", "/usr/bin/env", "busybox"]
 PROGRAM_SWAPS = ["./", "/usr/bin/", "\uff50"]

@@ -136,3 +136,16 @@ def test_host_keys_and_entries() -> None:
     assert host_matches("https://docs.python.org/3/", ["*.python.org"])
     assert not host_matches("https://python.org.evil.com/", ["*.python.org", "python.org"])
     assert not host_matches("http://example.com:8080/", ["example.com:9090"])
+
+
+def test_the_config_keys_reach_the_tools() -> None:
+    from app.core.config import parse_config
+    from app.core.tools.defaults import builtin_tools
+
+    cfg = parse_config('[permissions]\nweb_allow = ["docs.python.org"]\n'
+                       '[tools]\nweb_fetch_private_hosts = ["localhost"]\nweb_fetch_timeout = 7\n'
+                       'exec_env_keep = ["DATABASE_URL"]\nexec_keep_background = true\n')
+    assert cfg.permissions.web_allow == ("docs.python.org",)
+    tools = {t.spec.name: t for t in builtin_tools(cfg.tools, cfg.permissions)}
+    assert tools["web_fetch"].private_hosts == ("localhost",) and tools["web_fetch"].timeout == 7
+    assert tools["exec"].env_keep == ("DATABASE_URL",) and tools["exec"].keep_background

@@ -198,3 +198,10 @@ async def test_grep_skips_a_file_swapped_for_a_symlink(race: tuple[Path, Path]) 
         for _ in range(200):
             result = await Grep().run({"pattern": "SECRET|inside"}, ctx)
             assert "SECRET-OUTSIDE" not in result.content
+
+
+def test_tool_blocks_show_control_characters_as_escapes() -> None:
+    from widgets.tool_call import printable, short_args
+
+    assert printable("ok\x1b]0;owned\x07\r\n") == "ok\\x1b]0;owned\\x07\n"
+    assert "\x1b" not in short_args({"command": "echo \x1b[2J"})

@@ -37,29 +37,67 @@ def _subreaper() -> None:
 
 
 def _children_map() -> dict[int, list[int]]:
+    """ppid → live children, from a scan of every process (when children files are missing)."""
     kids: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = _stat(int(name))
         if len(fields) > 1 and fields[0] not in ("Z", "X"):
             kids.setdefault(int(fields[1]), []).append(int(name))
     return kids
 
 
-def descendants(root: int) -> list[int]:
-    kids = _children_map()
+def _stat(pid: int) -> list[str]:
+    """State, ppid, … of ``pid`` ([] when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+    except OSError:
+        return []
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _children(pid: int) -> list[int] | None:
+    """Children of ``pid`` from /proc/PID/task/*/children (None when the kernel lacks them)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
     out: list[int] = []
-    todo = list(kids.get(root, []))
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except FileNotFoundError:
+            return None
+        except OSError:
+            continue
+    return out
+
+
+def descendants(root: int) -> list[int]:
+    """Live descendants of ``root``: a walk down the tree (cheap), or a scan of every process
+    where the kernel does not list children."""
+    out: list[int] = []
+    todo = [root]
+    while todo:
+        kids = _children(todo.pop())
+        if kids is None:
+            break
+        for pid in kids:
+            fields = _stat(pid)
+            if fields and fields[0] not in ("Z", "X"):
+                out.append(pid)
+            todo.append(pid)
+    else:
+        return out
+    table = _children_map()
+    out, todo = [], list(table.get(root, []))
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo.extend(kids.get(pid, []))
+        todo.extend(table.get(pid, []))
     return out
 
 

@@ -71,6 +71,15 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def supervised_children(pid: int) -> list[int]:
+    """The supervisor's children (the command's group leader), from /proc; [] if unknown."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
 
@@ -177,13 +186,16 @@ class Exec:
 
     @staticmethod
     def _stop(pgid: int) -> None:
-        """Stop the tree now: the supervisor kills and sweeps on SIGTERM; without one, SIGKILL
-        the group."""
-        if SUPERVISED:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pgid, signal.SIGTERM)
-        else:
+        """Stop the tree now. Supervised: SIGKILL the command's own process group at once (as
+        fast as before), then SIGTERM the supervisor, which sweeps what left the group.
+        Otherwise SIGKILL the group."""
+        if not SUPERVISED:
             kill_group(pgid, signal.SIGKILL)
+            return
+        for child in supervised_children(pgid):
+            kill_group(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pgid, signal.SIGTERM)
 
     async def _run(self, command: str, cwd: Path, ctx: ToolContext, *, limit: float) -> ToolResult:
         started = time.monotonic()

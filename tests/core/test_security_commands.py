@@ -206,3 +206,21 @@ def test_allowed_programs_resolve_through_absolute_path_entries(tmp_path: Path,
     found = Exec().review({"command": "pytest -q"}, tmp_path)
     assert not found.allowed_by(["pytest"])
     assert "relative PATH entry" in found.why_not_allowed([("pytest",)])
+
+
+async def test_writes_into_dot_git_always_ask(ws: Path) -> None:
+    """Allowing ``git status`` and ``write_file`` is not allowing the model to set
+    ``core.fsmonitor`` in ``.git/config`` (git would run it on the next status)."""
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text("[core]\n")
+    policy = PermissionsConfig(tools={"write_file": "allow", "edit_file": "allow"},
+                               exec_allow=("git status",))
+    run = await replay(ws, [
+        ("write_file", {"path": ".git/config", "content": "[core]\nfsmonitor = touch PWNED\n"}),
+        ("edit_file", {"path": ".git/config", "old_text": "[core]",
+                       "new_text": "[core]\nfsmonitor = touch PWNED"}),
+        ("write_file", {"path": "notes.txt", "content": "fine"})], permissions=policy)
+    config_write, config_edit, notes = run.attempts()
+    assert config_write.verdict == "asked" and "git's own files" in config_write.asked[0].note
+    assert config_edit.verdict == "asked" and notes.verdict == "allowed"
+    assert "fsmonitor" not in (ws / ".git" / "config").read_text()

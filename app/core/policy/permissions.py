@@ -142,6 +142,10 @@ class PermissionGate:
         # A command whose effect the analysis cannot see is put to the user whatever the policy.
         note = f"Nanobot cannot tell what this command runs: {review.unsure}." \
             if review is not None and review.unsure else ""
+        # A tool may name calls that always deserve a question (a write into .git/).
+        must_ask = getattr(tool, "must_ask", None)
+        if not note and callable(must_ask) and workspace is not None:
+            note = str(must_ask(args, workspace) or "")
         key, button = _scope(tool_name, args, review)
         if not note:
             if policy == "allow":

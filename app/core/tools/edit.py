@@ -67,6 +67,22 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
+def protected(args: dict[str, Any], workspace: Path) -> str:
+    """Why a write needs a question whatever the policy: files under ``.git/`` decide what git
+    runs (hooks, ``core.fsmonitor``, aliases), so writing them is running code."""
+    raw = args.get("path")
+    if not isinstance(raw, str):
+        return ""
+    try:
+        path = resolve_in_workspace(workspace, raw)
+    except ToolError:
+        return ""
+    rel = os.path.relpath(path, workspace.resolve())
+    if ".git" in Path(rel).parts:
+        return "This changes git's own files, which decide what git runs (hooks, config)."
+    return ""
+
+
 class WriteFile:
     mutates = True  # a success invalidates the loop's identical-call cache
     spec = ToolSpec(
@@ -84,6 +100,9 @@ class WriteFile:
 
     def label(self, args: dict[str, Any]) -> str:
         return label_for("write_file", args)
+
+    def must_ask(self, args: dict[str, Any], workspace: Path) -> str:
+        return protected(args, workspace)
 
     def preview(self, args: dict[str, Any], ctx: ToolContext) -> str:
         path, rel = _target(ctx, args.get("path"))
@@ -132,6 +151,9 @@ class EditFile:
 
     def label(self, args: dict[str, Any]) -> str:
         return label_for("edit_file", args)
+
+    def must_ask(self, args: dict[str, Any], workspace: Path) -> str:
+        return protected(args, workspace)
 
     def _plan(self, args: dict[str, Any], ctx: ToolContext) -> tuple[Path, str, str, str, int]:
         path, rel = _target(ctx, args.get("path"))

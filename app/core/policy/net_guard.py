@@ -12,12 +12,10 @@ changes between the check and the connect (rebinding) cannot slip through.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -31,15 +29,13 @@ class AddressRefused(Exception):
 
 
 def _host(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as httpx, which does the fetch, reads the URL (host in IDNA ASCII)."""
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
         return "", "", None
-    host = (parts.hostname or "").lower().rstrip(".")
-    with contextlib.suppress(UnicodeError):
-        host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
-    return parts.scheme.lower(), host, port
+    host = parsed.raw_host.decode("ascii", "replace").lower().rstrip(".")
+    return parsed.scheme.lower(), host, parsed.port
 
 
 def host_key(url: str) -> str:

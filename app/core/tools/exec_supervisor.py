@@ -179,4 +179,5 @@ def _kill_group(pgid: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Nothing is buffered: skip the interpreter's teardown, the caller is waiting on our exit.
+    os._exit(main(sys.argv[1:]))

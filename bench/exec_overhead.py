@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import app.core.tools.shell as shell
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.tools.base import ToolContext
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.events import Event, ToolCallFinished
-from app.core.permissions import (
+from app.core.agent.events import Event, ToolCallFinished
+from app.core.agent.session import Session, SessionOptions
+from app.core.policy.permissions import (
     ApprovalRequest,
     Decision,
     PermissionGate,
@@ -23,9 +24,8 @@ from app.core.permissions import (
     PermissionResolved,
 )
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.session_store import SessionStore
-from app.core.tool_config import PermissionsConfig, ToolsConfig
+from app.core.settings.tool_config import PermissionsConfig, ToolsConfig
+from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
 

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
 from app.core.context_store.ingest import ingest
 from app.core.context_store.store import VolumeStore
 from app.core.context_store.tools import ctx_tools
-from app.core.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.policy.shell_policy import deny_reason
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.session import Session, SessionOptions
-from app.core.tool_config import PermissionsConfig, ToolsConfig, problems
+from app.core.settings.tool_config import PermissionsConfig, ToolsConfig, problems
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 from app.core.tools.search import Glob, Grep
-from app.core.tools.shell_policy import deny_reason
 
 CATASTROPHIC = r"^(\w+\s?)*$"  # exponential in Python's engine on a long identifier + "!"
 IDENT = "a" * 53 + "!"  # 24 characters took 6.3 s before; 53 hung for more than 300 s

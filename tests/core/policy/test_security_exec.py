@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.tools.base import ToolContext
 from app.core.tools.shell import SUPERVISED, Exec
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.context_store.ingest import ingest
 from app.core.context_store.store import VolumeStore
 from app.core.policy.shell_words import literal_word
@@ -21,7 +21,7 @@ from app.core.tools.confined import has_openat2
 from app.core.tools.edit import WriteFile
 from app.core.tools.files import ListDir, ReadFile
 from app.core.tools.search import Grep
-from tests.core.security_helpers import replay
+from tests.core.policy.security_helpers import replay
 
 HANG_GUARD = 60  # seconds; only a hang (the bug) comes near it
 

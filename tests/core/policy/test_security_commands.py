@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.tool_config import PermissionsConfig
+from app.core.settings.tool_config import PermissionsConfig
 from app.core.tools.shell import Exec
-from tests.core.security_helpers import PROBE, replay, verdict_of
+from tests.core.policy.security_helpers import PROBE, replay, verdict_of
 
 ATTEMPTS = [
     # Critical: an allow-listed prefix ran anything, unasked.

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.policy.net_guard import host_key, host_matches
-from app.core.tool_config import PermissionsConfig, ToolsConfig
+from app.core.settings.tool_config import PermissionsConfig, ToolsConfig
 from app.core.tools.base import ToolContext, ToolError
 from app.core.tools.web import WebFetch
-from tests.core.security_helpers import replay
+from tests.core.policy.security_helpers import replay
 
 FETCH_ALLOWED = PermissionsConfig(tools={"web_fetch": "allow"})
 
@@ -139,7 +139,7 @@ def test_host_keys_and_entries() -> None:
 
 
 def test_the_config_keys_reach_the_tools() -> None:
-    from app.core.config import parse_config
+    from app.core.settings.config import parse_config
     from app.core.tools.defaults import builtin_tools
 
     cfg = parse_config('[permissions]\nweb_allow = ["docs.python.org"]\n'

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.policy.redact import RedactingFormatter, redact, register_secret_env
 from app.core.policy.secret_env import child_env
-from app.core.redact import RedactingFormatter, redact, register_secret_env
-from app.core.tool_config import PermissionsConfig, ToolsConfig
-from tests.core.security_helpers import replay
+from app.core.settings.tool_config import PermissionsConfig, ToolsConfig
+from tests.core.policy.security_helpers import replay
 
 TOKEN = "ghp_probeTOKEN0123456789abcdefXYZ"
 DB = "postgres://app:hunter2pass@db.internal:5432/prod"

@@ -18,6 +18,15 @@ PREVIEW_LINES = 3
 EXPANDED_LINES = 200  # a huge result stays readable; the session keeps every byte
 SHOW_DURATION = 1.0
 ICONS = {"running": "⚙", "ok": "✓", "error": "✗", "cancelled": "■"}
+# Control characters (ESC sequences from a command's output or a model's arguments) are shown as
+# visible escapes; sent as they are, they would drive the terminal.
+_CONTROL: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))
+                            if chr(c) not in "\n\t"}
+_CONTROL[0x0D] = ""  # a carriage return (progress output) is dropped, as Rich does
+
+
+def printable(text: str) -> str:
+    return text.translate(_CONTROL)
 
 
 def short_args(arguments: dict[str, Any] | None, width: int = 60) -> str:
@@ -27,7 +36,7 @@ def short_args(arguments: dict[str, Any] | None, width: int = 60) -> str:
     for k, v in arguments.items():
         val = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
         parts.append(f"{k}={val}")
-    text = " ".join(parts).replace("\n", "⏎")
+    text = printable(" ".join(parts).replace("\n", "⏎"))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -93,7 +102,7 @@ class ToolCallBlock(Widget, can_focus=True):
         if more > 0:
             hint = "" if self.expanded else " (Enter to expand)"
             shown += f"\n… {more} more line{'s' if more != 1 else ''}{hint}"
-        self._result.update(Text(shown))
+        self._result.update(Text(printable(shown)))
 
     def watch_expanded(self) -> None:
         self._render_all()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.events import ScreenResume
 from textual.message import Message
+from textual.widgets import Button
 
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
@@ -69,17 +70,34 @@ async def test_allow_once_runs_the_command(tmp_path: Path) -> None:
 
 
 async def test_allow_for_session_asks_once(tmp_path: Path) -> None:
-    app, _, finished = make_app(tmp_path, ScriptedReply.call("exec", command="echo one"),
-                                ScriptedReply.call("exec", command="echo two"), "done")
+    app, _, finished = make_app(tmp_path, ScriptedReply.call("exec", command="pwd"),
+                                ScriptedReply.call("exec", command="pwd -L"), "done")
     watch = ModalWatch(app)
     async with app.run_test(size=(100, 30), message_hook=watch) as pilot:
         await pilot.press(*"go", "enter")
-        await watch.wait()
+        modal = await watch.wait()
+        # The button names what it allows: the command's words, not "every pwd-like thing".
+        assert str(modal.query_one("#allow_session", Button).label) == \
+            "Allow `pwd` this session (a)"
         await pilot.press("a")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert [f.content for f in finished] == ["one", "two"]
-    assert app.session.permissions.session_allowed == {"exec: echo"}
+    assert len(finished) == 2 and not any(f.is_error for f in finished)
+    assert finished[0].content == finished[1].content and finished[0].content.endswith(tmp_path.name)
+    assert app.session.permissions.session_allowed == {"exec\x00pwd"}
+
+
+async def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    app, _, _ = make_app(tmp_path, ScriptedReply.call("exec", command="echo \x1b]0;owned\x07 ok"),
+                         "done")
+    watch = ModalWatch(app)
+    async with app.run_test(size=(100, 30), message_hook=watch) as pilot:
+        await pilot.press(*"go", "enter")
+        modal = await watch.wait()
+        assert "\x1b" not in modal.request.preview and "\\x1b]0;owned\\x07" in modal.request.preview
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def test_deny_by_key_and_by_button(tmp_path: Path) -> None:

@@ -480,7 +480,8 @@ class Session:
             turn_id=turn_id, call_id=call.id, tool_name=call.name, tool=tool,
             args=call.arguments, label=label,
             preview=(lambda: str(preview(call.arguments, ctx))) if callable(preview) else str,
-            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit)
+            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit,
+            workspace=self.options.workspace)
 
     def _admit(self, call: ToolCall, result: ToolResult) -> ToolResult:
         """Pass a result through the Context Gate with the room left in the window."""

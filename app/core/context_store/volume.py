@@ -18,6 +18,7 @@ import numpy.typing as npt
 from app.core.context_store import layout
 from app.core.context_store.errors import VolumeError
 from app.core.context_store.layout import FileEntry, Meta
+from app.core.tools.safe_regex import Regex, RegexError, compile_bytes
 
 MAX_PATTERN = 1000
 
@@ -116,13 +117,14 @@ class Volume:
         if len(pattern) > MAX_PATTERN:
             raise VolumeError(f"pattern is longer than {MAX_PATTERN} characters")
         raw = pattern.encode("utf-8")
-        matcher: re.Pattern[bytes] | None = None
+        matcher: Regex[bytes] | None = None
         if regex or ignore_case:
+            # RE2: linear time whatever the pattern, so no pattern can stall the search.
             try:
-                matcher = re.compile(raw if regex else re.escape(raw),
-                                     re.MULTILINE | (re.IGNORECASE if ignore_case else 0))
-            except re.error as exc:
-                raise VolumeError(f"bad regular expression {pattern!r}: {exc}") from exc
+                matcher = compile_bytes(raw if regex else re.escape(raw), multiline=True,
+                                        ignore_case=ignore_case)
+            except RegexError as exc:
+                raise VolumeError(str(exc)) from exc
         hits: list[GrepHit] = []
         total = 0
         pos = 0
@@ -137,6 +139,8 @@ class Volume:
                 if m is None:
                     break
                 found = m.start()
+            if found >= size:  # an empty match at the very end (\Z, $): no line there
+                break
             line = self.line_of_offset(found)
             total += 1
             if len(hits) < max_lines:

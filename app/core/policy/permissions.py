@@ -1,10 +1,14 @@
 """Who may run what: the policy from config plus an approver hook the UIs plug into.
 
 Each call is judged before it runs: the exec deny-list first (never overridable by a click), then
-the tool's policy (``allow`` / ``deny`` / ``ask``), exec allow-lists, and what the user already
-allowed for this session. ``ask`` goes to the approver: the TUI shows a modal, a headless run has
-none and refuses (unless ``--yes``). A refusal becomes a tool result telling the model that
-nothing ran and why.
+the tool's policy (``allow`` / ``deny`` / ``ask``), exec and web allow-lists, and what the user
+already allowed for this session. A shell command is parsed first (see ``app.core.policy``): only a
+single plain command an allow entry covers runs unasked, and a command whose effect the analysis
+cannot see is always asked about. "Allow for this session" is keyed on what was shown: the words
+of the command on the button (``git status``), the host for ``web_fetch``. ``ask`` goes to the
+approver: the TUI shows a modal, a headless run has none and refuses (unless ``--yes``). A call
+whose preview fails is refused with the preview's error. A refusal becomes a tool result telling
+the model that nothing ran and why.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event, register_event
+from app.core.policy.display import visible
+from app.core.policy.exec_review import CommandReview
+from app.core.policy.net_guard import host_key, host_matches
 from app.core.policy.redact import redact
-from app.core.policy.shell_policy import allowed_by, programs
 from app.core.settings.tool_config import DEFAULT_TOOL_POLICY, PermissionsConfig
 from app.core.tools.base import ToolError
 
@@ -37,8 +44,10 @@ class ApprovalRequest:
     tool: str
     label: str
     arguments: dict[str, Any]
-    preview: str = ""  # the command, URL or unified diff (redacted)
-    session_scope: str = ""  # e.g. "exec: python" — what "allow for this session" allows
+    preview: str = ""  # the command, URL or unified diff (redacted, control characters shown)
+    session_scope: str = ""  # e.g. "exec: git status" — what "allow for this session" allows
+    session_label: str = ""  # the same for the button: "`git status`", "example.com"
+    note: str = ""  # why this is asked although the policy would allow it ("" when plain ask)
 
 
 Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
@@ -48,7 +57,7 @@ Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
 class Verdict:
     allowed: bool
     reason: str = ""  # for a refusal: the sentence the model is told
-    by: str = "policy"  # "policy", "deny-list", "user", "session", "auto"
+    by: str = "policy"  # "policy", "deny-list", "user", "session", "auto", "preview"
 
 
 @register_event
@@ -70,10 +79,24 @@ class PermissionResolved(Event):
     reason: str = ""
 
 
-def _session_key(tool: str, args: dict[str, Any]) -> str:
+def _scope(tool: str, args: dict[str, Any], review: CommandReview | None) -> tuple[str, str]:
+    """(key, button label) of what "allow for this session" covers."""
+    if review is not None:
+        return review.session_key, review.session_label
+    if tool == "web_fetch":
+        host = host_key(str(args.get("url") or ""))
+        if host:
+            return f"web_fetch\x00{host}", host
+    return tool, tool
+
+
+def _scope_text(tool: str, key: str, label: str) -> str:
+    if tool == "exec" and key.startswith("exec\x00"):
+        return "exec: " + " ".join(key.split("\x00")[1:])
     if tool == "exec":
-        progs = programs(str(args.get("command") or ""))
-        return f"exec: {' '.join(progs)}" if progs else "exec"
+        return "exec: this exact command"
+    if tool == "web_fetch" and "\x00" in key:
+        return f"web_fetch: {label}"
     return tool
 
 
@@ -87,9 +110,9 @@ class PermissionGate:
     async def check(self, *, turn_id: str, call_id: str, tool_name: str, tool: Any,
                     args: dict[str, Any], label: str, preview: Callable[[], str],
                     approver: Approver | None, auto_approve: bool, cancel: CancelToken,
-                    emit: Callable[[Event], None]) -> Verdict:
+                    emit: Callable[[Event], None], workspace: Path | None = None) -> Verdict:
         verdict = await self._decide(turn_id, call_id, tool_name, tool, args, label, preview,
-                                     approver, auto_approve, cancel, emit)
+                                     approver, auto_approve, cancel, emit, workspace)
         emit(PermissionResolved(turn_id, call_id=call_id, tool=tool_name,
                                 allowed=verdict.allowed, by=verdict.by, reason=verdict.reason))
         return verdict
@@ -97,13 +120,18 @@ class PermissionGate:
     async def _decide(self, turn_id: str, call_id: str, tool_name: str, tool: Any,
                       args: dict[str, Any], label: str, preview: Callable[[], str],
                       approver: Approver | None, auto_approve: bool, cancel: CancelToken,
-                      emit: Callable[[Event], None]) -> Verdict:
-        refusal = getattr(tool, "refusal", None)
-        if tool_name == "exec" and callable(refusal):
-            why = refusal(str(args.get("command") or ""))
-            if why:
-                return Verdict(False, f"the command is on the exec deny-list ({why}); nothing "
-                                      "was run. Do not try to get around it.", "deny-list")
+                      emit: Callable[[Event], None], workspace: Path | None) -> Verdict:
+        review: CommandReview | None = None
+        reviewer = getattr(tool, "review", None)
+        if tool_name == "exec" and callable(reviewer) and workspace is not None:
+            try:
+                review = reviewer(args, workspace)
+            except ToolError as exc:
+                return Verdict(False, f"{exc}; nothing was run.", "preview")
+            assert review is not None
+            if review.refusal:
+                return Verdict(False, f"the command is on the exec deny-list ({review.refusal}); "
+                                      "nothing was run. Do not try to get around it.", "deny-list")
         policy = self.config.policy(tool_name)
         if (getattr(tool, "read_only", False) and tool_name not in self.config.tools
                 and tool_name not in DEFAULT_TOOL_POLICY):
@@ -111,33 +139,48 @@ class PermissionGate:
         if policy == "deny":
             return Verdict(False, f"{tool_name} is disabled by the permissions policy; nothing "
                                   "was run.", "policy")
-        if policy == "allow":
-            return Verdict(True, by="policy")
-        if tool_name == "exec" and allowed_by(str(args.get("command") or ""),
-                                              self.config.exec_allow):
-            return Verdict(True, by="policy")
-        key = _session_key(tool_name, args)
-        if key in self.session_allowed:
+        # A command whose effect the analysis cannot see is put to the user whatever the policy.
+        note = f"Nanobot cannot tell what this command runs: {review.unsure}." \
+            if review is not None and review.unsure else ""
+        # A tool may name calls that always deserve a question (a write into .git/).
+        must_ask = getattr(tool, "must_ask", None)
+        if not note and callable(must_ask) and workspace is not None:
+            note = str(must_ask(args, workspace) or "")
+        key, button = _scope(tool_name, args, review)
+        if not note:
+            if policy == "allow":
+                return Verdict(True, by="policy")
+            if review is not None and review.allowed_by(self.config.exec_allow):
+                return Verdict(True, by="policy")
+            if tool_name == "web_fetch" and host_matches(str(args.get("url") or ""),
+                                                          self.config.web_allow):
+                return Verdict(True, by="policy")
+        if review is not None and review.session_allows(self.session_allowed):
+            return Verdict(True, by="session")
+        if review is None and key in self.session_allowed:
             return Verdict(True, by="session")
         if auto_approve:
             return Verdict(True, by="auto")
         if approver is None:
-            return Verdict(False, f"{tool_name} needs the user's approval and nobody can give "
-                                  "it here (a headless run without --yes); nothing was run. "
+            why = f" ({review.unsure})" if review is not None and review.unsure else ""
+            return Verdict(False, f"{tool_name} needs the user's approval{why} and nobody can "
+                                  "give it here (a headless run without --yes); nothing was run. "
                                   "Tell the user what you would have done.", "policy")
         try:
-            shown = redact(preview())
-        except ToolError:
-            # The preview runs the tool's own checks (file exists, old_text matches): when they
-            # fail, the call itself fails the same way without touching anything, so there is
-            # nothing to ask about; the model gets the tool's error.
-            return Verdict(True, by="preview")
+            shown = visible(redact(preview()))
+        except ToolError as exc:
+            # The preview runs the tool's own checks (file exists, old_text matches, text not
+            # binary): a failing preview refuses the call, so nothing runs on a state nobody saw.
+            return Verdict(False, f"{exc}; nothing was run.", "preview")
         except Exception as exc:
-            shown = f"(no preview: {exc})"
-        request = ApprovalRequest(call_id=call_id, tool=tool_name, label=redact(label),
-                                  arguments={k: redact(str(v)) if isinstance(v, str) else v
-                                             for k, v in args.items()},
-                                  preview=shown, session_scope=key)
+            log.warning("preview of %s failed: %s", tool_name, exc)
+            return Verdict(False, f"could not show what {tool_name} would do "
+                                  f"({type(exc).__name__}); nothing was run.", "preview")
+        request = ApprovalRequest(call_id=call_id, tool=tool_name, label=visible(redact(label)),
+                                  arguments={k: visible(redact(str(v))) if isinstance(v, str)
+                                             else v for k, v in args.items()},
+                                  preview=shown, session_scope=_scope_text(tool_name, key, button),
+                                  session_label=visible(redact(button)), note=visible(redact(note)))
         emit(PermissionRequested(turn_id, call_id=call_id, tool=tool_name, label=request.label,
                                  preview=shown))
         decision = await self._ask(approver, request, cancel)

@@ -28,11 +28,14 @@ class PermissionsConfig:
 
     default: str = "ask"  # for tools not named below or in DEFAULT_TOOL_POLICY
     tools: dict[str, str] = field(default_factory=dict)
-    # Commands run without asking when every part starts with one of these ("pytest", "git status").
+    # A single plain command runs without asking when its words start with one of these
+    # ("pytest", "git status"); anything more (;, |, $, redirections, wrappers) is asked.
     exec_allow: tuple[str, ...] = ()
     # Extra regular expressions (matched against the normalised command) that are always refused.
     exec_deny: tuple[str, ...] = ()
     exec_builtin_deny: bool = True  # the built-in deny-list (rm -rf, sudo, curl|sh, mkfs …)
+    # Hosts web_fetch may reach without asking ("docs.python.org", "*.python.org", "host:8080").
+    web_allow: tuple[str, ...] = ()
 
     def policy(self, tool: str) -> str:
         return self.tools.get(tool) or DEFAULT_TOOL_POLICY.get(tool) or self.default
@@ -53,12 +56,21 @@ class ToolsConfig:
     exec_timeout: int = 60  # seconds
     exec_max_output: int = 10_000_000  # bytes kept from one command (the rest is counted)
     web_fetch_max_bytes: int = 5_000_000
+    web_fetch_timeout: int = 30  # seconds for the whole fetch, every redirect and byte included
+    # Hosts web_fetch may reach although they resolve to loopback/private/link-local addresses.
+    web_fetch_private_hosts: tuple[str, ...] = ()
+    # Environment of exec: secret-looking variables are left out except these names …
+    exec_env_keep: tuple[str, ...] = ()
+    # … and these glob patterns are left out too ("AWS_*").
+    exec_env_exclude: tuple[str, ...] = ()
+    # Background processes a command starts outlive it (a dev server) instead of being stopped.
+    exec_keep_background: bool = False
     web_search: WebSearchConfig = field(default_factory=WebSearchConfig)
 
 
 def problems(permissions: PermissionsConfig, tools: ToolsConfig) -> list[tuple[str, str, object]]:
     """``(key, expected, got)`` for every invalid value."""
-    import re
+    from app.core.tools.safe_regex import RegexError, compile_text
 
     out: list[tuple[str, str, object]] = []
     if permissions.default not in POLICIES:
@@ -68,13 +80,15 @@ def problems(permissions: PermissionsConfig, tools: ToolsConfig) -> list[tuple[s
             out.append((f"permissions.tools.{name}", "ask, allow or deny", value))
     for i, pattern in enumerate(permissions.exec_deny):
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compile_text(pattern)
+        except RegexError as exc:
             out.append((f"permissions.exec_deny[{i}]", f"a regular expression ({exc})", pattern))
     if tools.exec_timeout < 1:
         out.append(("tools.exec_timeout", "an integer >= 1 (seconds)", tools.exec_timeout))
     if tools.exec_max_output < 1000:
         out.append(("tools.exec_max_output", "an integer >= 1000 (bytes)", tools.exec_max_output))
+    if tools.web_fetch_timeout < 1:
+        out.append(("tools.web_fetch_timeout", "an integer >= 1 (seconds)", tools.web_fetch_timeout))
     if tools.web_fetch_max_bytes < 1000:
         out.append(("tools.web_fetch_max_bytes", "an integer >= 1000 (bytes)",
                     tools.web_fetch_max_bytes))

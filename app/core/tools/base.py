@@ -98,7 +98,11 @@ def _real(root: Path, raw: str) -> Path:
     candidate = Path(os.path.expanduser(raw)) if raw.startswith("~") else Path(raw)
     if not candidate.is_absolute():
         candidate = root / candidate
-    return Path(os.path.realpath(candidate))
+    try:
+        return Path(os.path.realpath(candidate))
+    except OSError as exc:  # a component vanished or looped while it was being resolved
+        raise ToolError(f"path {raw!r} changed while it was being checked "
+                        f"({exc.strerror or exc}); refused") from None
 
 
 def _inside(root: Path, real: Path) -> bool:
@@ -116,6 +120,9 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
         raise ToolError("path is required")
     if "\x00" in raw:
         raise ToolError("path contains a NUL byte")
+    if len(os.fsencode(raw)) > 4000 or any(len(os.fsencode(part)) > 255
+                                           for part in raw.replace("\\", "/").split("/")):
+        raise ToolError("file name too long (at most 255 bytes per name)")
     root = workspace.resolve()
     real = _real(root, raw)
     if not _inside(root, real):
@@ -124,6 +131,7 @@ def resolve_in_workspace(workspace: Path, raw: str) -> Path:
     if "\x00" in decoded:
         raise ToolError("path contains a NUL byte")
     if decoded != raw and not _inside(root, _real(root, decoded)):
-        raise ToolError(f"path {raw!r} (read as {decoded!r}) is outside the workspace ({root}); "
-                        "refused")
+        # The decoded spelling is never shown: it may hold expanded environment variables.
+        raise ToolError(f"path {raw!r} is outside the workspace once decoded (percent-encoding, "
+                        "~, $VARIABLES or look-alike characters); refused")
     return real

@@ -1,7 +1,8 @@
 """Tools that change files in the workspace: ``write_file`` and ``edit_file`` (exact replace).
 
-Both write atomically (temp file + rename, the old mode kept) and describe the change as a unified
-diff: the permission prompt shows it before, and the result carries it after.
+Both write atomically (temp file + rename inside the directory's descriptor, the old mode kept, a
+new file's mode from the umask; see :mod:`confined`) and describe the change as a unified diff:
+the permission prompt shows it before, and the result carries it after.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import difflib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+from app.core.tools.confined import open_regular, write_beneath
 from app.core.tools.labels import label_for
 
 MAX_DIFF_LINES = 200
@@ -38,11 +39,10 @@ def unified_diff(old: str, new: str, rel: str, *, limit: int = MAX_DIFF_LINES) -
     return "\n".join(lines)
 
 
-def _read_text(path: Path, rel: str) -> str:
+def _read_text(root: Path, path: Path, rel: str) -> str:
     try:
-        data = path.read_bytes()
-    except PermissionError as exc:
-        raise ToolError(f"permission denied: {rel}") from exc
+        with open_regular(root, path, rel) as fh:
+            data = fh.read(MAX_EDIT_BYTES + 1)
     except OSError as exc:
         raise ToolError(f"cannot read {rel}: {exc.strerror or exc}") from exc
     if b"\x00" in data[:8192]:
@@ -55,27 +55,32 @@ def _read_text(path: Path, rel: str) -> str:
         raise ToolError(f"{rel} is not UTF-8 text; it cannot be edited safely") from exc
 
 
-def atomic_write(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _target(ctx: ToolContext, raw: Any) -> tuple[Path, str]:
     path = resolve_in_workspace(ctx.workspace, raw if isinstance(raw, str) else "")
     rel = _rel(ctx, path)
     if path.is_dir():
         raise ToolError(f"{rel} is a directory")
     return path, rel
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def protected(args: dict[str, Any], workspace: Path) -> str:
+    """Why a write needs a question whatever the policy: files under ``.git/`` decide what git
+    runs (hooks, ``core.fsmonitor``, aliases), so writing them is running code."""
+    raw = args.get("path")
+    if not isinstance(raw, str):
+        return ""
+    try:
+        path = resolve_in_workspace(workspace, raw)
+    except ToolError:
+        return ""
+    rel = os.path.relpath(path, workspace.resolve())
+    if ".git" in Path(rel).parts:
+        return "This changes git's own files, which decide what git runs (hooks, config)."
+    return ""
 
 
 class WriteFile:
@@ -96,12 +101,15 @@ class WriteFile:
     def label(self, args: dict[str, Any]) -> str:
         return label_for("write_file", args)
 
+    def must_ask(self, args: dict[str, Any], workspace: Path) -> str:
+        return protected(args, workspace)
+
     def preview(self, args: dict[str, Any], ctx: ToolContext) -> str:
         path, rel = _target(ctx, args.get("path"))
         new = str(args.get("content", ""))
-        if not path.exists():
+        if not _exists(path):
             return unified_diff("", new, rel)
-        return unified_diff(_read_text(path, rel), new, rel)
+        return unified_diff(_read_text(ctx.workspace.resolve(), path, rel), new, rel)
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return await asyncio.to_thread(self._write, args, ctx)
@@ -109,14 +117,10 @@ class WriteFile:
     def _write(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         path, rel = _target(ctx, args.get("path"))
         content = str(args.get("content", ""))
-        existed = path.exists()
-        old = _read_text(path, rel) if existed else ""
-        try:
-            atomic_write(path, content)
-        except PermissionError as exc:
-            raise ToolError(f"permission denied: {rel}") from exc
-        except OSError as exc:
-            raise ToolError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+        root = ctx.workspace.resolve()
+        existed = _exists(path)
+        old = _read_text(root, path, rel) if existed else ""
+        write_beneath(root, path, content.encode("utf-8"), rel)
         n_lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
         verb = "Overwrote" if existed else "Created"
         head = f"{verb} {rel} ({n_lines} lines, {len(content.encode('utf-8'))} bytes)."
@@ -148,14 +152,17 @@ class EditFile:
     def label(self, args: dict[str, Any]) -> str:
         return label_for("edit_file", args)
 
+    def must_ask(self, args: dict[str, Any], workspace: Path) -> str:
+        return protected(args, workspace)
+
     def _plan(self, args: dict[str, Any], ctx: ToolContext) -> tuple[Path, str, str, str, int]:
         path, rel = _target(ctx, args.get("path"))
-        if not path.exists():
+        if not _exists(path):
             raise ToolError(f"file not found: {rel} (use write_file to create it)")
         old_text, new_text = str(args.get("old_text", "")), str(args.get("new_text", ""))
         if not old_text:
             raise ToolError("old_text is empty; give the exact text to replace")
-        text = _read_text(path, rel)
+        text = _read_text(ctx.workspace.resolve(), path, rel)
         count = text.count(old_text)
         if count == 0:
             raise ToolError(self._not_found(text, old_text, rel))
@@ -190,12 +197,7 @@ class EditFile:
 
     def _edit(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         path, rel, old, new, n = self._plan(args, ctx)
-        try:
-            atomic_write(path, new)
-        except PermissionError as exc:
-            raise ToolError(f"permission denied: {rel}") from exc
-        except OSError as exc:
-            raise ToolError(f"cannot write {rel}: {exc.strerror or exc}") from exc
+        write_beneath(ctx.workspace.resolve(), path, new.encode("utf-8"), rel)
         diff = unified_diff(old, new, rel)
         plural = "s" if n != 1 else ""
         return ToolResult(f"Edited {rel} ({n} replacement{plural}).\n{diff}",

@@ -1,17 +1,21 @@
 """File tools confined to the workspace: ``read_file`` and ``list_dir``.
 
 ``read_file`` also opens the ``@outN`` handles the Context Gate gives for oversized exec and web
-output, which live in the session's cache directory rather than in the workspace.
+output, which live in the session's cache directory rather than in the workspace. Files and
+directories are opened through the workspace's descriptor (see :mod:`confined`), so a symlink
+swapped in after the check cannot lead outside, and only regular files are read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+from app.core.tools.confined import open_dir, open_regular
 from app.core.tools.labels import label_for
 
 # Whole-file reads stop here (with a visible note); ranged reads stream and have no limit.
@@ -77,13 +81,10 @@ class ReadFile:
     def _read(self, ctx: ToolContext, path: Path, lines: str | None,
               shown_as: str = "") -> ToolResult:
         rel = shown_as or _rel(ctx, path)
-        if not path.exists():
-            raise ToolError(f"file not found: {rel}")
-        if path.is_dir():
-            raise ToolError(f"{rel} is a directory; use list_dir")
+        root = None if shown_as else ctx.workspace.resolve()
         try:
-            size = path.stat().st_size
-            with path.open("rb") as fh:
+            with open_regular(root, path, rel) as fh:
+                size = os.fstat(fh.fileno()).st_size
                 head = fh.read(8192)
                 if b"\x00" in head:
                     return ToolResult(f"[binary file: {rel}, {size} bytes]")
@@ -134,15 +135,13 @@ class ListDir:
 
     def _list(self, ctx: ToolContext, path: Path) -> ToolResult:
         rel = _rel(ctx, path)
-        if not path.exists():
-            raise ToolError(f"directory not found: {rel}")
-        if not path.is_dir():
-            raise ToolError(f"{rel} is not a directory")
         try:
-            entries = sorted(path.iterdir(), key=lambda p: (not p.is_dir(), p.name))
+            with open_dir(ctx.workspace.resolve(), path, rel) as fd:
+                found = [(e.name, e.is_dir(follow_symlinks=False)) for e in os.scandir(fd)]
         except PermissionError as exc:
             raise ToolError(f"permission denied: {rel}") from exc
-        lines = [f"{e.name}/" if e.is_dir() else e.name for e in entries[:MAX_LIST_ENTRIES]]
+        entries = sorted(found, key=lambda e: (not e[1], e[0]))
+        lines = [f"{name}/" if is_dir else name for name, is_dir in entries[:MAX_LIST_ENTRIES]]
         if len(entries) > MAX_LIST_ENTRIES:
             lines.append(f"… and {len(entries) - MAX_LIST_ENTRIES} more entries")
         return ToolResult("\n".join(lines) if lines else "(empty directory)",

@@ -2,7 +2,9 @@
 
 Both walk the tree without following symlinks, skip the usual bulky folders (.git, .venv,
 node_modules, caches) unless asked for them by name, and never report a path whose real location is
-outside the workspace.
+outside the workspace. Patterns run on RE2 (linear time, see :mod:`safe_regex`) in a worker
+thread, so neither a pathological regex nor a pathological glob can stall the app, and a cancel is
+seen between files and every few thousand lines.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from app.core.tools.base import (
     decoded_path,
     resolve_in_workspace,
 )
+from app.core.tools.confined import open_regular
 from app.core.tools.labels import label_for
+from app.core.tools.safe_regex import Regex, RegexError, compile_text, escape, is_valid_python
 
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
              ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
@@ -32,7 +36,7 @@ MAX_GREP_FILE_BYTES = 20_000_000
 MAX_LINE = 200
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> Regex[str]:
     """Translate a glob with ``**`` into a regex over '/'-separated relative paths."""
     out: list[str] = []
     i = 0
@@ -62,7 +66,10 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    try:
+        return compile_text("".join(out) + r"\z")
+    except RegexError as exc:
+        raise ToolError(f"bad glob pattern {pattern!r}: {exc}") from None
 
 
 def _check_pattern(pattern: str) -> None:
@@ -174,16 +181,18 @@ class Grep:
         if file_glob:
             _check_pattern(file_glob)
         base = resolve_in_workspace(ctx.workspace, str(args.get("path") or "."))
-        flags = re.IGNORECASE if args.get("ignore_case") else 0
+        ignore_case = bool(args.get("ignore_case"))
         note = ""
         try:
-            rx = re.compile(pattern, flags)
-        except re.error as exc:
-            rx = re.compile(re.escape(pattern), flags)
+            rx = compile_text(pattern, ignore_case=ignore_case)
+        except RegexError as exc:
+            if is_valid_python(pattern):
+                raise ToolError(str(exc)) from None  # a feature RE2 lacks: say so
+            rx = compile_text(escape(pattern), ignore_case=ignore_case)
             note = f"(not a valid regular expression ({exc}); searched for the literal text)\n"
         return await asyncio.to_thread(self._grep, ctx, base, rx, file_glob, note)
 
-    def _grep(self, ctx: ToolContext, base: Path, rx: re.Pattern[str], file_glob: str,
+    def _grep(self, ctx: ToolContext, base: Path, rx: Regex[str], file_glob: str,
               note: str) -> ToolResult:
         root = ctx.workspace.resolve()
         if not base.exists():
@@ -197,17 +206,20 @@ class Grep:
             if name_rx and not name_rx.match(p.name if "/" not in file_glob else _rel(root, p)):
                 continue
             try:
-                if p.stat().st_size > MAX_GREP_FILE_BYTES:
-                    skipped += 1
-                    continue
-                data = p.read_bytes()
-            except OSError:
-                skipped += 1
+                with open_regular(root, Path(os.path.realpath(p)), _rel(root, p)) as fh:
+                    if os.fstat(fh.fileno()).st_size > MAX_GREP_FILE_BYTES:
+                        skipped += 1
+                        continue
+                    data = fh.read()
+            except (OSError, ToolError):
+                skipped += 1  # unreadable, not a regular file, or swapped for a symlink
                 continue
             if b"\x00" in data[:8192]:
                 continue
             rel = _rel(root, p)
             for no, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+                if no % 4096 == 0 and ctx.cancel.cancelled:
+                    break
                 if rx.search(line):
                     total += 1
                     if len(out) < MAX_GREP_MATCHES:

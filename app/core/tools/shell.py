@@ -1,10 +1,13 @@
 """``exec``: run a shell command in the workspace.
 
-``sh -c`` in its own session (so its own process group), stdin closed, stdout and stderr merged in
-order. Cancel, timeout or the end of the command kill the whole group, grandchildren included:
-SIGKILL straight from the cancel call for a cancel, SIGTERM then SIGKILL after a short grace for a
-timeout or leftovers. Output beyond the cap is counted and discarded
-with a visible note; what is kept goes through the Context Gate like any tool output.
+``sh -c`` under a small supervisor (see :mod:`exec_supervisor`) in its own session, stdin closed,
+stdout and stderr merged in order, and an environment without secrets (see
+``app.core.policy.secret_env``). The supervisor is a child subreaper: cancel, timeout or the end of
+the command kill everything the command started, grandchildren and ``setsid``/double-forked
+daemons included (unless ``[tools] exec_keep_background`` lets background processes outlive a
+normal end). A cancel signals the supervisor straight from the cancel call. Output beyond the cap
+is counted and discarded with a visible note; what is kept goes through the Context Gate like any
+tool output. Without /proc (not Linux) the command runs as before in its own process group.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.core.policy.exec_review import CommandReview, review
+from app.core.policy.secret_env import child_env
 from app.core.policy.shell_policy import deny_reason
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
@@ -27,6 +32,9 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_OUTPUT = 10_000_000
 KILL_GRACE = 0.1  # seconds between SIGTERM and SIGKILL
 DRAIN_GRACE = 0.5  # how long to wait for pipes held open by leftover background processes
+SUPERVISOR_GRACE = 2.0  # how long the supervisor may take to sweep before it is killed itself
+SUPERVISOR = str(Path(__file__).with_name("exec_supervisor.py"))
+SUPERVISED = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
 
 
 def kill_group(pid: int, sig: int) -> None:
@@ -35,8 +43,9 @@ def kill_group(pid: int, sig: int) -> None:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in group ``pgid``; a killed grandchild stays a zombie until
-    init reaps it, which ``killpg(pgid, 0)`` cannot tell from a running process."""
+    """Live (non-zombie) processes in process group or session ``pgid``; a killed grandchild
+    stays a zombie until it is reaped, which ``killpg(pgid, 0)`` cannot tell from a running
+    process."""
     proc = Path("/proc")
     if not proc.is_dir():  # not Linux: fall back to the signal probe
         try:
@@ -56,9 +65,19 @@ def group_members(pgid: int) -> list[int]:
             continue
         # pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
         fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+        if len(fields) > 3 and pgid in (int(fields[2]), int(fields[3])) and \
+                fields[0] not in ("Z", "X"):
             members.append(int(entry.name))
     return members
+
+
+def supervised_children(pid: int) -> list[int]:
+    """The supervisor's children (the command's group leader), from /proc; [] if unknown."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def group_alive(pgid: int) -> bool:
@@ -104,12 +123,17 @@ class Exec:
     )
 
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, max_output: int = DEFAULT_MAX_OUTPUT,
-                 deny_patterns: tuple[str, ...] = (), builtin_deny: bool = True) -> None:
+                 deny_patterns: tuple[str, ...] = (), builtin_deny: bool = True,
+                 env_keep: tuple[str, ...] = (), env_exclude: tuple[str, ...] = (),
+                 keep_background: bool = False) -> None:
         self.timeout = timeout
         self.max_output = max_output
         self.deny_patterns = deny_patterns
         self.builtin_deny = builtin_deny
-        self.last_pgid: int | None = None  # for tests and the cancel benchmark
+        self.env_keep = env_keep
+        self.env_exclude = env_exclude
+        self.keep_background = keep_background
+        self.last_pgid: int | None = None  # the command's session, for tests and the benchmark
 
     def label(self, args: dict[str, Any]) -> str:
         return label_for("exec", args)
@@ -121,9 +145,15 @@ class Exec:
         """Why ``command`` must not run at all ("" when it may)."""
         return deny_reason(command, self.deny_patterns, builtin=self.builtin_deny)
 
-    @staticmethod
-    def env() -> dict[str, str]:
-        env = dict(os.environ)
+    def review(self, args: dict[str, Any], workspace: Path) -> CommandReview:
+        """The parsed command and what the policy can say about it (for the permission gate)."""
+        cwd = resolve_in_workspace(workspace, str(args.get("workdir") or "."))
+        return review(str(args.get("command") or ""), workspace=workspace, workdir=cwd,
+                      path_env=self.env()["PATH"], deny_patterns=self.deny_patterns,
+                      builtin=self.builtin_deny)
+
+    def env(self) -> dict[str, str]:
+        env = child_env(os.environ, keep=self.env_keep, exclude=self.env_exclude)
         # No pagers or prompts: nobody can answer them. The running interpreter's folder goes at
         # the end of PATH so "python" works where only "python3" is installed.
         env.update({"PAGER": "cat", "GIT_PAGER": "cat", "TERM": "dumb", "GIT_TERMINAL_PROMPT": "0",
@@ -148,10 +178,30 @@ class Exec:
             timeout = min(float(raw_timeout), max(self.timeout, 600.0))
         return await self._run(command, cwd, ctx, limit=timeout)
 
+    def _argv(self, command: str) -> list[str]:
+        if not SUPERVISED:
+            return ["/bin/sh", "-c", command]
+        keep = ["--keep"] if self.keep_background else []
+        return [sys.executable, "-I", "-S", SUPERVISOR, *keep, "--", "/bin/sh", "-c", command]
+
+    @staticmethod
+    def _stop(pgid: int) -> None:
+        """Stop the tree now. Supervised: SIGKILL the command's own process group at once (as
+        fast as before), then SIGTERM the supervisor, which sweeps what left the group.
+        Otherwise SIGKILL the group."""
+        if not SUPERVISED:
+            kill_group(pgid, signal.SIGKILL)
+            return
+        for child in supervised_children(pgid):
+            kill_group(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pgid, signal.SIGTERM)
+
     async def _run(self, command: str, cwd: Path, ctx: ToolContext, *, limit: float) -> ToolResult:
         started = time.monotonic()
+        argv = self._argv(command)
         spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", command, cwd=str(cwd), env=self.env(),
+            *argv, cwd=str(cwd), env=self.env(),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True))
         try:
@@ -161,17 +211,16 @@ class Exec:
             with contextlib.suppress(Exception):
                 started_proc = await spawn
                 self.last_pgid = started_proc.pid
-                kill_group(started_proc.pid, signal.SIGKILL)
+                await self._terminate(started_proc.pid, None)
                 await started_proc.wait()
-                await self._gone(started_proc.pid, 0.5)
             raise
         except OSError as exc:
             raise ToolError(f"could not start the shell: {exc}") from exc
-        pgid = proc.pid  # start_new_session: the shell leads its own group
+        pgid = proc.pid  # start_new_session: it leads its own session and group
         self.last_pgid = pgid
-        # Cancel kills the tree inside cancel() itself, from whichever thread cancels: no wait
+        # Cancel stops the tree inside cancel() itself, from whichever thread cancels: no wait
         # for the event loop to wake this task first.
-        unsubscribe = ctx.cancel.on_cancel(lambda: kill_group(pgid, signal.SIGKILL))
+        unsubscribe = ctx.cancel.on_cancel(lambda: self._stop(pgid))
         spool = _Spool(self.max_output)
         assert proc.stdout is not None
         reader = asyncio.ensure_future(self._pump(proc.stdout, spool))
@@ -185,15 +234,18 @@ class Exec:
                 outcome = "cancelled" if stop in done else "timeout"
                 await self._terminate(pgid, waiter)
             else:
-                # The shell is gone; leftover background children may still hold the pipe.
+                # The command is gone; leftover background children may still hold the pipe.
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(reader), DRAIN_GRACE)
-                if group_alive(pgid):
+                if group_alive(pgid) and not self.keep_background:
                     await self._terminate(pgid, None)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(reader), DRAIN_GRACE)
         except asyncio.CancelledError:
             # The session cancelled this task: the process tree must not outlive it.
+            self._stop(pgid)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(waiter), SUPERVISOR_GRACE)
             kill_group(pgid, signal.SIGKILL)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(waiter, 1.0)
@@ -219,6 +271,15 @@ class Exec:
 
     @staticmethod
     async def _terminate(pgid: int, waiter: asyncio.Future[int] | None) -> None:
+        """Supervised: SIGTERM the supervisor and give it time to sweep. Otherwise (or after
+        that): SIGTERM the group, SIGKILL after a short grace."""
+        if SUPERVISED:
+            Exec._stop(pgid)
+            deadline = time.monotonic() + SUPERVISOR_GRACE
+            while time.monotonic() < deadline:
+                if (waiter is None or waiter.done()) and not group_alive(pgid):
+                    return
+                await asyncio.sleep(0.005)
         kill_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + KILL_GRACE
         while time.monotonic() < deadline:
@@ -228,6 +289,9 @@ class Exec:
                 return
             await asyncio.sleep(0.005)
         kill_group(pgid, signal.SIGKILL)
+        for pid in group_members(pgid):  # the session, when the supervisor itself is gone
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         if waiter is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(waiter), 1.0)

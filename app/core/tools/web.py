@@ -1,14 +1,22 @@
-"""Web tools: ``web_fetch`` (httpx, at most 5 redirects, a size cap, HTML to text) and
-``web_search`` (a pluggable backend; without one configured it says so)."""
+"""Web tools: ``web_fetch`` (httpx, at most 5 redirects, a size cap, one deadline for the whole
+fetch, HTML to text) and ``web_search`` (a pluggable backend; without one configured it says so).
+
+``web_fetch`` reaches public addresses only: each hop is resolved and checked, and the connection
+goes to the checked address (see ``app.core.policy.net_guard``); hosts named in
+``[tools] web_fetch_private_hosts`` may be internal.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from app.core.policy.net_guard import AddressRefused, GuardedTransport, checked_addresses
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult
 from app.core.tools.html_text import html_to_text
@@ -34,9 +42,11 @@ class WebFetch:
     )
 
     def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 30.0,
+                 private_hosts: Sequence[str] = (),
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.max_bytes = max_bytes
-        self.timeout = timeout
+        self.timeout = timeout  # for the whole fetch: every hop, every byte
+        self.private_hosts = tuple(private_hosts)
         self.transport = transport
 
     def label(self, args: dict[str, Any]) -> str:
@@ -49,21 +59,44 @@ class WebFetch:
         url = str(args.get("url") or "").strip()
         if not url.lower().startswith(("http://", "https://")):
             raise ToolError(f"url must start with http:// or https://, got {url[:80]!r}")
-        async with httpx.AsyncClient(follow_redirects=True, max_redirects=MAX_REDIRECTS,
+        transport = self.transport or GuardedTransport(self.private_hosts)
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False,
                                      timeout=httpx.Timeout(self.timeout, connect=10.0),
                                      headers={"User-Agent": USER_AGENT},
-                                     transport=self.transport) as client:
+                                     transport=transport) as client:
             try:
-                async with client.stream("GET", url) as resp:
-                    body, capped = await self._read(resp)
-                    return self._result(url, resp, body, capped)
-            except httpx.TooManyRedirects as exc:
-                raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times; "
+                async with asyncio.timeout(self.timeout):
+                    return await self._fetch(client, url)
+            except TimeoutError as exc:
+                raise ToolError(f"{url} did not finish within {self.timeout:g} s; "
                                 "stopped") from exc
+            except AddressRefused as exc:
+                raise ToolError(f"refused to fetch {url}: {exc}") from exc
             except httpx.TimeoutException as exc:
                 raise ToolError(f"{url} did not answer within {self.timeout:g} s") from exc
             except httpx.HTTPError as exc:
                 raise ToolError(f"could not fetch {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def _fetch(self, client: httpx.AsyncClient, url: str) -> ToolResult:
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            target = httpx.URL(current)
+            if target.scheme not in ("http", "https"):
+                raise ToolError(f"{url} redirected to {current[:80]!r}, which is not http(s); "
+                                "stopped")
+            port = target.port or (443 if target.scheme == "https" else 80)
+            await checked_addresses(target.host, port, self.private_hosts)
+            resp = await client.send(client.build_request("GET", target), stream=True)
+            try:
+                nxt = resp.next_request
+                if resp.is_redirect and nxt is not None:
+                    current = str(nxt.url)
+                    continue
+                body, capped = await self._read(resp)
+                return self._result(url, resp, body, capped)
+            finally:
+                await resp.aclose()
+        raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times; stopped")
 
     async def _read(self, resp: httpx.Response) -> tuple[bytes, bool]:
         parts: list[bytes] = []

@@ -1,7 +1,10 @@
 """The tool-permission modal: allow once, allow for this session, or deny.
 
 It shows the one-line label and what will actually happen: the command for ``exec``, the URL for
-``web_fetch``, the unified diff for ``write_file`` / ``edit_file``. :func:`ask_permission` is the
+``web_fetch``, the unified diff for ``write_file`` / ``edit_file``; and, when the command is asked
+about because nobody can tell what it runs, why. The "allow for this session" button names exactly
+what it allows: the command's words (``git status``), the host, or this exact command. Control
+characters are shown as visible escapes, never sent to the terminal. :func:`ask_permission` is the
 approver the app plugs into the session; cancelling the turn closes the modal as a denial.
 """
 
@@ -17,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from app.core.policy.display import visible
 from app.core.policy.permissions import ApprovalRequest, Decision
 
 _LEXERS = {"exec": "bash", "write_file": "diff", "edit_file": "diff"}
@@ -47,6 +51,12 @@ class PermissionScreen(ModalScreen[Decision]):
     PermissionScreen #label {
         margin-bottom: 1;
     }
+    PermissionScreen #note {
+        width: 100%;
+        height: auto;
+        color: $warning;
+        margin-bottom: 1;
+    }
     PermissionScreen #preview {
         height: auto;
         max-height: 20;
@@ -75,17 +85,18 @@ class PermissionScreen(ModalScreen[Decision]):
 
     def compose(self) -> ComposeResult:
         req = self.request
-        scope = req.session_scope or req.tool
-        if scope.startswith("exec: "):  # "exec: git python" → "git, python commands"
-            scope = ", ".join(scope[6:].split()) + " commands"
+        scope = visible(req.session_label or req.session_scope or req.tool)
         with Vertical(id="dialog"):
-            yield Label(f"Allow {req.tool}?", id="title")
-            yield Label(req.label, id="label")
+            yield Label(f"Allow {visible(req.tool)}?", id="title", markup=False)
+            yield Label(visible(req.label), id="label", markup=False)
+            if req.note:
+                yield Label(visible(req.note), id="note", markup=False)
             if req.preview:
                 lexer = _LEXERS.get(req.tool, "text")
                 with VerticalScroll(id="preview"):
-                    yield Static(Syntax(req.preview, lexer, theme="ansi_dark", word_wrap=True,
-                                        background_color="default"), id="preview-text")
+                    yield Static(Syntax(visible(req.preview), lexer, theme="ansi_dark",
+                                        word_wrap=True, background_color="default"),
+                                 id="preview-text")
             with Horizontal(id="buttons"):
                 yield Button("Allow once (y)", id="allow_once", variant="primary")
                 yield Button(f"Allow {scope} this session (a)", id="allow_session")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.core.agent.cancel import CancelToken
-from app.core.policy.shell_policy import allowed_by, deny_reason, programs
+from app.core.policy.shell_policy import assess, deny_reason, review
 from app.core.tools.base import ToolContext, ToolError
 from app.core.tools.shell import Exec, group_alive
 
@@ -115,7 +115,12 @@ EVASIONS = [
 
 @pytest.mark.parametrize("command", EVASIONS)
 def test_deny_list_sees_through_evasions(command: str) -> None:
-    assert deny_reason(command)
+    found = assess(command)
+    # Refused outright, or (output of a program piped into a shell) put to the user whatever
+    # the policy says.
+    assert found.refusal or found.unsure
+    if "base64" not in command:
+        assert found.refusal
 
 
 @pytest.mark.parametrize("command", ["python hello.py", "ls -la", "rm old.txt", "git status",
@@ -125,11 +130,17 @@ def test_ordinary_commands_pass(command: str) -> None:
     assert deny_reason(command) == ""
 
 
-def test_configured_patterns_and_allow_lists() -> None:
+def test_configured_patterns_and_allow_lists(tmp_path: Path) -> None:
     assert "configured deny pattern" in deny_reason("git push --force", [r"git push.*--force"])
+    assert "configured deny pattern" in deny_reason("timeout 5 git push --force",
+                                                    [r"^git push.*--force"])
     assert deny_reason("rm -rf build", builtin=False) == ""
-    assert allowed_by("python hello.py", ["python"])
-    assert not allowed_by("ls; rm x", ["ls"])
-    assert allowed_by("git status && git log", ["git status", "git log"])
-    assert not allowed_by("git push", ["git status"])
-    assert programs("env X=1 python a.py | grep b") == ["grep", "python"]
+
+    def allowed(command: str, allow: list[str]) -> bool:
+        return review(command, workspace=tmp_path, workdir=tmp_path,
+                      path_env=os.environ["PATH"]).allowed_by(allow)
+
+    assert allowed("ls -la", ["ls"])
+    assert not allowed("ls; rm x", ["ls"])
+    assert not allowed("git status && git log", ["git status", "git log"])  # two commands: ask
+    assert not allowed("git push", ["git status"])

@@ -17,6 +17,9 @@ from app.core.tools.html_text import html_to_text
 from app.core.tools.web import WebFetch, WebSearch
 from app.core.tools.web_search import backend_from_config
 
+# The test server is on loopback, which web_fetch refuses unless the config names the host.
+LOCAL = ("127.0.0.1",)
+
 PAGE = """<!doctype html><html><head><title>Weather  station</title>
 <style>body { color: red }</style><script>var secret = 1;</script></head>
 <body><nav>Home</nav><h1>Readings</h1><p>Temperature is <b>14 C</b> today.</p>
@@ -88,32 +91,32 @@ def test_html_to_text_keeps_structure_and_drops_scripts() -> None:
 
 
 async def test_fetch_html_as_text(server: str, ctx: ToolContext) -> None:
-    result = await WebFetch().run({"url": f"{server}/page"}, ctx)
+    result = await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/page"}, ctx)
     assert not result.is_error
     assert "Status: 200" in result.content and "Title: Weather station" in result.content
     assert "Temperature is 14 C today." in result.content and "<p>" not in result.content
 
 
 async def test_five_redirects_are_followed_six_are_not(server: str, ctx: ToolContext) -> None:
-    ok = await WebFetch().run({"url": f"{server}/hop/4"}, ctx)  # 5 redirects
+    ok = await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/hop/4"}, ctx)  # 5 redirects
     assert "Temperature" in ok.content and "redirected from" in ok.content
     with pytest.raises(ToolError, match="more than 5 times"):
-        await WebFetch().run({"url": f"{server}/hop/5"}, ctx)  # 6 redirects
+        await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/hop/5"}, ctx)  # 6 redirects
 
 
 async def test_size_cap_binary_json_and_errors(server: str, ctx: ToolContext) -> None:
-    capped = await WebFetch(max_bytes=10_000).run({"url": f"{server}/big"}, ctx)
+    capped = await WebFetch(private_hosts=LOCAL, max_bytes=10_000).run({"url": f"{server}/big"}, ctx)
     assert capped.content.count("a") >= 10_000 and "capped at 10,000 bytes" in capped.content
-    image = await WebFetch().run({"url": f"{server}/image"}, ctx)
+    image = await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/image"}, ctx)
     assert "[binary content (image/png" in image.content
-    data = await WebFetch().run({"url": f"{server}/json"}, ctx)
+    data = await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/json"}, ctx)
     assert '"a": [\n    1,' in data.content
-    missing = await WebFetch().run({"url": f"{server}/nope"}, ctx)
+    missing = await WebFetch(private_hosts=LOCAL).run({"url": f"{server}/nope"}, ctx)
     assert missing.is_error and "Status: 404" in missing.content
     with pytest.raises(ToolError, match="http:// or https://"):
-        await WebFetch().run({"url": "file:///etc/passwd"}, ctx)
+        await WebFetch(private_hosts=LOCAL).run({"url": "file:///etc/passwd"}, ctx)
     with pytest.raises(ToolError, match="could not fetch"):
-        await WebFetch(timeout=5).run({"url": "http://127.0.0.1:9/"}, ctx)
+        await WebFetch(private_hosts=LOCAL, timeout=5).run({"url": "http://127.0.0.1:9/"}, ctx)
 
 
 async def test_web_search_without_backend_says_so(ctx: ToolContext) -> None:

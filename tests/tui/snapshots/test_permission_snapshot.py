@@ -44,5 +44,17 @@ def test_edit_permission(snap_compare: Any) -> None:
 def test_exec_permission(snap_compare: Any) -> None:
     req = ApprovalRequest(call_id="c2", tool="exec", label="Running hello.py",
                           arguments={"command": "python hello.py"}, preview="python hello.py",
-                          session_scope="exec: python")
+                          session_scope="exec: python hello.py",
+                          session_label="`python hello.py`")
+    assert snap_compare(Host(req), terminal_size=(90, 24))
+
+
+def test_exec_permission_nobody_can_judge(snap_compare: Any) -> None:
+    command = "$(printf rm) -rf build"
+    req = ApprovalRequest(call_id="c3", tool="exec", label="Running a command",
+                          arguments={"command": command}, preview=command,
+                          session_scope="exec: this exact command",
+                          session_label="this exact command",
+                          note="Nanobot cannot tell what this command runs: the program name is "
+                               "computed at run time.")
     assert snap_compare(Host(req), terminal_size=(90, 24))

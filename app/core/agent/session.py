@@ -368,6 +368,7 @@ class Session:
         full: list[str] = []
         reasoning: list[str] = []
         filt = CallStreamFilter()
+        finish = ""
         async for chunk in self.provider.stream(request, cancel):
             if cancel.cancelled:
                 break
@@ -395,7 +396,7 @@ class Session:
                     self.emit(ReplyRestarted(turn_id, chunk.text))
                 self.emit(Notice(turn_id, chunk.text, level=chunk.level))
             elif isinstance(chunk, FinishChunk):
-                pass
+                finish = chunk.reason
         self._force_answer = False
         reply.reasoning = "".join(reasoning)
         text = "".join(full)
@@ -409,7 +410,8 @@ class Session:
             if rest:
                 self.emit(TextDelta(turn_id, rest))
             return reply
-        parsed = parse_tool_calls(text, self.tools.names())
+        # A reply cut by the token limit is never completed by guessing (json-repair).
+        parsed = parse_tool_calls(text, self.tools.names(), cut=finish == "length")
         if parsed.calls and not reply.calls:
             reply.calls = list(parsed.calls)
         reply.errors = list(parsed.errors)

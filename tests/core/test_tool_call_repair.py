@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from app.core.cancel import CancelToken
-from app.core.events import Event, ToolCallStarted
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.base import FinishChunk, ProviderEvent, ProviderRequest
 from app.core.providers.scripted import ScriptedProvider
-from app.core.session import Session, SessionOptions
-from app.core.tool_calls import loads_lenient, parse_tool_calls
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
+from app.core.wire.tool_calls import loads_lenient, parse_tool_calls
 
 KNOWN = {"read_file", "write_file", "grep", "list_dir"}
 

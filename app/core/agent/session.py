@@ -174,6 +174,11 @@ class Session:
         return self._turn_id
 
     @property
+    def cancel_token(self) -> CancelToken | None:
+        """The running turn's cancel token (None when idle): for hooks that wait on something."""
+        return self._cancel
+
+    @property
     def context_limit(self) -> int:
         return self.provider.capabilities.context_window
 
@@ -277,6 +282,7 @@ class Session:
         self._turn_start = len(self.history)
         self._commit(turn_id, Message(role="user", content=text))
         try:
+            await _hooks.run_before_turn(self, turn_id)
             return await self._loop(turn_id, cancel)
         except ProviderError as exc:
             self.emit(TurnFailed(turn_id, error=str(exc)))
@@ -441,6 +447,9 @@ class Session:
                                 is_error=True)
         else:
             problem = check_arguments(tool.spec.parameters, call.arguments)
+            validate = getattr(tool, "validate", None)  # a full JSON-schema check (MCP tools)
+            if not problem and callable(validate):
+                problem = str(validate(call.arguments) or "")
             verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
             if problem:
                 result = ToolResult(f"Error: {problem}", is_error=True)

@@ -20,7 +20,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event, register_event
 from app.core.policy.redact import redact
 from app.core.policy.shell_policy import allowed_by, programs
-from app.core.settings.tool_config import DEFAULT_TOOL_POLICY, PermissionsConfig
+from app.core.settings.tool_config import DEFAULT_TOOL_POLICY, POLICIES, PermissionsConfig
 from app.core.tools.base import ToolError
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ class PermissionGate:
                 return Verdict(False, f"the command is on the exec deny-list ({why}); nothing "
                                       "was run. Do not try to get around it.", "deny-list")
         policy = self.config.policy(tool_name)
+        own = getattr(tool, "policy", None)  # an MCP tool: its server's policy from the config
+        if own in POLICIES and tool_name not in self.config.tools:
+            policy = own
         if (getattr(tool, "read_only", False) and tool_name not in self.config.tools
                 and tool_name not in DEFAULT_TOOL_POLICY):
             policy = "allow"  # a tool that declares it changes nothing needs no question

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.mcp.settings import McpServerConfig
+from app.core.mcp.settings import problems as mcp_problems
 from app.core.settings.paths import atomic_write_text, get_paths
 from app.core.settings.tool_config import PermissionsConfig, ToolsConfig, problems
 
@@ -149,6 +151,7 @@ class Config:
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
+    mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
     source: str = ""  # the file this came from ("" = defaults)
 
 
@@ -248,7 +251,8 @@ def _validate(cfg: Config, file: str) -> None:
     for name, p in cfg.providers.items():
         if not p.base_url.startswith(("http://", "https://")):
             raise ConfigError(file, f"providers.{name}.base_url", "an http(s):// URL", p.base_url)
-    for key, expected, got in problems(cfg.permissions, cfg.tools):
+    for key, expected, got in [*problems(cfg.permissions, cfg.tools),
+                               *mcp_problems(cfg.mcp_servers)]:
         raise ConfigError(file, key, expected, got)
 
 

@@ -19,6 +19,7 @@ from app.core.agent.events import (
     TurnFailed,
     to_record,
 )
+from app.core.mcp.manager import close_mcp
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = await rt.session.run_turn(prompt)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            await close_mcp(rt.session)  # MCP servers and their process groups
             await rt.session.provider.aclose()
             if rt.stack is not None:  # managed servers, if any slot runs on one
                 await rt.stack.manager.shutdown()

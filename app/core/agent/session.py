@@ -86,6 +86,9 @@ class SessionOptions:
     temperature: float | None = None
     system_prompt: str = ""
     max_parse_failures: int = 3
+    # More of the system prompt, each made for the model's window in tokens (project
+    # instructions, the skill index); shared by the sessions /new and resume open next to this one.
+    prompt_sections: list[Callable[[int], str]] = field(default_factory=list)
 
 
 @dataclass
@@ -212,6 +215,14 @@ class Session:
         prompt = BASE_PROMPT
         if self.options.system_prompt:
             prompt += "\n\n" + self.options.system_prompt
+        for section in self.options.prompt_sections:
+            try:
+                text = section(self.context_limit)
+            except Exception:  # a broken section never breaks a turn
+                log.exception("a system prompt section failed")
+                continue
+            if text:
+                prompt += "\n\n" + text
         return prompt
 
     def build_messages(self) -> list[Message]:

@@ -37,8 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 class _Printer:
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, quiet: bool = False) -> None:
         self.as_json = as_json
+        self.quiet = quiet  # --quiet: the answer and errors only
         self.wrote_text = False
 
     def __call__(self, ev: Event) -> None:
@@ -50,6 +51,8 @@ class _Printer:
             sys.stdout.write(ev.text)
             sys.stdout.flush()
             self.wrote_text = True
+        elif self.quiet and not isinstance(ev, TurnFailed):
+            return
         elif isinstance(ev, ToolCallStarted):
             print(f"→ {ev.label or ev.name}", file=sys.stderr)
         elif isinstance(ev, ToolCallFinished) and ev.is_error:
@@ -77,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
     except (ProviderSetupError, EmbeddedModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for note in rt.notices:
+    quiet = bool(getattr(args, "quiet", False))
+    for note in () if quiet else rt.notices:
         print(f"[notice] {note}", file=sys.stderr)
     rt.session.auto_approve = bool(args.yes)
-    printer = _Printer(args.json)
+    printer = _Printer(args.json, quiet)
     rt.session.add_listener(printer)
 
     async def go() -> int:

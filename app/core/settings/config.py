@@ -152,6 +152,7 @@ class Config:
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
+    log_level: str = "info"  # debug, info, warning or error (--verbose / --quiet override)
     source: str = ""  # the file this came from ("" = defaults)
 
 
@@ -241,6 +242,8 @@ def _validate(cfg: Config, file: str) -> None:
     if not 0 <= cfg.router.light_below <= cfg.router.heavy_from:
         raise ConfigError(file, "router.light_below", "a number from 0 to router.heavy_from",
                           cfg.router.light_below)
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(file, "log_level", "debug, info, warning or error", cfg.log_level)
     if cfg.agent.max_iterations < 1:
         raise ConfigError(file, "agent.max_iterations", "an integer >= 1", cfg.agent.max_iterations)
     if cfg.agent.provider != "local" and cfg.agent.provider not in cfg.providers:

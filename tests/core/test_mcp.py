@@ -214,29 +214,6 @@ async def test_cancel_while_servers_start_ends_the_turn(tmp_path: Path) -> None:
     await close_mcp(t.session)
 
 
-@pytest.mark.parametrize("table, message", [
-    ('[mcp_servers.x]\ncommand = "a"\nurl = "http://h"\n', "either command"),
-    ('[mcp_servers.x]\n', "either command"),
-    ('[mcp_servers."a__b"]\ncommand = "a"\n', "no '__'"),
-    ('[mcp_servers.x]\nurl = "ftp://h"\n', "http(s)"),
-    ('[mcp_servers.x]\ncommand = "a"\npolicy = "sometimes"\n', "ask, allow or deny"),
-    ('[mcp_servers.x]\ncommand = "a"\ntools = { t = "yes" }\n', "ask, allow or deny"),
-])
-def test_bad_server_tables_are_config_errors(table: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_config(table)
-
-
-def test_a_server_table_loads() -> None:
-    cfg = parse_config('[mcp_servers.files]\ncommand = "npx"\nargs = ["-y", "srv"]\n'
-                       'env = { A = "$HOME" }\ntools = { read = "allow" }\n'
-                       '[mcp_servers.web]\nurl = "https://h/mcp"\nbearer_token_env = "WEB_TOKEN"\n')
-    files, web = cfg.mcp_servers["files"], cfg.mcp_servers["web"]
-    assert files.args == ("-y", "srv") and files.policy_for("read") == "allow"
-    assert files.policy_for("write") == "ask" and files.transport == "stdio"
-    assert web.transport == "http" and web.bearer_token_env == "WEB_TOKEN"
-
-
 async def test_doctor_starts_each_server_and_reports_it(nanobot_home: Path, http_url: str,
                                                          tmp_path: Path) -> None:
     from app.core.models.doctor import run_doctor

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
 from app.core.mcp.manager import close_mcp, install_mcp, mcp_of
 from app.core.mcp.settings import McpServerConfig
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
-from app.core.session import Session, SessionOptions
 from app.core.tools.base import ToolRegistry
-from tests.core.test_agent_real_model import FirstStepCalls, catalog_model  # noqa: F401
+from tests.core.agent.test_agent_real_model import FirstStepCalls, catalog_model  # noqa: F401
 from tests.servers import MCP_SERVER
 
 pytestmark = pytest.mark.model

@@ -80,8 +80,8 @@ def install_project(session: Session, config: Config) -> list[str]:
     """AGENTS.md/CLAUDE.md and the skill index into the system prompt, read_skill and the MCP
     servers' tools into the tool registry (servers start with the first turn); notes for the
     user (instructions cut for the window, skills that could not be read)."""
-    from app.core.instructions import install_instructions
     from app.core.mcp.manager import install_mcp
+    from app.core.project.instructions import install_instructions
     from app.core.skills.library import install_skills
 
     config_dir = get_paths().config_dir

@@ -83,4 +83,4 @@ for _cmd in (
 
 register_action(ActionSpec("dashboard", "f4", "dashboard", "Hardware and model dashboard", "Panes"))
 
-from app import project_commands  # noqa: E402, F401 - registers /mcp, /skills, /instructions, /init
+from app.tui import project_commands  # noqa: E402, F401 - registers /mcp, /skills, /instructions, /init

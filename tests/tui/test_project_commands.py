@@ -1,5 +1,5 @@
 """/mcp, /skills, /instructions and /init in the real app, with the runtime's wiring
-(app.runtime.install_project) on a scripted model; MCP through the real test server."""
+(app.runtime.build.install_project) on a scripted model; MCP through the real test server."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.init_draft import write_draft
-from app.core.instructions import instructions_of
 from app.core.mcp.manager import mcp_of
+from app.core.project.init_draft import write_draft
+from app.core.project.instructions import instructions_of
 from app.core.skills.library import rescan_skills
 from app.tui.slash import SlashCommand, register_slash
 

@@ -10,7 +10,7 @@ import pytest
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.messages import ToolCall, new_call_id
 from app.core.agent.tool_selection import select_tools
-from app.core.instructions import instruction_budget, instruction_files, instructions_of
+from app.core.project.instructions import instruction_budget, instruction_files, instructions_of
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
 from app.core.settings.paths import get_paths

@@ -23,7 +23,6 @@ from app.core.mcp.manager import close_mcp, install_mcp, mcp_of
 from app.core.mcp.settings import McpServerConfig
 from app.core.policy.permissions import ApprovalRequest, Decision, PermissionRequested
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.settings.config import ConfigError, parse_config
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
 from tests.servers import MCP_SERVER, mcp_http_server

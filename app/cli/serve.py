@@ -73,6 +73,8 @@ def make_server(command: str, *, host: str, port: int, token: str = "",
     from textual_serve.server import Server
 
     loopback = is_loopback(host)
+    # Behind a proxy the page's origin is the public URL, whatever Host the proxy forwards.
+    public_hosts = {urlsplit(public_url).netloc} if public_url else set()
 
     class GuardedServer(Server):
         def initialize_logging(self) -> None:
@@ -100,8 +102,8 @@ def make_server(command: str, *, host: str, port: int, token: str = "",
             raise web.HTTPForbidden(text="nanobot serve answers loopback names only "
                                          "(--host to serve other addresses)")
         if request.path == "/ws":
-            origin = request.headers.get("Origin", "")
-            if urlsplit(origin).netloc != request.host:
+            origin = urlsplit(request.headers.get("Origin", "")).netloc
+            if origin not in {request.host, *public_hosts}:
                 raise web.HTTPForbidden(text="the websocket must come from this server's page")
         given = request.query.get("token") or request.cookies.get(COOKIE, "")
         if token and not hmac.compare_digest(given.encode(), token.encode()):

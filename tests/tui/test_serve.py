@@ -99,6 +99,13 @@ def test_any_other_host_needs_the_token(nanobot_home: Path) -> None:
             assert "httponly" in ok.headers["set-cookie"].lower()
             assert client.get(base + "/").status_code == 200  # the cookie carries it now
         assert httpx.get(base + "/").status_code == 401
+    # Behind a proxy: the page's origin is the public URL (past the origin check, then the token).
+    proxied = [*cmd, "--token", "t0ken-for-proxy", "--public-url", "https://nb.example.com"]
+    with running(proxied, port):
+        ws = {**WS_HEADERS, "Origin": "https://nb.example.com"}
+        assert httpx.get(base + "/ws", headers=ws).status_code == 401
+        ws["Origin"] = "https://other.example.com"
+        assert httpx.get(base + "/ws", headers=ws).status_code == 403
 
 
 def _events(path: Path) -> list[dict[str, object]]:

@@ -24,6 +24,9 @@ class FileHost:
     publish_sha: bool = True
     status_for: dict[str, int] = field(default_factory=dict)  # path -> status with empty body
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, range)
+    # path -> the bearer token it requires (401 without it, 403 with a wrong one)
+    tokens: dict[str, str] = field(default_factory=dict)
+    auth_seen: list[tuple[str, str]] = field(default_factory=list)  # (path, Authorization)
     base: str = ""
 
     def add(self, name: str, data: bytes) -> str:
@@ -45,6 +48,14 @@ def file_server() -> Iterator[FileHost]:
             path = self.path.split("?")[0]
             rng = self.headers.get("Range", "")
             host.requests.append((self.command, path, rng))
+            auth = self.headers.get("Authorization", "")
+            host.auth_seen.append((path, auth))
+            if path in host.tokens and auth != f"Bearer {host.tokens[path]}":
+                self.send_response(403 if auth else 401)
+                self.send_header("www-authenticate", 'Bearer realm="files"')
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             data = host.files.get(path)
             if path in host.status_for:
                 self.send_response(host.status_for[path])

@@ -102,3 +102,38 @@ def sse_server(responder: Responder) -> Iterator[tuple[str, list[dict[str, objec
 def sse(delta: dict[str, object], finish: str | None = None) -> str:
     return "data: " + json.dumps({"choices": [{"index": 0, "delta": delta,
                                                "finish_reason": finish}]})
+
+
+MCP_SERVER = Path(__file__).resolve().parent / "mcp_server.py"
+
+
+@contextmanager
+def mcp_http_server(log: Path | None = None) -> Iterator[str]:
+    """The test MCP server (tests/mcp_server.py) on streamable HTTP; yields its endpoint URL."""
+    port = free_port()
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, str(MCP_SERVER), "--http", "--port", str(port)],
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the MCP test server exited with {proc.returncode}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the MCP test server did not listen within 60 s")
+            time.sleep(0.1)  # polling a child process's port: there is no event to await
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if log:
+            out.close()  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from app.core.models.doctor import DoctorReport
 MARK = {"ok": ("✓", "green"), "info": ("·", "dim"), "warn": ("!", "yellow"),
         "fail": ("✗", "red bold")}
 SECTIONS = ("config", "environment", "hardware", "tier", "models", "fits", "recommended",
-            "providers")
+            "providers", "mcp")
 
 
 def report_text(report: DoctorReport) -> Text:

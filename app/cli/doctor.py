@@ -11,7 +11,7 @@ from app.core.models.doctor import FAIL, DoctorReport, run_doctor
 
 MARK = {"ok": "✓", "info": "·", "warn": "!", "fail": "✗"}
 SECTIONS = ("config", "environment", "hardware", "tier", "models", "fits", "recommended",
-            "providers")
+            "providers", "mcp")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

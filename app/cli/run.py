@@ -19,6 +19,7 @@ from app.core.agent.events import (
     TurnFailed,
     to_record,
 )
+from app.core.mcp.manager import close_mcp
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
@@ -36,8 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 class _Printer:
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, quiet: bool = False) -> None:
         self.as_json = as_json
+        self.quiet = quiet  # --quiet: the answer and errors only
         self.wrote_text = False
 
     def __call__(self, ev: Event) -> None:
@@ -49,6 +51,8 @@ class _Printer:
             sys.stdout.write(ev.text)
             sys.stdout.flush()
             self.wrote_text = True
+        elif self.quiet and not isinstance(ev, TurnFailed):
+            return
         elif isinstance(ev, ToolCallStarted):
             print(f"→ {ev.label or ev.name}", file=sys.stderr)
         elif isinstance(ev, ToolCallFinished) and ev.is_error:
@@ -76,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
     except (ProviderSetupError, EmbeddedModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for note in rt.notices:
+    quiet = bool(getattr(args, "quiet", False))
+    for note in () if quiet else rt.notices:
         print(f"[notice] {note}", file=sys.stderr)
     rt.session.auto_approve = bool(args.yes)
-    printer = _Printer(args.json)
+    printer = _Printer(args.json, quiet)
     rt.session.add_listener(printer)
 
     async def go() -> int:
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             outcome = await rt.session.run_turn(prompt)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            await close_mcp(rt.session)  # MCP servers and their process groups
             await rt.session.provider.aclose()
             if rt.stack is not None:  # managed servers, if any slot runs on one
                 await rt.stack.manager.shutdown()

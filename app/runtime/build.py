@@ -72,4 +72,21 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     # Compaction, workers, status injection; workers reuse the manager's slot models.
     install_features(session, config,
                      provider_for=stack.manager.provider if stack is not None else None)
+    notices += install_project(session, config)
     return Runtime(config, session, notices, stack)
+
+
+def install_project(session: Session, config: Config) -> list[str]:
+    """AGENTS.md/CLAUDE.md and the skill index into the system prompt, read_skill and the MCP
+    servers' tools into the tool registry (servers start with the first turn); notes for the
+    user (instructions cut for the window, skills that could not be read)."""
+    from app.core.mcp.manager import install_mcp
+    from app.core.project.instructions import install_instructions
+    from app.core.skills.library import install_skills
+
+    config_dir = get_paths().config_dir
+    _, notes = install_instructions(session, config_dir)
+    _, problems = install_skills(session, config_dir)
+    notes += [f"skill skipped: {p}" for p in problems]
+    install_mcp(session, config.mcp_servers)
+    return notes

@@ -1,4 +1,5 @@
-"""Logging goes to a file in the state directory, never to the terminal."""
+"""Logging goes to a file in the state directory; to the terminal only when a headless command
+runs with ``--verbose`` (never under the full-screen app)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from app.core.policy.redact import RedactingFilter, RedactingFormatter
 from app.core.settings.paths import get_paths
 
 
-def setup_logging(level: int = logging.INFO) -> None:
+def setup_logging(level: int = logging.INFO, *, stderr: bool = False) -> None:
+    """The log file at ``level``; with ``stderr`` (``--verbose`` on a headless command) the records
+    are shown on stderr as well. Secrets are redacted on both."""
     paths = get_paths().ensure()
     handler = logging.handlers.RotatingFileHandler(paths.log_file, maxBytes=2_000_000,
                                                    backupCount=3, encoding="utf-8")
@@ -20,4 +23,9 @@ def setup_logging(level: int = logging.INFO) -> None:
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
+    if stderr:
+        echo = logging.StreamHandler()
+        echo.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        echo.addFilter(RedactingFilter())
+        root.addHandler(echo)
     root.setLevel(level)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.core.agent.events import Event
 from app.core.agent.session import Session
+from app.core.policy.permissions import PermissionGate
 from app.core.settings.paths import get_paths
 from app.core.store.session_store import (
     SessionInfo,
@@ -45,12 +46,22 @@ def open_like(current: Session, path: Path | None = None) -> Opened:
     persist = current.store is not None
     if path is None:
         store = SessionStore.create(sessions_dir()) if persist else None
-        return Opened(Session(current.provider, tools=current.tools, options=current.options,
-                              store=store), [])
+        return Opened(_carry(current, Session(current.provider, tools=current.tools,
+                                              options=current.options, store=store)), [])
     read = read_session(path)
     session = Session(current.provider, tools=current.tools, options=current.options,
                       store=SessionStore(path), history=history_from_events(read.events))
-    return Opened(session, read.events, read.skipped, tuple(read.skipped_lines))
+    return Opened(_carry(current, session), read.events, read.skipped, tuple(read.skipped_lines))
+
+
+def _carry(current: Session, new: Session) -> Session:
+    """What belongs to the app rather than to one conversation goes on: hooks that say so (the
+    MCP servers), the permission policy (not what "allow for this session" allowed) and the
+    approver that asks the user."""
+    new.hooks.extend(h for h in current.hooks if getattr(h, "carry_over", False))
+    new.permissions = PermissionGate(current.permissions.config)
+    new.approver = current.approver
+    return new
 
 
 def find_session(key: str, directory: Path | None = None) -> SessionInfo | None:

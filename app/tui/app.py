@@ -35,6 +35,7 @@ from app.core.agent.events import (
 from app.core.agent.session import Session
 from app.core.context.compaction import CompactionEvent, manager_of
 from app.core.context.tokens import estimate_tokens, tokens_for_chars
+from app.core.mcp.manager import close_mcp
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 from app.core.providers.replay import ReplayProvider
 from app.core.settings.config import Config
@@ -204,8 +205,9 @@ class NanobotApp(App[None]):
         main = self.main_row
         main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         self.bridge.close()
+        await close_mcp(self.session)  # MCP servers and their process groups
 
     # --- core events -------------------------------------------------------------------------
 

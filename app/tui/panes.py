@@ -82,3 +82,5 @@ for _cmd in (
     register_slash(_cmd)
 
 register_action(ActionSpec("dashboard", "f4", "dashboard", "Hardware and model dashboard", "Panes"))
+
+from app.tui import project_commands  # noqa: E402, F401 - registers /mcp, /skills, /instructions, /init

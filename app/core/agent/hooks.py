@@ -1,9 +1,10 @@
 """Extension points of the turn loop, so features live in their own modules.
 
-The :class:`~app.core.agent.session.Session` calls every installed hook at four points: when a turn starts,
-before each model step (a hook may hand back messages to commit, e.g. a worker's result), when the
-request is built (a hook may rewrite what the model sees: a summary, stubs, a status block) and when
-a turn ends. A hook that raises is logged and skipped: a broken feature never breaks a turn.
+The :class:`~app.core.agent.session.Session` calls every installed hook at five points: when a
+turn starts (and, awaited, right after it), before each model step (a hook may hand back messages
+to commit, e.g. a worker's result), when the request is built (a hook may rewrite what the model
+sees: a summary, stubs, a status block) and when a turn ends. A hook that raises is logged and
+skipped: a broken feature never breaks a turn.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class SessionHook:
     def turn_started(self, session: Session, turn_id: str) -> None:
         """Called before the turn's user message is committed (a turn boundary)."""
 
+    async def before_turn(self, session: Session, turn_id: str) -> None:
+        """Awaited after :meth:`turn_started`, before the first step: for work the turn needs
+        done first (start the MCP servers whose tools it may call). Esc Esc cancels the turn
+        meanwhile through ``session``'s cancel token, which a long wait should watch."""
+
     def before_step(self, session: Session, turn_id: str) -> list[Message]:
         """Messages to commit before the next model step (delivered like steer messages)."""
         return []
@@ -43,6 +49,14 @@ def run_turn_started(session: Session, turn_id: str) -> None:
             hook.turn_started(session, turn_id)
         except Exception:
             log.exception("hook %s failed at turn start", type(hook).__name__)
+
+
+async def run_before_turn(session: Session, turn_id: str) -> None:
+    for hook in list(session.hooks):
+        try:
+            await hook.before_turn(session, turn_id)
+        except Exception:
+            log.exception("hook %s failed before the turn", type(hook).__name__)
 
 
 def run_before_step(session: Session, turn_id: str) -> list[Message]:

@@ -86,6 +86,9 @@ class SessionOptions:
     temperature: float | None = None
     system_prompt: str = ""
     max_parse_failures: int = 3
+    # More of the system prompt, each made for the model's window in tokens (project
+    # instructions, the skill index); shared by the sessions /new and resume open next to this one.
+    prompt_sections: list[Callable[[int], str]] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +177,11 @@ class Session:
         return self._turn_id
 
     @property
+    def cancel_token(self) -> CancelToken | None:
+        """The running turn's cancel token (None when idle): for hooks that wait on something."""
+        return self._cancel
+
+    @property
     def context_limit(self) -> int:
         return self.provider.capabilities.context_window
 
@@ -207,6 +215,14 @@ class Session:
         prompt = BASE_PROMPT
         if self.options.system_prompt:
             prompt += "\n\n" + self.options.system_prompt
+        for section in self.options.prompt_sections:
+            try:
+                text = section(self.context_limit)
+            except Exception:  # a broken section never breaks a turn
+                log.exception("a system prompt section failed")
+                continue
+            if text:
+                prompt += "\n\n" + text
         return prompt
 
     def build_messages(self) -> list[Message]:
@@ -277,6 +293,7 @@ class Session:
         self._turn_start = len(self.history)
         self._commit(turn_id, Message(role="user", content=text))
         try:
+            await _hooks.run_before_turn(self, turn_id)
             return await self._loop(turn_id, cancel)
         except ProviderError as exc:
             self.emit(TurnFailed(turn_id, error=str(exc)))
@@ -368,6 +385,7 @@ class Session:
         full: list[str] = []
         reasoning: list[str] = []
         filt = CallStreamFilter()
+        finish = ""
         async for chunk in self.provider.stream(request, cancel):
             if cancel.cancelled:
                 break
@@ -395,7 +413,7 @@ class Session:
                     self.emit(ReplyRestarted(turn_id, chunk.text))
                 self.emit(Notice(turn_id, chunk.text, level=chunk.level))
             elif isinstance(chunk, FinishChunk):
-                pass
+                finish = chunk.reason
         self._force_answer = False
         reply.reasoning = "".join(reasoning)
         text = "".join(full)
@@ -409,7 +427,8 @@ class Session:
             if rest:
                 self.emit(TextDelta(turn_id, rest))
             return reply
-        parsed = parse_tool_calls(text, self.tools.names())
+        # A reply cut by the token limit is never completed by guessing (json-repair).
+        parsed = parse_tool_calls(text, self.tools.names(), cut=finish == "length")
         if parsed.calls and not reply.calls:
             reply.calls = list(parsed.calls)
         reply.errors = list(parsed.errors)
@@ -439,6 +458,9 @@ class Session:
                                 is_error=True)
         else:
             problem = check_arguments(tool.spec.parameters, call.arguments)
+            validate = getattr(tool, "validate", None)  # a full JSON-schema check (MCP tools)
+            if not problem and callable(validate):
+                problem = str(validate(call.arguments) or "")
             verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
             if problem:
                 result = ToolResult(f"Error: {problem}", is_error=True)

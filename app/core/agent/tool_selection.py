@@ -2,7 +2,8 @@
 
 Large models get every tool. A model whose capability record names ``core_tools`` (small local
 models, which choose worse among many tools) gets those plus the tools its request clearly asks for
-("search the web", a URL, "replace", "grep") and any tool it already used this turn.
+("search the web", a URL, "replace", "grep"), the tools the request names (by name, or by a
+keyword of the tool: an MCP server's name, a skill's name) and any tool it already used this turn.
 """
 
 from __future__ import annotations
@@ -42,4 +43,15 @@ def select_tools(specs: Iterable[ToolSpec], request: str, core: tuple[str, ...],
         return all_specs
     wanted = set(core) | set(used)
     wanted |= {name for name, rx in TRIGGERS.items() if rx.search(request)}
+    wanted |= {s.name for s in all_specs if any(named(k, request) for k in (s.name, *s.keywords))}
     return tuple(s for s in all_specs if s.name in wanted)
+
+
+def named(keyword: str, request: str) -> bool:
+    """Whether ``request`` names ``keyword`` as a word: ``write_note`` matches "write_note" and
+    "write note", never "rewrite notes"."""
+    words = [w for w in re.split(r"[\s_\-]+", keyword.lower()) if w]
+    if not words:
+        return False
+    pattern = r"(?<![a-z0-9])" + r"[\s_\-]+".join(map(re.escape, words)) + r"(?![a-z0-9])"
+    return re.search(pattern, request.lower()) is not None

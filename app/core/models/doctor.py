@@ -313,8 +313,19 @@ async def run_doctor(*, config_path: Path | None = None, hw: HardwareSnapshot | 
     for p in registry.check(env=env):
         checks.append(Check("config", p.key, FAIL if "does not exist" in p.message
                             or "unknown" in p.message else WARN, p.message, p.fix))
+    checks += await _mcp_section(cfg)
     return DoctorReport(tuple(checks), hw, verdict, rec, tuple(found), tuple(fits),
                         tuple(discovered))
+
+
+async def _mcp_section(cfg: Config) -> list[Check]:
+    """Each configured MCP server started, listed and stopped (timeouts capped at 20 s)."""
+    from app.core.mcp.doctor import mcp_checks
+
+    workspace = await asyncio.to_thread(
+        lambda: Path(os.path.expanduser(cfg.agent.workspace or ".")).resolve())
+    return [Check("mcp", name, status, detail, fix)
+            for name, status, detail, fix in await mcp_checks(cfg.mcp_servers, workspace, 20.0)]
 
 
 def _no_local(slot: str) -> Any:

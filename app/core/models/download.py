@@ -7,6 +7,11 @@ never loaded. A checksum mismatch deletes the partial file and downloads once mo
 
 The expected SHA-256 comes from the caller (the catalog), else from the server: Hugging Face
 answers ``resolve`` URLs with ``X-Linked-Etag: "<sha256>"`` for large files.
+
+Gated models need a token: ``HF_TOKEN`` goes as a bearer token to the hub's own hosts with the
+first request, and to any other host (a mirror) only after it answered 401/403, i.e. asked for it.
+httpx drops the header when a redirect leaves the origin, so the CDN a resolve URL redirects to
+never sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,25 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 PROGRESS_EVERY = 0.1  # seconds between progress reports
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HUB_HOSTS = ("huggingface.co", "hf.co")
+TOKEN_ENVS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def hub_token(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return next((env[n].strip() for n in TOKEN_ENVS if env.get(n, "").strip()), "")
+
+
+def auth_headers(url: str, *, env: Mapping[str, str] | None = None,
+                 asked: bool = False) -> dict[str, str]:
+    """``Authorization: Bearer $HF_TOKEN`` for the hub (and its subdomains) up front, for any
+    other host once it ``asked`` (a 401/403); nothing without a token."""
+    token = hub_token(env)
+    if not token:
+        return {}
+    host = (httpx.URL(url).host or "").lower()
+    on_hub = any(host == h or host.endswith("." + h) for h in HUB_HOSTS)
+    return {"Authorization": f"Bearer {token}"} if on_hub or asked else {}
 
 
 class DownloadError(Exception):
@@ -210,12 +234,21 @@ def _fetch(http: httpx.Client, url: str, part: Path, meta: _Meta, have: int, siz
         headers["Range"] = f"bytes={have}-"
         if meta.data.get("validator"):
             headers["If-Range"] = str(meta.data["validator"])
-    with http.stream("GET", url, headers=headers) as resp:
+    sent = auth_headers(url, asked=bool(meta.data.get("asked_token")))
+    with http.stream("GET", url, headers={**headers, **sent}) as resp:
+        if resp.status_code in (401, 403) and not sent and auth_headers(url, asked=True):
+            meta.data["asked_token"] = True  # the host wants the token: send it from now on
+            meta.save()
+            resp.close()
+            return _fetch(http, url, part, meta, have, size, progress, cancel)
         if resp.status_code == 416 and have:
             return True  # the part is already whole; verification decides
         if resp.status_code not in (200, 206):
-            hint = " (the file needs a token: set HF_TOKEN)" if resp.status_code in (401, 403) \
-                else ""
+            hint = ""
+            if resp.status_code in (401, 403):
+                hint = (" (it refused the token in HF_TOKEN: check that the token can read this "
+                        "repository, and accept the model's terms on its page)" if sent else
+                        " (the file needs a token: set HF_TOKEN)")
             raise DownloadError(f"{url} answered HTTP {resp.status_code}{hint}")
         resumed = resp.status_code == 206 and have > 0
         if resp.status_code == 206:

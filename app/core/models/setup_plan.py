@@ -11,6 +11,7 @@ from pathlib import Path
 from app.core.models.model_catalog import load_catalog
 from app.core.models.recommend import Recommendation
 from app.core.settings.config import parse_config
+from app.core.settings.config_edit import toml_string
 from app.core.settings.paths import atomic_write_text
 
 HF = "https://huggingface.co"
@@ -107,7 +108,7 @@ def render_config(choices: list[SlotChoice], *, tier: str, models_dir: Path) -> 
 
 
 def _q(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return toml_string(value)  # tomlkit escapes control characters too (a tab in a path)
 
 
 def write_config(text: str, path: Path) -> Path | None:

@@ -27,7 +27,7 @@ from app.core.policy.display import visible
 from app.core.policy.exec_review import CommandReview
 from app.core.policy.net_guard import host_key, host_matches
 from app.core.policy.redact import redact
-from app.core.settings.tool_config import DEFAULT_TOOL_POLICY, PermissionsConfig
+from app.core.settings.tool_config import DEFAULT_TOOL_POLICY, POLICIES, PermissionsConfig
 from app.core.tools.base import ToolError
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,9 @@ class PermissionGate:
                 return Verdict(False, f"the command is on the exec deny-list ({review.refusal}); "
                                       "nothing was run. Do not try to get around it.", "deny-list")
         policy = self.config.policy(tool_name)
+        own = getattr(tool, "policy", None)  # an MCP tool: its server's policy from the config
+        if own in POLICIES and tool_name not in self.config.tools:
+            policy = own
         if (getattr(tool, "read_only", False) and tool_name not in self.config.tools
                 and tool_name not in DEFAULT_TOOL_POLICY):
             policy = "allow"  # a tool that declares it changes nothing needs no question

@@ -18,6 +18,9 @@ class ToolSpec:
     name: str
     description: str
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    # Words that, in the user's request, make a small model's step offer this tool (an MCP
+    # server's name, a skill's name); never sent to the model.
+    keywords: tuple[str, ...] = ()
 
     def to_openai(self) -> dict[str, Any]:
         return {"type": "function",

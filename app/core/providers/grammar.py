@@ -13,8 +13,29 @@ from typing import Any
 
 from app.core.providers.base import ToolSpec
 
+_EXPRESSIBLE: dict[str, bool] = {}
+
+
+def expressible(schema: dict[str, Any]) -> bool:
+    """Whether the grammar builder can turn ``schema`` into a grammar. MCP servers send schemas
+    it cannot (``not``, ``if``/``then``, remote ``$ref``, lookaround patterns)."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    if key not in _EXPRESSIBLE:
+        from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+        try:
+            json_schema_to_gbnf(json.dumps(schema))
+            _EXPRESSIBLE[key] = True
+        except Exception:
+            _EXPRESSIBLE[key] = False
+    return _EXPRESSIBLE[key]
+
 
 def tools_schema(tools: tuple[ToolSpec, ...]) -> dict[str, Any]:
+    """One schema for "a call of one of ``tools``". A tool whose argument schema the grammar
+    builder cannot express gets "any JSON object" instead: the grammar still keeps its call
+    well-formed JSON, and the loop checks the arguments before the call (plain JSON parsing
+    for that tool rather than a failed grammar for every tool)."""
     variants = []
     for t in tools:
         params: dict[str, Any] = (dict(t.parameters) if t.parameters
@@ -22,6 +43,8 @@ def tools_schema(tools: tuple[ToolSpec, ...]) -> dict[str, Any]:
         params.setdefault("type", "object")
         params.setdefault("properties", {})
         params["additionalProperties"] = False
+        if not expressible(params):
+            params = {"type": "object"}
         variants.append({
             "type": "object",
             "properties": {"name": {"const": t.name}, "arguments": params},

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.mcp.settings import McpServerConfig
+from app.core.mcp.settings import problems as mcp_problems
 from app.core.settings.paths import atomic_write_text, get_paths
 from app.core.settings.tool_config import PermissionsConfig, ToolsConfig, problems
 
@@ -149,6 +151,8 @@ class Config:
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
+    mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
+    log_level: str = "info"  # debug, info, warning or error (--verbose / --quiet override)
     source: str = ""  # the file this came from ("" = defaults)
 
 
@@ -238,6 +242,8 @@ def _validate(cfg: Config, file: str) -> None:
     if not 0 <= cfg.router.light_below <= cfg.router.heavy_from:
         raise ConfigError(file, "router.light_below", "a number from 0 to router.heavy_from",
                           cfg.router.light_below)
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(file, "log_level", "debug, info, warning or error", cfg.log_level)
     if cfg.agent.max_iterations < 1:
         raise ConfigError(file, "agent.max_iterations", "an integer >= 1", cfg.agent.max_iterations)
     if cfg.agent.provider != "local" and cfg.agent.provider not in cfg.providers:
@@ -248,7 +254,8 @@ def _validate(cfg: Config, file: str) -> None:
     for name, p in cfg.providers.items():
         if not p.base_url.startswith(("http://", "https://")):
             raise ConfigError(file, f"providers.{name}.base_url", "an http(s):// URL", p.base_url)
-    for key, expected, got in problems(cfg.permissions, cfg.tools):
+    for key, expected, got in [*problems(cfg.permissions, cfg.tools),
+                               *mcp_problems(cfg.mcp_servers)]:
         raise ConfigError(file, key, expected, got)
 
 

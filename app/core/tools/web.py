@@ -19,7 +19,7 @@ import httpx
 from app.core.policy.net_guard import AddressRefused, GuardedTransport, checked_addresses
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult
-from app.core.tools.html_text import html_to_text
+from app.core.tools.html_text import decode_html, html_to_text
 from app.core.tools.labels import label_for
 from app.core.tools.web_search import SearchBackend, SearchError
 
@@ -119,7 +119,7 @@ class WebFetch:
                               is_error=resp.status_code >= 400)
         text = body.decode(resp.encoding or "utf-8", errors="replace")
         if "html" in ctype or (not ctype and "<html" in text[:2000].lower()):
-            title, text = html_to_text(text, final)
+            title, text = html_to_text(decode_html(body, resp.charset_encoding), final)
             if title:
                 head += f"\nTitle: {title}"
         elif "json" in ctype:

@@ -52,11 +52,18 @@ def _balance(s: str) -> str:
     return s + ('"' if in_str else "") + "".join(reversed(stack))
 
 
-def loads_lenient(raw: str) -> Any:
-    """``json.loads`` with unambiguous repairs: trailing commas, a truncated end, single quotes."""
+def loads_lenient(raw: str, *, cut: bool = False) -> Any:
+    """``json.loads`` with repairs: control characters inside strings, trailing commas, a truncated
+    end, single quotes; then, for text that starts like JSON, json-repair (invalid escapes such as
+    ``\\d``, Python ``True``/``None``, unquoted keys, a missing comma).
+
+    json-repair never fails, so it only sees text that starts with ``{`` or ``[`` and only a value
+    it turns into an object or array counts. ``cut`` (the reply stopped at the token limit) skips
+    it: a cut call is incomplete, and guessing its end would run something the model never wrote.
+    """
     raw = raw.strip()
     try:
-        return json.loads(raw)
+        return json.loads(raw, strict=False)  # a literal newline inside a string is still JSON
     except json.JSONDecodeError:
         pass
     candidates = [
@@ -67,13 +74,28 @@ def loads_lenient(raw: str) -> Any:
         candidates.append(raw.replace("'", '"'))
     for cand in candidates:
         try:
-            return json.loads(cand)
+            return json.loads(cand, strict=False)
         except json.JSONDecodeError:
             continue
+    if not cut and raw[:1] in ("{", "["):
+        value = _repaired(raw)
+        if value is not None:
+            return value
     raise ValueError(f"not valid JSON: {raw[:120]!r}")
 
 
-def call_from_obj(obj: Any, known: set[str] | None = None) -> ToolCall | None:
+def _repaired(raw: str) -> dict[str, Any] | list[Any] | None:
+    """json-repair's reading of ``raw`` when it is a non-empty object or array."""
+    import json_repair
+
+    try:
+        value = json_repair.loads(raw)
+    except Exception:  # it is meant never to raise; a bug there must not end the turn
+        return None
+    return value if isinstance(value, dict | list) and value else None
+
+
+def call_from_obj(obj: Any, known: set[str] | None = None, *, cut: bool = False) -> ToolCall | None:
     """Accept ``{"name", "arguments"}`` and common variants (``parameters``, ``function``)."""
     if not isinstance(obj, dict):
         return None
@@ -88,7 +110,7 @@ def call_from_obj(obj: Any, known: set[str] | None = None) -> ToolCall | None:
     args = obj.get("arguments", obj.get("parameters", obj.get("args", {})))
     if isinstance(args, str):
         try:
-            args = loads_lenient(args) if args.strip() else {}
+            args = loads_lenient(args, cut=cut) if args.strip() else {}
         except ValueError:
             args = {"_raw": args}
     if not isinstance(args, dict):
@@ -98,10 +120,11 @@ def call_from_obj(obj: Any, known: set[str] | None = None) -> ToolCall | None:
                     arguments=args)
 
 
-def json_values(raw: str) -> list[Any]:
+def json_values(raw: str, *, cut: bool = False) -> list[Any]:
     """Every JSON value in ``raw`` in order (``{..}{..}``, one per line, or comma-separated);
-    the last one may be repaired. Raises ``ValueError`` when the first cannot be read."""
-    dec = json.JSONDecoder()
+    the last one may be repaired, and prose after a value ends the list. Raises ``ValueError``
+    when the first cannot be read."""
+    dec = json.JSONDecoder(strict=False)
     values: list[Any] = []
     i, n = 0, len(raw)
     while i < n:
@@ -109,10 +132,12 @@ def json_values(raw: str) -> list[Any]:
             i += 1
         if i >= n:
             break
+        if values and raw[i] not in "{[":
+            break  # a call followed by prose ("I will read it now.")
         try:
             value, i = dec.raw_decode(raw, i)
         except json.JSONDecodeError:
-            values.append(loads_lenient(raw[i:]))  # the rest, repaired, or ValueError
+            values.append(loads_lenient(raw[i:], cut=cut))  # the rest, repaired, or ValueError
             break
         values.append(value)
     if not values:
@@ -120,20 +145,30 @@ def json_values(raw: str) -> list[Any]:
     return values
 
 
-def _calls_from_json(raw: str, known: set[str] | None) -> tuple[list[ToolCall], str | None]:
+def _calls_from_json(raw: str, known: set[str] | None,
+                     cut: bool = False) -> tuple[list[ToolCall], str | None]:
     try:
-        values = json_values(raw)
+        values = json_values(raw, cut=cut)
     except ValueError as exc:
         return [], str(exc)
     items: list[Any] = []
     for v in values:
         items.extend(v if isinstance(v, list) else [v])
-    calls = [c for c in (call_from_obj(i, known) for i in items) if c is not None]
+    calls = [c for c in (call_from_obj(i, known, cut=cut) for i in items) if c is not None]
     return calls, None
 
 
-def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
-    """Split ``text`` into visible text and tool calls. ``known`` is the set of tool names."""
+def _unreadable_without_repair(raw: str) -> str | None:
+    try:
+        json_values(raw, cut=True)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def parse_tool_calls(text: str, known: set[str] | None = None, *, cut: bool = False) -> ParseResult:
+    """Split ``text`` into visible text and tool calls. ``known`` is the set of tool names;
+    ``cut`` says the reply stopped at the token limit (see :func:`loads_lenient`)."""
     errors: list[str] = []
     calls: list[ToolCall] = []
 
@@ -141,7 +176,7 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
         for m in TAG_RE.finditer(text):
             if not m.group(1).strip():
                 continue
-            found, err = _calls_from_json(m.group(1), None)
+            found, err = _calls_from_json(m.group(1), None, cut)
             if err:
                 errors.append(f"could not parse <tool_call> content: {err}")
             calls.extend(found)
@@ -150,7 +185,7 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
     if "<function=" in text:
         for m in FUNC_RE.finditer(text):
             try:
-                args = loads_lenient(m.group(2)) if m.group(2).strip() else {}
+                args = loads_lenient(m.group(2), cut=cut) if m.group(2).strip() else {}
             except ValueError as exc:
                 errors.append(f"could not parse <function={m.group(1)}> arguments: {exc}")
                 continue
@@ -161,7 +196,7 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
     lead = text.lstrip()
     for prefix in CALL_PREFIXES:
         if lead.startswith(prefix):
-            found, err = _calls_from_json(lead[len(prefix):], None)
+            found, err = _calls_from_json(lead[len(prefix):], None, cut)
             if found:
                 return ParseResult("", tuple(found), ())
             if err:
@@ -170,7 +205,7 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
     visible_parts: list[str] = []
     last = 0
     for m in FENCE_RE.finditer(text):
-        found, _ = _calls_from_json(m.group(1), known)
+        found, _ = _calls_from_json(m.group(1), known, cut)
         if found:
             calls.extend(found)
             visible_parts.append(text[last:m.start()])
@@ -181,15 +216,19 @@ def parse_tool_calls(text: str, known: set[str] | None = None) -> ParseResult:
 
     stripped = text.strip()
     if stripped.startswith(("{", "[")):
-        found, err = _calls_from_json(stripped, known)
+        found, err = _calls_from_json(stripped, known, cut)
         if found:
             return ParseResult("", tuple(found), ())
-        if err and ('"name"' in stripped or "'name'" in stripped):
-            return ParseResult("", (), (f"could not parse tool call JSON: {err}",))
+        if '"name"' in stripped or "'name'" in stripped:
+            # json-repair reads anything; what only it could read and still is no call was a
+            # broken call, not an answer.
+            err = err or _unreadable_without_repair(stripped)
+            if err:
+                return ParseResult("", (), (f"could not parse tool call JSON: {err}",))
     # A reply that is prose followed by one JSON object on its own.
     idx = text.rfind("\n{")
     if idx >= 0:
-        found, _ = _calls_from_json(text[idx + 1:], known)
+        found, _ = _calls_from_json(text[idx + 1:], known, cut)
         if found:
             return ParseResult(text[:idx].strip(), tuple(found), ())
     return ParseResult(text, (), ())

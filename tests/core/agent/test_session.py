@@ -114,7 +114,7 @@ async def test_steer_reaches_the_model_at_the_next_safe_point(tmp_path: Path) ->
 
 async def test_malformed_call_reported_once_then_loop_goes_on(tmp_path: Path) -> None:
     session, provider, events = make(
-        tmp_path, '{"name": "read_file", "arguments": {path: broken}}', "Plain answer.")
+        tmp_path, '{"name": read_file arguments}', "Plain answer.")
     outcome = await session.run_turn("read it")
     assert outcome.status == "finished" and outcome.text == "Plain answer."
     assert any(isinstance(e, ErrorReported) for e in events)
@@ -123,7 +123,7 @@ async def test_malformed_call_reported_once_then_loop_goes_on(tmp_path: Path) ->
 
 
 async def test_third_malformed_call_ends_the_turn(tmp_path: Path) -> None:
-    bad = '{"name": "read_file", "arguments": {path: broken}}'
+    bad = '{"name": read_file arguments}'
     session, _, events = make(tmp_path, bad, bad, bad, "never")
     outcome = await session.run_turn("read it")
     assert outcome.status == "finished" and "malformed tool calls" in outcome.text

@@ -40,7 +40,7 @@ def test_string_arguments_and_function_wrapper() -> None:
 
 
 def test_unparseable_call_is_reported_not_raised() -> None:
-    r = parse_tool_calls('{"name": "read_file", "arguments": {path: x}}', KNOWN)
+    r = parse_tool_calls('{"name"}', KNOWN)
     assert not r.calls and r.errors
 
 

@@ -70,6 +70,7 @@ class VolumeReader(RetrievalFirstProvider):
         self.hops: list[tuple[str, str]] = []  # (key, the key it led to)
         self._hop_start = 0  # steps before this belong to earlier hops
         self._read_lines: set[int] = set()
+        self._old_lines: set[int] = set()  # read in earlier hops: not read again
 
     # --- the question as it stands after hops --------------------------------------------------
 
@@ -135,7 +136,7 @@ class VolumeReader(RetrievalFirstProvider):
             total = _GREP_TOTAL.match(s.content)
             counts[key] = len(lines) if total is None or len(lines) >= int(total.group(1)) \
                 else int(total.group(1))
-            per_key.append([n for n in lines if self._hop_start == 0 or n not in self._read_lines])
+            per_key.append([n for n in lines if n not in self._old_lines])
         out: list[int] = []
         for i in range(max((len(p) for p in per_key), default=0)):  # interleave the keys
             for p in per_key:
@@ -210,6 +211,11 @@ class VolumeReader(RetrievalFirstProvider):
                 return cand
         return None
 
+    def _hop(self, key: str, to: str, at_step: int) -> None:
+        self.hops.append((key, to))
+        self._hop_start = at_step
+        self._old_lines |= self._read_lines
+
     async def stream(self, request: ProviderRequest,
                      cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
         messages = request.messages
@@ -235,8 +241,7 @@ class VolumeReader(RetrievalFirstProvider):
         if keys and request.tools and not request.answer_only:
             ref = self.assigned_to(steps, keys[0], question)
             if ref is not None:
-                self.hops.append((keys[0], ref))
-                self._hop_start = len(all_steps)
+                self._hop(keys[0], ref, len(all_steps))
                 yield ToolCallChunk(self._call("ctx_grep", volume=self.volume, pattern=ref,
                                                max_lines=GREP_LINES))
                 yield FinishChunk("tool_calls")
@@ -251,8 +256,7 @@ class VolumeReader(RetrievalFirstProvider):
                           if isinstance(c, TextChunk)]).strip()
         hop = self.hop_target(answer, question) if keys and not cancel.cancelled else None
         if hop is not None and request.tools and not request.answer_only:
-            self.hops.append((keys[0], hop))
-            self._hop_start = len(all_steps)
+            self._hop(keys[0], hop, len(all_steps))
             yield ToolCallChunk(self._call("ctx_grep", volume=self.volume, pattern=hop,
                                            max_lines=GREP_LINES))
             yield FinishChunk("tool_calls")

@@ -65,7 +65,7 @@ async def test_hops_along_references_before_the_model_reads(store: VolumeStore) 
 
 
 async def test_every_value_of_a_key_is_read(store: VolumeStore) -> None:
-    _text, reader, model, _calls = await ask(
+    _text, _reader, model, _calls = await ask(
         store, "What are all the special magic numbers for amber-heron-17?", "111, 222")
     prompt = model.requests[0].messages[1].content
     assert "is: 111." in prompt and "is: 222." in prompt
@@ -106,3 +106,21 @@ def test_term_parsing() -> None:
         "Eiffel Tower", "Louvre", "rents"]
     assert entities("What digits unlock the door of the person in New York City?") == [
         "New York City"]
+
+
+async def test_ctx_ask_gives_the_agent_the_whole_loop(store: VolumeStore, tmp_path: Path) -> None:
+    from app.core.cancel import CancelToken
+    from app.core.rlm.ctx_ask import CtxAsk, install
+    from app.core.tools.base import ToolContext
+
+    model = ScriptedProvider(["73914"])
+    tool = CtxAsk(store, lambda: model)
+    result = await tool.run({"volume": "v", "question": "What is the value of abc12?"},
+                            ToolContext(tmp_path, CancelToken()))
+    assert result.content.startswith("73914\n(followed abc12 -> mrk07 -> qzv41)")
+    assert "VAR qzv41 = 73914" in result.content
+    registry = ToolRegistry()
+    install(registry, VolumeStore(tmp_path / "none"), lambda: model)
+    assert registry.get("ctx_ask") is None  # no volume, no tool
+    install(registry, store, lambda: model)
+    assert registry.get("ctx_ask") is not None

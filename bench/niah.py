@@ -126,9 +126,10 @@ async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
             calls.append(ev.name)
 
     session.add_listener(listen)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outcome = await session.run_turn(needle.question)
     total = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     search_s = tool_times.get("ctx_grep", 0.0) + tool_times.get("ctx_search", 0.0)
     answer = outcome.text.strip()
     return {
@@ -138,6 +139,7 @@ async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
         "retrieved": needle.kind == "absent" or all(a in planner.last_prompt
                                                      for a in needle.answers),
         "calls": calls, "search_s": search_s, "read_s": total - search_s, "total_s": total,
+        "cpu_s": cpu,
     }
 
 
@@ -150,7 +152,7 @@ def summarise(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
         return [float(r[key]) for r in rows]
     out = {"subset": label, "n": n, "found": k, "recall": k / n if n else 0.0,
            "wilson95": [lo, hi], "retrieval_recall": kr / n if n else 0.0}
-    for key in ("search_s", "read_s", "total_s"):
+    for key in ("search_s", "read_s", "total_s", "cpu_s"):
         out[key] = {"p50": statistics.median(times(key)) if n else 0.0, "p95": pct(times(key), 0.95)}
     return out
 
@@ -213,7 +215,8 @@ async def run_size(tokens: int, args: argparse.Namespace, model: Path,
             rows.append(row)
             mark = "ok " if row["found"] else "MISS"
             print(f"[{i:3}/{len(hay.needles)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
-                  f"{row['total_s']:.2f}s  {nd.question[:60]!r} -> {str(row['answer'])[:50]!r}",
+                  f"{row['total_s']:.2f}s (cpu {row['cpu_s']:.1f}s)  {nd.question[:60]!r} -> "
+                  f"{str(row['answer'])[:50]!r}",
                   flush=True)
         questions_s = time.perf_counter() - q_start
         store.close()
@@ -282,13 +285,14 @@ def print_size(r: dict[str, Any]) -> None:
           + (f" + embed {r['embed_s']:.1f} s" if r["embed_s"] else "")
           + f"; questions {r['questions_s']:.1f} s")
     print(f"{'kind':<12} {'n':>4} {'recall':>7} {'wilson 95%':>15} {'retrieved':>9} "
-          f"{'search p50/p95 ms':>18} {'total p50/p95 s':>16}")
+          f"{'search p50/p95 ms':>18} {'total p50/p95 s':>16} {'cpu p50/p95 s':>14}")
     for key, s in [("all", r["all"]), *r["kinds"].items()]:
         lo, hi = s["wilson95"]
         print(f"{key:<12} {s['n']:>4} {s['recall']:>7.1%} {f'{lo:.1%}-{hi:.1%}':>15} "
               f"{s['retrieval_recall']:>9.1%} "
               f"{s['search_s']['p50'] * 1000:>8.1f}/{s['search_s']['p95'] * 1000:<8.1f} "
-              f"{s['total_s']['p50']:>7.2f}/{s['total_s']['p95']:<7.2f}")
+              f"{s['total_s']['p50']:>7.2f}/{s['total_s']['p95']:<7.2f} "
+              f"{s['cpu_s']['p50']:>6.2f}/{s['cpu_s']['p95']:<6.2f}")
     print("recall by depth decile: " + ", ".join(
         f"{k}: {v:.0%}" for k, v in r["by_depth"].items()), flush=True)
 

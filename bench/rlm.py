@@ -211,13 +211,14 @@ async def run_case(model: LlamaInProcessProvider, case: Case, delegate: bool, wo
         install_reader(session, lambda: rlm, RlmConfig(budget_scale=scale))
         session.add_listener(lambda ev: rounds.append(ev.rounds)
                              if isinstance(ev, DelegateFinished) and not ev.error else None)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outcome = await session.run_turn(case.question)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     answer = outcome.text.strip()
     return {"kind": case.kind, "chars": len(case.output), "delegate": delegate,
             "gold": case.gold, "answer": answer[:200], "ok": case.gold in answer,
-            "seconds": seconds, "main_tokens": main.prompt_tokens, "main_calls": main.calls,
+            "seconds": seconds, "cpu_s": cpu, "main_tokens": main.prompt_tokens,
+            "main_calls": main.calls,
             "rlm_tokens": rlm.prompt_tokens, "rounds": sum(rounds)}
 
 
@@ -228,6 +229,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"n": n, "correct": k, "accuracy": k / n if n else 0.0, "wilson95": wilson(k, n),
             "seconds_p50": statistics.median(secs) if secs else 0.0,
             "seconds_p95": secs[min(n - 1, int(0.95 * n))] if secs else 0.0,
+            "cpu_p50": statistics.median(r["cpu_s"] for r in rows) if rows else 0.0,
             "main_tokens_mean": statistics.mean(r["main_tokens"] for r in rows) if rows else 0,
             "rlm_tokens_mean": statistics.mean(r["rlm_tokens"] for r in rows) if rows else 0}
 
@@ -255,7 +257,8 @@ async def main() -> None:
                 rows.append(row)
                 print(f"[{i:2}/{args.questions}] {'rlm ' if delegate else 'brief'} "
                       f"{'ok ' if row['ok'] else 'MISS'} {case.kind:<9} {len(case.output):>7,} "
-                      f"chars {row['seconds']:6.1f}s main {row['main_tokens']:>5} tok "
+                      f"chars {row['seconds']:6.1f}s (cpu {row['cpu_s']:.1f}s) "
+                      f"main {row['main_tokens']:>5} tok "
                       f"rlm {row['rlm_tokens']:>5} tok -> {row['answer'][:50]!r} "
                       f"(gold {case.gold!r})", flush=True)
     await model.aclose()
@@ -265,11 +268,12 @@ async def main() -> None:
     b, d = result["briefing"], result["delegate"]
     print(f"\nload average at start {load_start}, at end {result['load_end']}")
     print(f"{'path':<9} {'n':>3} {'accuracy':>9} {'wilson 95%':>13} {'s p50/p95':>13} "
-          f"{'main ctx tok':>12} {'rlm tok':>8}")
+          f"{'cpu p50':>8} {'main ctx tok':>12} {'rlm tok':>8}")
     for name, s in (("briefing", b), ("delegate", d)):
         lo, hi = s["wilson95"]
         print(f"{name:<9} {s['n']:>3} {s['accuracy']:>9.1%} {f'{lo:.0%}-{hi:.0%}':>13} "
-              f"{s['seconds_p50']:>6.1f}/{s['seconds_p95']:<6.1f} {s['main_tokens_mean']:>12.0f} "
+              f"{s['seconds_p50']:>6.1f}/{s['seconds_p95']:<6.1f} {s['cpu_p50']:>8.1f} "
+              f"{s['main_tokens_mean']:>12.0f} "
               f"{s['rlm_tokens_mean']:>8.0f}")
     if b["main_tokens_mean"]:
         print(f"delegate/briefing main-model context tokens: "

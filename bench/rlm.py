@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.cancel import CancelToken
-from app.core.config import RlmConfig
-from app.core.messages import ToolCall, new_call_id
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import ToolCall, new_call_id
+from app.core.agent.session import Session, SessionOptions
 from app.core.models.embedded import ensure_embedded
 from app.core.providers.base import (
     FinishChunk,
@@ -46,7 +46,7 @@ from app.core.providers.base import (
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.rlm.events import DelegateFinished
 from app.core.rlm.gate import install as install_reader
-from app.core.session import Session, SessionOptions
+from app.core.settings.config import RlmConfig
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 from app.core.tools.files import ReadFile
 from bench.niah import wilson

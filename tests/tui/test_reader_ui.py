@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.config import RlmConfig
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.rlm.gate import install as install_reader
-from app.core.session import Session, SessionOptions
-from app.core.swarm import install as install_swarm
+from app.core.settings.config import RlmConfig
+from app.core.swarm.swarm import install as install_swarm
 from app.core.tools.base import ToolRegistry
-from app.transcript import specs_from_events
-from app.tui import NanobotApp
-from tests.core.test_rlm_gate import BIG, Build, act
+from app.tui.app import NanobotApp
+from app.tui.transcript import specs_from_events
+from tests.core.rlm.test_gate import BIG, Build, act
 from tests.pilot_wait import until
-from tests.ui.harness import FIXED_HW
+from tests.tui.harness import FIXED_HW
 from widgets.delegate_block import DelegateBlock
 from widgets.swarm_tree import SwarmTree
 

@@ -43,9 +43,9 @@ class CtxAsk:
         return f"Asking {args.get('volume', '?')}: {str(args.get('question', ''))[:60]}"
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        from app.core.agent.session import Session, SessionOptions
         from app.core.context_store.errors import VolumeError
         from app.core.rlm.volume_reader import VolumeReader
-        from app.core.session import Session, SessionOptions
 
         name = str(args.get("volume") or "")
         question = str(args.get("question") or "").strip()

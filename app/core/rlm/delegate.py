@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.cancel import CancelToken
-from app.core.events import Event
-from app.core.messages import Message
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event
+from app.core.agent.messages import Message
 from app.core.providers.base import (
     Provider,
     ProviderRequest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.core.events import Event, register_event
+from app.core.agent.events import Event, register_event
 
 
 @register_event

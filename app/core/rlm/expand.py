@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from app.core.cancel import CancelToken
-from app.core.messages import Message
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message
 from app.core.providers.base import Provider, ProviderRequest, TextChunk
 
 EXPAND_SYSTEM = (

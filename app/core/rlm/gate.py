@@ -14,21 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.core.cancel import CancelToken
-from app.core.config import RlmConfig
-from app.core.context_gate import CHARS_PER_TOKEN, MIN_RAW_TOKENS, estimate_tokens
-from app.core.events import Event
-from app.core.messages import ToolCall
+from app.core.agent.cancel import CancelToken
+from app.core.agent.events import Event
+from app.core.agent.messages import ToolCall
+from app.core.context.context_gate import CHARS_PER_TOKEN, MIN_RAW_TOKENS, estimate_tokens
+from app.core.policy.redact import redact
 from app.core.providers.base import Provider
-from app.core.redact import redact
 from app.core.rlm.budget import RlmBudget
 from app.core.rlm.delegate import Delegate, Finding
 from app.core.rlm.events import DelegateStep
 from app.core.rlm.variables import Workspace
+from app.core.settings.config import RlmConfig
 from app.core.tools.base import ToolResult
 
 if TYPE_CHECKING:
-    from app.core.session import Session
+    from app.core.agent.session import Session
 
 
 def needs_reader(tool: str, content: str, room_tokens: int, config: RlmConfig) -> bool:
@@ -75,7 +75,7 @@ class ToolOutputReader:
 
     async def _run(self, session: Session, call: ToolCall, content: str, turn_id: str,
                    cancel: CancelToken) -> Finding | None:
-        from app.core.swarm import swarm_of
+        from app.core.swarm.swarm import swarm_of
 
         provider = self._provider()
         swarm = swarm_of(session)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message, ToolCall
 from app.core.context_store.planner import (
     GREP_LINES,
     RetrievalFirstProvider,
@@ -31,7 +32,6 @@ from app.core.context_store.planner import (
     grep_pattern,
     key_terms,
 )
-from app.core.messages import Message, ToolCall
 from app.core.providers.base import (
     FinishChunk,
     Provider,

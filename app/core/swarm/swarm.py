@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.agent.events import (
     Event,
     MessageAdded,

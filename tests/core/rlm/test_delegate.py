@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.core.events import Event
+from app.core.agent.events import Event
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.rlm.budget import Controller, RlmBudget
 from app.core.rlm.delegate import MAX_DEPTH, Delegate, parse_action

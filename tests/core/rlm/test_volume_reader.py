@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from app.core.agent.events import Event, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
 from app.core.context_store.ingest import ingest
 from app.core.context_store.store import VolumeStore
 from app.core.context_store.tools import ctx_tools
-from app.core.events import Event, ToolCallStarted
 from app.core.providers.scripted import ScriptedProvider
 from app.core.rlm.expand import entities, parse_terms
 from app.core.rlm.volume_reader import VolumeReader
-from app.core.session import Session, SessionOptions
 from app.core.tools.base import ToolRegistry
 
 FILLER = "".join(f"The committee reviewed item {i} without further changes.\n" for i in range(400))
@@ -109,7 +109,7 @@ def test_term_parsing() -> None:
 
 
 async def test_ctx_ask_gives_the_agent_the_whole_loop(store: VolumeStore, tmp_path: Path) -> None:
-    from app.core.cancel import CancelToken
+    from app.core.agent.cancel import CancelToken
     from app.core.rlm.ctx_ask import CtxAsk, install
     from app.core.tools.base import ToolContext
 

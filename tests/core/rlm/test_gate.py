@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.core.config import RlmConfig
-from app.core.events import Event
+from app.core.agent.events import Event
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
 from app.core.rlm.gate import install, needs_reader
-from app.core.session import Session, SessionOptions
-from app.core.swarm import install as install_swarm
+from app.core.settings.config import RlmConfig
+from app.core.swarm.swarm import install as install_swarm
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 
 BIG = "\n".join(f"[{i:05d}] compiling module_{i}.c ... ok" for i in range(4000)) + \

@@ -104,6 +104,8 @@ def load() -> str:
 def found(answer: str, needle: Needle) -> bool:
     if needle.kind == "absent":
         return "not found" in answer.lower()
+    if any(w.lower() in answer.lower() for w in needle.wrong):  # naming every candidate
+        return False
     return all(re.search(r"(?<![\w-])" + re.escape(a.lower()) + r"(?![\w-])", answer.lower())
                for a in needle.answers)
 

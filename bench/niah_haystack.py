@@ -66,6 +66,7 @@ class Needle:
     line: int = 0
     answers: list[str] = field(default_factory=list)  # all must appear (RULER string_match_all)
     extra: list[str] = field(default_factory=list)    # more lines to plant (values, chain links)
+    wrong: list[str] = field(default_factory=list)    # must not appear (the other candidates)
 
     def __post_init__(self) -> None:
         if not self.answers:

@@ -102,7 +102,7 @@ def aggregation(i: int, rng: random.Random, used: set[str]) -> Needle:
     listed = ", ".join(codes[:2]) + f" and {codes[2]}"
     return Needle(i, "aggregation", lines[0],
                   f"Which of the error codes {listed} occurs most often?", most,
-                  extra=lines[1:])
+                  extra=lines[1:], wrong=[c for c in codes if c != most])
 
 
 def absent(i: int, rng: random.Random, used: set[str]) -> Needle:

@@ -1,15 +1,20 @@
-"""Needle in a haystack at 1M tokens through the agent, with the default local model as the reader.
+"""Needle in a haystack through the agent, per task kind, with the default local model as reader.
 
 Usage:
-    python bench/niah.py                                 # 1M tokens, 100 questions, 10M scale run
-    python bench/niah.py --tokens 200000 --questions 20 --scale-tokens 0   # a short run
+    python bench/niah.py --tokens 128000,1000000 --per-kind 10 --dense --scale-tokens 0
+    python bench/niah.py --tokens 200000 --per-kind 3 --scale-tokens 0      # a short run
+    python bench/niah.py --reader planner ...   # the one-hop retrieval-first planner (baseline)
 
-Per question a fresh Session runs with the retrieval-first planner
-(app/core/context_store/planner.py): ctx_grep for an identifier in the question, else ctx_search,
-then ctx_slice of +-WINDOW lines, then the model answers from those lines alone. A question counts
-as found when the needle's value is in the answer (RULER's string_match). Latency is split into
-ingest (read files, write the volume), index (chunks, FTS5, simhash), search (ctx_grep/ctx_search
-tool time) and read (ctx_slice plus the model's answer).
+Kinds: literal and low_overlap (NoLiMa-style: no content word shared with the needle), and the
+RULER-style multi_key, multi_value, multi_hop (variable tracking), aggregation (count / most
+frequent) and absent (the answer must say "not found"); see bench/ruler_tasks.py.
+
+Per question a fresh Session runs with the volume reader (app/core/rlm/volume_reader.py): the
+model first expands a question without an identifier into the terms it implies, then ctx_grep /
+ctx_search (fused by rank, dense included with --dense) and ctx_slice run deterministically, and
+the model answers from the lines read, hopping to another identifier when its answer names one.
+A question counts as found when every gold value appears in the answer as a whole token
+(RULER's string_match_all); an absent one when the answer says "not found".
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import argparse
 import asyncio
 import json
 import math
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -70,11 +77,15 @@ def count_tokens(model: Path, directory: Path) -> int:
     return total
 
 
-def make(directory: Path, tokens: int, questions: int, model: Path, seed: int) -> tuple[Haystack,
-                                                                                        int]:
+def make(directory: Path, tokens: int, per_kind: int, model: Path,
+         seed: int) -> tuple[Haystack, int]:
+    from bench.ruler_tasks import KINDS
+
     chars = int(tokens * CHARS_PER_TOKEN_GUESS)
+    low = min(per_kind, 29)
     while True:
-        hay = build(directory, chars, questions, seed=seed)
+        hay = build(directory, chars, per_kind + low, seed=seed,
+                    low_overlap_share=low / (per_kind + low), ruler=dict.fromkeys(KINDS, per_kind))
         n_tokens = count_tokens(model, directory)
         if n_tokens >= tokens:
             return hay, n_tokens
@@ -83,13 +94,31 @@ def make(directory: Path, tokens: int, questions: int, model: Path, seed: int) -
         chars = int(chars * tokens / n_tokens * 1.02)
 
 
-async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
-              needle: Needle, window: int) -> dict[str, Any]:
-    from app.core.context_store.planner import RetrievalFirstProvider
+def load() -> str:
+    try:
+        return os.getloadavg().__repr__()
+    except OSError:
+        return "?"
 
-    planner = RetrievalFirstProvider(provider, volume, window=window)
+
+def found(answer: str, needle: Needle) -> bool:
+    if needle.kind == "absent":
+        return "not found" in answer.lower()
+    if any(w.lower() in answer.lower() for w in needle.wrong):  # naming every candidate
+        return False
+    return all(re.search(r"(?<![\w-])" + re.escape(a.lower()) + r"(?![\w-])", answer.lower())
+               for a in needle.answers)
+
+
+async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
+              needle: Needle, window: int, reader: str = "volume") -> dict[str, Any]:
+    from app.core.context_store.planner import RetrievalFirstProvider
+    from app.core.rlm.volume_reader import VolumeReader
+
+    planner = (VolumeReader(provider, volume, window=window) if reader == "volume"
+               else RetrievalFirstProvider(provider, volume, window=window))
     session = Session(planner, tools=ToolRegistry(ctx_tools(store, always=True)),
-                      options=SessionOptions(max_iterations=8, max_tokens=48))
+                      options=SessionOptions(max_iterations=24, max_tokens=64))
     tool_times: dict[str, float] = {}
     calls: list[str] = []
 
@@ -99,17 +128,20 @@ async def ask(provider: LlamaInProcessProvider, store: VolumeStore, volume: str,
             calls.append(ev.name)
 
     session.add_listener(listen)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outcome = await session.run_turn(needle.question)
     total = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     search_s = tool_times.get("ctx_grep", 0.0) + tool_times.get("ctx_search", 0.0)
     answer = outcome.text.strip()
     return {
         "id": needle.id, "kind": needle.kind, "depth": needle.depth, "question": needle.question,
-        "answer": answer, "gold": needle.answer,
-        "found": needle.answer.lower() in answer.lower(),
-        "retrieved": needle.answer in planner.last_prompt,
+        "answer": answer, "gold": needle.answers,
+        "found": found(answer, needle),
+        "retrieved": needle.kind == "absent" or all(a in planner.last_prompt
+                                                     for a in needle.answers),
         "calls": calls, "search_s": search_s, "read_s": total - search_s, "total_s": total,
+        "cpu_s": cpu,
     }
 
 
@@ -122,7 +154,7 @@ def summarise(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
         return [float(r[key]) for r in rows]
     out = {"subset": label, "n": n, "found": k, "recall": k / n if n else 0.0,
            "wilson95": [lo, hi], "retrieval_recall": kr / n if n else 0.0}
-    for key in ("search_s", "read_s", "total_s"):
+    for key in ("search_s", "read_s", "total_s", "cpu_s"):
         out[key] = {"p50": statistics.median(times(key)) if n else 0.0, "p95": pct(times(key), 0.95)}
     return out
 
@@ -150,27 +182,14 @@ def scale_run(tokens: int, model: Path, seed: int) -> dict[str, Any]:
                 "search_p95_ms": pct(lat, 0.95) * 1000, "grep_ms": grep_s * 1000}
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--tokens", type=int, default=1_000_000, help="haystack size in model tokens")
-    ap.add_argument("--questions", type=int, default=100, help="needles planted and asked")
-    ap.add_argument("--window", type=int, default=3, help="lines either side given to the reader")
-    ap.add_argument("--scale-tokens", type=int, default=10_000_000,
-                    help="also time ingest/index/search at this size (0: skip)")
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--dense", action="store_true",
-                    help="build the semantic index after the BM25 run and ask the low-overlap "
-                         "questions again with BM25+dense fusion (needs the semantic extra)")
-    ap.add_argument("--out", type=Path, help="write the full results as JSON here")
-    args = ap.parse_args()
-    model = ensure_embedded()
-    run_start = time.perf_counter()
+async def run_size(tokens: int, args: argparse.Namespace, model: Path,
+                   provider: LlamaInProcessProvider) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="niah-") as tmp:
         hay_dir = Path(tmp) / "haystack"
-        hay, n_tokens = make(hay_dir, args.tokens, args.questions, model, args.seed)
+        hay, n_tokens = make(hay_dir, tokens, args.per_kind, model, args.seed)
         print(f"haystack: {n_tokens:,} tokens (model tokenizer), {hay.chars:,} chars, "
-              f"{len(hay.files)} files, {len(hay.needles)} needles, {hay.distractors} distractors")
+              f"{len(hay.files)} files, {len(hay.needles)} questions, {hay.distractors} "
+              f"distractor/extra lines", flush=True)
         root = Path(tmp) / "volumes"
         report = ingest([hay_dir], "hay", root)
         store = VolumeStore(root)
@@ -180,93 +199,104 @@ async def main() -> None:
             nd.line = hit[0].line if hit else 0
             nd.depth = nd.line / handle.volume.n_lines
         print(f"ingest {report.read_s:.2f} s, index {report.index_s:.2f} s "
-              f"({report.meta.chunks} chunks, {report.meta.lines:,} lines)")
-        provider = LlamaInProcessProvider(model, n_ctx=2048, n_threads=args.threads,
-                                          temperature=0.0, seed=args.seed)
-        await provider.load()
-        rows = []
-        q_start = time.perf_counter()
-        for i, nd in enumerate(hay.needles, 1):
-            row = await ask(provider, store, "hay", nd, args.window)
-            rows.append(row)
-            mark = "ok " if row["found"] else "MISS"
-            print(f"[{i:3}/{len(hay.needles)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
-                  f"{row['total_s']:.2f}s  {nd.question[:60]!r} -> {str(row['answer'])[:40]!r}",
-                  flush=True)
-        questions_s = time.perf_counter() - q_start
-        dense_rows: list[dict[str, Any]] = []
+              f"({report.meta.chunks} chunks, {report.meta.lines:,} lines)", flush=True)
         embed_s = 0.0
         if args.dense:
             from app.core.context_store import dense
 
-            print("building the semantic index …", flush=True)
             e0 = time.perf_counter()
-            dense.build(handle.volume.directory, embedder=dense.Embedder(threads=args.threads
-                                                                         or dense.cpu_threads()))
+            dense.build(handle.volume.directory,
+                        embedder=dense.Embedder(threads=args.threads or dense.cpu_threads()))
             embed_s = time.perf_counter() - e0
             print(f"embedded {dense.status_counts(handle.volume.directory)[1]} sub-chunks in "
                   f"{embed_s:.1f} s", flush=True)
-            for nd in [n for n in hay.needles if n.kind == "low_overlap"]:
-                row = await ask(provider, store, "hay", nd, args.window)
-                dense_rows.append(row)
-                print(f"[dense] {'ok ' if row['found'] else 'MISS'} {nd.question[:60]!r} -> "
-                      f"{str(row['answer'])[:40]!r} (retrieved: {row['retrieved']})", flush=True)
-        await provider.aclose()
+        rows = []
+        q_start = time.perf_counter()
+        for i, nd in enumerate(hay.needles, 1):
+            row = await ask(provider, store, "hay", nd, args.window, args.reader)
+            rows.append(row)
+            mark = "ok " if row["found"] else "MISS"
+            print(f"[{i:3}/{len(hay.needles)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
+                  f"{row['total_s']:.2f}s (cpu {row['cpu_s']:.1f}s)  {nd.question[:60]!r} -> "
+                  f"{str(row['answer'])[:50]!r}",
+                  flush=True)
+        questions_s = time.perf_counter() - q_start
         store.close()
-    result: dict[str, Any] = {
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    return {
         "tokens": n_tokens, "chars": hay.chars, "files": len(hay.files),
         "needles": len(hay.needles), "distractors": hay.distractors, "window": args.window,
-        "ingest_s": report.read_s, "index_s": report.index_s, "questions_s": questions_s,
-        "all": summarise(rows, "all"),
-        "literal": summarise([r for r in rows if r["kind"] == "literal"], "literal"),
-        "low_overlap": summarise([r for r in rows if r["kind"] == "low_overlap"], "low_overlap"),
+        "ingest_s": report.read_s, "index_s": report.index_s, "embed_s": embed_s,
+        "questions_s": questions_s, "all": summarise(rows, "all"),
+        "kinds": {k: summarise([r for r in rows if r["kind"] == k], k) for k in kinds},
         "by_depth": {f"{d / 10:.1f}": summarise([r for r in rows if d / 10 <= float(r["depth"])
                                                   < (d + 1) / 10], "")["recall"] for d in range(10)},
         "rows": rows,
     }
-    if args.dense:
-        result["embed_s"] = embed_s
-        result["low_overlap_dense"] = summarise(dense_rows, "low_overlap+dense")
-        result["dense_rows"] = dense_rows
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--tokens", default="128000,1000000",
+                    help="haystack sizes in model tokens, comma-separated")
+    ap.add_argument("--per-kind", type=int, default=10, help="questions of each task kind")
+    ap.add_argument("--window", type=int, default=3, help="lines either side given to the reader")
+    ap.add_argument("--reader", choices=("volume", "planner"), default="volume")
+    ap.add_argument("--scale-tokens", type=int, default=0,
+                    help="also time ingest/index/search at this size (0: skip)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dense", action="store_true",
+                    help="build the semantic index after ingest (needs the semantic extra) so "
+                         "searches fuse BM25 and dense ranks")
+    ap.add_argument("--out", type=Path, help="write the full results as JSON here")
+    args = ap.parse_args()
+    model = ensure_embedded()
+    run_start = time.perf_counter()
+    result: dict[str, Any] = {"load_start": load(), "reader": args.reader, "dense": args.dense,
+                              "sizes": []}
+    provider = LlamaInProcessProvider(model, n_ctx=2048, n_threads=args.threads,
+                                      temperature=0.0, seed=args.seed)
+    await provider.load()
+    for tokens in [int(t) for t in args.tokens.split(",") if t.strip()]:
+        size = await run_size(tokens, args, model, provider)
+        result["sizes"].append(size)
+        print_size(size)
+    await provider.aclose()
     if args.scale_tokens:
         print(f"scale run at ~{args.scale_tokens:,} tokens …", flush=True)
         result["scale"] = scale_run(args.scale_tokens, model, args.seed)
     result["run_s"] = time.perf_counter() - run_start
-    print_report(result)
+    result["load_end"] = load()
+    print(f"\nload average at start {result['load_start']}, at end {result['load_end']}; "
+          f"whole run {result['run_s']:.1f} s")
+    if "scale" in result:
+        sc = result["scale"]
+        print(f"scale: ~{sc['approx_tokens']:,} tokens ({sc['chars']:,} chars): ingest "
+              f"{sc['ingest_s']:.2f} s, index {sc['index_s']:.2f} s ({sc['chunks']} chunks), "
+              f"search p50 {sc['search_p50_ms']:.1f} ms / p95 {sc['search_p95_ms']:.1f} ms, grep "
+              f"{sc['grep_ms']:.1f} ms")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
 
 
-def print_report(r: dict[str, Any]) -> None:
-    print("\n== needle in a haystack ==")
-    print(f"haystack {r['tokens']:,} tokens, {r['files']} files, {r['needles']} needles, "
-          f"{r['distractors']} look-alike distractors, reader window +-{r['window']} lines")
-    print(f"ingest {r['ingest_s']:.2f} s + index {r['index_s']:.2f} s; "
-          f"{r['needles']} questions in {r['questions_s']:.1f} s; whole run {r['run_s']:.1f} s")
-    print(f"{'subset':<12} {'n':>4} {'recall':>7} {'wilson 95%':>15} {'retrieved':>9} "
-          f"{'search p50/p95 ms':>18} {'read p50/p95 s':>15} {'total p50/p95 s':>16}")
-    for key in ("all", "literal", "low_overlap", "low_overlap_dense"):
-        if key not in r:
-            continue
-        s = r[key]
-        assert isinstance(s, dict)
+def print_size(r: dict[str, Any]) -> None:
+    print(f"\n== needle in a haystack: {r['tokens']:,} tokens ==")
+    print(f"{r['files']} files, {r['needles']} questions, {r['distractors']} extra/look-alike "
+          f"lines; ingest {r['ingest_s']:.2f} s + index {r['index_s']:.2f} s"
+          + (f" + embed {r['embed_s']:.1f} s" if r["embed_s"] else "")
+          + f"; questions {r['questions_s']:.1f} s")
+    print(f"{'kind':<12} {'n':>4} {'recall':>7} {'wilson 95%':>15} {'retrieved':>9} "
+          f"{'search p50/p95 ms':>18} {'total p50/p95 s':>16} {'cpu p50/p95 s':>14}")
+    for key, s in [("all", r["all"]), *r["kinds"].items()]:
         lo, hi = s["wilson95"]
         print(f"{key:<12} {s['n']:>4} {s['recall']:>7.1%} {f'{lo:.1%}-{hi:.1%}':>15} "
               f"{s['retrieval_recall']:>9.1%} "
               f"{s['search_s']['p50'] * 1000:>8.1f}/{s['search_s']['p95'] * 1000:<8.1f} "
-              f"{s['read_s']['p50']:>7.2f}/{s['read_s']['p95']:<7.2f} "
-              f"{s['total_s']['p50']:>7.2f}/{s['total_s']['p95']:<7.2f}")
+              f"{s['total_s']['p50']:>7.2f}/{s['total_s']['p95']:<7.2f} "
+              f"{s['cpu_s']['p50']:>6.2f}/{s['cpu_s']['p95']:<6.2f}")
     print("recall by depth decile: " + ", ".join(
-        f"{k}: {v:.0%}" for k, v in r["by_depth"].items()))
-    if "embed_s" in r:
-        print(f"semantic index (background in the product) built in {r['embed_s']:.1f} s")
-    if "scale" in r:
-        s = r["scale"]
-        assert isinstance(s, dict)
-        print(f"scale: ~{s['approx_tokens']:,} tokens ({s['chars']:,} chars): ingest "
-              f"{s['ingest_s']:.2f} s, index {s['index_s']:.2f} s ({s['chunks']} chunks), search "
-              f"p50 {s['search_p50_ms']:.1f} ms / p95 {s['search_p95_ms']:.1f} ms, grep "
-              f"{s['grep_ms']:.1f} ms")
+        f"{k}: {v:.0%}" for k, v in r["by_depth"].items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -58,12 +58,19 @@ STOP = set(["a", "an", "the", "is", "are", "of", "in", "on", "to", "for", "and",
 @dataclass
 class Needle:
     id: int
-    kind: str           # "literal" | "low_overlap"
-    text: str           # the planted line
+    kind: str           # literal | low_overlap | multi_key | multi_value | multi_hop | aggregation
+    text: str           # the planted line (the first, when there are several)
     question: str
-    answer: str
+    answer: str         # the first gold answer ("not found" for an absent one)
     depth: float = 0.0  # set after ingest: needle line / volume lines
     line: int = 0
+    answers: list[str] = field(default_factory=list)  # all must appear (RULER string_match_all)
+    extra: list[str] = field(default_factory=list)    # more lines to plant (values, chain links)
+    wrong: list[str] = field(default_factory=list)    # must not appear (the other candidates)
+
+    def __post_init__(self) -> None:
+        if not self.answers:
+            self.answers = [self.answer]
 
 
 @dataclass
@@ -158,7 +165,7 @@ def make_needles(n: int, rng: random.Random, low_overlap_share: float) -> tuple[
 
 
 def build(directory: Path, target_chars: int, n_needles: int, seed: int = 7,
-          low_overlap_share: float = 0.2) -> Haystack:
+          low_overlap_share: float = 0.2, ruler: dict[str, int] | None = None) -> Haystack:
     """Write the haystack under ``directory`` (files in the order ingest reads them)."""
     rng = random.Random(seed)
     code = _code_files()
@@ -185,6 +192,13 @@ def build(directory: Path, target_chars: int, n_needles: int, seed: int = 7,
         total += sum(len(x) + 1 for _, lines in parts[-3:] for x in lines)
         part += 1
     needles, distractors = make_needles(n_needles, rng, low_overlap_share)
+    if ruler:
+        from bench.ruler_tasks import make_ruler
+
+        more, more_distractors = make_ruler(ruler, rng, first_id=len(needles),
+                                            used={n.text for n in needles})
+        needles += more
+        distractors += more_distractors
     # Global line positions: needles evenly over depth, distractors at random, kept apart.
     sizes = [len(lines) for _, lines in parts]
     n_lines = sum(sizes)
@@ -195,6 +209,8 @@ def build(directory: Path, target_chars: int, n_needles: int, seed: int = 7,
         taken.append(pos)
         plants.append((pos, nd.text))
     rng_positions = sorted(taken)
+    # A needle's other lines (more values, the rest of a chain, counted lines) at random depths.
+    distractors = [line for nd in needles for line in nd.extra] + distractors
     for d in distractors:
         for _ in range(100):
             pos = rng.randrange(n_lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-BlockKind = Literal["user", "steer", "assistant", "thinking", "tool", "notice"]
+BlockKind = Literal["user", "steer", "assistant", "thinking", "tool", "notice", "delegate"]
 
 
 @dataclass(frozen=True)

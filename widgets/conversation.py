@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from widgets.assistant_message import AssistantMessage
 from widgets.block_spec import BlockSpec
+from widgets.delegate_block import DelegateBlock
 from widgets.notice_line import NoticeLine
 from widgets.prune_marker import PruneMarker
 from widgets.reply_stream import ReplyStream
@@ -45,6 +46,8 @@ def block_from_spec(spec: BlockSpec) -> Widget:
         return block
     if spec.kind == "tool":
         return ToolCallBlock.from_spec(spec)
+    if spec.kind == "delegate":
+        return DelegateBlock.from_spec(spec)
     return NoticeLine(spec.text, spec.level)
 
 

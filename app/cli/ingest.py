@@ -25,8 +25,9 @@ def register_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def register_ask(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ask", help="answer a question from a volume: deterministic retrieval, "
-                                   "then the model reads a few lines")
+    p = sub.add_parser("ask", help="answer a question from a volume: the model expands it into "
+                                   "related terms, retrieval is deterministic (grep, BM25, dense), "
+                                   "the model reads a few lines and follows references")
     p.add_argument("name", help="volume name")
     p.add_argument("question", nargs="+", help="the question")
     p.add_argument("--model", "-m", dest="ask_model", help="model or provider (default: config)")
@@ -39,10 +40,10 @@ def run_ask(args: argparse.Namespace) -> int:
 
     from app.core.agent.events import Event, ToolCallStarted
     from app.core.agent.session import Session, SessionOptions
-    from app.core.context_store.planner import RetrievalFirstProvider
     from app.core.context_store.store import VolumeStore
     from app.core.context_store.tools import ctx_tools
     from app.core.providers.registry import ProviderSetupError, build_provider
+    from app.core.rlm.volume_reader import VolumeReader
     from app.core.settings.config import ConfigError, load_config
     from app.core.tools.base import ToolRegistry
 
@@ -53,9 +54,9 @@ def run_ask(args: argparse.Namespace) -> int:
     except (VolumeError, ConfigError, ProviderSetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    planner = RetrievalFirstProvider(selection.provider, args.name, window=args.window)
+    planner = VolumeReader(selection.provider, args.name, window=args.window)
     session = Session(planner, tools=ToolRegistry(ctx_tools(store, always=True)),
-                      options=SessionOptions(max_iterations=10, max_tokens=128))
+                      options=SessionOptions(max_iterations=24, max_tokens=128))
 
     def show(ev: Event) -> None:
         if isinstance(ev, ToolCallStarted):

@@ -20,8 +20,10 @@ from app.core.agent.events import (
     TurnFinished,
     TurnStarted,
 )
-from app.tui.transcript import CANCELLED_TEXT
+from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
+from app.tui.transcript import CANCELLED_TEXT, delegate_summary
 from widgets.conversation import Conversation
+from widgets.delegate_block import DelegateBlock
 from widgets.reply_stream import ReplyStream
 from widgets.thinking_block import ThinkingBlock
 from widgets.tool_call import ToolCallBlock
@@ -35,6 +37,8 @@ class ConversationView:
         self.thinking: ThinkingBlock | None = None
         self.tools: dict[str, ToolCallBlock] = {}
         self.closed_turns: set[str] = set()
+        self.reader: DelegateBlock | None = None  # the reader at work now (steps of depth 2 too)
+        self.reader_id = ""
 
     async def end_reply(self, *, cancelled: bool = False) -> None:
         if self.thinking is not None:
@@ -79,6 +83,8 @@ class ConversationView:
             if done is not None:
                 del self.tools[ev.call_id]
                 done.finish(ev.content, is_error=ev.is_error, duration=ev.duration)
+        elif isinstance(ev, DelegateStarted | DelegateStep | DelegateFinished):
+            await self._reader(ev)
         elif isinstance(ev, Injected):
             await self.end_reply()
             await conv.add_user(ev.text, steer=True)
@@ -104,3 +110,21 @@ class ConversationView:
             await self.end_reply()
             await conv.add_notice(f"error: {ev.error}", "error")
             self.closed_turns.add(ev.turn_id)
+
+    async def _reader(self, ev: DelegateStarted | DelegateStep | DelegateFinished) -> None:
+        """The reader's steps, in one block under the tool call it reads for."""
+        if isinstance(ev, DelegateStarted):
+            if ev.depth == 1:
+                self.reader, self.reader_id = DelegateBlock(ev.label), ev.delegate_id
+                await self.conv.add(self.reader)
+            elif self.reader is not None:
+                self.reader.add_step(f"{ev.label}: {ev.question[:80]}", ev.depth - 1)
+        elif self.reader is None:
+            return
+        elif isinstance(ev, DelegateStep):
+            self.reader.add_step(ev.action, ev.depth)
+        elif ev.delegate_id == self.reader_id:
+            self.reader.finish(delegate_summary(ev), ev.finding[:300])
+            self.reader = None
+        else:  # a summarize helper finished
+            self.reader.add_step(f"→ {ev.finding[:120]}", 2)

@@ -20,6 +20,7 @@ from app.core.agent.events import (
     TurnFinished,
     TurnStarted,
 )
+from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
 from widgets.block_spec import BlockSpec
 from widgets.markdown_split import split_markdown
 from widgets.reply_stream import SEGMENT_CHARS
@@ -33,11 +34,18 @@ def tool_status(content: str, is_error: bool) -> str:
     return "error" if is_error else "ok"
 
 
+def delegate_summary(ev: DelegateFinished) -> str:
+    """How a reader ended, in a few words: "3 rounds, 4.2s, confident (0.90)"."""
+    end = f"failed: {ev.error}" if ev.error else (ev.stop_reason or "answered")
+    return f"{ev.rounds} round{'s' if ev.rounds != 1 else ''}, {ev.seconds:.1f}s, {end}"
+
+
 def specs_from_events(events: list[Event]) -> list[BlockSpec]:
     specs: list[BlockSpec] = []
     reply: list[str] = []
     thinking: list[str] = []
     tools: dict[str, int] = {}
+    reader: tuple[int, str] | None = None  # (spec index, delegate id) of the reader at work
     open_turn = False
 
     def flush(cancelled: bool = False) -> None:
@@ -80,6 +88,23 @@ def specs_from_events(events: list[Event]) -> list[BlockSpec]:
                 specs.append(spec)
             else:
                 specs[idx] = spec
+        elif isinstance(ev, DelegateStarted | DelegateStep | DelegateFinished):
+            if isinstance(ev, DelegateStarted) and ev.depth == 1:
+                flush()
+                reader = (len(specs), ev.delegate_id)
+                specs.append(BlockSpec("delegate", label=ev.label, status="running"))
+            elif reader is not None:
+                idx, did = reader
+                spec = specs[idx]
+                done = isinstance(ev, DelegateFinished) and ev.delegate_id == did
+                line = ("  " * (ev.depth - 1) + ev.action if isinstance(ev, DelegateStep)
+                        else f"→ {ev.finding[:300]}" if isinstance(ev, DelegateFinished)
+                        else f"{ev.label}: {ev.question[:80]}")
+                text = f"{spec.text}\n{line}" if spec.text else line
+                status = delegate_summary(ev) if done and isinstance(ev, DelegateFinished) \
+                    else spec.status
+                specs[idx] = BlockSpec("delegate", text, label=spec.label, status=status)
+                reader = None if done else reader
         elif isinstance(ev, Injected):
             flush()
             specs.append(BlockSpec("steer", ev.text))

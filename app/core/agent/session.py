@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.agent import hooks as _hooks
 from app.core.agent import nudges
@@ -64,6 +64,11 @@ from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
+
+
+class OutputReader(Protocol):
+    async def read(self, session: Session, call: ToolCall, result: ToolResult, *,
+                   room_tokens: int, turn_id: str, cancel: CancelToken) -> ToolResult | None: ...
 
 # The workspace path is left out on purpose: tools take relative paths, and a prompt that does not
 # change from one directory to the next keeps small models' answers (and the prompt cache) stable.
@@ -128,6 +133,8 @@ class Session:
         # The one choke point where tool output enters context (oversized output is cached).
         self.gate = ContextGate(session_cache_dir(self.session_id))
         self._admitted_tokens = 0  # tool output admitted since the last usage report
+        # Reads large or interpretive tool output for the main model (the RLM delegate); None: off.
+        self.reader: OutputReader | None = None
         self.thinking_budget: int | None = None
         self.context_used = 0
         self._listeners: list[Listener] = []
@@ -257,6 +264,10 @@ class Session:
                 continue
             kept.append(m)
         return [*head, *kept]
+
+    def last_request(self) -> str:
+        """The latest user message, on one line (at most 300 characters)."""
+        return self._last_request()
 
     def _last_request(self) -> str:
         for msg in reversed(self.history):
@@ -467,7 +478,8 @@ class Session:
             elif verdict is not None and not verdict.allowed:
                 result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
             else:
-                result = self._admit(call, await self._execute(tool, call, cancel, turn_id))
+                result = await self._admit(call, await self._execute(tool, call, cancel, turn_id),
+                                           turn_id, cancel)
                 if not cancel.cancelled:
                     if getattr(tool, "mutates", False) and not result.is_error:
                         cache.clear()  # the workspace changed: earlier results may be stale
@@ -505,12 +517,20 @@ class Session:
             approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit,
             workspace=self.options.workspace)
 
-    def _admit(self, call: ToolCall, result: ToolResult) -> ToolResult:
-        """Pass a result through the Context Gate with the room left in the window."""
+    async def _admit(self, call: ToolCall, result: ToolResult, turn_id: str,
+                     cancel: CancelToken) -> ToolResult:
+        """Pass a result through the Context Gate with the room left in the window (or, for
+        output too large or in need of interpretation, through the reader)."""
         reserve = min(self.options.max_tokens, self.context_limit // 4)
         used = self.context_used or estimate_tokens(
             self.system_prompt() + "".join(m.content for m in self.history))
         room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
+        if self.reader is not None and not result.is_error and not cancel.cancelled:
+            read = await self.reader.read(self, call, result, room_tokens=room, turn_id=turn_id,
+                                          cancel=cancel)
+            if read is not None:
+                self._admitted_tokens += estimate_tokens(read.content)
+                return read
         admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
                                    budget_tokens=room, source_path=str(result.meta.get("source", "")))
         self._admitted_tokens += estimate_tokens(admitted.content)

@@ -13,6 +13,8 @@ from app.core.context.compaction import ContextManager
 from app.core.context.compaction import install as install_context
 from app.core.context.summarizer import Summarizer
 from app.core.providers.base import Provider
+from app.core.rlm.ctx_ask import install as install_ctx_ask
+from app.core.rlm.gate import install as install_reader
 from app.core.settings.config import Config
 from app.core.swarm.swarm import Swarm
 from app.core.swarm.swarm import install as install_swarm
@@ -58,6 +60,10 @@ def install_features(session: Session, config: Config, *,
     swarm (workers' slot models from ``provider_for``, default: :func:`slot_providers`)."""
     manager = install_context(session, summarizer=summarizer or memory_summarizer(config),
                               config=config.context)
-    swarm = install_swarm(session, config=config.swarm,
-                          provider_for=provider_for or slot_providers(config, session))
+    slots = provider_for or slot_providers(config, session)
+    swarm = install_swarm(session, config=config.swarm, provider_for=slots)
+    # Large and interpretive tool output is read on the rlm slot's model (main's when empty).
+    install_reader(session, lambda: slots("rlm"), config.rlm)
+    # Questions about volumes that one search cannot answer go to the volume reader, same slot.
+    install_ctx_ask(session.tools, None, lambda: slots("rlm"))
     return manager, swarm

@@ -76,6 +76,10 @@ class ContextGate:
         path = self.cache_dir / f"{int(m.group(1))}.txt"
         return path if path.is_file() else None
 
+    def save(self, text: str) -> tuple[str, Path]:
+        """Cache ``text`` whole (already redacted) and return its ``@outN`` handle and file."""
+        return self._store(text)
+
     def _store(self, text: str) -> tuple[str, Path]:
         self._gc()
         self.cache_dir.mkdir(parents=True, exist_ok=True)

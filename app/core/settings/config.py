@@ -136,6 +136,18 @@ class SwarmConfig:
 
 
 @dataclass(frozen=True)
+class RlmConfig:
+    """The reader (RLM delegate) on the ``rlm`` slot's model: it reads tool output that is too
+    large for the window, or that needs interpreting, so the main model gets a finding instead."""
+
+    enabled: bool = True
+    interpret_tools: tuple[str, ...] = ("exec", "web_fetch", "web_search")
+    interpret_min_chars: int = 2000  # shorter output of those tools goes in raw
+    budget_scale: float = 4.0  # base budgets (3 / 8 / 20 s) x this: CPU models take seconds a round
+    max_rounds: int = 6
+
+
+@dataclass(frozen=True)
 class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
@@ -149,6 +161,7 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     context: ContextConfig = field(default_factory=ContextConfig)
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
+    rlm: RlmConfig = field(default_factory=RlmConfig)
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)

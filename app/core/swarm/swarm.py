@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from app.core.agent.cancel import CancelToken
 from app.core.agent.events import (
     Event,
     MessageAdded,
@@ -66,6 +67,9 @@ class Swarm:
         self._sem = asyncio.Semaphore(self.config.max_concurrent)
         self._ticker: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[SwarmSnapshot], None]] = []
+        # Readers (the RLM delegate) show as rows but are not workers: no reports, no status.
+        self.readers: dict[str, Worker] = {}
+        self._reader_cancel: dict[str, CancelToken] = {}
 
     # --- tree and budgets ----------------------------------------------------------------------
 
@@ -166,6 +170,9 @@ class Swarm:
 
     def cancel(self, wid: str, reason: str = "cancelled by user") -> list[str]:
         """Stop ``wid`` and all its descendants; returns the ids that were stopped."""
+        if wid in self.readers:
+            token = self._reader_cancel.get(wid)
+            return [wid] if token is not None and token.cancel(reason) else []
         if wid not in self.workers:
             raise ToolError(f"no worker {wid!r}")
         stopped = []
@@ -373,10 +380,43 @@ class Swarm:
         for wid, w in self.workers.items():
             if w.parent is None:
                 visit(wid)
+        for r in self.readers.values():
+            rows.append(WorkerRow(r.id, None, 1, r.label, r.model, r.state, r.tool, r.elapsed(now),
+                                  0, r.iterations, r.budget.max_iterations, None, None,
+                                  r.stop_reason))
         return SwarmSnapshot(tuple(rows))
 
     def transcript(self, wid: str) -> tuple[tuple[str, str], ...]:
-        return transcript_lines(self.workers[wid])
+        return transcript_lines(self.readers.get(wid) or self.workers[wid])
+
+    # --- readers -------------------------------------------------------------------------------
+
+    def reader_started(self, label: str, task: str, model: str, cancel: CancelToken,
+                       max_rounds: int) -> str:
+        now = self.clock()
+        rid = f"r{next(self._ids)}"
+        self.readers[rid] = Worker(rid, None, label, task, "", (), model,
+                                   Budget(max_iterations=max_rounds, depth=1), state="running",
+                                   created=now, started=now)
+        self._reader_cancel[rid] = cancel
+        self._changed()
+        self._ensure_ticker()
+        return rid
+
+    def reader_step(self, rid: str, step: str, rounds: int) -> None:
+        r = self.readers[rid]
+        r.tool, r.iterations = step[:60], rounds
+        r.partial = (r.partial + "\n" + step).strip()
+        self._changed()
+
+    def reader_finished(self, rid: str, *, state: str, result: str, reason: str = "") -> None:
+        r = self.readers[rid]
+        r.state, r.result, r.stop_reason, r.tool = state, result, reason, ""
+        r.finished, r.finished_wall = self.clock(), self.wall()
+        r.partial = (r.partial + "\n" + result).strip()
+        self._reader_cancel.pop(rid, None)
+        r.done.set()
+        self._changed()
 
     def status_lines(self, owner: str | None, *, recent: int = 3,
                      recent_s: float = 600.0) -> list[str]:
@@ -397,7 +437,7 @@ class Swarm:
 
     async def _tick(self) -> None:
         # Elapsed times and budgets move on their own: one snapshot a second while work runs.
-        while any(not w.final for w in self.workers.values()):
+        while any(not w.final for w in [*self.workers.values(), *self.readers.values()]):
             await asyncio.sleep(self.tick_s)
             self._changed()
 

@@ -1,0 +1,60 @@
+"""The reader (RLM delegate) in the TUI: a collapsible block of its steps and a row in the swarm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.agent.session import Session, SessionOptions
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.rlm.gate import install as install_reader
+from app.core.settings.config import RlmConfig
+from app.core.swarm.swarm import install as install_swarm
+from app.core.tools.base import ToolRegistry
+from app.tui.app import NanobotApp
+from app.tui.transcript import specs_from_events
+from tests.core.rlm.test_gate import BIG, Build, act
+from tests.pilot_wait import until
+from tests.tui.harness import FIXED_HW
+from widgets.delegate_block import DelegateBlock
+from widgets.swarm_tree import SwarmTree
+
+
+async def test_reader_steps_show_as_a_block_and_a_swarm_row(tmp_path: Path) -> None:
+    main = ScriptedProvider([ScriptedReply.call("build"), "The link failed on frobnicate_v2."],
+                            model="qwen2.5-coder-0.5b")
+    reader = ScriptedProvider([
+        act("ctx_grep", var="output_0", pattern="error"),
+        act("ctx_summarize", var="output_0", instruction="which symbol is missing?"),
+        act("answer", 0.9, text="frobnicate_v2"),  # the summarize helper's answer
+        act("answer", 0.95, text="undefined symbol frobnicate_v2 in src/main.o"),
+    ], model="reader-model")
+    session = Session(main, tools=ToolRegistry([Build(BIG)]),
+                      options=SessionOptions(workspace=tmp_path))
+    swarm = install_swarm(session)
+    install_reader(session, lambda: reader, RlmConfig(budget_scale=100))
+    events: list[object] = []
+    session.add_listener(events.append)
+    app = NanobotApp(session, hardware=FIXED_HW, blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"why does the build fail?", "enter")
+        await until(pilot, lambda: any(b.finished for b in app.query(DelegateBlock)),
+                    what="the reader block to finish")
+        block = app.query_one(DelegateBlock)
+        assert block.collapsed  # folded once done
+        title = str(block._title.render())
+        assert "Reader: reading build output (183,959 chars)" in title and "3 rounds" in title
+        assert any("ctx_grep" in s for s in block.steps)
+        assert any(s.startswith("  ") for s in block.steps)  # the depth-2 helper, indented
+        block.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: not block.collapsed, what="the block to open")
+        assert "ctx_grep" in str(block._body.render())
+        tree = app.query_one(SwarmTree)
+        await until(pilot, lambda: any(r.id.startswith("r") and r.state == "done"
+                                       for r in tree.snapshot.rows), what="the reader row")
+        row = next(r for r in tree.snapshot.rows if r.id.startswith("r"))
+        assert row.model == "reader-model" and "reading build output" in row.label
+        assert swarm.transcript(row.id)[-1] == ("end", "done: confident (0.95)")
+    # A resumed session rebuilds the same block from the event log.
+    specs = [s for s in specs_from_events(events) if s.kind == "delegate"]  # type: ignore[arg-type]
+    assert len(specs) == 1 and "ctx_grep" in specs[0].text and "3 rounds" in specs[0].status

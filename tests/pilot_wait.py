@@ -24,3 +24,15 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], *, seconds: 
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {seconds:g}s waiting for {what or condition}")
         await pilot.pause(0.02)
+
+
+async def click_button(pilot: Pilot[Any], selector: str) -> None:
+    """Click a button once it can take the click.
+
+    A Button ignores clicks while it still shows the short "-active" effect of the previous press,
+    so two presses of the same button closer together than that effect would lose the second.
+    """
+    button = pilot.app.screen.query_one(selector)
+    await until(pilot, lambda: not button.has_class("-active") and not button.disabled,
+                what=f"{selector} to take a click")
+    assert await pilot.click(selector), f"{selector} was not under the pointer"

@@ -12,11 +12,12 @@ from textual.widgets import Checkbox, Input, ProgressBar, Static
 
 from app.core.models.hardware_snapshot import fixed_snapshot
 from app.core.models.model_catalog import load_catalog
+from app.tui.screens.setup import STEPS, SetupScreen
 from app.tui.setup_app import SetupApp
 from tests.cli.test_cli import nanobot
 from tests.file_server import FileHost, file_server
 from tests.gguf_fixture import write_gguf
-from tests.pilot_wait import until
+from tests.pilot_wait import click_button, until
 
 
 def host_catalog_file(host: FileHost, ref: str, tmp: Path) -> bytes:
@@ -26,6 +27,12 @@ def host_catalog_file(host: FileHost, ref: str, tmp: Path) -> bytes:
     data = write_gguf(tmp / f.file, layers=8, layer_bytes=64 * 1024, name=model.title).read_bytes()
     host.add(f"{model.repo}/resolve/main/{f.file}", data)
     return data
+
+
+def at_step(app: SetupApp, name: str) -> bool:
+    """The wizard shows step ``name`` and has finished building it."""
+    screen = app.screen
+    return isinstance(screen, SetupScreen) and STEPS[screen.step] == name and not screen.busy
 
 
 def text(app: SetupApp, selector: str) -> str:
@@ -49,8 +56,8 @@ async def test_setup_end_to_end(model_path: Path, nanobot_home: Path, tmp_path: 
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             assert "Tier: Sweet" in text(app, "#hw-summary")
-            await pilot.click("#next")
-            await pilot.pause()
+            await click_button(pilot, "#next")
+            await until(pilot, lambda: at_step(app, "models"), what="the models step")
             screen = app.screen
             assert [c.slot for c in screen.choices] == ["main", "rlm", "memory"]
             assert [c.kind for c in screen.choices] == ["embedded", "download", "download"]
@@ -58,7 +65,8 @@ async def test_setup_end_to_end(model_path: Path, nanobot_home: Path, tmp_path: 
             assert url.startswith(host.base + "/mradermacher/")
             assert screen.query_one("#dl-memory", Checkbox).value is True
 
-            await pilot.click("#next")  # starts the downloads
+            await click_button(pilot, "#next")  # starts the downloads
+            await until(pilot, lambda: at_step(app, "download"), what="the download step")
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert screen.downloads_ok, text(app, "#dl-status")
@@ -69,23 +77,24 @@ async def test_setup_end_to_end(model_path: Path, nanobot_home: Path, tmp_path: 
             ranges = [r for (_m, p, r) in host.requests if "Nanbeige" in p]
             assert ranges[0] == "" and ranges[1].startswith("bytes=")  # resumed, not redone
 
-            await pilot.click("#next")
-            await pilot.pause()
+            await click_button(pilot, "#next")
+            await until(pilot, lambda: at_step(app, "write"), what="the config step")
             assert "[local.rlm]" in text(app, "#config-preview")
             assert app.screen.query_one("#next").disabled  # must write first
-            await pilot.click("#write")
+            await click_button(pilot, "#write")
             await pilot.pause()
             cfg_path = nanobot_home / "config" / "config.toml"
             assert cfg_path.is_file() and "wrote" in text(app, "#write-status")
 
-            await pilot.click("#next")
-            await pilot.click("#test")
+            await click_button(pilot, "#next")
+            await until(pilot, lambda: at_step(app, "test"), what="the test step")
+            await click_button(pilot, "#test")
             await app.workers.wait_for_complete()
             await pilot.pause()
             out = text(app, "#test-output")
             assert out.startswith("You: Reply with one short friendly sentence.\nNanobot: ")
             assert screen.reply.strip()
-            await pilot.click("#next")  # Finish
+            await click_button(pilot, "#next")  # Finish
             await pilot.pause()
         assert app.return_value is True
 
@@ -103,15 +112,15 @@ async def test_skipping_a_download_uses_the_embedded_model(nanobot_home: Path,
     app = SetupApp(hardware=fixed_snapshot(ram_gib=24), models_dir=tmp_path / "m",
                    mirror="http://127.0.0.1:9")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.click("#next")
-        await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
+        await click_button(pilot, "#next")
+        await until(pilot, lambda: at_step(app, "models"), what="the models step")
         app.screen.query_one("#dl-rlm", Checkbox).value = False
         app.screen.query_one("#dl-memory", Checkbox).value = False
-        await pilot.click("#next")
+        await click_button(pilot, "#next")
         await until(pilot, lambda: "Nothing to download." in text(app, "#dl-status"),
                     what="the download step to finish")
-        await pilot.click("#next")
-        await until(pilot, lambda: app.screen.query("#config-preview"), what="the config step")
+        await click_button(pilot, "#next")
+        await until(pilot, lambda: at_step(app, "write"), what="the config step")
         preview = text(app, "#config-preview")
         assert "shares the main slot's model" in preview and "path =" not in preview
         await pilot.press("escape")
@@ -126,9 +135,9 @@ async def test_a_failed_download_keeps_next_disabled(nanobot_home: Path, tmp_pat
         app = SetupApp(hardware=fixed_snapshot(ram_gib=24), models_dir=tmp_path / "m",
                        mirror=host.base)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.click("#next")
-            await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
-            await pilot.click("#next")
+            await click_button(pilot, "#next")
+            await until(pilot, lambda: at_step(app, "models"), what="the models step")
+            await click_button(pilot, "#next")
             await until(pilot, lambda: "Press Back" in text(app, "#dl-status"),
                         what="the downloads to fail")
             assert "HTTP 404" in text(app, "#dl-status")

@@ -76,6 +76,7 @@ class SetupScreen(Screen[bool]):
         self.choices: list[SlotChoice] = []
         self.downloads_ok = False
         self.written = False
+        self.busy = False
         self.reply = ""
         self._cancel = CancelToken()
 
@@ -157,6 +158,16 @@ class SetupScreen(Screen[bool]):
 
     @on(Button.Pressed, "#next")
     async def next_step(self) -> None:
+        # A step change can await mounts; a second press meanwhile would run the old step again.
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            await self._advance()
+        finally:
+            self.busy = False
+
+    async def _advance(self) -> None:
         name = STEPS[self.step]
         if name == "hardware":
             await self.build_recommendations()

@@ -37,8 +37,8 @@ ALLOW = PermissionsConfig(tools={"write_file": "allow", "edit_file": "allow", "e
 async def one_run(provider: Provider, prompt: str) -> tuple[bool, str]:
     ws = Path(tempfile.mkdtemp(prefix="nb-hello-"))
     session = Session(provider, tools=default_registry(),
-                      options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200))
-    session.permissions = PermissionGate(ALLOW)
+                      options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200),
+                      permissions=PermissionGate(ALLOW))
     steps: list[str] = []
 
     def on(ev: Event) -> None:

@@ -28,7 +28,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from app.core.agent.cancel import CancelToken
-from app.core.agent.session import Session, SessionOptions
 from app.core.models.hardware import HardwareSnapshot
 from app.core.providers.base import (
     Capabilities,
@@ -38,6 +37,8 @@ from app.core.providers.base import (
     TextChunk,
     UsageChunk,
 )
+from app.core.settings.config import Config
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from widgets.assistant_message import AssistantMessage
 from widgets.block_spec import BlockSpec
@@ -213,9 +214,9 @@ class Firehose:
 
 
 async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = None) -> Result:
-    session = Session(Firehose(tokens, rate), options=SessionOptions())
+    factory = SessionFactory(Config(), Firehose(tokens, rate), features=())
     # Fixed hardware numbers: no sampler thread competing for the CPU being measured.
-    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    app = NanobotApp(factory, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
     tracker = Tracker()
     original = AssistantMessage.append
 

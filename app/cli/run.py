@@ -19,7 +19,6 @@ from app.core.agent.events import (
     TurnFailed,
     to_record,
 )
-from app.core.mcp.manager import close_mcp
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     try:
         rt = build_runtime(model=args.run_model or args.model, workspace=args.workspace,
-                           persist=not args.no_save)
+                           persist=not args.no_save, auto_approve=bool(args.yes))
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
@@ -83,23 +82,27 @@ def run(args: argparse.Namespace) -> int:
     quiet = bool(getattr(args, "quiet", False))
     for note in () if quiet else rt.notices:
         print(f"[notice] {note}", file=sys.stderr)
-    rt.session.auto_approve = bool(args.yes)
     printer = _Printer(args.json, quiet)
-    rt.session.add_listener(printer)
 
     async def go() -> int:
+        opened = rt.factory.new()
+        session = opened.session
+        for note in () if quiet else opened.notices:
+            print(f"[notice] {note}", file=sys.stderr)
+        session.add_listener(printer)
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, rt.session.cancel)
+        loop.add_signal_handler(signal.SIGINT, session.cancel)
         try:
-            outcome = await rt.session.run_turn(prompt)
+            outcome = await session.run_turn(prompt)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
-            await close_mcp(rt.session)  # MCP servers and their process groups
-            await rt.session.provider.aclose()
+            if rt.factory.project is not None:  # MCP servers and their process groups
+                await rt.factory.project.aclose()
+            await session.provider.aclose()
             if rt.stack is not None:  # managed servers, if any slot runs on one
                 await rt.stack.manager.shutdown()
-            if rt.session.store:
-                rt.session.store.close()
+            if session.store:
+                session.store.close()
         if printer.wrote_text and not args.json:
             sys.stdout.write("\n")
         return {"finished": 0, "cancelled": 130}.get(outcome.status, 1)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
+
+if TYPE_CHECKING:
+    from app.tui.app import NanobotApp
 
 REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
@@ -32,11 +36,8 @@ def _resume_path(args: argparse.Namespace) -> Path | None:
 def run_tui(args: argparse.Namespace) -> int:
     if args.replay:
         return run_replay(Path(args.replay), args)
-    from app.runtime.build import build_runtime
-
     try:
-        resume = _resume_path(args)
-        rt = build_runtime(model=args.model, workspace=args.workspace, resume_path=resume)
+        app = build_app(args)
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -46,19 +47,27 @@ def run_tui(args: argparse.Namespace) -> int:
     except (ProviderSetupError, EmbeddedModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from app.core.store.session_store import read_session
-    from app.tui.app import NanobotApp
-
-    events = read_session(resume).events if resume is not None else None
-    NanobotApp(rt.session, config=rt.config, notices=rt.notices, resumed_events=events,
-               stack=rt.stack).run()
+    except OSError as exc:  # the session to resume cannot be read
+        print(f"error: could not open the session: {exc}", file=sys.stderr)
+        return 2
+    app.run()
     return 0
 
 
+def build_app(args: argparse.Namespace) -> NanobotApp:
+    """The app ``nanobot`` opens: a fresh session, or the one ``--resume``/``--continue`` name."""
+    from app.runtime.build import build_runtime
+    from app.tui.app import NanobotApp
+
+    resume = _resume_path(args)
+    rt = build_runtime(model=args.model, workspace=args.workspace)
+    return NanobotApp(rt.factory, resume=resume, notices=rt.notices, stack=rt.stack)
+
+
 def run_replay(path: Path, args: argparse.Namespace) -> int:
-    from app.core.agent.session import Session, SessionOptions
     from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
     from app.core.settings.config import load_config
+    from app.runtime.factory import SessionFactory
 
     if not path.is_file():
         print(f"error: no such replay file: {path}", file=sys.stderr)
@@ -74,11 +83,12 @@ def run_replay(path: Path, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     provider = ReplayProvider(script, delay=REPLAY_DELAY)
-    session = Session(provider, tools=ReplayTools(script), options=SessionOptions())
+    # Recorded tool results stand in for the tools (so no spawn, no compaction); nothing is saved.
+    factory = SessionFactory(config, provider, tools=lambda: ReplayTools(script), features=())
     notices = [f"Replaying {path.name}: {len(script.turns)} recorded turn(s); nothing is saved."]
     if script.skipped:
         notices.append(f"{script.skipped} unreadable line(s) in {path.name} were skipped")
     from app.tui.app import NanobotApp
 
-    NanobotApp(session, config=config, notices=notices, replay=provider).run()
+    NanobotApp(factory, notices=notices, replay=provider).run()
     return 0

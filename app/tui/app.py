@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 
 from app.core.agent.events import (
+    Event,
     Injected,
     ReasoningDelta,
     TextDelta,
@@ -32,15 +33,14 @@ from app.core.agent.events import (
     TurnStarted,
     Usage,
 )
-from app.core.agent.session import Session
-from app.core.context.compaction import CompactionEvent, manager_of
+from app.core.context.compaction import CompactionEvent
 from app.core.context.tokens import estimate_tokens, tokens_for_chars
-from app.core.mcp.manager import close_mcp
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 from app.core.providers.replay import ReplayProvider
-from app.core.settings.config import Config
+from app.core.providers.stack import Stack
 from app.core.store.pending import PendingStore
 from app.core.swarm.events import SwarmUpdated
+from app.runtime.factory import SessionFactory
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
@@ -66,12 +66,6 @@ from widgets.swarm_panel import SwarmPanel
 from widgets.swarm_tree import SwarmTree
 from widgets.worker_transcript import WorkerTranscript
 
-
-def manager_last_tier(session: Session) -> str:
-    manager = manager_of(session)
-    return manager.last_tier if manager is not None else ""
-
-
 DOUBLE_PRESS_SECONDS = 2.0
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
@@ -91,27 +85,36 @@ class NanobotApp(App[None]):
 
     thinking: reactive[bool] = reactive(False, init=False)
 
-    def __init__(self, session: Session, *, config: Config | None = None,
+    def __init__(self, factory: SessionFactory, *, resume: Path | None = None,
                  notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
                  sampler: SamplerFactory | None = None, replay: ReplayProvider | None = None,
                  blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
-                 resumed_events: list[Any] | None = None, stack: Any | None = None) -> None:
+                 stack: Stack | None = None) -> None:
         super().__init__()
-        self.stack = stack  # app.core.providers.stack.Stack: slots, registry, router
+        self.stack = stack  # slots, registry, router
         # Actions registered after this class was created (other panes) still get bound.
         self._bindings = BindingsMap(actions.bindings("app"))
-        self.config = config or Config()
+        # Every session of this app (the first, /new, resumed ones) asks the user through the
+        # permission modal when a tool's policy is "ask".
+        self.factory = factory.asking(lambda request: ask_permission(self, request))
+        self.config = factory.config
         self.keymap = dict(self.config.keymap)
-        self.session = session
-        self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
-        # Tool calls whose policy is "ask" open the permission modal (issue 4).
-        session.approver = lambda request: ask_permission(self, request)
         self._startup_notices = list(notices or [])
+        if resume is not None:  # --resume / --continue: raises OSError when it cannot be read
+            opened = self.factory.resume(resume)
+            note = opened.damage_note(resume.name)
+            self._startup_notices += [*opened.notices, *([note] if note else [])]
+            self._resumed_events: list[Event] | None = opened.events
+        else:
+            opened = self.factory.new()
+            self._startup_notices += opened.notices
+            self._resumed_events = None
+        session = self.session = opened.session
+        self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
         self._fixed_hardware = hardware
         self._sampler_factory = sampler
         self.replay = replay
         self._blink = blink
-        self._resumed_events = resumed_events
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
         self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         self.attachments: list[str] = []
@@ -207,7 +210,8 @@ class NanobotApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.bridge.close()
-        await close_mcp(self.session)  # MCP servers and their process groups
+        if self.factory.project is not None:  # MCP servers and their process groups
+            await self.factory.project.aclose()
 
     # --- core events -------------------------------------------------------------------------
 
@@ -234,7 +238,8 @@ class NanobotApp(App[None]):
         elif isinstance(ev, SwarmUpdated):
             await self._show_swarm(ev)
         elif isinstance(ev, CompactionEvent):
-            self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+            manager = self.session.compaction
+            self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
         self.refresh_status()
 
     async def _show_swarm(self, ev: SwarmUpdated) -> None:

@@ -16,9 +16,7 @@ from textual.message import Message
 
 from app.core.agent.events import Event, ReasoningDelta, TextDelta
 from app.core.agent.session import Session, TurnOutcome
-from app.core.context.compaction import manager_of
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
-from app.core.swarm.swarm import swarm_of
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -136,17 +134,17 @@ class SessionBridge:
         self.session.thinking = on
         self.session.thinking_budget = budget
 
-    # Workers and compaction (issue 6): commands for the swarm pane and /compact.
+    # Workers and compaction: commands for the swarm pane and /compact.
     def cancel_worker(self, worker_id: str) -> list[str]:
-        swarm = swarm_of(self.session)
+        swarm = self.session.swarm
         return swarm.cancel(worker_id) if swarm is not None else []
 
     def worker_transcript(self, worker_id: str) -> tuple[tuple[str, str], ...]:
-        swarm = swarm_of(self.session)
+        swarm = self.session.swarm
         return swarm.transcript(worker_id) if swarm is not None else ()
 
     def compact(self) -> str:
-        manager = manager_of(self.session)
+        manager = self.session.compaction
         return manager.compact_now() if manager is not None else "compaction is not set up"
 
     def close(self) -> None:

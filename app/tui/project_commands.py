@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.mcp.manager import mcp_of
 from app.core.project.init_draft import write_draft
-from app.core.project.instructions import instructions_of
-from app.core.skills.library import rescan_skills
+from app.core.skills.library import offer_read_skill
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
@@ -23,7 +21,8 @@ MCP_HELP = ("No MCP servers configured. Add one to the config, e.g.\n"
 
 
 def mcp_report(app: NanobotApp) -> str:
-    manager = mcp_of(app.session)
+    project = app.factory.project
+    manager = project.mcp if project is not None else None
     if manager is None:
         return MCP_HELP
     lines = ["MCP servers (/mcp start, /mcp restart NAME):"]
@@ -37,7 +36,8 @@ def mcp_report(app: NanobotApp) -> str:
 
 
 async def _mcp(app: NanobotApp, arg: str) -> None:
-    manager = mcp_of(app.session)
+    project = app.factory.project
+    manager = project.mcp if project is not None else None
     verb, _, name = arg.strip().partition(" ")
     if manager is not None and verb == "start":
         app.say("Starting MCP servers…")
@@ -57,9 +57,11 @@ async def _mcp(app: NanobotApp, arg: str) -> None:
 
 
 def skills_report(app: NanobotApp) -> str:
-    library = rescan_skills(app.session)
-    if library is None:
+    project = app.factory.project
+    if project is None:
         return "Skills are not available in this session."
+    library = project.skills.scan()  # a skill added while Nanobot runs
+    offer_read_skill(app.session.tools, library)
     where = " and ".join(str(r) for r in library.roots)
     if not library.skills and not library.problems:
         return (f"No skills yet. A skill is <name>/SKILL.md with YAML front matter (name, "
@@ -75,9 +77,10 @@ async def _skills(app: NanobotApp, arg: str) -> None:
 
 
 def instructions_report(app: NanobotApp) -> str:
-    found = instructions_of(app.session)
-    if found is None:
+    project = app.factory.project
+    if project is None:
         return "Project instructions are not available in this session."
+    found = project.instructions
     found.reload()
     window = app.session.context_limit
     parts = found.parts(window)
@@ -105,9 +108,8 @@ async def _init(app: NanobotApp, arg: str) -> None:
             f"{path.name} already exists ({path}); it is in the system prompt. /init force "
             "writes a fresh draft to AGENTS.draft.md to compare.", "warning")
         return
-    found = instructions_of(app.session)
-    if found is not None:
-        found.reload()
+    if app.factory.project is not None:
+        app.factory.project.instructions.reload()
     if created:
         text = (f"Drafted {path} from the project's files; it is in the system prompt from "
                 "the next message. Check it and add your own conventions.")

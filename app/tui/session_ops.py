@@ -17,7 +17,8 @@ from app.core.settings import config_edit
 from app.core.settings.config import ConfigError
 from app.core.store.pending import PendingStore
 from app.core.store.session_store import list_sessions
-from app.runtime.sessions import Opened, open_like, sessions_dir
+from app.runtime.factory import Opened
+from app.runtime.sessions import sessions_dir
 from app.tui.bridge import SessionBridge
 from app.tui.commands import ModelsProvider
 from app.tui.screens.sessions import SessionsScreen
@@ -94,7 +95,7 @@ class SessionOps:
             self.app.say("That is the session you are in.")
             return
         try:
-            opened = open_like(self.app.session, path)
+            opened = self.app.factory.resume(path, provider=self.app.session.provider)
         except OSError as exc:
             self.app.say(f"Could not open {path.name}: {exc}", "error")
             return
@@ -106,12 +107,15 @@ class SessionOps:
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
             return
-        await self._switch(open_like(self.app.session), "New session")
+        opened = self.app.factory.new(provider=self.app.session.provider)
+        await self._switch(opened, "New session")
 
     async def _switch(self, opened: Opened, message: str) -> None:
         app = self.app
         old = app.session
         app.bridge.close()
+        if old.swarm is not None:  # nobody could see or stop the old session's workers
+            await old.swarm.aclose("the user left the session")
         if old.store is not None:
             old.store.close()
         app.session = opened.session
@@ -125,6 +129,8 @@ class SessionOps:
         app.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
         app._ctx_used, app._ctx_streamed = app._estimate_history(), 0
         await self.rebuild_view(opened.events)
+        for note in opened.notices:
+            await app.conversation.add_notice(note, "warning")
         app.flow.refresh_pending()
         app.refresh_status()
         app.say(message)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.context.compaction import CompactionEvent, manager_of
-from app.core.providers.scripted import ScriptedReply
+from app.core.agent.events import Event
+from app.core.context.compaction import CompactionEvent
+from app.core.context.summarizer import Summarizer
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.tui.app import NanobotApp
-from tests.core.context.compaction_helpers import build, gated_summary
+from tests.core.context.compaction_helpers import BigOutput, gated_summary
+from tests.tui.harness import make_factory
 from widgets.assistant_message import AssistantMessage
 from widgets.notice_line import NoticeLine
 from widgets.user_message import UserMessage
@@ -15,9 +18,16 @@ from widgets.user_message import UserMessage
 
 async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
     reply, gate = gated_summary("## Task\n- fetch records")
-    session, provider, memory, manager, events, _ = build(tmp_path, summary_replies=[reply],
-                                                          output=1000)
-    app = NanobotApp(session)
+    provider = ScriptedProvider(context_window=2000)
+    memory = ScriptedProvider([reply], model="memory-slot", context_window=4096)
+    factory = make_factory(tmp_path, provider, tools=lambda: [BigOutput(1000)],
+                           summarizer=Summarizer(memory, timeout_s=30.0)).with_options(
+        max_tokens=200)
+    app = NanobotApp(factory)
+    session, manager = app.session, app.session.compaction
+    assert manager is not None
+    events: list[Event] = []
+    session.add_listener(events.append)
     async with app.run_test(size=(100, 30)) as pilot:
         n = 0
         while manager.task is None:
@@ -46,7 +56,7 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
         await pilot.pause()
         assert len(provider.requests) == turns_before
         assert app.query(NoticeLine).last().text.startswith("compact: ")
-        assert manager_of(session) is manager
+        assert app.session.compaction is manager
         assert [e.action for e in events if isinstance(e, CompactionEvent)
                 and e.tier == "summary"][:2] == ["started", "ready"]
 

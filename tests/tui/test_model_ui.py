@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider
 from app.core.providers.stack import build_stack
 from app.core.settings.config import parse_config
@@ -16,6 +15,7 @@ from app.tui.app import NanobotApp
 from app.tui.screens.dashboard import DashboardScreen
 from app.tui.screens.doctor import DoctorScreen
 from app.tui.screens.model_picker import ModelPickerScreen
+from tests.tui.harness import make_factory
 from tests.tui.snapshots.model_screens import (
     BUSY_SLOTS,
     FixedSlots,
@@ -67,8 +67,7 @@ async def test_dashboard_keys(tmp_path: Path) -> None:
 
 def make_app(tmp_path: Path, config: str = "[local.main]\ncontext_size = 1024\n") -> NanobotApp:
     stack = build_stack(parse_config(config))
-    session = Session(ScriptedProvider(["hello"]), options=SessionOptions(workspace=tmp_path))
-    return NanobotApp(session, stack=stack)
+    return NanobotApp(make_factory(tmp_path, ScriptedProvider(["hello"])), stack=stack)
 
 
 def notices(app: NanobotApp) -> list[str]:
@@ -174,8 +173,7 @@ async def test_palette_offers_model_commands(tmp_path: Path) -> None:
 async def test_model_panel_says_where_the_slot_runs(tmp_path: Path) -> None:
     # The session talks to the manager's slot ("local:main"); the panel once called that HTTP.
     stack = build_stack(parse_config("[local.main]\ncontext_size = 1024\n"))
-    session = Session(stack.provider, options=SessionOptions(workspace=tmp_path))
-    app = NanobotApp(session, stack=stack)
+    app = NanobotApp(make_factory(tmp_path, stack.provider), stack=stack)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert app.hardware_panel.model_detail.startswith("local:main · in-process · ctx")

@@ -13,10 +13,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.agent import hooks as _hooks
 from app.core.agent import nudges
@@ -60,6 +60,11 @@ from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 from app.core.tools.labels import result_label
 from app.core.wire.tool_args import repair_call
 from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
+
+if TYPE_CHECKING:
+    from app.core.context.compaction import ContextManager
+    from app.core.swarm.status import SwarmHook
+    from app.core.swarm.swarm import Swarm
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +120,25 @@ class _Reply:
 
 
 class Session:
+    """One conversation with the model. Everything it is made of comes in through the constructor
+    (the session factory in ``app/runtime/factory.py`` assembles it from config), so a session is
+    complete from its first line: nothing is plugged in afterwards.
+
+    ``swarm`` is this session's seat in a worker tree (workers, their reports and the status
+    block), ``reader`` reads large or interpretive tool output for the model, ``compaction``
+    keeps its requests inside the model's window, ``hooks`` are further features; they run in
+    that order at each extension point (``app/core/agent/hooks.py``), with compaction last so it
+    measures what the others added.
+    """
+
     def __init__(self, provider: Provider, *, tools: ToolRegistry | None = None,
                  options: SessionOptions | None = None, store: SessionStore | None = None,
-                 history: list[Message] | None = None) -> None:
+                 history: list[Message] | None = None,
+                 permissions: PermissionGate | None = None, approver: Approver | None = None,
+                 auto_approve: bool = False, gate: ContextGate | None = None,
+                 swarm: SwarmHook | None = None, compaction: ContextManager | None = None,
+                 reader: OutputReader | None = None,
+                 hooks: Sequence[_hooks.SessionHook] = ()) -> None:
         self.provider = provider
         self.tools = tools or ToolRegistry()
         self.options = options or SessionOptions()
@@ -125,16 +146,16 @@ class Session:
         self.history: list[Message] = list(history or [])
         self.session_id = store.session_id if store else uuid.uuid4().hex[:12]
         self.thinking = False
+        # The policy, and who is asked when it says "ask" (the TUI's modal; None headless).
+        self._permissions = permissions or PermissionGate()
+        self._approver = approver
         # Headless runs with --yes approve tools that would otherwise ask the user.
-        self.auto_approve = False
-        # Permissions: the policy, and the hook the TUI / CLI plug in to ask the user.
-        self.permissions = PermissionGate()
-        self.approver: Approver | None = None
+        self._auto_approve = auto_approve
         # The one choke point where tool output enters context (oversized output is cached).
-        self.gate = ContextGate(session_cache_dir(self.session_id))
+        self.gate = gate or ContextGate(session_cache_dir(self.session_id))
         self._admitted_tokens = 0  # tool output admitted since the last usage report
         # Reads large or interpretive tool output for the main model (the RLM delegate); None: off.
-        self.reader: OutputReader | None = None
+        self._reader = reader
         self.thinking_budget: int | None = None
         self.context_used = 0
         self._listeners: list[Listener] = []
@@ -148,8 +169,48 @@ class Session:
         self._avoid_tools: set[str] = set()  # tools the next step does not offer
         self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
-        # Compaction, workers and status injection plug in here (app/core/agent/hooks.py).
-        self.hooks: list[_hooks.SessionHook] = []
+        self._swarm = swarm
+        self._compaction = compaction
+        self._hooks: tuple[_hooks.SessionHook, ...] = tuple(
+            h for h in (swarm, *hooks, compaction) if h is not None)
+        for hook in self._hooks:
+            hook.attach(self)
+
+    # --- what the session is made of (read-only: given to the constructor) -------------------
+
+    @property
+    def permissions(self) -> PermissionGate:
+        return self._permissions
+
+    @property
+    def approver(self) -> Approver | None:
+        return self._approver
+
+    @property
+    def auto_approve(self) -> bool:
+        return self._auto_approve
+
+    @property
+    def reader(self) -> OutputReader | None:
+        return self._reader
+
+    @property
+    def hooks(self) -> tuple[_hooks.SessionHook, ...]:
+        return self._hooks
+
+    @property
+    def swarm(self) -> Swarm | None:
+        """The worker tree this session belongs to (None: it cannot start workers)."""
+        return self._swarm.swarm if self._swarm is not None else None
+
+    @property
+    def swarm_seat(self) -> SwarmHook | None:
+        """Where this session sits in the worker tree (its owner id: None for the root)."""
+        return self._swarm
+
+    @property
+    def compaction(self) -> ContextManager | None:
+        return self._compaction
 
     # --- events ------------------------------------------------------------------------------
 

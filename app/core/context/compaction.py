@@ -73,10 +73,9 @@ class Summary:
 class ContextManager(SessionHook):
     """Keeps one session's requests inside the model's window; see the module docstring."""
 
-    def __init__(self, session: Session, *, summarizer: Summarizer | None = None,
+    def __init__(self, *, summarizer: Summarizer | None = None,
                  config: ContextConfig | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.session = session
         self.summarizer = summarizer
         self.config = config or ContextConfig()
         self.clock = clock
@@ -92,8 +91,21 @@ class ContextManager(SessionHook):
         self.last_fraction = 0.0
         self._sent_chars = 0
         self._turn_start = 0
-        self._seqs: list[int | None] = self._initial_seqs()
+        self._session: Session | None = None
+        self._seqs: list[int | None] = []
+
+    def attach(self, session: Session) -> None:
+        if self._session is not None:
+            raise RuntimeError("a ContextManager belongs to one session")
+        self._session = session
+        self._seqs = self._initial_seqs()
         session.add_listener(self._on_event)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("this ContextManager was never given to a session")
+        return self._session
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -365,16 +377,3 @@ class ContextManager(SessionHook):
         """The original messages behind a summary's or a stub's citation."""
         return expand(ref, history=self.session.history, log_path=self.log_path,
                       worker=self._worker_tag())
-
-
-def install(session: Session, *, summarizer: Summarizer | None = None,
-            config: ContextConfig | None = None) -> ContextManager:
-    """Attach a :class:`ContextManager` to ``session``."""
-    manager = ContextManager(session, summarizer=summarizer, config=config)
-    session.hooks.append(manager)
-    return manager
-
-
-def manager_of(session: Session) -> ContextManager | None:
-    """The session's context manager, for the TUI (``/compact``, the meter's last tier)."""
-    return next((h for h in session.hooks if isinstance(h, ContextManager)), None)

@@ -75,10 +75,8 @@ class ToolOutputReader:
 
     async def _run(self, session: Session, call: ToolCall, content: str, turn_id: str,
                    cancel: CancelToken) -> Finding | None:
-        from app.core.swarm.swarm import swarm_of
-
         provider = self._provider()
-        swarm = swarm_of(session)
+        swarm = session.swarm
         label = f"reading {call.name} output ({len(content):,} chars)"
         rid = swarm.reader_started(label, session.last_request(), provider.model, cancel,
                                    self.config.max_rounds) if swarm is not None else ""
@@ -111,13 +109,11 @@ class ToolOutputReader:
         return finding
 
 
-def install(session: Session, provider: Callable[[], Provider],
-            config: RlmConfig | None = None) -> ToolOutputReader | None:
-    """Give ``session`` its reader (none when the config turns it off)."""
+def make_reader(provider: Callable[[], Provider],
+                config: RlmConfig | None = None) -> ToolOutputReader | None:
+    """A session's reader (none when the config turns it off), for its constructor."""
     cfg = config or RlmConfig()
     if not cfg.enabled:
         return None
-    reader = ToolOutputReader(provider, cfg)
-    session.reader = reader
-    return reader
+    return ToolOutputReader(provider, cfg)
 

@@ -323,11 +323,11 @@ class SetupScreen(Screen[bool]):
         except Exception as exc:  # a config or model problem: show it, keep the wizard open
             out.update(f"✗ {type(exc).__name__}: {exc}")
             return
-        rt.session.options.max_tokens = 48
+        session = rt.factory.with_options(max_tokens=48).new().session
         try:
-            outcome = await rt.session.run_turn(self.test_prompt)
+            outcome = await session.run_turn(self.test_prompt)
         finally:
-            await rt.session.provider.aclose()
+            await session.provider.aclose()
             if rt.stack is not None:
                 await rt.stack.manager.shutdown()
         self.reply = outcome.text

@@ -49,8 +49,8 @@ async def test_five_megabytes_of_exec_output_through_the_loop(tmp_path: Path) ->
                                  "The run had errors at lines 20000, 40000 and 60000."],
                                 context_window=8192)
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws, max_tokens=1024))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"exec": "allow"}))
+                      options=SessionOptions(workspace=ws, max_tokens=1024),
+                      permissions=PermissionGate(PermissionsConfig(tools={"exec": "allow"})))
     events: list[Event] = []
     session.add_listener(events.append)
     outcome = await session.run_turn("run the job log generator and find errors")

@@ -18,16 +18,17 @@ from textual.pilot import Pilot
 
 from app.core.agent.events import Usage
 from app.core.agent.messages import ToolCall
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
-from app.core.providers.scripted import ScriptedReply
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.sessions import SessionsScreen
 from tests.pilot_wait import until
-from tests.tui.harness import DEMO_LOG, FIXED_HW, make_session
+from tests.tui.harness import DEMO_LOG, FIXED_HW, make_factory
 from widgets.assistant_message import AssistantMessage
 from widgets.flash import Flash
 from widgets.pending_strip import PendingStrip
@@ -39,9 +40,10 @@ CODE_REPLY = ("Here is the function:\n\n```python\ndef add(a: int, b: int) -> in
 
 
 def app_with(tmp_path: Path, *replies: ScriptedReply | str, **kwargs: Any) -> NanobotApp:
-    session, _ = make_session(tmp_path, *replies)
-    session.session_id = "20260101-120000-snap"
-    return NanobotApp(session, hardware=FIXED_HW, blink=False, **kwargs)
+    provider = ScriptedProvider(replies, model="qwen2.5-coder-0.5b")
+    app = NanobotApp(make_factory(tmp_path, provider), hardware=FIXED_HW, blink=False, **kwargs)
+    app.session.session_id = "20260101-120000-snap"  # the status bar shows it
+    return app
 
 
 def provider_of(app: NanobotApp) -> Any:
@@ -260,9 +262,10 @@ def test_sessions_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.
 def _replay_app() -> NanobotApp:
     script = ReplayScript.load(DEMO_LOG)
     provider = ReplayProvider(script)
-    session = Session(provider, tools=ReplayTools(script), options=SessionOptions())
-    session.session_id = "replay"
-    return NanobotApp(session, hardware=FIXED_HW, blink=False, replay=provider)
+    factory = SessionFactory(Config(), provider, tools=lambda: ReplayTools(script), features=())
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False, replay=provider)
+    app.session.session_id = "replay"  # the status bar shows it
+    return app
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 45)])

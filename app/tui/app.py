@@ -34,7 +34,6 @@ from app.core.agent.events import (
     Usage,
 )
 from app.core.context.compaction import CompactionEvent
-from app.core.context.tokens import estimate_tokens, tokens_for_chars
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 from app.core.providers.replay import ReplayProvider
 from app.core.providers.stack import Stack
@@ -281,14 +280,14 @@ class NanobotApp(App[None]):
     # --- status, meter, side panels ----------------------------------------------------------
 
     def _estimate_history(self) -> int:
-        text = self.session.system_prompt() + "".join(m.content for m in self.session.history)
-        return self.session.context_used or estimate_tokens(text)
+        return self.session.context_estimate()
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""
-        pending = sum(estimate_tokens(i.text) for i in self.pending)
-        pending += sum(estimate_tokens(a) for a in self.attachments)
-        return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
+        tokens = self.session.tokens
+        pending = sum(tokens.tokens(i.text) for i in self.pending)
+        pending += sum(tokens.tokens(a) for a in self.attachments)
+        return self._ctx_used, tokens.for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
         meter = self.meter

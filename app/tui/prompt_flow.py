@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.core.agent.session import TurnOutcome
-from app.core.context.tokens import estimate_tokens, format_tokens
+from app.core.context.tokens import format_tokens
 from app.core.providers.replay import ReplayProvider
 from app.tui import slash
 from app.tui.screens.inject import InjectScreen
@@ -71,7 +71,7 @@ class PromptFlow:
     def _fits(self, full: str) -> bool:
         app = self.app
         limit = app.session.context_limit
-        need = estimate_tokens(full)
+        need = app.session.tokens.tokens(full)
         room = limit - app.context_estimate()[0] - REPLY_ROOM
         if need <= room:
             return True

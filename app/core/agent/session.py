@@ -41,7 +41,8 @@ from app.core.agent.events import (
 )
 from app.core.agent.messages import Message, ToolCall
 from app.core.agent.tool_selection import select_tools
-from app.core.context.context_gate import ContextGate, estimate_tokens, session_cache_dir
+from app.core.context.context_gate import ContextGate, session_cache_dir
+from app.core.context.tokens import TokenEstimator, request_chars
 from app.core.policy.permissions import Approver, PermissionGate, Verdict
 from app.core.policy.redact import redact, redact_value
 from app.core.providers.base import (
@@ -151,8 +152,10 @@ class Session:
         self._approver = approver
         # Headless runs with --yes approve tools that would otherwise ask the user.
         self._auto_approve = auto_approve
+        # Token estimates for text the provider has not counted, calibrated from its counts.
+        self.tokens = TokenEstimator()
         # The one choke point where tool output enters context (oversized output is cached).
-        self.gate = gate or ContextGate(session_cache_dir(self.session_id))
+        self.gate = gate or ContextGate(session_cache_dir(self.session_id), self.tokens)
         self._admitted_tokens = 0  # tool output admitted since the last usage report
         # Reads large or interpretive tool output for the main model (the RLM delegate); None: off.
         self._reader = reader
@@ -276,6 +279,12 @@ class Session:
 
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
+
+    def context_estimate(self) -> int:
+        """Tokens the next request starts from: the provider's last count, or (before the first
+        one) an estimate of the system prompt and the history."""
+        return self.context_used or self.tokens.tokens(
+            self.system_prompt() + "".join(m.content for m in self.history))
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -453,6 +462,7 @@ class Session:
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
             max_tokens=self.options.max_tokens, temperature=self.options.temperature,
             thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
+        sent_chars = request_chars(request.messages, request.tools)
         reply = _Reply()
         full: list[str] = []
         reasoning: list[str] = []
@@ -473,6 +483,7 @@ class Session:
                 reply.calls.append(chunk.call)
             elif isinstance(chunk, UsageChunk):
                 self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+                self.tokens.calibrate(sent_chars, chunk.prompt_tokens)
                 self._admitted_tokens = 0
                 self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
                                 self.context_used, self.context_limit))
@@ -583,8 +594,7 @@ class Session:
         """Pass a result through the Context Gate with the room left in the window (or, for
         output too large or in need of interpretation, through the reader)."""
         reserve = min(self.options.max_tokens, self.context_limit // 4)
-        used = self.context_used or estimate_tokens(
-            self.system_prompt() + "".join(m.content for m in self.history))
+        used = self.context_estimate()
         room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
         if self.reader is not None and not result.is_error and not cancel.cancelled:
             read = await self.reader.read(self, call, result, room_tokens=room, turn_id=turn_id,
@@ -594,7 +604,7 @@ class Session:
                 return read
         admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
                                    budget_tokens=room, source_path=str(result.meta.get("source", "")))
-        self._admitted_tokens += estimate_tokens(admitted.content)
+        self._admitted_tokens += self.tokens.tokens(admitted.content)
         if admitted.content == result.content:
             return result
         return ToolResult(admitted.content, result.is_error,

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.agent.events import Event, MessageAdded, Notice, Usage, register_event
+from app.core.agent.events import Event, MessageAdded, Notice, register_event
 from app.core.agent.hooks import SessionHook
 from app.core.agent.messages import Message
 from app.core.agent.session import Session
@@ -33,7 +33,6 @@ from app.core.context.compaction_tiers import (
     Source,
     emergency_truncate,
     expand,
-    message_chars,
     span_ref,
     stub_for,
 )
@@ -86,10 +85,8 @@ class ContextManager(SessionHook):
         self.failures = 0
         self.breaker_open = False
         self.masked: dict[int, Message] = {}  # history index -> its stub (once masked, stays)
-        self.chars_per_token = 4.0
         self.last_tier = ""  # what the context meter shows: the tier that fired last
         self.last_fraction = 0.0
-        self._sent_chars = 0
         self._turn_start = 0
         self._session: Session | None = None
         self._seqs: list[int | None] = []
@@ -134,9 +131,6 @@ class ContextManager(SessionHook):
             store = self.session.store
             seq = store.last_seq if store is not None else 0
             self._seqs.append(seq or None)
-        elif isinstance(event, Usage) and event.prompt_tokens > 0 and self._sent_chars:
-            ratio = self._sent_chars / event.prompt_tokens
-            self.chars_per_token = min(8.0, max(1.0, ratio))
 
     def source(self, index: int) -> Source:
         store = self.session.store
@@ -149,14 +143,14 @@ class ContextManager(SessionHook):
         reserve = min(self.session.options.max_tokens, limit // 4)
         return max(limit - reserve, 64)
 
-    def _chars(self, messages: list[Message]) -> int:
-        # Tool specs are sent too (as instructions or a tools field): count them as text.
-        tools = sum(len(t.name) + len(t.description) + len(str(t.parameters))
-                    for t in self.session.tools.specs())
-        return sum(message_chars(m) for m in messages) + tools
+    @property
+    def chars_per_token(self) -> float:
+        """The session's token estimator's ratio (calibrated from the provider's counts)."""
+        return self.session.tokens.chars_per_token
 
     def _tokens(self, items: list[Item]) -> int:
-        return int(self._chars([it.message for it in items]) / self.chars_per_token) + 1
+        return self.session.tokens.messages([it.message for it in items],
+                                            self.session.tools.specs())
 
     def _offer_recall(self) -> None:
         # The recall tool is offered only once something cites the log: until then it would
@@ -211,10 +205,7 @@ class ContextManager(SessionHook):
                 duration=self.clock() - started))
             tokens = after
         self.last_fraction = tokens / window
-        out = [it.message for it in items]
-        # Calibrates chars per token when this request's Usage comes back.
-        self._sent_chars = self._chars(out)
-        return out
+        return [it.message for it in items]
 
     def _view(self, messages: list[Message]) -> list[Item]:
         """The request with the applied summary and existing stubs in place."""

@@ -12,14 +12,20 @@ from collections.abc import Callable, Sequence
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message
-from app.core.providers.base import Provider, ProviderError, ProviderRequest, TextChunk
+from app.core.context.tokens import TokenEstimator, request_chars
+from app.core.providers.base import (
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    TextChunk,
+    UsageChunk,
+)
 from app.core.wire.render import calls_as_text
 
 INPUT_SHARE = 0.7  # of the summariser's window, for the transcript it reads
 # A cap on the input per call, whatever the window: a small CPU model must finish well inside the
 # timeout. History beyond it is summarised by later calls (the watermark advances in steps).
 MAX_INPUT_TOKENS = 2048
-CHARS_PER_TOKEN = 3.5
 PER_OUTPUT_CHARS = 1500  # a tool output longer than this is cut to head and tail in the input
 
 SYSTEM = ("You compress conversation history for a coding assistant that will continue the work "
@@ -77,11 +83,13 @@ class Summarizer:
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
         self.max_input_tokens = max_input_tokens
+        # The summariser's own model's tokens, calibrated from its usage reports.
+        self.tokens = TokenEstimator()
 
     @property
     def input_chars(self) -> int:
         """About how much transcript one call reads (before the window is known)."""
-        return int(self.max_input_tokens * CHARS_PER_TOKEN)
+        return self.tokens.chars(self.max_input_tokens)
 
     async def provider(self) -> Provider:
         if self._provider is None:
@@ -94,7 +102,7 @@ class Summarizer:
         provider = await self.provider()
         window = provider.capabilities.context_window
         tokens = min(window * INPUT_SHARE - self.max_tokens, self.max_input_tokens)
-        budget = int(tokens * CHARS_PER_TOKEN) - len(TEMPLATE)
+        budget = self.tokens.chars(int(tokens)) - len(TEMPLATE)
         prev = f"\nEarlier summary (merge it in):\n{previous}\n" if previous else ""
         transcript = render_transcript(messages, max(budget - len(prev), 500))
         prompt = TEMPLATE.format(previous=prev, transcript=transcript)
@@ -103,11 +111,14 @@ class Summarizer:
                                   max_tokens=self.max_tokens, temperature=0.0)
         cancel = CancelToken()
         pieces: list[str] = []
+        sent = request_chars(request.messages)
 
         async def collect() -> None:
             async for chunk in provider.stream(request, cancel):
                 if isinstance(chunk, TextChunk):
                     pieces.append(chunk.text)
+                elif isinstance(chunk, UsageChunk):
+                    self.tokens.calibrate(sent, chunk.prompt_tokens)
 
         try:
             async with asyncio.timeout(self.timeout_s):

@@ -7,7 +7,8 @@ from pathlib import Path
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
-from app.core.context.context_gate import ContextGate, estimate_tokens
+from app.core.context.context_gate import ContextGate
+from app.core.context.tokens import estimate_tokens
 from app.core.policy.permissions import PermissionGate
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.tool_config import PermissionsConfig

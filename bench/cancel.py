@@ -30,7 +30,7 @@ from app.core.agent.events import TextDelta, TurnCancelled
 from app.core.agent.messages import ToolCall
 from app.core.agent.session import SessionOptions
 from app.core.models.embedded import ensure_embedded
-from app.core.models.hardware import HardwareSnapshot
+from app.core.models.hardware import fixed_snapshot
 from app.core.providers.base import Provider, ToolSpec
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -44,7 +44,7 @@ from app.tui.bridge import CoreEvent
 from tests.servers import llama_server  # run as `python -m bench.cancel` from the repository root
 
 PROMPT = "Count from 1 to 500, one number per line."
-HW = HardwareSnapshot(0.0, 1, 0, 1, 0)
+HW = fixed_snapshot(cpu_percent=0.0, cores=1)
 
 
 class Clock:

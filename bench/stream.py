@@ -28,7 +28,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from app.core.agent.cancel import CancelToken
-from app.core.models.hardware import HardwareSnapshot
+from app.core.models.hardware import fixed_snapshot
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,
@@ -216,7 +216,7 @@ class Firehose:
 async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = None) -> Result:
     factory = SessionFactory(Config(), Firehose(tokens, rate), features=())
     # Fixed hardware numbers: no sampler thread competing for the CPU being measured.
-    app = NanobotApp(factory, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    app = NanobotApp(factory, blink=False, hardware=fixed_snapshot(cpu_percent=0.0, cores=1))
     tracker = Tracker()
     original = AssistantMessage.append
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,7 +40,7 @@ from app.core.store.pending import PendingStore
 from app.core.swarm.events import SwarmUpdated
 from app.runtime.factory import SessionFactory
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
-from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
+from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge, feed_hardware
 from app.tui.commands import PROVIDERS
 from app.tui.commands_models import ModelCommandsProvider
 from app.tui.conversation_view import ConversationView
@@ -70,7 +69,6 @@ WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it work
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
 MIN_SIZE = (80, 24)  # below this the side column hides
 
-SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
 
 
 class NanobotApp(App[None]):
@@ -86,7 +84,7 @@ class NanobotApp(App[None]):
 
     def __init__(self, factory: SessionFactory, *, resume: Path | None = None,
                  notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
-                 sampler: SamplerFactory | None = None, replay: ReplayProvider | None = None,
+                 replay: ReplayProvider | None = None,
                  blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
                  stack: Stack | None = None) -> None:
         super().__init__()
@@ -111,7 +109,7 @@ class NanobotApp(App[None]):
         session = self.session = opened.session
         self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
         self._fixed_hardware = hardware
-        self._sampler_factory = sampler
+        self._sampler: HardwareSampler | None = None
         self.replay = replay
         self._blink = blink
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
@@ -192,8 +190,8 @@ class NanobotApp(App[None]):
                      "Enter on an empty prompt sends the next, ↑ edits the last")
         if self._fixed_hardware is not None:
             self.hardware_panel.show_snapshot(self._fixed_hardware)
-        else:
-            self.bridge.start_hardware(self._sampler_factory)
+        else:  # the side panel shows CPU, RAM and this process: no GPU polling for it
+            self._sampler = feed_hardware(self, HardwareSampler(interval=2.0, gpus=False))
         if self.replay is not None:
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
@@ -209,6 +207,8 @@ class NanobotApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.bridge.close()
+        if self._sampler is not None:
+            self._sampler.stop()
         if self.factory.project is not None:  # MCP servers and their process groups
             await self.factory.project.aclose()
 

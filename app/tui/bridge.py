@@ -9,7 +9,6 @@ kept and a cancel or a tool call is never held back by the timer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -73,7 +72,6 @@ class SessionBridge:
         self._buffer: list[Event] = []
         self._timer: asyncio.TimerHandle | None = None
         self._unsubscribe = session.add_listener(self._forward)
-        self._sampler: HardwareSampler | None = None
         self.batches = 0  # delta batches delivered (benchmarks read it)
 
     # --- core → UI -----------------------------------------------------------------------
@@ -102,15 +100,6 @@ class SessionBridge:
         self.batches += 1
         for ev in batch:
             self.app.post_message(CoreEvent(ev))
-
-    def start_hardware(self, sampler_factory: Callable[[Callable[[HardwareSnapshot], None]],
-                                                       HardwareSampler] | None = None) -> None:
-        factory = sampler_factory or (lambda cb: HardwareSampler(cb))
-        def deliver(snap: HardwareSnapshot) -> None:
-            self.app.post_message(HardwareSampled(snap))  # thread-safe
-
-        self._sampler = factory(deliver)
-        self._sampler.start()
 
     # --- UI → core -----------------------------------------------------------------------
 
@@ -150,6 +139,14 @@ class SessionBridge:
     def close(self) -> None:
         self._unsubscribe()
         self.flush()
-        if self._sampler is not None:
-            self._sampler.stop()
-            self._sampler = None
+
+
+def feed_hardware(app: App[Any], sampler: HardwareSampler) -> HardwareSampler:
+    """Start ``sampler``; each snapshot reaches ``app`` as a :class:`HardwareSampled` message
+    (posted from the sampler's thread, which ``post_message`` allows)."""
+    def deliver(snap: HardwareSnapshot) -> None:
+        app.post_message(HardwareSampled(snap))
+
+    sampler.add_listener(deliver)
+    sampler.start()
+    return sampler

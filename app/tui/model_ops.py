@@ -18,7 +18,7 @@ from app.core.models.commands import (
 )
 from app.core.models.discover import model_dirs, scan
 from app.core.models.embedded import catalog
-from app.core.models.hardware_snapshot import HardwareSampler
+from app.core.models.hardware import HardwareSampler
 from app.core.settings.config import SLOTS
 from app.tui.screens.model_picker import ModelPickerScreen, PickerOption
 

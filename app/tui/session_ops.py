@@ -122,8 +122,6 @@ class SessionOps:
         opened.session.thinking = app.thinking
         opened.session.thinking_budget = old.thinking_budget
         app.bridge = SessionBridge(app, opened.session, flush_seconds=app.bridge.flush_seconds)
-        if app._fixed_hardware is None:
-            app.bridge.start_hardware(app._sampler_factory)
         store = opened.session.store
         app.pending = PendingStore.for_session(store.path if store else None)
         app.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue

@@ -8,7 +8,7 @@ from typing import Any
 from textual.message import Message
 
 from app.core.agent.session import SessionOptions
-from app.core.models.hardware import HardwareSnapshot
+from app.core.models.hardware import fixed_snapshot
 from app.core.providers.base import Provider
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
@@ -20,8 +20,8 @@ from app.tui.bridge import CoreEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOG = ROOT / "assets" / "demo-session.jsonl"
-FIXED_HW = HardwareSnapshot(cpu_percent=23.0, cpu_count=2, ram_used=9 * 2**30,
-                            ram_total=24 * 2**30, process_rss=612 * 2**20)
+FIXED_HW = fixed_snapshot(cpu_percent=23.0, cores=2, ram_gib=24, ram_available_gib=15,
+                          process_rss=612 * 2**20)
 
 
 def make_factory(workspace: Path, provider: Provider, *, persist: bool = False,

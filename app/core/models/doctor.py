@@ -23,7 +23,7 @@ from app.core.models.discover import LocalModel, model_dirs, scan
 from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, models_dir, part_paths
 from app.core.models.fit import Budget, FitPlan, ModelShape, plan_fit
 from app.core.models.gpu import NvmlReader
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot, take_snapshot
+from app.core.models.hardware import GiB, HardwareSnapshot, take_snapshot
 from app.core.models.model_catalog import embedded_shape
 from app.core.models.recommend import Recommendation, recommend
 from app.core.models.tiers import TierVerdict, classify

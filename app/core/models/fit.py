@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.core.models.gguf_meta import GGUFInfo
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot
+from app.core.models.hardware import GiB, HardwareSnapshot
 
 MiB = 1 << 20
 VRAM_RESERVE = 1 * GiB

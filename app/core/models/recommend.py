@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.core.models.discover import LocalModel
 from app.core.models.fit import Budget, FitPlan, plan_fit
-from app.core.models.hardware_snapshot import HardwareSnapshot
+from app.core.models.hardware import HardwareSnapshot
 from app.core.models.model_catalog import Candidate, CatalogError, ModelCatalog, load_catalog, resolve
 from app.core.models.tiers import Tier, TierVerdict, classify
 from app.core.settings.config import SLOTS

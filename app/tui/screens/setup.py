@@ -34,7 +34,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.models.discover import model_dirs, scan
 from app.core.models.download import DownloadError, DownloadProgress, download
 from app.core.models.gpu import NvmlReader
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot, take_snapshot
+from app.core.models.hardware import GiB, HardwareSnapshot, take_snapshot
 from app.core.models.recommend import Recommendation, recommend
 from app.core.models.setup_plan import SlotChoice, choices_from, embedded_instead, render_config, write_config
 from app.core.settings.config import load_config

@@ -221,7 +221,7 @@ async def test_cancel_while_servers_start_ends_the_turn(tmp_path: Path) -> None:
 async def test_doctor_starts_each_server_and_reports_it(nanobot_home: Path, http_url: str,
                                                          tmp_path: Path) -> None:
     from app.core.models.doctor import run_doctor
-    from app.core.models.hardware_snapshot import fixed_snapshot
+    from app.core.models.hardware import fixed_snapshot
 
     cfg = nanobot_home / "config" / "config.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import pytest
 from app.core.models.discover import inspect, scan
 from app.core.models.fit import GPU_COMPUTE, Budget, ModelShape, plan_fit, plan_slots
 from app.core.models.gguf_meta import read_gguf
-from app.core.models.hardware_snapshot import GiB, fixed_snapshot
+from app.core.models.hardware import GiB, fixed_snapshot
 from app.core.models.model_catalog import CatalogError, find_by_filename, load_catalog, resolve
 from app.core.models.recommend import recommend
 from app.core.models.tiers import Tier, classify

@@ -18,7 +18,7 @@ from typing import Any
 from app.core.agent.cancel import CancelToken
 from app.core.process import kmath
 from app.core.process.oracle import oracle_for
-from app.core.process.sampler import Sampler, SampleRequest, sample_seed
+from app.core.process.samplers import Sampler, SampleRequest, sample_seed
 from app.core.process.task import Answer, Parsed, RedFlag, Task
 
 

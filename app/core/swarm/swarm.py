@@ -43,7 +43,7 @@ from app.core.swarm.events import (
     WorkerRow,
     WorkerSpawned,
 )
-from app.core.swarm.worker import Budget, BudgetError, Worker, WorkerStore, transcript_lines
+from app.core.swarm.worker import BudgetError, Worker, WorkerBudget, WorkerStore, transcript_lines
 from app.core.tools.base import ToolError, ToolRegistry
 
 if TYPE_CHECKING:
@@ -139,11 +139,11 @@ class Swarm:
             raise ToolError(f"worker {owner} is not running")
         return session
 
-    def budget_of(self, owner: str | None) -> Budget:
+    def budget_of(self, owner: str | None) -> WorkerBudget:
         if owner is not None:
             return self.workers[owner].budget
-        return Budget(max_iterations=self.root.options.max_iterations,
-                      max_depth=self.config.max_depth, depth=0)
+        return WorkerBudget(max_iterations=self.root.options.max_iterations,
+                            max_depth=self.config.max_depth, depth=0)
 
     def subtree(self, wid: str) -> list[str]:
         out = [wid]

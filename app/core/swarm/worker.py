@@ -25,7 +25,7 @@ class BudgetError(Exception):
 
 
 @dataclass(frozen=True)
-class Budget:
+class WorkerBudget:
     max_iterations: int
     max_depth: int = 3
     depth: int = 0
@@ -33,7 +33,7 @@ class Budget:
     max_tokens: int | None = None
 
     def child(self, now: float, *, timeout_s: float | None = None,
-              tokens_left: int | None = None) -> Budget:
+              tokens_left: int | None = None) -> WorkerBudget:
         """The budget of a worker spawned under this one."""
         if self.depth + 1 > self.max_depth:
             raise BudgetError(f"max depth {self.max_depth} reached: a worker at depth "
@@ -61,7 +61,7 @@ class Worker:
     context: str
     tools: tuple[str, ...]
     model: str
-    budget: Budget
+    budget: WorkerBudget
     state: str = "queued"
     tool: str = ""  # the tool running now, as its label
     created: float = 0.0

@@ -1,16 +1,14 @@
 """The prompt line. It only posts messages; the App decides what a submit means right now.
 
 While a turn runs, Enter steers it; Tab queues for after the turn; ↑ on an empty prompt recalls
-the last pending message; the backtick on an empty prompt opens the inject line. A paste with line
+the last pending message; the backtick on an empty prompt opens the inject line (the keys are the
+app's to bind: see ``action_queue``, ``action_recall``, ``action_inject_prompt``). A paste with line
 breaks or over :data:`ATTACH_CHARS` characters is not typed in: it is announced as an attachment.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
@@ -24,13 +22,8 @@ class PromptInput(Input):
     PromptInput.-busy { border: tall $accent 60%; }
     PromptInput.-busy:focus { border: tall $accent; }
     """
-    # Ids match app/tui/actions.py, so [keymap] remaps these too and F1 lists them.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "queue", "Queue", show=False, id="queue"),
-        Binding("up", "recall", "Recall", show=False, id="recall"),
-        Binding("grave_accent", "inject_prompt", "Inject", show=False, priority=True,
-                id="inject_prompt"),
-    ]
+    # No BINDINGS here: the app binds the actions (queue, recall, inject_prompt) from its action
+    # registry, where their keys are declared once (app/tui/actions.py, where="prompt").
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:

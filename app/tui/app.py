@@ -1,8 +1,10 @@
 """The Textual app: composes the main screen, binds keys from the registry, routes events.
 
 Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
-switching in :mod:`app.tui.session_ops`, event → widget mapping in :mod:`app.tui.conversation_view`,
-keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`, palette in :mod:`app.tui.commands`.
+switching in :mod:`app.tui.session_ops`, event → widget mapping in
+:mod:`app.tui.conversation_view`, keys in :mod:`app.tui.actions`, slash commands in
+:mod:`app.tui.slash`, palette in :mod:`app.tui.commands`. Those helpers see the App only through
+the ports in :mod:`app.tui.ports`, which it implements.
 """
 
 from __future__ import annotations
@@ -14,24 +16,13 @@ from typing import ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import BindingsMap, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 
-from app.core.agent.events import (
-    Event,
-    Injected,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnCancelled,
-    TurnFailed,
-    TurnFinished,
-    TurnStarted,
-    Usage,
-)
+from app.core.agent.events import Event, Injected, ReasoningDelta, TextDelta, TurnStarted, Usage
+from app.core.agent.session import Session
 from app.core.context.compaction import CompactionEvent
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 from app.core.providers.replay import ReplayProvider
@@ -44,7 +35,7 @@ from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBri
 from app.tui.commands import PROVIDERS
 from app.tui.commands_models import ModelCommandsProvider
 from app.tui.conversation_view import ConversationView
-from app.tui.model_ops import open_dashboard, start_managed_servers
+from app.tui.model_ops import model_detail, open_dashboard, start_managed_servers
 from app.tui.model_ops import open_model_picker as open_slot_picker
 from app.tui.prompt_flow import PromptFlow
 from app.tui.screens import get_screen
@@ -52,6 +43,9 @@ from app.tui.screens.help import HelpScreen
 from app.tui.screens.permission import ask_permission
 from app.tui.screens.processes import announce_processes
 from app.tui.session_ops import SessionOps
+from app.tui.slash import dispatch
+from app.tui.transcript import specs_from_events
+from app.tui.turn_state import IDLE, TurnState, state_after
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -70,17 +64,28 @@ WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it work
 MIN_SIZE = (80, 24)  # below this the side column hides
 
 
+class Prompt(PromptInput):
+    """The prompt, with its keys from the action registry (ids, so ``[keymap]`` remaps them)."""
 
-class NanobotApp(App[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("prompt"))
+
+
+
+class NanobotApp(App[None], inherit_bindings=False):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
     ENABLE_COMMAND_PALETTE = True
     # Only ours: a theme picked from Textual's list would not persist.
     COMMANDS = PROVIDERS | {ModelCommandsProvider}
+    # Every action is registered at import of a module imported above (panes registers the
+    # features' keys), so the class's bindings are the registry's, and only those (Textual's
+    # own App keys are not inherited: the registry declares quit, the palette and the rest).
     BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("app"))
 
     thinking: reactive[bool] = reactive(False, init=False)
+    busy: reactive[bool] = reactive(False, init=False)  # a turn runs (or is about to)
+    turn_state: reactive[TurnState] = reactive(IDLE, init=False)
 
     def __init__(self, factory: SessionFactory, *, resume: Path | None = None,
                  notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
@@ -89,8 +94,6 @@ class NanobotApp(App[None]):
                  stack: Stack | None = None) -> None:
         super().__init__()
         self.stack = stack  # slots, registry, router
-        # Actions registered after this class was created (other panes) still get bound.
-        self._bindings = BindingsMap(actions.bindings("app"))
         # Every session of this app (the first, /new, resumed ones) asks the user through the
         # permission modal when a tool's policy is "ask".
         self.factory = factory.asking(lambda request: ask_permission(self, request))
@@ -115,11 +118,8 @@ class NanobotApp(App[None]):
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
         self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         self.attachments: list[str] = []
-        self.busy = False
         self.view: ConversationView | None = None
         self.side_mode = "auto"
-        self.turn_state = "idle"
-        self.turn_detail = ""
         self._esc_at = 0.0
         self._ctrl_c_at = 0.0
         self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
@@ -131,7 +131,8 @@ class NanobotApp(App[None]):
         self.ops = SessionOps(self)
         for theme in THEMES:
             self.register_theme(theme)
-        self.theme = self.ops.initial_theme()
+        self.theme, theme_note = self.ops.initial_theme()
+        self._startup_notices += [theme_note] if theme_note else []
         # Thinking starts on only where the model can think: asking a model that cannot is noise.
         can_think = session.provider.capabilities.supports_thinking
         self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking and can_think))
@@ -152,7 +153,7 @@ class NanobotApp(App[None]):
         self.main_row = Horizontal(self.conversation, self.side, id="main")
         self.flash = Flash(id="flash")
         self.strip = PendingStrip(id="pending")
-        self.prompt = PromptInput(id="prompt")
+        self.prompt: PromptInput = Prompt(id="prompt")
         self.status_bar = StatusBar(id="status")
 
     def compose(self) -> ComposeResult:
@@ -175,10 +176,10 @@ class NanobotApp(App[None]):
                 f"[keymap] has unknown action id(s): {', '.join(unknown)}; F1 lists the ids")
         self._apply_thinking_class()
         self._apply_size(self.size.width, self.size.height)
-        self._ctx_used = self._estimate_history()
-        self._update_model_panel()
+        self._ctx_used = self.session.context_estimate()
+        self.model_changed()
         if self._resumed_events is not None:
-            await self.ops.rebuild_view(self._resumed_events)
+            await self._rebuild_view(self._resumed_events)
         if not self.conversation.blocks and self.replay is None:
             await self.conversation.add_notice(WELCOME)
         for note in self._startup_notices:
@@ -196,7 +197,7 @@ class NanobotApp(App[None]):
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
             self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
-        announce_processes(self)  # processes started from the CLI (issue 8)
+        announce_processes(self)  # processes started from the CLI
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -218,22 +219,15 @@ class NanobotApp(App[None]):
         ev = message.event
         if self.view is not None:
             await self.view.apply(ev)
-        if isinstance(ev, TextDelta | ReasoningDelta):
+        state = state_after(ev)
+        if state is not None:
+            self.turn_state = state
+        if isinstance(ev, TextDelta | ReasoningDelta | TurnStarted):
             self._ctx_streamed += len(ev.text)
-            self._set_state("thinking" if isinstance(ev, ReasoningDelta) else "streaming")
         elif isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
-        elif isinstance(ev, TurnStarted):
-            self._ctx_streamed += len(ev.text)
-            self._set_state("waiting", "for the model")
-        elif isinstance(ev, ToolCallStarted):
-            self._set_state("tool", ev.label or ev.name)
-        elif isinstance(ev, ToolCallFinished):
-            self._set_state("waiting", "for the model")
         elif isinstance(ev, Injected):
             self.flow.steer_delivered(ev.text)
-        elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
-            self._set_state("idle")
         elif isinstance(ev, SwarmUpdated):
             await self._show_swarm(ev)
         elif isinstance(ev, CompactionEvent):
@@ -266,7 +260,7 @@ class NanobotApp(App[None]):
         self.bridge.flush()
         for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
             await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
-            if self._message_queue.empty():
+            if self.message_queue_size == 0:
                 break
         if self.view is not None:
             await self.view.settle()
@@ -274,13 +268,42 @@ class NanobotApp(App[None]):
     def on_hardware_sampled(self, message: HardwareSampled) -> None:
         self.hardware_panel.show_snapshot(message.snapshot)
 
-    def _set_state(self, state: str, detail: str = "") -> None:
-        self.turn_state, self.turn_detail = state, detail
+    # --- the session on screen ------------------------------------------------------------------
+
+    async def show_session(self, session: Session, events: list[Event]) -> None:
+        """Make ``session`` the one on screen: events, pending messages and the meter follow it,
+        and the conversation is rebuilt from ``events``."""
+        self.bridge.close()
+        self.session = session
+        session.thinking = self.thinking
+        self.bridge = SessionBridge(self, session, flush_seconds=self.bridge.flush_seconds)
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
+        self._ctx_used, self._ctx_streamed = session.context_estimate(), 0
+        await self._rebuild_view(events)
+        self.flow.refresh_pending()
+        self.model_changed()
+
+    async def _rebuild_view(self, events: list[Event]) -> None:
+        conv = self.conversation
+        await conv.clear()
+        if self.view is not None:
+            self.view.reply = None
+            self.view.closed_turns.clear()
+        await conv.add_specs(specs_from_events(events))
+        conv.scroll_end(animate=False)
 
     # --- status, meter, side panels ----------------------------------------------------------
 
-    def _estimate_history(self) -> int:
-        return self.session.context_estimate()
+    def watch_busy(self, busy: bool) -> None:
+        self.prompt.set_busy(busy)
+        if not busy:
+            self.turn_state = IDLE
+        self.refresh_bindings()
+        self.refresh_status()
+
+    def watch_turn_state(self) -> None:
+        self.refresh_status()
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""
@@ -301,24 +324,15 @@ class NanobotApp(App[None]):
         else:
             think = "off"
         self.status_bar.set(
-            state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
-            detail=self.turn_detail, model=self.session.provider.model, thinking=think,
+            state=self.turn_state.state, detail=self.turn_state.detail,
+            model=self.session.provider.model, thinking=think,
             context=f"{meter.percent:.0f}%", session=self.session.session_id)
 
-    def _update_model_panel(self) -> None:
-        p = self.session.provider
-        where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
-            p.name, f"{p.name} (HTTP)")
-        if p.name.startswith("local:") and self.stack is not None:
-            # A slot of the model manager: in-process, or a managed llama.cpp server.
-            slot = p.name.partition(":")[2]
-            try:
-                mode = self.stack.manager.status(slot).mode
-            except (KeyError, ValueError):
-                mode = "inprocess"
-            where = f"{p.name} · " + ("server" if mode == "server" else "in-process")
-        detail = f"{where} · ctx {p.capabilities.context_window:,}"
-        self.hardware_panel.set_model(p.model, detail)
+    def model_changed(self) -> None:
+        provider = self.session.provider
+        self.hardware_panel.set_model(provider.model, model_detail(provider, self.stack))
+        self.sub_title = provider.model  # the dashboard's and doctor's header show it
+        self.refresh_status()
 
     # --- keys --------------------------------------------------------------------------------
 
@@ -369,7 +383,7 @@ class NanobotApp(App[None]):
             self.workers.cancel_group(self, "turn")
             took = True
         if took:
-            self._set_state("cancelling")
+            self.turn_state = TurnState("cancelling")
             self.flash.show("Cancelling…", "warning", 1.0)
         else:
             self.flash.show("Nothing to cancel", "info", 1.0)
@@ -424,6 +438,12 @@ class NanobotApp(App[None]):
     def say(self, text: str, kind: str = "info") -> None:
         """A short message to the user: the flash line (errors stay a little longer)."""
         self.flash.show(text, kind, 4.0 if kind == "error" else 2.5)
+
+    async def notice(self, text: str, kind: str = "info") -> None:
+        await self.conversation.add_notice(text, kind)
+
+    async def dispatch_slash(self, text: str) -> bool:
+        return await dispatch(self, text)
 
     # --- delegations: prompt flow (app/tui/prompt_flow.py) ---------------------------------------
 

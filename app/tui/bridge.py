@@ -123,7 +123,7 @@ class SessionBridge:
         self.session.thinking = on
         self.session.thinking_budget = budget
 
-    # Workers and compaction: commands for the swarm pane and /compact.
+    # Workers: commands for the swarm pane.
     def cancel_worker(self, worker_id: str) -> list[str]:
         swarm = self.session.swarm
         return swarm.cancel(worker_id) if swarm is not None else []
@@ -131,10 +131,6 @@ class SessionBridge:
     def worker_transcript(self, worker_id: str) -> tuple[tuple[str, str], ...]:
         swarm = self.session.swarm
         return swarm.transcript(worker_id) if swarm is not None else ()
-
-    def compact(self) -> str:
-        manager = self.session.compaction
-        return manager.compact_now() if manager is not None else "compaction is not set up"
 
     def close(self) -> None:
         self._unsubscribe()

@@ -12,7 +12,7 @@ from app.core.skills.library import offer_read_skill
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 MCP_HELP = ("No MCP servers configured. Add one to the config, e.g.\n"
             "  [mcp_servers.files]\n  command = \"npx\"\n"
@@ -20,7 +20,7 @@ MCP_HELP = ("No MCP servers configured. Add one to the config, e.g.\n"
             "(README: MCP servers; `nanobot doctor` checks them)")
 
 
-def mcp_report(app: NanobotApp) -> str:
+def mcp_report(app: CommandPort) -> str:
     project = app.factory.project
     manager = project.mcp if project is not None else None
     if manager is None:
@@ -35,28 +35,28 @@ def mcp_report(app: NanobotApp) -> str:
     return "\n".join(lines)
 
 
-async def _mcp(app: NanobotApp, arg: str) -> None:
+async def _mcp(app: CommandPort, arg: str) -> None:
     project = app.factory.project
     manager = project.mcp if project is not None else None
     verb, _, name = arg.strip().partition(" ")
     if manager is not None and verb == "start":
         app.say("Starting MCP servers…")
         for note, level in await manager.start_all():
-            await app.conversation.add_notice(note, level)
+            await app.notice(note, level)
     elif manager is not None and verb == "restart":
         name = name.strip()
         if name not in manager.connections:
             app.say(f"no MCP server {name!r}; /mcp lists them", "error")
             return
         note, level = await manager.restart(name)
-        await app.conversation.add_notice(note, level)
+        await app.notice(note, level)
     elif verb:
         app.say("/mcp takes no argument, start, or restart NAME", "warning")
         return
-    await app.conversation.add_notice(mcp_report(app))
+    await app.notice(mcp_report(app))
 
 
-def skills_report(app: NanobotApp) -> str:
+def skills_report(app: CommandPort) -> str:
     project = app.factory.project
     if project is None:
         return "Skills are not available in this session."
@@ -72,11 +72,11 @@ def skills_report(app: NanobotApp) -> str:
     return "\n".join(lines)
 
 
-async def _skills(app: NanobotApp, arg: str) -> None:
-    await app.conversation.add_notice(skills_report(app))
+async def _skills(app: CommandPort, arg: str) -> None:
+    await app.notice(skills_report(app))
 
 
-def instructions_report(app: NanobotApp) -> str:
+def instructions_report(app: CommandPort) -> str:
     project = app.factory.project
     if project is None:
         return "Project instructions are not available in this session."
@@ -95,16 +95,16 @@ def instructions_report(app: NanobotApp) -> str:
     return "\n".join(lines)
 
 
-async def _instructions(app: NanobotApp, arg: str) -> None:
-    await app.conversation.add_notice(instructions_report(app))
+async def _instructions(app: CommandPort, arg: str) -> None:
+    await app.notice(instructions_report(app))
 
 
-async def _init(app: NanobotApp, arg: str) -> None:
+async def _init(app: CommandPort, arg: str) -> None:
     workspace = app.session.options.workspace
     force = arg.strip() == "force"
     path, created = write_draft(workspace, force=force)
     if not created and not force:
-        await app.conversation.add_notice(
+        await app.notice(
             f"{path.name} already exists ({path}); it is in the system prompt. /init force "
             "writes a fresh draft to AGENTS.draft.md to compare.", "warning")
         return
@@ -115,7 +115,7 @@ async def _init(app: NanobotApp, arg: str) -> None:
                 "the next message. Check it and add your own conventions.")
     else:
         text = f"Wrote a fresh draft to {path} (your AGENTS.md is unchanged)."
-    await app.conversation.add_notice(text)
+    await app.notice(text)
 
 
 for _cmd in (

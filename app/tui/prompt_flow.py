@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING
 from app.core.agent.session import TurnOutcome
 from app.core.context.tokens import format_tokens
 from app.core.providers.replay import ReplayProvider
-from app.tui import slash
 from app.tui.screens.inject import InjectScreen
 from widgets.pending_strip import human_size
 from widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import PromptPort
 
 REPLY_ROOM = 512  # tokens kept free for the answer when judging whether a message fits
 
@@ -39,7 +38,7 @@ def with_attachments(text: str, attachments: list[str]) -> str:
 
 
 class PromptFlow:
-    def __init__(self, app: NanobotApp) -> None:
+    def __init__(self, app: PromptPort) -> None:
         self.app = app
 
     @property
@@ -50,7 +49,7 @@ class PromptFlow:
 
     async def submitted(self, text: str) -> None:
         app = self.app
-        if await slash.dispatch(app, text):
+        if await app.dispatch_slash(text):
             return
         if app.busy:
             self.steer(text)
@@ -82,7 +81,7 @@ class PromptFlow:
 
     def start_turn(self, text: str) -> None:
         app = self.app
-        self._set_busy(True)
+        app.busy = True
         app.run_worker(self._turn(text), group="turn", exit_on_error=False)
 
     async def _turn(self, text: str) -> TurnOutcome:
@@ -93,21 +92,12 @@ class PromptFlow:
         await self.after_turn(outcome)
         return outcome
 
-    def _set_busy(self, busy: bool) -> None:
-        app = self.app
-        app.busy = busy
-        self.prompt.set_busy(busy)
-        if not busy:
-            app.turn_state, app.turn_detail = "idle", ""
-        app.refresh_bindings()
-        app.refresh_status()
-
     async def after_turn(self, outcome: TurnOutcome) -> None:
         app = self.app
         leftovers = app.bridge.take_steers()
         if leftovers:  # arrived too late for this turn: they wait in the queue
             app.pending.convert("steer", "queue")
-        self._set_busy(False)
+        app.busy = False
         self.refresh_pending()
         queued = app.pending.items("queue")
         if outcome.status == "finished" and queued and app.replay is None:
@@ -209,6 +199,6 @@ class PromptFlow:
         provider.on_inject = inject
         for i in range(len(provider.script.turns)):
             prompt = provider.start_turn(i)
-            self._set_busy(True)
+            app.busy = True
             await self._turn(prompt)
         app.say("Replay finished.")

@@ -10,40 +10,35 @@ from typing import TYPE_CHECKING
 
 from textual.command import CommandPalette
 
-from app.core.agent.events import Event
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError, build_provider
 from app.core.settings import config_edit
 from app.core.settings.config import ConfigError
-from app.core.store.pending import PendingStore
 from app.core.store.session_store import list_sessions
 from app.runtime.factory import Opened
 from app.runtime.sessions import sessions_dir
-from app.tui.bridge import SessionBridge
 from app.tui.commands import ModelsProvider
 from app.tui.screens.sessions import SessionsScreen
-from app.tui.transcript import specs_from_events
 from themes import DEFAULT_THEME
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import SessionPort
 
 log = logging.getLogger(__name__)
 
 
 class SessionOps:
-    def __init__(self, app: NanobotApp) -> None:
+    def __init__(self, app: SessionPort) -> None:
         self.app = app
 
     # --- themes ------------------------------------------------------------------------------
 
-    def initial_theme(self) -> str:
+    def initial_theme(self) -> tuple[str, str]:
+        """The theme to start with, and a note for the user when the config's is unknown."""
         wanted = self.app.config.ui.theme or DEFAULT_THEME
         if wanted in self.app.available_themes:
-            return wanted
-        self.app._startup_notices.append(
-            f"unknown theme {wanted!r} in [ui] theme; using {DEFAULT_THEME}")
-        return DEFAULT_THEME
+            return wanted, ""
+        return DEFAULT_THEME, f"unknown theme {wanted!r} in [ui] theme; using {DEFAULT_THEME}"
 
     def theme_names(self) -> list[str]:
         ours = [t for t in ("nanobot-dark", "nanobot-light") if t in self.app.available_themes]
@@ -102,7 +97,7 @@ class SessionOps:
         await self._switch(opened, f"Resumed {path.stem}")
         note = opened.damage_note(path.name)
         if note:
-            await self.app.conversation.add_notice(note, "warning")
+            await self.app.notice(note, "warning")
 
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
@@ -112,35 +107,16 @@ class SessionOps:
 
     async def _switch(self, opened: Opened, message: str) -> None:
         app = self.app
-        old = app.session
-        app.bridge.close()
+        old, new = app.session, opened.session
+        new.thinking_budget = old.thinking_budget
+        await app.show_session(new, opened.events)
         if old.swarm is not None:  # nobody could see or stop the old session's workers
             await old.swarm.aclose("the user left the session")
         if old.store is not None:
             old.store.close()
-        app.session = opened.session
-        opened.session.thinking = app.thinking
-        opened.session.thinking_budget = old.thinking_budget
-        app.bridge = SessionBridge(app, opened.session, flush_seconds=app.bridge.flush_seconds)
-        store = opened.session.store
-        app.pending = PendingStore.for_session(store.path if store else None)
-        app.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
-        app._ctx_used, app._ctx_streamed = app._estimate_history(), 0
-        await self.rebuild_view(opened.events)
         for note in opened.notices:
-            await app.conversation.add_notice(note, "warning")
-        app.flow.refresh_pending()
-        app.refresh_status()
+            await app.notice(note, "warning")
         app.say(message)
-
-    async def rebuild_view(self, events: list[Event]) -> None:
-        conv = self.app.conversation
-        await conv.clear()
-        if self.app.view is not None:
-            self.app.view.reply = None
-            self.app.view.closed_turns.clear()
-        await conv.add_specs(specs_from_events(events))
-        conv.scroll_end(animate=False)
 
     # --- models --------------------------------------------------------------------------------
 
@@ -161,9 +137,8 @@ class SessionOps:
         old = app.session.provider
         app.session.set_provider(selection.provider)
         for note in selection.notices:
-            await app.conversation.add_notice(note, "warning")
-        app._update_model_panel()
-        app.refresh_status()
+            await app.notice(note, "warning")
+        app.model_changed()
         app.say(f"Model: {selection.provider.model}")
         if old is not selection.provider:
             try:

@@ -15,6 +15,7 @@ from app.tui.app import NanobotApp
 from app.tui.screens.dashboard import DashboardScreen
 from app.tui.screens.doctor import DoctorScreen
 from app.tui.screens.model_picker import ModelPickerScreen
+from tests.pilot_wait import until
 from tests.tui.harness import make_factory
 from tests.tui.snapshots.model_screens import (
     BUSY_SLOTS,
@@ -89,6 +90,13 @@ async def test_slash_commands_in_the_app(tmp_path: Path) -> None:
         await pilot.press(*"/local", "enter")
         await pilot.pause()
         assert notices(app)[-1].startswith("no cloud provider configured")
+        # The short names run the same commands.
+        await pilot.press(*"/m list", "enter")
+        await until(pilot, lambda: notices(app)[-1].startswith("main: qwen2.5-coder-0.5b"),
+                    what="/m list")
+        await pilot.press(*"/l", "enter")
+        await until(pilot, lambda: len([n for n in notices(app)
+                                        if n.startswith("no cloud provider")]) == 2, what="/l")
         provider = app.session.provider
         assert provider.requests == []  # type: ignore[attr-defined]  # nothing reached the model
         await pilot.press(*"/doctor", "enter")
@@ -99,6 +107,10 @@ async def test_slash_commands_in_the_app(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         assert app.screen.query_one("#cpu", ResourceMeter).figure.endswith("%")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press(*"/dash", "enter")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="/dash")
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("f4")

@@ -122,7 +122,6 @@ class ContextConfig:
     summary_timeout_s: float = 30.0
     breaker_failures: int = 3  # consecutive summary failures before summaries stop
     protect_recent_outputs: int = 2  # newest tool outputs never masked
-    coalesce_window_ms: int = 400  # messages this close to the first one become one turn
 
 
 @dataclass(frozen=True)
@@ -219,12 +218,22 @@ def _convert(tp: Any, value: Any, key: str, file: str) -> Any:
     return value
 
 
+# Keys that configs written by an earlier version may hold and that no longer mean anything: they
+# are read and ignored, so such a config keeps working. (Unknown keys stay errors: a typo must
+# not pass silently.)
+RETIRED_KEYS = frozenset({
+    "context.coalesce_window_ms",  # message coalescing was removed: Enter always sends at once
+})
+
+
 def _build(cls: Any, table: dict[str, Any], prefix: str, file: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
     kwargs: dict[str, Any] = {}
     for k, v in table.items():
         key = f"{prefix}.{k}" if prefix else k
+        if key in RETIRED_KEYS:
+            continue
         if k not in names:
             raise ConfigError(file, key, "one of " + ", ".join(names), None)
         kwargs[k] = _convert(hints[k], v, key, file)
@@ -284,7 +293,6 @@ def _validate_context(cfg: Config, file: str) -> None:
             raise ConfigError(file, key, "a number > 0", value)
     for key, value, low in (("context.breaker_failures", c.breaker_failures, 1),
                             ("context.protect_recent_outputs", c.protect_recent_outputs, 0),
-                            ("context.coalesce_window_ms", c.coalesce_window_ms, 0),
                             ("swarm.max_concurrent", w.max_concurrent, 1),
                             ("swarm.token_budget", w.token_budget, 1)):
         if value < low:

@@ -1,4 +1,4 @@
-"""The issue's end-to-end task on a real local model: "create hello.py that prints hi, then run it".
+"""An end-to-end task on a real local model: "create hello.py that prints hi, then run it".
 
 Usage: python bench/hello_task.py [--model qwen2.5-coder-0.5b] [--runs 5] [--temperature 0.3]
 

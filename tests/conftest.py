@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# Hermetic (B2): whatever keys the developer or CI has set must not change what tests do.
+# Hermetic: whatever keys the developer or CI has set must not change what tests do.
 _KEY_HINTS = ("API_KEY", "_TOKEN", "OPENAI", "ANTHROPIC", "OPENROUTER", "BRAVE")
 
 

@@ -20,7 +20,7 @@ from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 if TYPE_CHECKING:
     from textual.app import App
 
-# The issue asks for ~50-100 ms: one Markdown append (and one layout pass) per batch, 10 a second.
+# 100 ms reads as live: one Markdown append (and one layout pass) per batch, 10 a second.
 FLUSH_SECONDS = 0.1
 
 

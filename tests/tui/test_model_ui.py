@@ -1,4 +1,4 @@
-"""Pilot tests for issue 5's screens and commands: dashboard keys, doctor, model picker,
+"""Pilot tests for the model screens and commands: dashboard keys, doctor, model picker,
 /model, /local, /doctor and /dashboard in the main app."""
 
 from __future__ import annotations

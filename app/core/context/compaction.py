@@ -1,4 +1,4 @@
-"""Compaction that never blocks the user and never loses text (I2).
+"""Compaction that never blocks the user and never loses text.
 
 Tiers, measured on each request against the *effective* window of the model in use (its context
 window minus the reply reserve):

@@ -1,4 +1,4 @@
-"""The Context Gate (I3): the single choke point where tool output enters the model's context.
+"""The Context Gate: the single choke point where tool output enters the model's context.
 
 Output that fits the room left in the window goes in raw. Output that does not is saved whole on
 disk and replaced by a structural briefing: its size, an outline with line ranges, key lines

@@ -1,4 +1,4 @@
-"""``nanobot doctor`` (N1): what this machine is, what it can run, and what is wrong.
+"""``nanobot doctor``: what this machine is, what it can run, and what is wrong.
 
 Every check has a status (ok, info, warn, fail), a detail and, when something is off, a concrete
 fix. The report is plain data: the CLI prints it or dumps it as JSON, the TUI shows it as a view.

@@ -172,7 +172,7 @@ def plan_slots(wanted: Sequence[tuple[str, ModelShape, int | None, bool]],
 
     Each entry is ``(slot, shape, want_context, partial_gpu_ok)``: the main slot may split its
     layers between GPU and CPU; the others use the GPU only when the whole model fits there
-    (B4: main on the GPU, the helpers on the CPU). A model already placed for an earlier slot is
+    (main on the GPU, the helpers on the CPU). A model already placed for an earlier slot is
     reused, not counted again.
     """
     out: list[SlotFit] = []

@@ -13,7 +13,7 @@ from app.core.models.model_catalog import Candidate, CatalogError, ModelCatalog,
 from app.core.models.tiers import Tier, TierVerdict, classify
 from app.core.settings.config import SLOTS
 
-# Context each slot asks for before the fit maths trims it (B4: memory is a short-job model).
+# Context each slot asks for before the fit maths trims it (memory is a short-job model).
 SLOT_CONTEXT = {"main": 32768, "rlm": 16384, "memory": 8192}
 
 

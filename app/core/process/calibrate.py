@@ -1,4 +1,4 @@
-"""Calibration (P2.0): single samples on random reachable steps, scored against the solver.
+"""Calibration: single samples on random reachable steps, scored against the solver.
 
 From them: p (right among valid samples) with a one-sided Clopper-Pearson lower bound (Wilson is
 reported too), the valid-parse rate v, the reply-length distribution and the token cap it implies,

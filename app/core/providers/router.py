@@ -1,4 +1,4 @@
-"""The per-turn router (I5): a transparent light/standard/heavy scorer, escalation on evidence.
+"""The per-turn router: a transparent light/standard/heavy scorer, escalation on evidence.
 
 Every point of the score has a reason a person can read; thresholds come from ``[router]``
 (light below 2, heavy from 6). A turn starts at 2 points (standard) and features move it.

@@ -32,7 +32,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class SlotConfig:
-    """One local model slot (B4). An empty slot falls back to ``main``; empty main = the default."""
+    """One local model slot. An empty slot falls back to ``main``; empty main = the default."""
 
     model: str = ""
     path: str = ""
@@ -84,7 +84,7 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class RouterConfig:
-    """Per-turn light/standard/heavy routing (I5); targets use provider names ("" = main)."""
+    """Per-turn light/standard/heavy routing; targets use provider names ("" = main)."""
 
     enabled: bool = True
     light: str = ""
@@ -96,7 +96,7 @@ class RouterConfig:
 
 @dataclass(frozen=True)
 class ResilienceConfig:
-    """Retries, circuit breakers and zero-config discovery of local servers (I4)."""
+    """Retries, circuit breakers and zero-config discovery of local servers."""
 
     max_retries: int = 3
     base_delay: float = 1.0
@@ -114,7 +114,7 @@ class UIConfig:
 
 @dataclass(frozen=True)
 class ContextConfig:
-    """Compaction tiers as fractions of the model's effective window, and their guards (I2, N7)."""
+    """Compaction tiers as fractions of the model's effective window, and their guards."""
 
     background_at: float = 0.80  # background summary by the memory-slot model
     mask_at: float = 0.85  # old tool outputs become one-line stubs
@@ -126,7 +126,7 @@ class ContextConfig:
 
 @dataclass(frozen=True)
 class SwarmConfig:
-    """Workers spawned by the ``spawn`` tool (P2.5)."""
+    """Workers spawned by the ``spawn`` tool."""
 
     max_depth: int = 3
     max_concurrent: int = 4

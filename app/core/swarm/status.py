@@ -1,4 +1,4 @@
-"""Status injection (N6): each request carries a short block about this session's workers.
+"""Status injection: each request carries a short block about this session's workers.
 
 The block comes from the swarm's in-memory registry (never from re-reading the log), lists running
 workers and up to three recently finished ones, and is left out when there is nothing to say. It is

@@ -1,4 +1,4 @@
-"""The worker tree: spawn, run concurrently on asyncio, budget, cancel, report (P2.5, N6).
+"""The worker tree: spawn, run concurrently on asyncio, budget, cancel, report.
 
 One :class:`Swarm` belongs to a root session (the session whose seat, a
 :class:`~app.core.swarm.status.SwarmHook` with no owner, it was given to). Every worker runs its own
@@ -465,7 +465,7 @@ class Swarm:
 
     def status_lines(self, owner: str | None, *, recent: int = 3,
                      recent_s: float = 600.0) -> list[str]:
-        """Running and recently finished workers under ``owner``, one line each (N6)."""
+        """Running and recently finished workers under ``owner``, one line each."""
         from app.core.swarm.status import status_lines
 
         return status_lines(self, owner, recent=recent, recent_s=recent_s)

@@ -1,4 +1,4 @@
-"""One worker: a task, the tools it may use, the context it was handed and a budget (P2.5).
+"""One worker: a task, the tools it may use, the context it was handed and a budget.
 
 The budget shrinks down the tree: a child gets half its parent's tool rounds and depth + 1, and
 inherits what is left of the parent's wall-clock and token budgets. :class:`WorkerStore` lets a

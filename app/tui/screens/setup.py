@@ -1,4 +1,4 @@
-"""The first-run wizard (N2): hardware → recommended models → downloads → config → a test prompt.
+"""The first-run wizard: hardware → recommended models → downloads → config → a test prompt.
 
 Everything it decides comes from the core (:mod:`app.core.models.recommend`,
 :mod:`app.core.models.setup_plan`, :mod:`app.core.models.download`); this screen shows the steps, lets the

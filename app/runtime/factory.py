@@ -6,8 +6,9 @@ workers) is built here from the same parts, so none of them can forget one:
 - the provider (the caller's current one: ``/model`` may have switched it),
 - a tool registry of its own (tools bound to a session, like ``spawn``, bind to this one),
 - the permission policy from ``[permissions]``, the approver that asks the user, ``--yes``,
-- the features: a seat in a worker tree with status injection, compaction, and whatever the
-  installers in :attr:`SessionFactory.features` add,
+- the features: a seat in a worker tree with status injection, the reader for large tool
+  output (and ``ctx_ask``), the project's instructions, skills and MCP servers, compaction, and
+  whatever else the installers in :attr:`SessionFactory.features` add,
 - the store (a new session file, the resumed one, a worker's tag in its root's file, or none).
 
 Adding a feature that needs session wiring (MCP tools, instructions, skills, memory…): write an
@@ -15,7 +16,7 @@ installer ``def install_x(build: SessionBuild) -> None`` that reads ``build.conf
 parts and adds tools (``build.tools.register``), hooks (``build.hooks.append``) or notes for the
 user (``build.notices``), then list it in :data:`DEFAULT_FEATURES` (or pass ``features=`` for one
 factory). A feature the UI must reach gets a typed ``Session`` constructor parameter, as
-``swarm`` and ``compaction`` have, never a search through the hooks.
+``swarm``, ``reader`` and ``compaction`` have, never a search through the hooks.
 """
 
 from __future__ import annotations

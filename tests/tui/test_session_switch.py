@@ -1,6 +1,8 @@
 """Every way to get a session gives a complete one: after ``/new``, after resuming from F3 and
 after ``nanobot --continue``, a write asks the user (and approval writes the file), ``/compact``
 summarises, and a spawned worker reports to the session on screen and is cancelled from the pane.
+It also has the user's ``[permissions]``, the reader for large tool output, the project's
+instructions (AGENTS.md) in what the model is told and its skills (``read_skill``).
 
 These ran into three bugs when a session was put together by hand next to the first one: no
 approver (every write refused as if headless), no compaction, and a ``spawn`` tool still bound to
@@ -20,8 +22,12 @@ from app.cli import tui as cli_tui
 from app.core.context.summarizer import Summarizer
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
+from app.core.settings.paths import get_paths
+from app.core.settings.tool_config import PermissionsConfig
+from app.core.skills.format import Skill, write_skill
 from app.runtime import build as runtime
 from app.runtime.factory import SessionFactory, builtin_tool_source
+from app.runtime.project import Project
 from app.tui.app import NanobotApp
 from app.tui.screens.permission import PermissionScreen
 from app.tui.screens.sessions import SessionsScreen
@@ -33,6 +39,9 @@ from widgets.notice_line import NoticeLine
 from widgets.user_message import UserMessage
 
 SUMMARY = "## Task\n- write made.txt\n## Facts\n- made.txt holds one line"
+RULE = "Name every file you write in the answer."
+# The user's policy: a tool the defaults would ask for is refused (write_file still asks).
+PERMISSIONS = PermissionsConfig(tools={"edit_file": "deny"})
 
 
 def factory_for(tmp_path: Path) -> tuple[SessionFactory, KeyedProvider, ScriptedProvider]:
@@ -40,10 +49,15 @@ def factory_for(tmp_path: Path) -> tuple[SessionFactory, KeyedProvider, Scripted
     asks), sessions saved, a summariser for /compact, workers and compaction installed."""
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
+    (ws / "AGENTS.md").write_text(f"# Rules\n{RULE}\n")
+    write_skill(ws / "skills", Skill("release-notes", "Write release notes.", "steps"))
+    config = Config(permissions=PERMISSIONS)
     provider = KeyedProvider()
     memory = ScriptedProvider(model="memory-slot", context_window=4096)
-    factory = make_factory(ws, provider, persist=True, tools=builtin_tool_source(Config()),
-                           summarizer=Summarizer(memory, timeout_s=30.0))
+    factory = make_factory(ws, provider, persist=True, config=config,
+                           tools=builtin_tool_source(config),
+                           summarizer=Summarizer(memory, timeout_s=30.0),
+                           project=Project.load(config, ws, get_paths().config_dir))
     return factory, provider, memory
 
 
@@ -66,6 +80,11 @@ async def check_the_session_on_screen(app: NanobotApp, pilot: Pilot[Any],
     session = app.session
     ws = session.options.workspace
 
+    # The user's policy, the reader and the project's skills came with the session.
+    assert session.permissions.config == PERMISSIONS and session.approver is not None
+    assert session.reader is not None
+    assert "read_skill" in session.tools.names() and "edit_file" in session.tools.names()
+
     # A write asks the user; approving it writes the file.
     provider.script("root", ScriptedReply.call("write_file", path="made.txt", content="made\n"),
                     "Wrote made.txt.")
@@ -76,6 +95,9 @@ async def check_the_session_on_screen(app: NanobotApp, pilot: Pilot[Any],
     await app.workers.wait_for_complete()
     await until(pilot, lambda: not app.busy, what="the turn to end")
     assert (ws / "made.txt").read_text() == "made\n"
+    # The model was told the project's instructions and offered its skills.
+    system = provider.requests[-1].messages[0].content
+    assert RULE in system and "release-notes: Write release notes." in system
 
     # /compact starts a summary of this session, and the summary arrives.
     memory.enqueue(SUMMARY)

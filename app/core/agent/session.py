@@ -600,7 +600,7 @@ class Session:
             read = await self.reader.read(self, call, result, room_tokens=room, turn_id=turn_id,
                                           cancel=cancel)
             if read is not None:
-                self._admitted_tokens += estimate_tokens(read.content)
+                self._admitted_tokens += self.tokens.tokens(read.content)
                 return read
         admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
                                    budget_tokens=room, source_path=str(result.meta.get("source", "")))

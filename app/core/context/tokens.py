@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 # About four characters per token for English and code with the tokenizers we ship.
 DEFAULT_CHARS_PER_TOKEN = 4.0
+# For fitting a prompt into a model's window before that model's counts came back: an estimate
+# that is too low overflows the window, one that is too high only shortens the prompt.
+CAUTIOUS_CHARS_PER_TOKEN = 3.0
 # A calibrated ratio stays inside these bounds: a usage report from a provider that counts oddly
 # (cached prompts, a template that adds a lot) must not make every estimate absurd.
 MIN_CHARS_PER_TOKEN, MAX_CHARS_PER_TOKEN = 1.0, 8.0

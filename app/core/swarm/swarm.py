@@ -441,7 +441,7 @@ class Swarm:
         now = self.clock()
         rid = f"r{next(self._ids)}"
         self.readers[rid] = Worker(rid, None, label, task, "", (), model,
-                                   Budget(max_iterations=max_rounds, depth=1), state="running",
+                                   WorkerBudget(max_iterations=max_rounds, depth=1), state="running",
                                    created=now, started=now)
         self._reader_cancel[rid] = cancel
         self._changed()

@@ -12,6 +12,7 @@ from app.core.agent.events import (
     Injected,
     Notice,
     ReasoningDelta,
+    ReplyRestarted,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -108,6 +109,8 @@ def specs_from_events(events: list[Event]) -> list[BlockSpec]:
         elif isinstance(ev, Injected):
             flush()
             specs.append(BlockSpec("steer", ev.text))
+        elif isinstance(ev, ReplyRestarted):  # the partial reply was abandoned, as shown live
+            flush(cancelled=True)
         elif isinstance(ev, Notice):
             flush()
             specs.append(BlockSpec("notice", ev.text, level=ev.level))

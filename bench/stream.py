@@ -2,13 +2,15 @@
 
     python -m bench.stream                 # the full run (20,000 tokens; several minutes)
     python -m bench.stream --quick         # a short proof run
+    python -m bench.stream --terminal      # the real-terminal mode (bench/stream_terminal.py)
 
 Ours: a 20,000-token reply (headings, lists, tables, code fences) streamed as fast as possible by a
-provider through the real Session, the bridge (batched deltas) and the conversation pane (segmented
-MarkdownStream), after a long existing transcript. Baselines: one plain ``MarkdownStream`` fed per
-token, and ``Markdown.update(full_text)`` per token on the first 500 tokens. Then CPU use at a
-model-like 50 tok/s, ours vs the plain per-token stream. A token "arrives" when its text is in the
-rendered Markdown document (the append that holds it has completed).
+provider through the real Session, the bridge (batched deltas) and the conversation view (Line API,
+blocks drawn once, the reply's last Markdown block drawn per batch), after a long existing
+transcript. Baselines: one plain ``MarkdownStream`` fed per token, and ``Markdown.update(full_text)``
+per token on the first 500 tokens. Then CPU use at a model-like 50 tok/s, ours vs the plain
+per-token stream. A token "arrives" when its text is drawn (ours: the reply block's lines hold it;
+the baselines: the Markdown append that holds it has completed).
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ from app.core.providers.base import (
     UsageChunk,
 )
 from app.tui.app import NanobotApp
-from widgets.assistant_message import AssistantMessage
-from widgets.block_spec import BlockSpec
+from widgets.blocks import Block
+from widgets.conversation import Conversation
 
 SIZE = (100, 40)
 
@@ -85,12 +87,17 @@ def make_tokens(n_tokens: int) -> list[str]:
     return tokens[:n_tokens]
 
 
-def transcript(blocks: int) -> list[BlockSpec]:
-    specs: list[BlockSpec] = []
+def history_events(blocks: int) -> list[Any]:
+    """``blocks`` conversation blocks as a session log holds them: questions and replies."""
+    from app.core.agent.events import TextDelta, TurnFinished, TurnStarted
+
+    events: list[Any] = []
     for i in range(blocks // 2):
-        specs.append(BlockSpec("user", f"Question {i}: how does part {i} work?"))
-        specs.append(BlockSpec("assistant", SECTION.format(n=1000 + i)))
-    return specs
+        tid = f"h{i}"
+        text = SECTION.format(n=1000 + i)
+        events += [TurnStarted(tid, text=f"Question {i}: how does part {i} work?"),
+                   TextDelta(tid, text), TurnFinished(tid, text=text)]
+    return events
 
 
 @dataclass
@@ -217,15 +224,18 @@ async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = 
     # Fixed hardware numbers: no sampler thread competing for the CPU being measured.
     app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
     tracker = Tracker()
-    original = AssistantMessage.append
+    original = Conversation.changed
 
-    def patched(self: AssistantMessage, markdown: str) -> AwaitComplete:
-        return tracker.wrap(lambda md: original(self, md))(markdown)
+    def patched(self: Conversation, block: Block) -> None:
+        original(self, block)  # draws the block when it is on screen, as a streaming reply is
+        if block.kind == "assistant" and block.text:
+            tracker.chars = len(block.text)
+            tracker.marks.append((tracker.chars, time.perf_counter()))
 
-    AssistantMessage.append = patched  # type: ignore[method-assign]
+    Conversation.changed = patched  # type: ignore[method-assign]
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await app.conversation.add_specs(transcript(history_blocks))
+            await app.ops.rebuild_view(history_events(history_blocks))
             await pilot.pause()
             frames = frame_clock(app)
             cpu0, t0 = time.process_time(), time.perf_counter()
@@ -234,10 +244,11 @@ async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = 
             await app.settle()
             await pilot.pause()
             cpu = time.process_time() - cpu0
-            assert "".join(m.source for m in app.query(AssistantMessage))[-50:] == \
-                "".join(tokens)[-50:], "the pane did not receive the whole reply"
+            replies = [b for b in app.conversation.blocks if b.kind == "assistant"]
+            assert replies[-1].text[-50:] == "".join(tokens)[-50:], \
+                "the view did not receive the whole reply"
     finally:
-        AssistantMessage.append = original  # type: ignore[method-assign]
+        Conversation.changed = original  # type: ignore[method-assign]
     return Result("ours", len(tokens), t0, tracker.arrival_times(tokens), frames, cpu)
 
 
@@ -325,4 +336,11 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    if "--terminal" in sys.argv:
+        from bench.stream_terminal import main as terminal_main
+
+        terminal_main([a for a in sys.argv[1:] if a != "--terminal"])
+    else:
+        asyncio.run(main())

@@ -30,6 +30,8 @@ class PromptInput(Input):
         Binding("up", "recall", "Recall", show=False, id="recall"),
         Binding("grave_accent", "inject_prompt", "Inject", show=False, priority=True,
                 id="inject_prompt"),
+        Binding("shift+tab", "focus_conversation", "Conversation", show=False,
+                id="focus_conversation"),
     ]
 
     class Submitted(Message):
@@ -43,6 +45,9 @@ class PromptInput(Input):
             self.text = text
 
     class RecallRequested(Message):
+        pass
+
+    class FocusConversation(Message):
         pass
 
     class InjectRequested(Message):
@@ -92,6 +97,9 @@ class PromptInput(Input):
 
     def action_recall(self) -> None:
         self.post_message(self.RecallRequested())
+
+    def action_focus_conversation(self) -> None:
+        self.post_message(self.FocusConversation())
 
     def action_inject_prompt(self) -> None:
         self.post_message(self.InjectRequested())

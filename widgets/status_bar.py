@@ -47,4 +47,6 @@ class StatusBar(Static):
             out.append(f"  │  ctx {self.context}")
         if self.session:
             out.append(f"  │  {self.session}", "dim")
-        self.update(out, layout=False)  # one fixed line: no need to re-layout the screen
+        if out.markup != getattr(self, "_shown", None):
+            self._shown = out.markup
+            self.update(out, layout=False)  # one fixed line: no need to re-layout the screen

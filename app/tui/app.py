@@ -1,7 +1,7 @@
 """The Textual app: composes the main screen, binds keys from the registry, routes events.
 
 Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
-switching in :mod:`app.tui.session_ops`, event → widget mapping in :mod:`app.tui.conversation_view`,
+switching in :mod:`app.tui.session_ops`, events → conversation blocks in :mod:`app.tui.transcript`,
 keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`, palette in :mod:`app.tui.commands`.
 """
 
@@ -45,7 +45,6 @@ from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
 from app.tui.commands_models import ModelCommandsProvider
-from app.tui.conversation_view import ConversationView
 from app.tui.model_ops import open_dashboard, start_managed_servers
 from app.tui.model_ops import open_model_picker as open_slot_picker
 from app.tui.prompt_flow import PromptFlow
@@ -54,6 +53,7 @@ from app.tui.screens.help import HelpScreen
 from app.tui.screens.permission import ask_permission
 from app.tui.screens.processes import announce_processes
 from app.tui.session_ops import SessionOps
+from app.tui.transcript import TranscriptFold
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -76,6 +76,7 @@ DOUBLE_PRESS_SECONDS = 2.0
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
 MIN_SIZE = (80, 24)  # below this the side column hides
+STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 
 SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
 
@@ -116,7 +117,6 @@ class NanobotApp(App[None]):
         self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         self.attachments: list[str] = []
         self.busy = False
-        self.view: ConversationView | None = None
         self.side_mode = "auto"
         self.turn_state = "idle"
         self.turn_detail = ""
@@ -125,6 +125,7 @@ class NanobotApp(App[None]):
         self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
         self._ctx_used = 0
         self._ctx_streamed = 0  # characters streamed since the last real count
+        self._status_at = 0.0
         self.ready = False  # set once composed: handlers before that have nothing to update
         self._build_panes()
         self.flow = PromptFlow(self)
@@ -143,6 +144,8 @@ class NanobotApp(App[None]):
         # Kept as attributes: a modal on top (inject line, help) must not hide them from handlers,
         # and App.query_one only searches the active screen.
         self.conversation = Conversation(id="conversation")
+        # Live events become blocks through the same fold that rebuilds a resumed session.
+        self.fold = TranscriptFold(self.conversation)
         self.meter = ContextMeter(id="meter")
         self.swarm = SwarmPanel(id="swarm")
         self.swarm_tree = SwarmTree(id="swarm-tree")  # hidden until a worker exists
@@ -165,7 +168,6 @@ class NanobotApp(App[None]):
 
     async def on_mount(self) -> None:
         self.ready = True
-        self.view = ConversationView(self.conversation)
         prompt = self.prompt
         prompt.cursor_blink = self._blink
         self.set_keymap(self.keymap)
@@ -180,9 +182,9 @@ class NanobotApp(App[None]):
         if self._resumed_events is not None:
             await self.ops.rebuild_view(self._resumed_events)
         if not self.conversation.blocks and self.replay is None:
-            await self.conversation.add_notice(WELCOME)
+            self.add_notice(WELCOME)
         for note in self._startup_notices:
-            await self.conversation.add_notice(note, "warning")
+            self.add_notice(note, "warning")
         self.flow.refresh_pending()
         self.refresh_status()
         if len(self.pending):
@@ -213,12 +215,18 @@ class NanobotApp(App[None]):
 
     async def on_core_event(self, message: CoreEvent) -> None:
         ev = message.event
-        if self.view is not None:
-            await self.view.apply(ev)
+        self.fold.apply(ev)
         if isinstance(ev, TextDelta | ReasoningDelta):
             self._ctx_streamed += len(ev.text)
-            self._set_state("thinking" if isinstance(ev, ReasoningDelta) else "streaming")
-        elif isinstance(ev, Usage):
+            state = "thinking" if isinstance(ev, ReasoningDelta) else "streaming"
+            # The meter's estimate grows with every batch: redraw it twice a second, not ten
+            # times (the side panels cost more per frame than the new text).
+            now = time.monotonic()
+            if state != self.turn_state or now - self._status_at >= STATUS_EVERY:
+                self._set_state(state)
+                self.refresh_status()
+            return
+        if isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
         elif isinstance(ev, TurnStarted):
             self._ctx_streamed += len(ev.text)
@@ -264,8 +272,6 @@ class NanobotApp(App[None]):
             await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
             if self._message_queue.empty():
                 break
-        if self.view is not None:
-            await self.view.settle()
 
     def on_hardware_sampled(self, message: HardwareSampled) -> None:
         self.hardware_panel.show_snapshot(message.snapshot)
@@ -286,6 +292,7 @@ class NanobotApp(App[None]):
         return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
+        self._status_at = time.monotonic()
         meter = self.meter
         used, estimated = self.context_estimate()
         meter.set_usage(used, self.session.context_limit, estimated)
@@ -349,6 +356,11 @@ class NanobotApp(App[None]):
                                    DOUBLE_PRESS_SECONDS)
 
     def action_interrupt(self) -> None:
+        selected = self.screen.get_selected_text()
+        if selected:  # Ctrl+C with a mouse selection copies, as in a terminal
+            self.screen.clear_selection()
+            self.copy_text(selected, "selection")
+            return
         if self.busy:
             self.cancel_turn()
             return
@@ -390,6 +402,7 @@ class NanobotApp(App[None]):
     def _apply_thinking_class(self) -> None:
         if self.ready:
             self.main_row.set_class(not self.thinking, "-hide-thinking")
+            self.conversation.show_thinking = self.thinking
 
     def action_toggle_side(self) -> None:
         side = self.side
@@ -404,13 +417,48 @@ class NanobotApp(App[None]):
             self.push_screen(HelpScreen(self.keymap))
 
     async def action_clear_view(self) -> None:
-        conv = self.conversation
-        await conv.clear()
-        if self.view is not None:
-            self.view.reply = None
+        self.conversation.clear()
+        self.fold.reset()
         n = len(self.session.history)
-        await conv.add_notice(f"view cleared; the session still holds {n} message"
-                              f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+        self.add_notice(f"view cleared; the session still holds {n} message"
+                        f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+
+    def add_notice(self, text: str, level: str = "info") -> None:
+        """A note in the conversation, between blocks (never inside a streaming reply)."""
+        self.fold.notice(text, level)
+
+    # --- the conversation view -----------------------------------------------------------------
+
+    def action_scroll_view(self, where: str) -> None:
+        conv = self.conversation
+        if where == "page_up":
+            conv.action_page(-1)
+        elif where == "page_down":
+            conv.action_page(1)
+        elif where == "top":
+            conv.action_top()
+        else:
+            conv.action_bottom()
+
+    def on_prompt_input_focus_conversation(self, _: PromptInput.FocusConversation) -> None:
+        self.conversation.focus()
+
+    def on_conversation_typed_ahead(self, message: Conversation.TypedAhead) -> None:
+        prompt = self.prompt
+        prompt.focus()
+        prompt.insert_text_at_cursor(message.character)
+
+    def on_conversation_left(self, _: Conversation.Left) -> None:
+        self.prompt.focus()
+
+    def on_conversation_copied(self, message: Conversation.Copied) -> None:
+        self.copy_text(message.block.copy_text(), "block")
+
+    def copy_text(self, text: str, what: str) -> None:
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + 1 if text else 0
+        self.say(f"Copied the {what} ({lines:,} line{'s' if lines != 1 else ''}, "
+                 f"{len(text):,} characters)")
 
     def action_show_screen(self, name: str) -> None:
         entry = get_screen(name)

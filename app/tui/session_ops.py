@@ -21,7 +21,7 @@ from app.runtime.sessions import Opened, open_like, sessions_dir
 from app.tui.bridge import SessionBridge
 from app.tui.commands import ModelsProvider
 from app.tui.screens.sessions import SessionsScreen
-from app.tui.transcript import specs_from_events
+from app.tui.transcript import blocks_from_events
 from themes import DEFAULT_THEME
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class SessionOps:
         await self._switch(opened, f"Resumed {path.stem}")
         note = opened.damage_note(path.name)
         if note:
-            await self.app.conversation.add_notice(note, "warning")
+            self.app.add_notice(note, "warning")
 
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
@@ -130,13 +130,9 @@ class SessionOps:
         app.say(message)
 
     async def rebuild_view(self, events: list[Event]) -> None:
-        conv = self.app.conversation
-        await conv.clear()
-        if self.app.view is not None:
-            self.app.view.reply = None
-            self.app.view.closed_turns.clear()
-        await conv.add_specs(specs_from_events(events))
-        conv.scroll_end(animate=False)
+        """Show a saved session: all of it, scrollable (drawn lazily, the newest first)."""
+        self.app.fold.reset()
+        self.app.conversation.set_blocks(blocks_from_events(events))
 
     # --- models --------------------------------------------------------------------------------
 
@@ -157,7 +153,7 @@ class SessionOps:
         old = app.session.provider
         app.session.set_provider(selection.provider)
         for note in selection.notices:
-            await app.conversation.add_notice(note, "warning")
+            app.add_notice(note, "warning")
         app._update_model_panel()
         app.refresh_status()
         app.say(f"Model: {selection.provider.model}")

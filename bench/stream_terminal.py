@@ -160,6 +160,14 @@ def child_ours(args: argparse.Namespace, out: Path) -> None:
 
             profiler = Profiler(interval=0.0005, async_mode="disabled")
             profiler.start()
+        spy = os.environ.get("NANOBOT_BENCH_PYSPY")  # a path: py-spy samples the streaming
+        if spy:
+            import subprocess
+
+            subprocess.Popen(["py-spy", "record", "--pid", str(os.getpid()), "--rate", "250",
+                              "--format", "raw", "--nonblocking", "--duration",
+                              str(int(args.tokens / args.rate)), "-o", spy],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         marks.cpu0, marks.t0, marks.wall0 = cpu_seconds(), time.perf_counter(), time.time()
         app.flow.start_turn("go")
         app.set_interval(0.05, check)

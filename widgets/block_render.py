@@ -159,8 +159,17 @@ def frame(lines: Lines, width: int, inner: int, look: Look, *, left: list[Segmen
     return [Strip([*left, *line, *right], width) for line in lines]
 
 
+_BLANKS: dict[tuple[int, Style], Strip] = {}
+
+
 def blank(width: int, look: Look) -> Strip:
-    return Strip([Segment(" " * width, look.base)], width)
+    # One object per width and style: a Strip is costly to make (it carries seven caches).
+    key = (width, look.base)
+    if key not in _BLANKS:
+        if len(_BLANKS) > 64:
+            _BLANKS.clear()
+        _BLANKS[key] = Strip([Segment(" " * width, look.base)], width)
+    return _BLANKS[key]
 
 
 # --- streaming-friendly Markdown ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -118,6 +118,7 @@ class Conversation(ScrollView, can_focus=True):
         self.follow = True  # at the bottom: new text scrolls into view
         self.unseen = False  # something arrived below while scrolled up
         self.cursor: int | None = None
+        self._framing = False
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
@@ -332,7 +333,18 @@ class Conversation(ScrollView, can_focus=True):
         selection = self.text_selection
         if selection is not None:
             strip = self._select(strip, selection, vy)
+        if self._framing:
+            return strip
+        # Asked directly (Textual finds where a mouse selection starts this way): the cells carry
+        # their offsets. Frames leave them out: each offset is a pickled style per segment.
         return strip.apply_offsets(0, vy)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._framing = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._framing = False
 
     def _hint_strip(self) -> Strip:
         style = self.get_component_rich_style("conversation--hint")
@@ -556,13 +568,13 @@ class Conversation(ScrollView, can_focus=True):
         if style.link:
             self.app.open_url(style.link)
             return
-        if self.unseen and not self.follow and event.y == self.size.height - 1:
+        where = event.get_content_offset(self)
+        if where is None:
+            return
+        if self.unseen and not self.follow and where.y == self.size.height - 1:
             self.scroll_to_end()
             return
-        offset = style.meta.get("offset")
-        if offset is None:
-            return
-        i = self.block_at(offset[1])
+        i = self.block_at(self._view_top() + where.y)
         if i >= 0:
             self.cursor = i
             self.toggle(i)

@@ -35,20 +35,30 @@ class LeanScrollBar(ScrollBar):
         start = int(where * 8)
         return (start, start + ceil(thumb * 8), size)
 
+    _pending = False
+
     def _check(self) -> None:
+        self._pending = False
         thumb = self.thumb()
         if thumb != self._thumb:
             self._thumb = thumb
             self.refresh()
 
+    def _check_soon(self) -> None:
+        # The content grows, then the view follows it: two changes that cancel out on screen.
+        # Judge the thumb once both are in.
+        if not self._pending:
+            self._pending = True
+            self.call_later(self._check)
+
     def watch_window_virtual_size(self) -> None:
-        self._check()
+        self._check_soon()
 
     def watch_window_size(self) -> None:
-        self._check()
+        self._check_soon()
 
     def watch_position(self) -> None:
-        self._check()
+        self._check_soon()
 
     def on_resize(self) -> None:
-        self._check()
+        self._check_soon()

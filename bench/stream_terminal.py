@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
+import itertools
 import json
 import os
 import pty
@@ -67,7 +69,7 @@ def _hook_frames(app: Any, frames: list[float]) -> None:
 def _finish(app: Any, marks: Marks, frames: list[float], out: Path, extra: dict[str, Any]) -> None:
     marks.cpu1, marks.t1, marks.wall1 = cpu_seconds(), time.perf_counter(), time.time()
     inside = [f for f in frames if marks.t0 <= f <= marks.t1]
-    gaps = sorted(b - a for a, b in zip(inside, inside[1:], strict=False)) or [0.0]
+    gaps = sorted(b - a for a, b in itertools.pairwise(inside)) or [0.0]
     import psutil
 
     out.write_text(json.dumps({
@@ -176,7 +178,9 @@ def child_ours(args: argparse.Namespace, out: Path) -> None:
         if not app.busy and not marks.t1:
             if profiler is not None:
                 profiler.stop()
-                Path(profile).write_text(profiler.output_text(color=False, unicode=True) + "\n" + profiler.output_text(color=False, unicode=True, flat=True))
+                text = profiler.output_text(color=False, unicode=True)
+                flat = profiler.output_text(color=False, unicode=True, flat=True)
+                Path(profile).write_text(f"{text}\n{flat}")
             _finish(app, marks, frames, out, {"history": args.history})
 
     app.call_later(lambda: app.set_timer(SETTLE_S, start))
@@ -218,10 +222,8 @@ def run_child(variant: str, args: argparse.Namespace, history: int = 0) -> dict[
                 break
         else:
             os.kill(pid, 9)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
         os.close(fd)
         if not out.exists():
             raise RuntimeError(f"{variant}: the child wrote no result")

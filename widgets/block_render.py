@@ -353,10 +353,10 @@ def _tool(block: Block, width: int, canvas: Canvas) -> list[Strip]:
         head.append(f"  [{block.badge}]", look.accent)
     body = Text(no_wrap=False)
     if status != "running":
-        lines = block.text.splitlines() or [""]
+        result = block.text.splitlines() or [""]
         limit = EXPANDED_LINES if block.open else PREVIEW_LINES
-        body.append("\n".join(lines[:limit]), look.muted)
-        more = len(lines) - limit
+        body.append("\n".join(result[:limit]), look.muted)
+        more = len(result) - limit
         if more > 0:
             hint = "" if block.open else " (Enter or click to open)"
             body.append(f"\n… {more} more line{'s' if more != 1 else ''}{hint}", look.muted)

@@ -52,6 +52,10 @@ class Conversation(ScrollView, can_focus=True):
     Conversation {
         height: 1fr; overflow-y: scroll; overflow-x: hidden; scrollbar-size-vertical: 1;
         padding-left: 1; background: $background; color: $foreground;
+        /* Always there (the text width never changes under the reader), invisible until the
+           conversation is longer than the screen. */
+        scrollbar-background: $background; scrollbar-background-hover: $background;
+        scrollbar-background-active: $background;
         &:focus { padding-left: 0; border-left: outer $accent; }
         & > .conversation--muted { color: $text-muted; }
         & > .conversation--accent { color: $accent; }
@@ -59,7 +63,7 @@ class Conversation(ScrollView, can_focus=True):
         & > .conversation--user-bar { color: $primary; background: $boost; }
         & > .conversation--steer-bar { color: $accent; background: $boost; }
         & > .conversation--thinking { color: $text-muted; text-style: italic; }
-        & > .conversation--thinking-bar { color: $panel-lighten-2; }
+        & > .conversation--thinking-bar { color: $foreground 25%; }
         & > .conversation--tool { color: $accent; }
         & > .conversation--tool-bar { color: $accent 50%; }
         & > .conversation--error { color: $error; }
@@ -235,14 +239,14 @@ class Conversation(ScrollView, can_focus=True):
     def _near_view(self, i: int) -> bool:
         top = self._top(i)
         view = self._view_top()
-        return top < view + self.size.height + 2 and top + self._heights[i] > view - 2 or (
-            self.follow and i >= len(self.blocks) - 2)
+        on_screen = top < view + self.size.height + 2 and top + self._heights[i] > view - 2
+        return on_screen or (self.follow and i >= len(self.blocks) - 2)
 
     # --- drawing -------------------------------------------------------------------------------
 
     def _look(self) -> Canvas:
-        key = tuple(self.get_component_rich_style(name) for name in sorted(
-            self.COMPONENT_CLASSES)) + (self.rich_style,)
+        key = (*(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
+               self.rich_style)
         if self._canvas is None or key != self._look_key:
             self._look_key = key
             self._canvas = self._make_canvas(self._canvas.gen + 1 if self._canvas else 0)
@@ -253,13 +257,13 @@ class Conversation(ScrollView, can_focus=True):
     def _make_canvas(self, gen: int) -> Canvas:
         s = self.get_component_rich_style
         base = self.rich_style
-        muted = s("conversation--muted", partial=True)
-        accent = s("conversation--accent", partial=True)
-        heading = s("conversation--heading", partial=True)
-        code = s("conversation--code", partial=True)
-        link = s("conversation--link", partial=True)
-        error = s("conversation--error", partial=True)
-        warning = s("conversation--warning", partial=True)
+        muted = s("conversation--muted")
+        accent = s("conversation--accent")
+        heading = s("conversation--heading")
+        code = s("conversation--code")
+        link = s("conversation--link")
+        error = s("conversation--error")
+        warning = s("conversation--warning")
         dark = self.app.current_theme.dark if self.is_attached else True
         code_bg = code.bgcolor.get_truecolor().hex if code.bgcolor else None
         md = {
@@ -277,10 +281,10 @@ class Conversation(ScrollView, can_focus=True):
             base=base, muted=muted, accent=accent,
             user=s("conversation--user"), user_bar=s("conversation--user-bar"),
             steer_bar=s("conversation--steer-bar"),
-            thinking=s("conversation--thinking", partial=True),
-            thinking_bar=s("conversation--thinking-bar", partial=True),
-            tool=s("conversation--tool", partial=True),
-            tool_bar=s("conversation--tool-bar", partial=True),
+            thinking=s("conversation--thinking"),
+            thinking_bar=s("conversation--thinking-bar"),
+            tool=s("conversation--tool"),
+            tool_bar=s("conversation--tool-bar"),
             tool_error=error, tool_cancelled=warning, cancelled_bar=warning,
             notice={"info": muted, "warning": warning, "error": error,
                     "cancelled": warning + Style(bold=True), "tool": accent},

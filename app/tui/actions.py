@@ -11,8 +11,9 @@ Adding an action (for a new pane or modal):
 
 The ``action`` string is an ordinary Textual action, run in the namespace named by ``where``:
 ``"app"`` actions are bound on the App; ``"prompt"`` actions are bound on the prompt widget, which
-sees printable keys first (the backtick inject key must live there); ``"conversation"`` actions are
-the conversation's own keys while it has focus (its bindings carry the same ids). Users remap any action by id:
+sees printable keys first (the backtick inject key must live there); ``"conversation"`` actions
+are the conversation's own keys while it has focus (its bindings carry the same ids). Users remap
+any action by id:
 
     [keymap]
     toggle_thinking = "ctrl+y"

@@ -17,6 +17,7 @@ from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
+from widgets.blocks import Block
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOG = ROOT / "assets" / "demo-session.jsonl"
@@ -68,3 +69,32 @@ class Recorder:
                 continue
             collapsed.append(n)
         return collapsed
+
+
+# --- reading the conversation view ---------------------------------------------------------------
+
+
+def blocks(app: NanobotApp, kind: str | None = None) -> list[Block]:
+    """The conversation's blocks (of one kind)."""
+    return [b for b in app.conversation.blocks if kind is None or b.kind == kind]
+
+
+def drawn_text(app: NanobotApp, block: Block | None = None) -> str:
+    """What the view draws, as plain text: one block's lines, or every block's."""
+    conv = app.conversation
+    out = []
+    for i, b in enumerate(conv.blocks):
+        if block is None or b is block:
+            out += [strip.text.rstrip() for strip in conv._draw(i)]
+    return "\n".join(out)
+
+
+def screen_lines(app: NanobotApp) -> list[str]:
+    """The conversation's lines as they are on screen now."""
+    conv = app.conversation
+    return [conv.render_line(y).text.rstrip() for y in range(conv.size.height)]
+
+
+def said(app: NanobotApp) -> list[str]:
+    """What the user said, in order: messages and steers."""
+    return [b.text for b in app.conversation.blocks if b.kind in ("user", "steer")]

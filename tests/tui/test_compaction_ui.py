@@ -8,9 +8,7 @@ from app.core.context.compaction import CompactionEvent, manager_of
 from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from tests.core.context.compaction_helpers import build, gated_summary
-from widgets.assistant_message import AssistantMessage
-from widgets.notice_line import NoticeLine
-from widgets.user_message import UserMessage
+from tests.tui.harness import blocks
 
 
 async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
@@ -34,8 +32,8 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
             await pilot.press(*extra, "enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
-            assert app.query(UserMessage).last().text == extra
-            assert app.query(AssistantMessage).last().source == f"answer to {extra}"
+            assert blocks(app, "user")[-1].text == extra
+            assert blocks(app, "assistant")[-1].text == f"answer to {extra}"
             assert manager.task is not None and not manager.task.done()
         gate.set()
         await manager.wait_summary()
@@ -45,7 +43,7 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
         await pilot.press(*"/compact", "enter")
         await pilot.pause()
         assert len(provider.requests) == turns_before
-        assert app.query(NoticeLine).last().text.startswith("compact: ")
+        assert blocks(app, "notice")[-1].text.startswith("compact: ")
         assert manager_of(session) is manager
         assert [e.action for e in events if isinstance(e, CompactionEvent)
                 and e.tier == "summary"][:2] == ["started", "ready"]

@@ -10,10 +10,9 @@ from app.core.agent.messages import ToolCall
 from app.core.providers.scripted import ScriptedReply
 from app.core.store.pending import PendingStore
 from app.tui.screens.inject import InjectScreen
-from tests.tui.harness import Recorder, make_app
+from tests.tui.harness import Recorder, blocks, make_app, said
 from widgets.pending_strip import PendingStrip
 from widgets.prompt_input import PromptInput
-from widgets.user_message import UserMessage
 
 
 def tool_chain(gate: asyncio.Event) -> list[ScriptedReply | str]:
@@ -46,7 +45,7 @@ async def test_enter_while_running_steers_the_next_step(tmp_path: Path) -> None:
         second = provider.requests[1].messages
         assert any(m.role == "user" and m.content == "use read_file on x.txt instead"
                    for m in second)
-        steers = [u for u in app.query(UserMessage) if u.steer]
+        steers = blocks(app, "steer")
         assert [s.text for s in steers] == ["use read_file on x.txt instead"]
         assert strip.items == [] and len(app.pending) == 0
     assert "Injected" in rec.names
@@ -69,7 +68,7 @@ async def test_tab_queues_for_after_the_turn_and_it_runs_next(tmp_path: Path) ->
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert [u.text for u in app.query(UserMessage)] == ["first", "then this"]
+        assert said(app) == ["first", "then this"]
         assert len(app.pending) == 0
     assert rec.names.count("TurnStarted") == 2
 
@@ -133,7 +132,7 @@ async def test_cancel_keeps_the_queue_waiting(tmp_path: Path) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()  # ...and once it finishes, the rest follow
         await pilot.pause()
-        assert [u.text for u in app.query(UserMessage)] == ["go", "a steer", "queued"]
+        assert said(app) == ["go", "a steer", "queued"]
         assert len(app.pending) == 0
 
 
@@ -156,7 +155,7 @@ async def test_backtick_opens_the_inject_line_only_while_running(tmp_path: Path)
         gate.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any(u.steer and u.text == "stop and summarise" for u in app.query(UserMessage))
+        assert any(u.text == "stop and summarise" for u in blocks(app, "steer"))
 
 
 async def test_pending_messages_come_back_after_a_crash(tmp_path: Path) -> None:

@@ -12,12 +12,9 @@ from app.core.providers.scripted import ScriptedReply
 from app.core.settings.config import Config
 from app.tui import actions
 from app.tui.screens.help import HelpScreen
-from tests.tui.harness import Recorder, make_app
-from widgets.conversation import Conversation
+from tests.tui.harness import Recorder, blocks, drawn_text, make_app
 from widgets.flash import Flash
 from widgets.status_bar import StatusBar
-from widgets.thinking_block import ThinkingBlock
-from widgets.user_message import UserMessage
 
 
 def gated(*chunks: str, at: int = 1) -> tuple[ScriptedReply, asyncio.Event]:
@@ -82,20 +79,23 @@ async def test_ctrl_t_changes_the_next_request_and_the_view(tmp_path: Path) -> N
         await pilot.press(*"a", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        block = app.query_one(ThinkingBlock)
-        assert block.display and provider.requests[-1].thinking
+        (block,) = blocks(app, "thinking")
+        conv = app.conversation
+        assert "Thought" in drawn_text(app, block) and provider.requests[-1].thinking
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert not app.thinking and not app.session.thinking
-        assert app.query_one("#main").has_class("-hide-thinking")
-        assert not block.display  # hidden by the CSS class, not removed
+        assert not conv.show_thinking
+        assert drawn_text(app, block) == ""  # not drawn, still there
+        assert block in conv.blocks
         assert app.query_one(StatusBar).thinking == "off"
         await pilot.press(*"b", "enter")
         await app.workers.wait_for_complete()
         assert provider.requests[-1].thinking is False
         await pilot.press("ctrl+t")
         await pilot.pause()
-        assert block.display and app.query_one(StatusBar).thinking.startswith("on")
+        assert "Thought" in drawn_text(app, block)
+        assert app.query_one(StatusBar).thinking.startswith("on")
 
 
 async def test_keymap_remaps_an_action_by_id(tmp_path: Path) -> None:
@@ -107,8 +107,7 @@ async def test_keymap_remaps_an_action_by_id(tmp_path: Path) -> None:
         assert app.thinking == before
         await pilot.press("ctrl+y")
         assert app.thinking != before
-        notes = [w for w in app.query_one(Conversation).children if "no_such_action" in str(
-            getattr(w, "text", ""))]
+        notes = [b for b in app.conversation.blocks if "no_such_action" in b.text]
         assert notes, "an unknown keymap id is reported"
 
 
@@ -150,7 +149,7 @@ async def test_ctrl_l_clears_the_view_but_not_the_session(tmp_path: Path) -> Non
         await pilot.pause()
         await pilot.press("ctrl+l")
         await pilot.pause()
-        assert not app.query(UserMessage)
+        assert not blocks(app, "user")
         assert len(app.session.history) == 2
 
 

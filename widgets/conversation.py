@@ -168,15 +168,17 @@ class Conversation(ScrollView, can_focus=True):
             lines = None
         if self._heights[i] != old_h:
             self._grew(i)
-            return
-        if lines is None or old_lines is None:
-            return
-        top = self._top(i)
-        for k, (a, b) in enumerate(zip(old_lines, lines, strict=False)):
-            if a is not b and a != b:
-                self.refresh_line(top + k)
-        if not self.follow and i >= self._last_visible():
+        elif lines is not None and old_lines is not None:
+            top = self._top(i)
+            for k, (a, b) in enumerate(zip(old_lines, lines, strict=False)):
+                if a is not b and a != b:
+                    self.refresh_line(top + k)
+        if not self.follow and self._below_view(i):
             self._set_unseen()
+
+    def _below_view(self, i: int) -> bool:
+        """Block ``i`` ends below the last line on screen (a change there is out of sight)."""
+        return self._top(i) + self._heights[i] > self._view_top() + self.size.height
 
     async def add_notice(self, text: str, kind: str = "info") -> Block:
         """A one-line note between blocks (kept for callers of the widget-per-block view)."""
@@ -434,7 +436,7 @@ class Conversation(ScrollView, can_focus=True):
             self._settle()
         else:
             self._settle()
-            if i >= self._last_visible():
+            if self._below_view(i):
                 self._set_unseen()
         self.refresh()
 

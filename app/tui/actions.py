@@ -57,8 +57,9 @@ DEFAULT_ACTIONS: tuple[ActionSpec, ...] = (
                "Turn", priority=True, palette=False),
     ActionSpec("toggle_thinking", "ctrl+t", "toggle_thinking", "Thinking on/off", "Turn",
                footer=True, priority=True, short="Think"),
-    ActionSpec("queue", "tab", "queue", "Queue the prompt for after the turn", "Prompt",
-               where="prompt"),
+    ActionSpec("queue", "tab", "queue",
+               "Complete a /command, its argument or an @path; while a turn runs, queue the "
+               "prompt for after it", "Prompt", where="prompt"),
     ActionSpec("recall", "up", "recall", "Recall the last pending message to edit it", "Prompt",
                where="prompt", palette=False),
     ActionSpec("inject_prompt", "grave_accent", "inject_prompt",

@@ -45,6 +45,7 @@ from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
 from app.tui.commands_models import ModelCommandsProvider
+from app.tui.conversation_actions import ConversationActions
 from app.tui.model_ops import open_dashboard, start_managed_servers
 from app.tui.model_ops import open_model_picker as open_slot_picker
 from app.tui.prompt_flow import PromptFlow
@@ -81,7 +82,7 @@ STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
 
 
-class NanobotApp(App[None]):
+class NanobotApp(ConversationActions, App[None]):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
@@ -170,6 +171,7 @@ class NanobotApp(App[None]):
         self.ready = True
         prompt = self.prompt
         prompt.cursor_blink = self._blink
+        prompt.completer = self.complete_prompt
         self.set_keymap(self.keymap)
         unknown = actions.unknown_ids(self.keymap)
         if unknown:
@@ -426,39 +428,6 @@ class NanobotApp(App[None]):
     def add_notice(self, text: str, level: str = "info") -> None:
         """A note in the conversation, between blocks (never inside a streaming reply)."""
         self.fold.notice(text, level)
-
-    # --- the conversation view -----------------------------------------------------------------
-
-    def action_scroll_view(self, where: str) -> None:
-        conv = self.conversation
-        if where == "page_up":
-            conv.action_page(-1)
-        elif where == "page_down":
-            conv.action_page(1)
-        elif where == "top":
-            conv.action_top()
-        else:
-            conv.action_bottom()
-
-    def on_prompt_input_focus_conversation(self, _: PromptInput.FocusConversation) -> None:
-        self.conversation.focus()
-
-    def on_conversation_typed_ahead(self, message: Conversation.TypedAhead) -> None:
-        prompt = self.prompt
-        prompt.focus()
-        prompt.insert_text_at_cursor(message.character)
-
-    def on_conversation_left(self, _: Conversation.Left) -> None:
-        self.prompt.focus()
-
-    def on_conversation_copied(self, message: Conversation.Copied) -> None:
-        self.copy_text(message.block.copy_text(), "block")
-
-    def copy_text(self, text: str, what: str) -> None:
-        self.copy_to_clipboard(text)
-        lines = text.count("\n") + 1 if text else 0
-        self.say(f"Copied the {what} ({lines:,} line{'s' if lines != 1 else ''}, "
-                 f"{len(text):,} characters)")
 
     def action_show_screen(self, name: str) -> None:
         entry = get_screen(name)

@@ -27,7 +27,7 @@ REPLY_ROOM = 512  # tokens kept free for the answer when judging whether a messa
 
 
 def describe_paste(text: str) -> str:
-    lines = text.count("\n") + 1
+    lines = len(text.splitlines()) or 1  # "a\nb\nc\n" is 3 lines, not 4
     return f"{human_size(len(text.encode('utf-8')))} · {lines:,} line{'s' if lines != 1 else ''}"
 
 

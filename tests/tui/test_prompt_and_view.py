@@ -52,7 +52,7 @@ async def test_a_small_multiline_paste_is_sent_with_its_size_shown(tmp_path: Pat
         await pilot.press(*"explain", "enter")
         await app.workers.wait_for_complete()
         sent = provider.requests[0].messages[-1].content
-        assert sent.startswith("explain\n\n[pasted text: 18 B · 3 lines]")
+        assert sent.startswith("explain\n\n[pasted text: 18 B · 2 lines]")
         assert "line one\nline two" in sent
     single, _ = make_app(tmp_path)
     async with single.run_test(size=(100, 30)) as pilot:

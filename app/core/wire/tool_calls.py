@@ -295,6 +295,11 @@ class CallStreamFilter:
         self._held_from: int | None = None
         self.emitted = ""
 
+    @property
+    def holding(self) -> bool:
+        """Text is being held back because it may be a tool call (a steer must not cut it)."""
+        return self._held_from is not None
+
     def feed(self, delta: str) -> str:
         visible = self._markup.feed(delta)
         if not visible:

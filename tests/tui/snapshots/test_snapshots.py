@@ -26,7 +26,15 @@ from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.sessions import SessionsScreen
-from tests.tui.harness import DEMO_LOG, FIXED_HW, blocks, make_session, screen_lines
+from tests.pilot_wait import until
+from tests.tui.harness import (
+    DEMO_LOG,
+    FIXED_HW,
+    blocks,
+    make_session,
+    screen_lines,
+    tool_running_app,
+)
 from widgets.flash import Flash
 from widgets.pending_strip import PendingStrip
 
@@ -193,10 +201,14 @@ def test_cancelled_marker(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_injection_strip(snap_compare: Any, tmp_path: Path) -> None:
-    app = app_with(tmp_path, _held_reply())
+    gate = asyncio.Event()  # a tool runs: the steer waits for its result, visible in the strip
+    app, _, tool = tool_running_app(tmp_path, gate, "done")
+    app.session.session_id = "20260101-120000-snap"
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await start_and_hold(pilot, "count")
+        await pilot.press(*"count", "enter")
+        await tool.started.wait()
+        await pilot.pause()
         await pilot.press(*"count in French instead", "enter", *"then say goodbye", "tab")
         await pilot.pause()
         assert app.query_one(PendingStrip).items == [("steer", "count in French instead"),

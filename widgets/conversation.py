@@ -35,7 +35,7 @@ from widgets.block_render import Canvas, Look, content_column, draw, estimate
 from widgets.blocks import Block
 from widgets.lean_scrollbar import LeanScrollBar
 
-HINT = " ↓ new messages (End or click) "
+HINT = " ↓ new messages (Ctrl+End or click) "
 CACHE_BLOCKS = 2000  # drawn blocks kept; heights stay known when lines are dropped
 
 
@@ -56,7 +56,7 @@ class Conversation(ScrollView, can_focus=True):
            conversation is longer than the screen. */
         scrollbar-background: $background; scrollbar-background-hover: $background;
         scrollbar-background-active: $background;
-        &:focus { padding-left: 0; border-left: outer $accent; }
+        &:focus { padding-left: 0; border-left: tall $accent; }
         & > .conversation--muted { color: $text-muted; }
         & > .conversation--accent { color: $accent; }
         & > .conversation--user { background: $boost; color: $foreground; }
@@ -80,9 +80,11 @@ class Conversation(ScrollView, can_focus=True):
         # Ids match app/tui/actions.py, so [keymap] remaps these too and F1 lists them.
         Binding("up", "cursor(-1)", "Previous block", show=False, id="block_previous"),
         Binding("down", "cursor(1)", "Next block", show=False, id="block_next"),
-        Binding("enter,space", "toggle_block", "Open/fold", show=False, id="block_toggle"),
-        Binding("c", "copy_block", "Copy block", show=False, id="block_copy"),
-        Binding("escape", "leave", "Back to the prompt", show=False, id="block_leave"),
+        # Shown in the footer while the view has focus: what the keys do here.
+        Binding("enter,space", "toggle_block", "Open/fold", id="block_toggle",
+                key_display="enter"),
+        Binding("c", "copy_block", "Copy block", id="block_copy"),
+        Binding("escape", "leave", "Prompt", id="block_leave"),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,ctrl+home", "top", "Top", show=False),
@@ -334,7 +336,7 @@ class Conversation(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         strip = lines[k]
         if i == self.cursor and self.has_focus:
-            mark = Segment("▐", self.get_component_rich_style("conversation--cursor"))
+            mark = Segment("▌", self.get_component_rich_style("conversation--cursor"))
             strip = Strip([mark, *strip.crop(1, width)], width)
         selection = self.text_selection
         if selection is not None:

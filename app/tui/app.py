@@ -21,7 +21,9 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 
 from app.core.agent.events import (
+    ErrorReported,
     Injected,
+    Notice,
     ReasoningDelta,
     TextDelta,
     ToolCallFinished,
@@ -207,7 +209,12 @@ class NanobotApp(ConversationActions, App[None]):
 
     def _apply_size(self, width: int, height: int) -> None:
         main = self.main_row
-        main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
+        narrow = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        if narrow != main.has_class("-narrow") and self.side_mode != "auto":
+            # F2 chose for the size the terminal had; a new size is the automatic rule's again.
+            self.side_mode = "auto"
+            main.remove_class("-side-on", "-side-off")
+        main.set_class(narrow, "-narrow")
 
     async def on_unmount(self) -> None:
         self.bridge.close()
@@ -239,8 +246,13 @@ class NanobotApp(ConversationActions, App[None]):
             self._set_state("waiting", "for the model")
         elif isinstance(ev, Injected):
             self.flow.steer_delivered(ev.text)
+        elif isinstance(ev, Notice | ErrorReported) and self.turn_state == "waiting":
+            # Retries, fallbacks, routing: what the wait is about, on the status line too.
+            text = ev.text if isinstance(ev, Notice) else ev.message
+            self._set_state("waiting", text if len(text) <= 60 else text[:59] + "…")
         elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
             self._set_state("idle")
+            self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
         elif isinstance(ev, SwarmUpdated):
             await self._show_swarm(ev)
         elif isinstance(ev, CompactionEvent):
@@ -328,8 +340,8 @@ class NanobotApp(ConversationActions, App[None]):
     # --- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.busy  # hidden (and Esc free for other uses) when nothing runs
+        if action == "cancel":  # hidden (and Esc free for other uses) when nothing runs
+            return self.busy and self.turn_state != "idle"
         return True
 
     def run_registered_action(self, action_id: str) -> None:

@@ -97,8 +97,9 @@ class PromptFlow:
         app = self.app
         app.busy = busy
         self.prompt.set_busy(busy)
-        if not busy:
-            app.turn_state, app.turn_detail = "idle", ""
+        # The status bar says what happens from the frame Enter is drawn in, before the core's
+        # first event arrives.
+        app.turn_state, app.turn_detail = ("waiting", "for the model") if busy else ("idle", "")
         app.refresh_bindings()
         app.refresh_status()
 

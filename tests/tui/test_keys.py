@@ -12,6 +12,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.core.settings.config import Config
 from app.tui import actions
 from app.tui.screens.help import HelpScreen
+from tests.pilot_wait import until
 from tests.tui.harness import Recorder, blocks, drawn_text, make_app
 from widgets.flash import Flash
 from widgets.status_bar import StatusBar
@@ -171,3 +172,60 @@ async def test_f2_toggles_the_side_column_and_it_hides_below_80x24(tmp_path: Pat
         await pilot.press("f2")
         await pilot.pause()
         assert side.display  # the user asked for it
+
+
+async def test_after_f2_a_resize_across_80x24_hands_the_side_column_back_to_the_rule(
+        tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        side = app.query_one("#side")
+        await pilot.press("f2", "f2")  # off, then on again: the user's choice at this size
+        await pilot.pause()
+        assert side.display and app.side_mode == "on"
+        await pilot.resize_terminal(70, 20)
+        await until(pilot, lambda: not side.display, what="the side column to hide")
+        assert app.side_mode == "auto"
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: side.display, what="the side column to come back")
+
+
+async def test_the_cancel_key_leaves_the_footer_with_the_end_of_the_turn(tmp_path: Path) -> None:
+    reply, gate = gated("a", "b")
+    app, provider = make_app(tmp_path, reply)
+    states: list[str] = []
+    start = app.flow.start_turn
+
+    def start_turn(text: str) -> None:  # the status as drawn in the frame of the Enter
+        start(text)
+        states.append(app.status_bar.state)
+
+    app.flow.start_turn = start_turn  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"go", "enter")
+        assert states == ["waiting"]  # before the core's first event arrives
+        await provider.request_seen.wait()
+        assert app.check_action("cancel", ())
+        seen: list[bool] = []
+        original = app.fold.apply
+
+        def apply(ev: object) -> None:  # what the footer would show right after the last event
+            original(ev)  # type: ignore[arg-type]
+            if type(ev).__name__ == "TurnFinished":
+                app.call_later(lambda: seen.append(bool(app.check_action("cancel", ()))))
+
+        app.fold.apply = apply  # type: ignore[method-assign]
+        gate.set()
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: bool(seen), what="the turn's end")
+        assert seen == [False] and not app.check_action("cancel", ())
+
+
+async def test_f6_footer_has_no_stray_palette_entry(tmp_path: Path) -> None:
+    from textual.widgets import Footer
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f6")
+        await until(pilot, lambda: type(app.screen).__name__ == "ProcessesScreen",
+                    what="the processes screen")
+        assert not app.screen.query_one(Footer).show_command_palette

@@ -257,6 +257,7 @@ class NanobotApp(ConversationActions, App[None]):
             await self._show_swarm(ev)
         elif isinstance(ev, CompactionEvent):
             self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+            self._compaction_notice(ev)
         self.refresh_status()
 
     async def _show_swarm(self, ev: SwarmUpdated) -> None:
@@ -317,10 +318,24 @@ class NanobotApp(ConversationActions, App[None]):
                 think += " · model can't"
         else:
             think = "off"
+        manager = manager_of(self.session)
         self.status_bar.set(
             state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
             detail=self.turn_detail, model=self.session.provider.model, thinking=think,
-            context=f"{meter.percent:.0f}%", session=self.session.session_id)
+            context=f"{meter.percent:.0f}%", session=self.session.session_id,
+            background="summarising" if manager is not None and manager.task else "")
+
+    def _compaction_notice(self, ev: CompactionEvent) -> None:
+        """A background summary's outcome, in the conversation: nobody waits for it, but the
+        user should know whether it happened."""
+        if ev.tier != "summary":
+            return
+        if ev.action == "failed":
+            self.add_notice(f"compaction: the summary failed ({ev.detail}); nothing waited for "
+                            "it, the conversation goes on as it is (old tool outputs are masked "
+                            "when needed). /compact tries again.", "warning")
+        elif ev.action == "ready":
+            self.add_notice(f"compaction: summary ready, {ev.detail}")
 
     def _update_model_panel(self) -> None:
         p = self.session.provider

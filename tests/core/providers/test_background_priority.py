@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from app.core.agent.cancel import CancelToken
 
+from app.core.agent.cancel import CancelToken
 from app.core.agent.session_features import memory_summarizer
 from app.core.providers.base import ProviderRequest
 from app.core.providers.llama_inprocess import BACKGROUND_NICE, LlamaInProcessProvider

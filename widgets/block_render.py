@@ -11,17 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from markdown_it import MarkdownIt
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.markdown import CodeBlock, Heading, Markdown
+from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Text
 from rich.theme import Theme
 from textual.strip import Strip
@@ -66,68 +60,6 @@ class Look:
         return Console(width=80, color_system="truecolor", force_terminal=True,
                        legacy_windows=False, theme=Theme(self.markdown, inherit=True),
                        markup=False, emoji=False, highlight=False)
-
-
-class _Heading(Heading):
-    LEVEL_ALIGN: ClassVar[dict[str, Any]] = {f"h{n}": "left" for n in range(1, 7)}
-
-
-class _Code(CodeBlock):
-    """A fence: highlighted with pygments, or plain while it is still streaming (it would be
-    highlighted again on every batch; it is highlighted once when it closes)."""
-
-    highlight = True
-    background: str | None = None
-
-    @classmethod
-    def create(cls, markdown: Markdown, token: Any) -> CodeBlock:
-        block = super().create(markdown, token)
-        assert isinstance(block, _Code)
-        block.highlight = getattr(markdown, "highlight", True)
-        block.background = getattr(markdown, "code_background", None)
-        return block
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        yield Syntax(code, _lexer(self.lexer_name if self.highlight else "text"),
-                     theme=self.theme, word_wrap=True, padding=(0, 1),
-                     background_color=self.background)
-
-
-_LEXERS: dict[str, Lexer | str] = {}
-
-
-def _lexer(name: str) -> Lexer | str:
-    """Pygments looks a lexer up by name on every call; a fence needs it once per language."""
-    if name not in _LEXERS:
-        try:
-            _LEXERS[name] = get_lexer_by_name(name)
-        except ClassNotFound:
-            _LEXERS[name] = "text"
-    return _LEXERS[name]
-
-
-# One parser for every block: building one compiles its rules (rich builds one per Markdown).
-_PARSER = MarkdownIt().enable("strikethrough").enable("table")
-
-
-class ChatMarkdown(Markdown):
-    elements: ClassVar[dict[str, Any]] = {**Markdown.elements, "heading_open": _Heading,
-                                          "fence": _Code, "code_block": _Code}
-
-    def __init__(self, markup: str, *, code_theme: str, code_background: str | None,
-                 highlight: bool = True) -> None:
-        # Markdown.__init__ with the shared parser.
-        self.markup = markup
-        self.parsed = _PARSER.parse(markup)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = True
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
-        self.highlight = highlight
-        self.code_background = code_background
 
 
 Lines = list[list[Segment]]
@@ -280,6 +212,8 @@ def _assistant(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     def draw_chunk(text: str, final: bool) -> list[Strip]:
         if not text.strip():
             return []
+        from widgets.markdown_render import ChatMarkdown  # rich.markdown and pygments: on use
+
         md = ChatMarkdown(text, code_theme=look.code_theme, code_background=look.code_background,
                           highlight=final)
         return frame(trim(render(canvas.console, md, inner, look.base)), width, inner, look,

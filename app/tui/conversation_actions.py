@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from markdown_it import MarkdownIt
-
 from app.tui.completion import complete
 from widgets.conversation import Conversation
 from widgets.flash import Flash
@@ -19,12 +17,11 @@ from widgets.prompt_input import PromptInput
 if TYPE_CHECKING:
     from app.tui.app import NanobotApp
 
-_MD = MarkdownIt()
-
-
 def last_code_block(markdown: str) -> str | None:
     """The body of the last fenced code block in ``markdown``."""
-    tokens = [t for t in _MD.parse(markdown) if t.type == "fence"]
+    from markdown_it import MarkdownIt
+
+    tokens = [t for t in MarkdownIt().parse(markdown) if t.type == "fence"]
     return tokens[-1].content.rstrip("\n") if tokens else None
 
 

@@ -3,6 +3,7 @@
     python -m bench.stream                 # the full run (20,000 tokens; several minutes)
     python -m bench.stream --quick         # a short proof run
     python -m bench.stream --terminal      # the real-terminal mode (bench/stream_terminal.py)
+    python -m bench.stream --memory        # RSS per 1,000 blocks of history, drawn or not
 
 Ours: a 20,000-token reply (headings, lists, tables, code fences) streamed as fast as possible by a
 provider through the real Session, the bridge (batched deltas) and the conversation view (Line API,
@@ -272,7 +273,7 @@ async def run_plain(tokens: list[str], mode: str, rate: float | None = None) -> 
         frames = frame_clock(app)
         cpu0, t0 = time.process_time(), time.perf_counter()
         if mode == "stream":
-            md.append = tracker.wrap(md.append)  # type: ignore[method-assign]
+            md.append = tracker.wrap(md.append)  # type: ignore[method-assign,assignment]
             stream = Markdown.get_stream(md)
             for i, tok in enumerate(tokens):
                 if rate:
@@ -289,6 +290,35 @@ async def run_plain(tokens: list[str], mode: str, rate: float | None = None) -> 
         await pilot.pause()
         cpu = time.process_time() - cpu0
     return Result(f"plain-{mode}", len(tokens), t0, tracker.arrival_times(tokens), frames, cpu)
+
+
+async def memory(blocks: list[int]) -> None:
+    """RSS of the app with ``n`` blocks of history: as opened (only the screen drawn), and after
+    scrolling through all of it (every block drawn once; the view keeps a bounded number)."""
+    import gc
+
+    import psutil
+
+    proc = psutil.Process()
+    print(f"memory: RSS with history, window {SIZE[0]}x{SIZE[1]} (each in a fresh app)")
+    base = 0.0
+    for n in blocks:
+        session = Session(Firehose([]), options=SessionOptions())
+        app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+        async with app.run_test(size=SIZE) as pilot:
+            await app.ops.rebuild_view(history_events(n))
+            await pilot.pause()
+            gc.collect()
+            opened = proc.memory_info().rss / 2**20
+            conv = app.conversation
+            for i in range(len(conv.blocks)):
+                conv._draw(i)
+            gc.collect()
+            drawn = proc.memory_info().rss / 2**20
+        base = base or opened
+        per = (opened - base) / (n / 1000) if n else 0.0
+        print(f"  {n:6,} blocks: RSS {opened:6.1f} MB as opened ({per:+.2f} MB per 1,000 blocks "
+              f"over the first), {drawn:6.1f} MB after drawing every block once")
 
 
 def show(res: Result) -> dict[str, float]:
@@ -310,7 +340,11 @@ async def main() -> None:
     ap.add_argument("--paced-history", type=int, default=0,
                     help="blocks of transcript for the paced CPU test (the baseline has none)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to prove the script runs")
+    ap.add_argument("--memory", action="store_true", help="only the memory figures")
     args = ap.parse_args()
+    if args.memory:
+        await memory([0, 1_000, 5_000, 10_000])
+        return
     if args.quick:
         args.tokens, args.naive_tokens, args.paced_tokens = 3_000, 150, 250
     tokens = make_tokens(args.tokens)

@@ -85,7 +85,7 @@ def child_idle(args: argparse.Namespace, out: Path) -> None:
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
-    marks, frames = Marks(), []
+    marks, frames = Marks(), list[float]()
 
     class Idle(App[None]):
         def compose(self) -> ComposeResult:
@@ -110,7 +110,7 @@ def child_plain(args: argparse.Namespace, out: Path) -> None:
     from bench.stream import make_tokens
 
     tokens = make_tokens(args.tokens)
-    marks, frames = Marks(), []
+    marks, frames = Marks(), list[float]()
 
     class Plain(App[None]):
         def compose(self) -> ComposeResult:
@@ -146,7 +146,7 @@ def child_ours(args: argparse.Namespace, out: Path) -> None:
     from bench.stream import Firehose, history_events, make_tokens
 
     tokens = make_tokens(args.tokens)
-    marks, frames = Marks(), []
+    marks, frames = Marks(), list[float]()
     session = Session(Firehose(tokens, args.rate), options=SessionOptions())
     app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0),
                      resumed_events=history_events(args.history))
@@ -180,7 +180,7 @@ def child_ours(args: argparse.Namespace, out: Path) -> None:
                 profiler.stop()
                 text = profiler.output_text(color=False, unicode=True)
                 flat = profiler.output_text(color=False, unicode=True, flat=True)
-                Path(profile).write_text(f"{text}\n{flat}")
+                Path(str(profile)).write_text(f"{text}\n{flat}")
             _finish(app, marks, frames, out, {"history": args.history})
 
     app.call_later(lambda: app.set_timer(SETTLE_S, start))
@@ -233,7 +233,7 @@ def run_child(variant: str, args: argparse.Namespace, history: int = 0) -> dict[
 
 
 def show(name: str, res: dict[str, Any]) -> float:
-    share = 100 * res["cpu_s"] / res["wall_s"]
+    share = float(100 * res["cpu_s"] / res["wall_s"])
     print(f"  {name:26} {share:5.1f}% of one core  ({res['cpu_s']:.2f} s CPU in "
           f"{res['wall_s']:.1f} s; {res['frames']} frames, gap p50 {res['gap_p50_ms']:.0f} ms "
           f"p99 {res['gap_p99_ms']:.0f} ms; {res['bytes'] / 1024:.0f} KiB to the terminal; "

@@ -16,6 +16,7 @@ selection works as in any Textual widget (the lines carry their offsets).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -23,6 +24,8 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -125,6 +128,7 @@ class Conversation(ScrollView, can_focus=True):
         self.unseen = False  # something arrived below while scrolled up
         self.cursor: int | None = None
         self._framing = False
+        self._background = Color(0, 0, 0)
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
@@ -254,6 +258,7 @@ class Conversation(ScrollView, can_focus=True):
         if self._canvas is None or key != self._look_key:
             self._look_key = key
             self._canvas = self._make_canvas(self._canvas.gen + 1 if self._canvas else 0)
+            self._background = self.background_colors[1]
             self._drawn.clear()
             self._exact = [False] * len(self.blocks)
         return self._canvas
@@ -308,6 +313,8 @@ class Conversation(ScrollView, can_focus=True):
                 lines = []
             else:
                 lines = draw(block, self._width, canvas)
+                for line_filter in self._colour_filters():  # once here, not on every frame
+                    lines = [line.apply_filter(line_filter, self._background) for line in lines]
             self._drawn.discard(block.uid)  # LRUCache.set keeps an existing entry
             self._drawn[block.uid] = (key, lines)
         if len(lines) != self._heights[i]:
@@ -315,6 +322,15 @@ class Conversation(ScrollView, can_focus=True):
             self._tops_ok = min(self._tops_ok, i)
         self._exact[i] = True
         return lines
+
+    def _colour_filters(self) -> list[LineFilter]:
+        return [f for f in self.app.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # ANSI colours become truecolour when a block is drawn (see _draw); the app applies the
+        # other filters (no-colour, dim) to every frame as usual. Per frame, the conversion was
+        # a fifth of what a streaming frame cost.
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
     def render_line(self, y: int) -> Strip:
         width = self._width

@@ -95,6 +95,7 @@ class Conversation(ScrollView, can_focus=True):
     ]
 
     show_thinking: reactive[bool] = reactive(True, init=False)
+    FOLLOW_AHEAD = 6  # lines a following view scrolls ahead of growing text (at most 1/4 screen)
 
     class TypedAhead(Message):
         """A printable key pressed here: it belongs to the prompt."""
@@ -129,6 +130,7 @@ class Conversation(ScrollView, can_focus=True):
         self.cursor: int | None = None
         self._framing = False
         self._background = Color(0, 0, 0)
+        self._floor = 0  # the scrollable height while following, a few lines past the end
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
@@ -149,7 +151,7 @@ class Conversation(ScrollView, can_focus=True):
         self._index[block.uid] = i
         self._heights.append(self._estimate(block))
         self._exact.append(False)
-        self._grew(i)
+        self._grew(i, delta=self._heights[i])
         return block
 
     def changed(self, block: Block) -> None:
@@ -173,7 +175,12 @@ class Conversation(ScrollView, can_focus=True):
             self._tops_ok = min(self._tops_ok, i)
             lines = None
         if self._heights[i] != old_h:
-            self._grew(i)
+            first = 0
+            if lines is not None and old_lines is not None:  # lines above it did not change
+                while (first < min(len(lines), len(old_lines))
+                       and (lines[first] is old_lines[first] or lines[first] == old_lines[first])):
+                    first += 1
+            self._grew(i, first=first, delta=self._heights[i] - old_h)
         elif lines is not None and old_lines is not None:
             top = self._top(i)
             for k, (a, b) in enumerate(zip(old_lines, lines, strict=False)):
@@ -181,6 +188,9 @@ class Conversation(ScrollView, can_focus=True):
                     self.refresh_line(top + k)
         if not self.follow and self._below_view(i):
             self._set_unseen()
+        if (not block.streaming and self.follow and self._floor
+                and not any(b.streaming for b in self.blocks[-4:])):
+            self.scroll_to_end()  # the text stopped: its last line back at the bottom
 
     def _below_view(self, i: int) -> bool:
         """Block ``i`` ends below the last line on screen (a change there is out of sight)."""
@@ -199,6 +209,7 @@ class Conversation(ScrollView, can_focus=True):
         self._drawn.clear()
         self.cursor = None
         self.follow, self.unseen = True, False
+        self._floor = 0
         self._relayout()
 
     def clear(self) -> None:
@@ -422,10 +433,13 @@ class Conversation(ScrollView, can_focus=True):
         if anchor >= 0:
             self.scroll_to(y=self._top(anchor) + offset, animate=False, immediate=True)
         self._settle()
+        if self.follow:
+            self.scroll_to_end()
+            self._settle()
         self.refresh()
 
     def _update_size(self) -> None:
-        size = Size(self._width, self.total_height)
+        size = Size(self._width, max(self.total_height, self._floor))
         if size == self.virtual_size:
             return
         # Not ``self.virtual_size = size``: that reactive asks for a layout of the whole row
@@ -438,25 +452,34 @@ class Conversation(ScrollView, can_focus=True):
         if self.scroll_y > self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
-    def _grew(self, i: int) -> None:
-        """Block ``i`` was added or changed height."""
+    def _grew(self, i: int, *, first: int = 0, delta: int = 0) -> None:
+        """Block ``i`` was added or changed height by ``delta``; its lines from ``first`` on
+        differ. Repaint only from there to the bottom of the screen (a scroll repaints it all)."""
         if not self.is_mounted or self._width <= 0:
             return
         top = self._top(i)
         if self._near_view(i):
             self._draw(i)
         view = self._view_top()
+        height = self.size.height
         self._update_size()
+        self._settle()
         if self.follow:
-            self._settle()
             self._to_end()
         elif top < view:  # above the screen: keep what the reader sees where it is
-            self._settle()
-        else:
-            self._settle()
-            if self._below_view(i):
-                self._set_unseen()
-        self.refresh()
+            if delta:
+                self.scroll_to(y=view + delta, animate=False, immediate=True)
+            return
+        elif self._below_view(i):
+            self._set_unseen()
+        now = self._view_top()
+        if now != view:
+            return  # it scrolled: every line is repainted anyway
+        start = max(top + first, now)
+        total = self.total_height  # below the end (before and after the change) all is blank
+        end = min(now + height, max(total, total - delta))
+        if start < end:
+            self.refresh_lines(start, end - start)
 
     def _settle(self) -> None:
         """Draw the blocks on screen that only have estimated heights, so the frame is exact."""
@@ -487,6 +510,16 @@ class Conversation(ScrollView, can_focus=True):
         self.refresh()
 
     def _to_end(self) -> None:
+        """Follow the end. Growing text that reaches the bottom scrolls the view by a few lines
+        at once (the scrollable height is held a few blank lines past the end, ``_floor``, until
+        the text fills them): each scroll repaints every line on screen, so scrolling per new line
+        was most of what streaming cost."""
+        height = self.scrollable_content_region.height
+        total = self.total_height
+        if total <= round(self.scroll_y) + height and self.virtual_size.height >= total:
+            return  # the end is on screen
+        self._floor = total + max(0, min(self.FOLLOW_AHEAD, height // 4))
+        self._update_size()
         end = self.max_scroll_y
         if round(self.scroll_y) != end:
             self.scroll_to(y=end, animate=False, immediate=True)
@@ -510,7 +543,11 @@ class Conversation(ScrollView, can_focus=True):
     def scroll_to_end(self) -> None:
         self.follow = True
         self.unseen = False
-        self._to_end()
+        self._floor = 0  # asked for the end: the last line at the bottom
+        self._update_size()
+        end = self.max_scroll_y
+        if round(self.scroll_y) != end:
+            self.scroll_to(y=end, animate=False, immediate=True)
         self.refresh()
 
     def scroll_to_block(self, i: int) -> None:

@@ -108,6 +108,8 @@ class TurnOutcome:
 
 
 STEERED = "steered"  # the reason a reply is stopped when the user steers
+YIELD_EVERY = 32  # chunks between yields to the event loop while a reply streams
+
 
 @dataclass
 class _Reply:
@@ -433,10 +435,16 @@ class Session:
         if self._steer:  # a steer that came while the request was being built
             step.cancel(STEERED)
         try:
+            n = 0
             async for chunk in self.provider.stream(request, step):
                 if step.cancelled:
                     break
                 filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt)
+                n += 1
+                if n % YIELD_EVERY == 0:
+                    # A provider with chunks already queued never suspends: let the listeners'
+                    # timers and the UI run now and then during a burst.
+                    await asyncio.sleep(0)
         finally:
             unlink()
             self._step = None

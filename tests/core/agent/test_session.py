@@ -25,7 +25,7 @@ from app.core.agent.events import (
     Usage,
 )
 from app.core.agent.session import Session, SessionOptions
-from app.core.providers.base import ProviderError, ProviderEvent, ProviderRequest
+from app.core.providers.base import ProviderError, ProviderEvent, ProviderRequest, TextChunk
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.store.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
@@ -255,3 +255,30 @@ async def test_listener_failure_does_not_break_turn(tmp_path: Path) -> None:
     session.add_listener(boom)
     assert (await session.run_turn("x")).status == "finished"
     assert any(isinstance(e, MessageAdded) for e in events)
+
+
+async def test_a_burst_of_queued_chunks_lets_the_event_loop_run(tmp_path: Path) -> None:
+    """A provider whose chunks are all there already never suspends; the loop yields now and
+    then so timers (the UI's batching, its frames) run during the burst."""
+    session, provider, _ = make(tmp_path)
+
+    async def burst(request: ProviderRequest, cancel: CancelToken
+                    ) -> AsyncIterator[ProviderEvent]:
+        for i in range(1000):
+            yield TextChunk(f"w{i} ")  # no await in between: nothing suspends
+
+    provider.stream = burst  # type: ignore[method-assign]
+    ticks = 0
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    session.add_listener(lambda ev: seen.append(ticks) if isinstance(ev, TextDelta) else None)
+    task = asyncio.create_task(ticker())
+    await session.run_turn("go")
+    task.cancel()
+    assert len(seen) >= 900 and seen[-1] - seen[0] >= 20  # the ticker ran during the burst

@@ -32,6 +32,15 @@ NOTICE_ICONS = {"error": "✗ ", "warning": "! ", "cancelled": "■ ", "info": "
 ENDED_NOTES = {"steered": "↪ stopped here to take your steer",
                "interrupted": "↻ interrupted: another provider answers below"}
 BAR = "▌"
+# Control characters (ESC sequences from a command's output, a model's arguments or its text) are
+# shown as visible escapes; sent as they are, they would drive the terminal.
+_CONTROL: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))
+                            if chr(c) not in "\n\t"}
+_CONTROL[0x0D] = ""  # a carriage return (progress output) is dropped, as Rich does
+
+
+def printable(text: str) -> str:
+    return text.translate(_CONTROL)
 
 
 @dataclass(frozen=True)
@@ -191,7 +200,7 @@ def _user(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     steer = block.kind == "steer"
     indent = 3 if steer else 1
     inner = width - indent - 4
-    body = Text(shown_user_text(block.text))
+    body = Text(printable(shown_user_text(block.text)))
     if steer:
         body = Text.assemble(("↪ steer  ", "bold"), body)
     lines = render(canvas.console, body, inner, look.user)
@@ -214,7 +223,7 @@ def _assistant(block: Block, width: int, canvas: Canvas) -> list[Strip]:
             return []
         from widgets.markdown_render import ChatMarkdown  # rich.markdown and pygments: on use
 
-        md = ChatMarkdown(text, code_theme=look.code_theme, code_background=look.code_background,
+        md = ChatMarkdown(printable(text), code_theme=look.code_theme, code_background=look.code_background,
                           highlight=final)
         return frame(trim(render(canvas.console, md, inner, look.base)), width, inner, look,
                      left=left)
@@ -245,7 +254,7 @@ def _thinking(block: Block, width: int, canvas: Canvas) -> list[Strip]:
         def draw_chunk(text: str, final: bool) -> list[Strip]:
             if not text.strip():
                 return []
-            body = Text(text.strip(), look.thinking)
+            body = Text(printable(text.strip()), look.thinking)
             return frame(render(canvas.console, body, inner, look.base), width, inner, look,
                          left=left)
 
@@ -265,7 +274,7 @@ def short_args(arguments: dict[str, Any] | None, width: int = 60) -> str:
     for k, v in arguments.items():
         val = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
         parts.append(f"{k}={val}")
-    text = " ".join(parts).replace("\n", "⏎")
+    text = printable(" ".join(parts).replace("\n", "⏎"))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -275,7 +284,7 @@ def _tool(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     status = block.status or "running"
     head_style = {"error": look.tool_error, "cancelled": look.tool_cancelled}.get(status, look.tool)
     head = Text(f"{TOOL_ICONS.get(status, '⚙')} ", head_style)
-    head.append(block.name, head_style + Style(bold=True))
+    head.append(printable(block.name), head_style + Style(bold=True))
     args = short_args(block.arguments, max(20, inner - len(block.name) - 16))
     if args:
         head.append(f" {args}", head_style)
@@ -287,7 +296,7 @@ def _tool(block: Block, width: int, canvas: Canvas) -> list[Strip]:
         head.append(f"  [{block.badge}]", look.accent)
     body = Text(no_wrap=False)
     if status != "running":
-        result = block.text.splitlines() or [""]
+        result = printable(block.text).splitlines() or [""]
         limit = EXPANDED_LINES if block.open else PREVIEW_LINES
         body.append("\n".join(result[:limit]), look.muted)
         more = len(result) - limit
@@ -306,7 +315,7 @@ def _notice(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     look = canvas.look
     inner = width - 4
     style = look.notice.get(block.level, look.muted)
-    text = Text(NOTICE_ICONS.get(block.level, "") + block.text, style)
+    text = Text(NOTICE_ICONS.get(block.level, "") + printable(block.text), style)
     lines = render(canvas.console, text, inner, look.base)
     return frame(lines, width, inner, look, left=[Segment("  ", look.base)])
 

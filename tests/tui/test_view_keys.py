@@ -14,7 +14,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from app.tui.transcript import blocks_from_events
 from bench.stream import history_events
-from tests.tui.harness import FIXED_HW, blocks, make_app, make_session, screen_lines
+from tests.tui.harness import FIXED_HW, blocks, drawn_text, make_app, make_session, screen_lines
 
 
 async def until(pilot: object, check: Callable[[], bool], what: str, tries: int = 200) -> None:
@@ -198,3 +198,16 @@ async def test_resume_shows_a_long_session_whole(tmp_path: Path) -> None:
         assert drawn < 20  # only what is on screen was drawn
         await pilot.press("ctrl+home")
         assert any("Question 0" in ln for ln in screen_lines(app))
+
+
+async def test_control_characters_in_a_tool_result_are_drawn_as_escapes(tmp_path: Path) -> None:
+    (tmp_path / "evil.txt").write_text("before\x1b]0;owned\x07\x1b[2Jafter\n")
+    app, _ = make_app(tmp_path, ScriptedReply.call("read_file", path="evil.txt"), "done")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"read it", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (tool,) = blocks(app, "tool")
+        assert "\x1b" in tool.text  # the record keeps every byte...
+        shown = drawn_text(app, tool)
+        assert "\x1b" not in shown and "\\x1b[2J" in shown  # ...the screen gets escapes

@@ -7,9 +7,6 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.geometry import Offset
-from textual.selection import Selection
-
 from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from app.tui.transcript import blocks_from_events
@@ -120,7 +117,7 @@ async def test_a_click_opens_a_tool_block(tmp_path: Path) -> None:
         assert tool.open
 
 
-async def test_mouse_selection_is_copied_by_ctrl_c(tmp_path: Path) -> None:
+async def test_a_mouse_drag_selects_text_and_ctrl_c_copies_it(tmp_path: Path) -> None:
     app, _ = make_app(tmp_path, "alpha beta gamma\n\ndelta epsilon")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press(*"q", "enter")
@@ -128,14 +125,16 @@ async def test_mouse_selection_is_copied_by_ctrl_c(tmp_path: Path) -> None:
         await pilot.pause()
         conv = app.conversation
         lines = screen_lines(app)
-        top = round(conv.scroll_y)
         first = next(i for i, ln in enumerate(lines) if "alpha" in ln)
         last = next(i for i, ln in enumerate(lines) if "delta" in ln)
-        start = lines[first].index("beta")
-        end = lines[last].index("delta") + len("delta")
-        app.screen.selections = {conv: Selection(Offset(start, top + first),
-                                                 Offset(end, top + last))}
+        start = lines[first].index("beta") + 1  # + the view's left padding
+        end = lines[last].index("delta") + len("delta") + 1
+        # Textual's own selection: it reads where a drag starts from the lines' offsets.
+        await pilot.mouse_down(conv, offset=(start, first))
+        await pilot.hover(conv, offset=(end, last))
+        await pilot.mouse_up(conv, offset=(end, last))
         await pilot.pause()
+        assert app.screen.get_selected_text() == "beta gamma\n\ndelta"
         await pilot.press("ctrl+c")
         assert app.clipboard == "beta gamma\n\ndelta"
         assert app.session.history  # Ctrl+C copied; it did not cancel or quit anything

@@ -60,6 +60,8 @@ class Look:
     tool_error: Style
     tool_cancelled: Style
     cancelled_bar: Style
+    reader: Style
+    reader_bar: Style
     notice: dict[str, Style]
     code_theme: str
     code_background: str | None
@@ -179,12 +181,15 @@ def draw(block: Block, width: int, canvas: Canvas) -> list[Strip]:
         return _thinking(block, width, canvas)
     if kind == "tool":
         return _tool(block, width, canvas)
+    if kind == "delegate":
+        return _reader(block, width, canvas)
     return _notice(block, width, canvas)
 
 
 def content_column(block: Block) -> int:
     """Where the text of a block starts (selection leaves the bars and margins out)."""
-    return {"user": 3, "steer": 5}.get(block.kind, 3 if block.kind in ("thinking", "tool") else 2)
+    return {"user": 3, "steer": 5, "delegate": 5}.get(
+        block.kind, 3 if block.kind in ("thinking", "tool") else 2)
 
 
 def shown_user_text(text: str) -> str:
@@ -311,6 +316,23 @@ def _tool(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     return [blank(width, look), *frame(lines, width, inner, look, left=left)]
 
 
+def _reader(block: Block, width: int, canvas: Canvas) -> list[Strip]:
+    """A reader's (RLM delegate's) steps under the tool call it reads for: one line each, shown
+    while it works, folded into one line when it is done (Enter or a click opens them)."""
+    look = canvas.look
+    inner = width - 7
+    shown = block.open or block.streaming
+    steps = printable(block.text).splitlines()
+    state = block.status if not block.streaming else f"working… {len(steps)} step(s)"
+    title = Text(f"{'▾' if shown else '▸'} ⟳ Reader: {printable(block.label)} · {state}",
+                 look.reader)
+    left = [Segment("   ", look.base), Segment(BAR, look.reader_bar), Segment(" ", look.base)]
+    lines = render(canvas.console, title, inner, look.base)
+    if shown and steps:
+        lines += render(canvas.console, Text("\n".join(steps), look.muted), inner, look.base)
+    return frame(lines, width, inner, look, left=left)
+
+
 def _notice(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     look = canvas.look
     inner = width - 4
@@ -336,6 +358,8 @@ def estimate(block: Block, width: int, show_thinking: bool) -> int:
         return 2 + min(n, limit) + (1 if n > limit else 0)
     if kind in ("user", "steer"):
         return (0 if kind == "steer" else 1) + _wrapped(shown_user_text(block.text), width - 5)
+    if kind == "delegate":
+        return 1 + (_wrapped(block.text, width - 7) if block.open or block.streaming else 0)
     if kind == "assistant":
         return 1 + _wrapped(block.text, width - 4) if block.text.strip() else 0
     return _wrapped(block.text, width - 4)

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-BlockKind = Literal["user", "steer", "assistant", "thinking", "tool", "notice"]
+BlockKind = Literal["user", "steer", "assistant", "thinking", "tool", "notice", "delegate"]
 # How an assistant reply ended early: cut by Esc Esc, stopped to take a steer, restarted by a
 # fallback provider.
 Ended = Literal["", "cancelled", "steered", "interrupted"]
@@ -31,7 +31,7 @@ class Block:
     name: str = ""
     label: str = ""
     arguments: dict[str, Any] | None = None
-    status: str = ""  # running | ok | error | cancelled
+    status: str = ""  # tools: running | ok | error | cancelled; a reader: running or how it ended
     duration: float = 0.0
     badge: str = ""  # a vote / grounding verdict for a tool call, when the core reports one
     # view state: a thinking block or a tool call shown in full
@@ -48,7 +48,7 @@ class Block:
 
     def copy_text(self) -> str:
         """What "copy block" puts on the clipboard: the source text, not the drawing."""
-        if self.kind == "tool":
+        if self.kind in ("tool", "delegate"):
             head = f"{self.name} {self.label}".strip()
             return f"{head}\n{self.text}" if self.text else head
         return self.text

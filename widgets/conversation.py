@@ -49,7 +49,8 @@ class Conversation(ScrollView, can_focus=True):
         "conversation--thinking-bar", "conversation--tool", "conversation--tool-bar",
         "conversation--error", "conversation--warning", "conversation--code",
         "conversation--heading", "conversation--link", "conversation--cursor",
-        "conversation--hint", "conversation--selection",
+        "conversation--hint", "conversation--selection", "conversation--reader",
+        "conversation--reader-bar",
     }
     DEFAULT_CSS = """
     Conversation {
@@ -77,6 +78,8 @@ class Conversation(ScrollView, can_focus=True):
         & > .conversation--cursor { color: $accent; }
         & > .conversation--hint { background: $accent; color: $background; text-style: bold; }
         & > .conversation--selection { background: $primary 40%; }
+        & > .conversation--reader { color: $secondary; }
+        & > .conversation--reader-bar { color: $secondary 60%; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -306,6 +309,7 @@ class Conversation(ScrollView, can_focus=True):
             tool=s("conversation--tool"),
             tool_bar=s("conversation--tool-bar"),
             tool_error=error, tool_cancelled=warning, cancelled_bar=warning,
+            reader=s("conversation--reader"), reader_bar=s("conversation--reader-bar"),
             notice={"info": muted, "warning": warning, "error": error,
                     "cancelled": warning + Style(bold=True), "tool": accent},
             code_theme="monokai" if dark else "friendly", code_background=code_bg,
@@ -592,7 +596,7 @@ class Conversation(ScrollView, can_focus=True):
 
     def toggle(self, i: int) -> bool:
         block = self.blocks[i]
-        if block.kind not in ("thinking", "tool") or block.streaming:
+        if block.kind not in ("thinking", "tool", "delegate") or block.streaming:
             return False
         block.open = not block.open
         self.changed(block)

@@ -33,6 +33,7 @@ from app.core.agent.events import (
     TurnFinished,
     TurnStarted,
 )
+from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
 from widgets.blocks import Block, Ended
 
 CANCELLED_TEXT = "cancelled — the partial reply is kept"
@@ -66,6 +67,12 @@ def tool_status(content: str, is_error: bool) -> str:
     return "error" if is_error else "ok"
 
 
+def delegate_summary(ev: DelegateFinished) -> str:
+    """How a reader ended, in a few words: "3 rounds, 4.2s, confident (0.90)"."""
+    end = f"failed: {ev.error}" if ev.error else (ev.stop_reason or "answered")
+    return f"{ev.rounds} round{'s' if ev.rounds != 1 else ''}, {ev.seconds:.1f}s, {end}"
+
+
 def tool_badge(event: Any) -> str:
     """A vote / grounding verdict, when the core reports one on the tool call."""
     parts = []
@@ -84,6 +91,8 @@ class TranscriptFold:
         self.tools: dict[str, Block] = {}
         self.closed: set[str] = set()
         self.open_turn: str | None = None
+        self.reader: Block | None = None  # the reader (RLM delegate) at work, and its id
+        self.reader_id = ""
 
     def reset(self, sink: BlockSink | None = None) -> None:
         self.__init__(sink or self.sink)  # type: ignore[misc]
@@ -139,6 +148,8 @@ class TranscriptFold:
                 "tool", name=ev.name, label=ev.label, arguments=ev.arguments, status="running"))
         elif isinstance(ev, ToolCallFinished):
             self._tool_finished(ev)
+        elif isinstance(ev, DelegateStarted | DelegateStep | DelegateFinished):
+            self._reader(ev)
         elif isinstance(ev, Injected):
             self.end_reply()
             self._add(Block("steer", ev.text))
@@ -174,6 +185,32 @@ class TranscriptFold:
         block.text, block.duration = ev.content, ev.duration
         block.label = ev.label or block.label
         block.badge = tool_badge(ev) or block.badge
+        self.sink.changed(block)
+
+    def _reader(self, ev: DelegateStarted | DelegateStep | DelegateFinished) -> None:
+        """The reader's steps, in one block under the tool call it reads for (open while it
+        works, folded when done)."""
+        if isinstance(ev, DelegateStarted) and ev.depth == 1:
+            self.end_reply()
+            self.reader = self._add(Block("delegate", label=ev.label, status="running",
+                                          streaming=True))
+            self.reader_id = ev.delegate_id
+            return
+        block = self.reader
+        if block is None:
+            return
+        if isinstance(ev, DelegateStarted):  # a helper (depth 2) starts
+            line = "  " * (ev.depth - 2) + f"{ev.label}: {ev.question[:80]}"
+        elif isinstance(ev, DelegateStep):
+            line = "  " * (ev.depth - 1) + ev.action
+        elif ev.delegate_id == self.reader_id:
+            line = f"→ {ev.finding[:300]}" if ev.finding else ""
+            block.status, block.streaming = delegate_summary(ev), False
+            self.reader = None
+        else:  # a helper finished
+            line = f"  → {ev.finding[:120]}"
+        if line:
+            block.text = f"{block.text}\n{line}" if block.text else line
         self.sink.changed(block)
 
     def _close(self, turn_id: str) -> None:

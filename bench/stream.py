@@ -292,33 +292,45 @@ async def run_plain(tokens: list[str], mode: str, rate: float | None = None) -> 
     return Result(f"plain-{mode}", len(tokens), t0, tracker.arrival_times(tokens), frames, cpu)
 
 
-async def memory(blocks: list[int]) -> None:
-    """RSS of the app with ``n`` blocks of history: as opened (only the screen drawn), and after
-    scrolling through all of it (every block drawn once; the view keeps a bounded number)."""
+async def memory_one(n: int) -> tuple[float, float]:
+    """RSS (MB) of an app with ``n`` blocks of history: as opened (only the screen drawn), and
+    after every block was drawn once (the view keeps a bounded number of them)."""
     import gc
 
     import psutil
 
     proc = psutil.Process()
-    print(f"memory: RSS with history, window {SIZE[0]}x{SIZE[1]} (each in a fresh app)")
+    session = Session(Firehose([]), options=SessionOptions())
+    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.ops.rebuild_view(history_events(n))
+        await pilot.pause()
+        gc.collect()
+        opened = proc.memory_info().rss / 2**20
+        conv = app.conversation
+        for i in range(len(conv.blocks)):
+            conv._draw(i)
+        gc.collect()
+        drawn = proc.memory_info().rss / 2**20
+    return opened, drawn
+
+
+def memory(blocks: list[int]) -> None:
+    """Each size in a fresh interpreter: RSS never shrinks within one."""
+    import json
+    import subprocess
+    import sys
+
+    print(f"memory: RSS with history, window {SIZE[0]}x{SIZE[1]} (each in a fresh process)")
     base = 0.0
     for n in blocks:
-        session = Session(Firehose([]), options=SessionOptions())
-        app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
-        async with app.run_test(size=SIZE) as pilot:
-            await app.ops.rebuild_view(history_events(n))
-            await pilot.pause()
-            gc.collect()
-            opened = proc.memory_info().rss / 2**20
-            conv = app.conversation
-            for i in range(len(conv.blocks)):
-                conv._draw(i)
-            gc.collect()
-            drawn = proc.memory_info().rss / 2**20
+        out = subprocess.run([sys.executable, "-m", "bench.stream", "--memory-one", str(n)],
+                             capture_output=True, text=True, check=True).stdout
+        opened, drawn = json.loads(out.strip().splitlines()[-1])
         base = base or opened
         per = (opened - base) / (n / 1000) if n else 0.0
         print(f"  {n:6,} blocks: RSS {opened:6.1f} MB as opened ({per:+.2f} MB per 1,000 blocks "
-              f"over the first), {drawn:6.1f} MB after drawing every block once")
+              f"over none), {drawn:6.1f} MB after drawing every block once")
 
 
 def show(res: Result) -> dict[str, float]:
@@ -341,9 +353,15 @@ async def main() -> None:
                     help="blocks of transcript for the paced CPU test (the baseline has none)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to prove the script runs")
     ap.add_argument("--memory", action="store_true", help="only the memory figures")
+    ap.add_argument("--memory-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_one is not None:
+        import json
+
+        print(json.dumps(await memory_one(args.memory_one)))
+        return
     if args.memory:
-        await memory([0, 1_000, 5_000, 10_000])
+        memory([0, 1_000, 5_000, 10_000])
         return
     if args.quick:
         args.tokens, args.naive_tokens, args.paced_tokens = 3_000, 150, 250

@@ -397,7 +397,8 @@ def run_cmd(args: argparse.Namespace) -> int:
         return _err(f"a process with id {args.process_id!r} already exists")
     except BAD_INPUT as exc:
         return _err(str(exc))
-    print(f"process {spec.id}: {task.name} {task.params}, k={spec.k}, token cap {spec.token_cap}, "
+    shown = {k: v for k, v in task.params.items() if v not in (None, "") and k != "fingerprint"}
+    print(f"process {spec.id}: {task.name} {shown}, k={spec.k}, token cap {spec.token_cap}, "
           f"sampler {label}", flush=True)
     try:
         return _execute(store, spec, task)

@@ -70,7 +70,8 @@ def load_entry_point(name: str) -> bool:
     if definition.oracle is not None:
         from app.core.process.oracle import register_oracle
 
-        register_oracle(name, definition.oracle)
+        for key in {name, definition.name}:  # the entry point's name and the tasks' own name
+            register_oracle(key, definition.oracle)
     return True
 
 

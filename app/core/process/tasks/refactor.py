@@ -67,6 +67,8 @@ class RefactorTask:
         if recipe_name == "zero-arg-super":
             self.recipe = ZeroArgSuper()
         else:
+            if not params.get("pattern"):
+                raise TaskError("the regex recipe needs --param pattern=REGEX (the lines to change)")
             examples: tuple[tuple[str, str], ...] = ()
             if params.get("example_before") and params.get("example_after"):
                 examples = ((str(params["example_before"]), str(params["example_after"])),)
@@ -74,8 +76,6 @@ class RefactorTask:
                                       str(params.get("instruction") or ""),
                                       params.get("replace"), examples,
                                       python=params["check"] == "python")
-            if not params.get("pattern"):
-                raise TaskError("the regex recipe needs --param pattern=REGEX (the lines to change)")
         self.source = open_source(self.root, str(params.get("rev") or ""))
         include = [p for p in str(params["include"]).split(",") if p]
         exclude = [p for p in str(params.get("exclude") or "").split(",") if p]

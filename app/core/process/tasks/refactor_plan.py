@@ -187,9 +187,9 @@ def _line_offsets(data: bytes) -> list[int]:
 def _scope_walk(nodes: list[ast.stmt]) -> Any:
     """Nodes of a function body, not entering nested scopes (where ``super()`` would not see the
     method's class and first argument: nested functions, lambdas, classes, comprehensions)."""
-    stack: list[ast.AST] = list(nodes)
     nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp,
               ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    stack: list[ast.AST] = [n for n in nodes if not isinstance(n, nested)]
     while stack:
         node = stack.pop()
         yield node

@@ -259,3 +259,23 @@ def test_refactor_parameters_are_checked(repo: Path) -> None:
     from app.core.process.oracle import oracle_for
 
     assert oracle_for(regex).action_at(regex, 0) == "LIMIT = 1"
+
+
+def test_a_place_is_the_whole_statement_or_the_headers_expression() -> None:
+    from app.core.process.tasks.refactor_plan import ZeroArgSuper
+
+    text = textwrap.dedent('''\
+        class G:
+            def f(self):
+                if super(G, self).f(
+                        1):
+                    return (super(G, self)
+                            .g())
+                x = [super(G, self).h()]
+                with super(G, self).lock(), open("x"):
+                    pass
+                return 0
+        ''')
+    recipe = ZeroArgSuper()
+    assert sorted(recipe.locate(text)) == [(3, 4), (5, 6), (7, 7), (8, 8)]
+    assert recipe.expected(text, 5, 6) == "            return (super()\n                    .g())"

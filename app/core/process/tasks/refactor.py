@@ -48,8 +48,8 @@ SYSTEM = (
     "You make one mechanical change to source code, one small place at a time.\n"
     "The change: {instruction}.\n{examples}"
     "You are given some lines of a file (Before). Reply with the same lines after the change "
-    "(After): keep the indentation and everything the change does not touch exactly as it is. "
-    "Reply with the lines only: no explanation, no code fences.")
+    "(After): copy them exactly, changing only what the change asks for, with the same "
+    "indentation. Reply with the lines only: no explanation, no code fences.")
 
 
 def _grammar(indent: str, lines: int) -> str:

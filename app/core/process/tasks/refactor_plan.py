@@ -196,17 +196,36 @@ def _scope_walk(nodes: list[ast.stmt]) -> Any:
         stack.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, nested))
 
 
+_SIMPLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Raise,
+           ast.Assert, ast.Delete)
+
+
+def _whole_construct(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> tuple[int, int]:
+    """The lines of the whole simple statement holding ``node`` (a place the model can read as a
+    complete line of code), or of the outermost expression holding it inside a compound
+    statement's header (an ``if``, a ``with``: never its block)."""
+    top = node
+    while isinstance(parents.get(top), ast.expr):
+        top = parents[top]
+    stmt = parents.get(top)
+    if isinstance(stmt, _SIMPLE):
+        top = stmt
+    return top.lineno, top.end_lineno or top.lineno  # type: ignore[attr-defined]
+
+
 class ZeroArgSuper:
     """``super(Class, self)`` inside a method of ``Class`` becomes ``super()`` (PEP 3135)."""
 
     name = "zero-arg-super"
     title = "Use zero-argument super()"
     instruction = ("replace each call super(ClassName, self) or super(ClassName, cls) with the "
-                   "zero-argument form super(), and change nothing else")
-    examples: tuple[tuple[str, str], ...] = (("        super(HTTPServer, self).server_bind()",
-                 "        super().server_bind()"),
-                ("        return super(Mapping, cls).__new__(cls, *args)",
-                 "        return super().__new__(cls, *args)"))
+                   "zero-argument form super(); the method called on it and its arguments stay "
+                   "exactly as they are")
+    examples: tuple[tuple[str, str], ...] = (
+        ("        x = super(Foo, self).bar(1) + super(Foo, self).baz",
+         "        x = super().bar(1) + super().baz"),
+        ("    return super(Mapping, cls).__new__(cls, *args,\n                                          **kw)",
+         "    return super().__new__(cls, *args,\n                                          **kw)"))
     python = True
 
     def calls(self, tree: ast.AST) -> list[ast.Call]:
@@ -235,7 +254,8 @@ class ZeroArgSuper:
 
     def locate(self, text: str) -> list[tuple[int, int]]:
         tree = ast.parse(text)
-        return [(c.lineno, c.end_lineno or c.lineno) for c in self.calls(tree)]
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        return [_whole_construct(c, parents) for c in self.calls(tree)]
 
     def expected(self, text: str, start: int, end: int) -> str | None:
         data = text.encode("utf-8")

@@ -21,7 +21,7 @@ from app.core.process import kmath
 from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
 from app.core.process.spec import Budget, ProcessSpec, SpecError, new_process_id
 from app.core.process.store import ProcessBusy, ProcessStateError
-from app.core.process.task import TaskError, known_tasks
+from app.core.process.task import TaskError, known_tasks, task_variant
 from app.core.process.view import describe_process, fmt_duration, tree_order
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
@@ -297,7 +297,7 @@ def _choose_k(args: argparse.Namespace, task: Any, conf: dict[str, Any],
                   "not converge, so the process was not started", file=sys.stderr)
             return 3
         return k, args.token_cap or task.default_token_cap, {"sim_p": conf["p"]}
-    cal = latest_calibration(task.name, str(task.params.get("format", "")), label)
+    cal = latest_calibration(task.name, task_variant(task), label)
     if cal is None:
         return _err(f"no calibration of {label} on {task.name} "
                     f"({task.params.get('format', '')}) yet: run `nanobot process calibrate "

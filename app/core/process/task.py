@@ -100,6 +100,13 @@ TASK_METHODS = ("initial_state", "prompt", "parse", "validate", "is_done", "stat
                 "state_from_json", "action_from_json")
 
 
+def task_variant(task: Any) -> str:
+    """Which variant of a task a calibration belongs to: its ``variant`` attribute (a refactor's
+    recipe), else its ``format`` parameter (Hanoi), else ""."""
+    own = getattr(task, "variant", None)
+    return str(own) if own else str(task.params.get("format", ""))
+
+
 def register_task(name: str, factory: TaskFactory, *, params: Any = None) -> None:
     """Register ``factory`` under ``name``; ``params`` (a sequence of ``Param``, or the factory's
     own ``params`` attribute) types and checks ``--param`` values before the factory sees them."""

@@ -100,6 +100,8 @@ class RefactorTask:
         self.check_timeout = float(params["check_timeout"])
         self.branch = str(params.get("branch") or "")
         self.name = "refactor"
+        # Calibrations are per recipe (and per pattern): a model's skill differs between changes.
+        self.variant = recipe_name if recipe_name != "regex" else f"regex:{params.get('pattern')}"
         self.params = {**params, "rev": self.source.commit, "fingerprint": fingerprint}
         if not self.source.commit:
             self.params.pop("rev", None)

@@ -224,7 +224,8 @@ class ZeroArgSuper:
     examples: tuple[tuple[str, str], ...] = (
         ("        x = super(Foo, self).bar(1) + super(Foo, self).baz",
          "        x = super().bar(1) + super().baz"),
-        ("    return super(Mapping, cls).__new__(cls, *args,\n                                          **kw)",
+        ("    return super(Mapping, cls).__new__(cls, *args,\n"
+         "                                          **kw)",
          "    return super().__new__(cls, *args,\n                                          **kw)"))
     python = True
 

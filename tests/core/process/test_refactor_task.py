@@ -117,8 +117,13 @@ def test_places_follow_the_rules_and_each_edit_is_judged(repo: Path, nanobot_hom
         return parsed if isinstance(parsed, RedFlag) else task.validate(first, parsed)
 
     good = judge("        return super().make()\n")
-    assert not isinstance(good, RedFlag) and good.key == "        return super().make()"
+    assert not isinstance(good, RedFlag) and good.action == "        return super().make()"
+    assert good.key == "return super ( ) . make ( )"  # votes count tokens, not layout
     assert good.next_state == (1, ((22, 22, "        return super().make()"),))
+    respaced = judge("        return super( ).make( )")
+    assert not isinstance(respaced, RedFlag) and respaced.key == good.key  # one candidate
+    layout = judge("        return super(A,  cls).make()")
+    assert isinstance(layout, RedFlag) and layout.detail == "the edit changes nothing but layout"
     for text, kind, why in [
         ("        return super(.make()", "invalid", "does not compile"),
         ("```python\n        return super().make()\n```", "format", "code fence"),

@@ -38,6 +38,7 @@ from app.core.process.tasks.refactor_plan import (
     matches,
     normalize,
     open_source,
+    token_key,
 )
 
 Edit = tuple[int, int, str]
@@ -190,8 +191,10 @@ class RefactorTask:
             return RedFlag("format", "the first line does not keep its indentation")
         if text.count("\n") + 1 > len(old) + 1:
             return RedFlag("format", f"{text.count(chr(10)) + 1} lines for a place of {len(old)}")
-        if text == normalize("".join(old)):
-            return RedFlag("invalid", "the edit changes nothing")
+        key = self.key(text)
+        if key == self.key(normalize("".join(old))):
+            return RedFlag("invalid", "the edit changes nothing"
+                           + (" but layout" if text != normalize("".join(old)) else ""))
         candidate = "".join(lines[:loc.start - 1] + self._new_lines(old, text) + lines[loc.end:])
         why = self._check(loc.path, candidate)
         if why:
@@ -199,7 +202,14 @@ class RefactorTask:
         nxt = i + 1
         same_file = nxt < len(self.locations) and self.locations[nxt].path == loc.path
         kept = (*edits, (loc.start, loc.end, text)) if same_file else ()
-        return Answer(text, text, (nxt, kept))
+        return Answer(key, text, (nxt, kept))
+
+    def key(self, text: str) -> str:
+        """What votes count: for Python the tokens without layout (line breaks and spacing inside
+        brackets), so reflowed copies of one edit vote together; else the text."""
+        if self.recipe.python:
+            return token_key(text.strip()) or text
+        return text
 
     def _check(self, path: str, text: str) -> str:
         if self.check_python:

@@ -312,6 +312,21 @@ def normalize(text: str) -> str:
     return "\n".join(lines)
 
 
+def token_key(text: str) -> str:
+    """Python tokens of ``text`` without layout: two spellings of one edit (line breaks and spaces
+    inside brackets) are one candidate in the vote; comments count. "" when it does not tokenize."""
+    import io
+    import tokenize
+
+    skip = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    try:
+        tokens = [t.string for t in tokenize.generate_tokens(io.StringIO(text + "\n").readline)
+                  if t.type not in skip]
+    except (tokenize.TokenError, SyntaxError):
+        return ""
+    return " ".join(tokens)
+
+
 def compile_error(text: str, path: str) -> str:
     """"" when ``text`` compiles as Python, else the error."""
     try:

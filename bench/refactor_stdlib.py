@@ -74,7 +74,8 @@ def report(pid: str, repo: Path | None) -> None:
           f"k={spec.k}, status {cp.status if cp else '?'} ({cp.reason if cp else ''})")
     print(f"  codebase: {summary['files_scanned']:,} files scanned, {summary['places']} places, "
           f"skipped {summary['skipped']}")
-    print(f"  steps decided: {len(decided)} of {summary['places']}; files changed "
+    print(f"  steps decided: {len(decided)} of {summary['places']} "
+          f"({sum(1 for d in decided if d.get('esc'))} by the escalation model); files changed "
           f"{summary['files_changed']}")
     n = len(decided) or 1
     print(f"  samples: {len(samples):,} ({len(samples) / n:.2f} per decided step); red flags "
@@ -122,6 +123,7 @@ def main() -> int:
     ap.add_argument("--model", default="local")
     ap.add_argument("--k", type=int, default=2)
     ap.add_argument("--max-wall", type=float)
+    ap.add_argument("--escalate", help="model for steps the first one leaves undecided")
     ap.add_argument("--id")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -138,6 +140,8 @@ def main() -> int:
            "--k", str(args.k), "--id", pid]
     if args.max_wall:
         cmd += ["--max-wall", str(args.max_wall)]
+    if args.escalate:
+        cmd += ["--escalate", args.escalate]
     print("nanobot " + " ".join(cmd), flush=True)
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "app", *cmd], cwd=ROOT, text=True, check=False)

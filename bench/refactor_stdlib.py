@@ -62,7 +62,12 @@ def report(pid: str, repo: Path | None) -> None:
     compile_fail = 0
     for r in samples:
         if r["r"] == "f":
-            flags[r["flag"]] = flags.get(r["flag"], 0) + 1
+            kind = r["flag"]
+            if kind == "invalid":
+                kind = ("invalid: does not compile" if r["why"].startswith("does not compile")
+                        else "invalid: no change" if "changes nothing" in r["why"]
+                        else "invalid: other")
+            flags[kind] = flags.get(kind, 0) + 1
             compile_fail += r["why"].startswith("does not compile")
     valid = sum(r["r"] == "s" for r in samples)
     checked = valid + compile_fail

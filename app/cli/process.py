@@ -90,7 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     au.add_argument("id")
     au.set_defaults(handler=audit_cmd)
 
-    from app.cli_process_tasks import register_task_commands
+    from app.cli.process_tasks import register_task_commands
 
     register_task_commands(ps)
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
+from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider
-from app.core.session import Session, SessionOptions
-from app.screens.processes import ProcessesScreen
-from app.tui import NanobotApp
+from app.tui.app import NanobotApp
+from app.tui.screens.processes import ProcessesScreen
+from tests.cli.test_cli import ROOT, nanobot
 from tests.core.process.test_job_task import _job
 from tests.pilot_wait import until
-from tests.test_cli import ROOT, nanobot
 
 
 async def test_f6_shows_a_task_file_and_a_job_like_built_in_tasks(tmp_path: Path,

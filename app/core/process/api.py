@@ -10,7 +10,7 @@ the audit and dry runs; the engine never sees them.
 
 from __future__ import annotations
 
-from app.core.cancel import CancelToken
+from app.core.agent.cancel import CancelToken
 from app.core.process.loader import TaskDef
 from app.core.process.oracle import Oracle, OracleCase
 from app.core.process.params import Param

@@ -13,7 +13,7 @@ import pytest
 
 from app.core.process.answer_format import AnswerFormat
 from app.core.process.task import Parsed, RedFlag, TaskError, make_task
-from tests.test_cli import nanobot
+from tests.cli.test_cli import nanobot
 
 # A stand-in model that reads only the prompt text, as a real one does: right 80% of the time,
 # otherwise a near miss or a far miss (both pass the format: only the vote or a check command can

@@ -15,8 +15,8 @@ from app.core.process.audit import audit
 from app.core.process.output import export
 from app.core.process.sampler import SampleRequest
 from app.core.process.task import Parsed, RedFlag, TaskError, make_task
+from tests.cli.test_cli import nanobot
 from tests.core.process.helpers import ScriptedSampler, make_runner, records, run
-from tests.test_cli import nanobot
 
 FILES = {
     "pkg/a.py": '''\

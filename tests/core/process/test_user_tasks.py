@@ -16,7 +16,7 @@ import pytest
 from app.core.process.loader import build_task, load_ref, source_for_ref, task_from_command_line
 from app.core.process.params import Param, check_params, parse_pairs, split_pairs
 from app.core.process.task import TaskError, known_tasks, make_task
-from tests.test_cli import ROOT, nanobot
+from tests.cli.test_cli import ROOT, nanobot
 
 EXAMPLE = ROOT / "docs" / "examples" / "running_sum.py"
 

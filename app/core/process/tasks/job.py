@@ -41,10 +41,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from app.core.paths import atomic_write_text
 from app.core.process.answer_format import AnswerFormat, answer_key
 from app.core.process.params import Param
 from app.core.process.task import Answer, Parsed, Prompt, RedFlag, TaskError, register_task
+from app.core.settings.paths import atomic_write_text
 
 SECTIONS = {"name": str, "description": str, "input": dict, "prompt": dict, "answer": dict,
             "check": dict, "output": dict}

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from app.core.paths import atomic_write_text
 from app.core.process.task import TaskError
 from app.core.process.tasks.refactor_plan import git, lines_of
+from app.core.settings.paths import atomic_write_text
 
 TRAILER = "Nanobot-Process"
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.core.paths import atomic_write_text, get_paths
 from app.core.process.task import TaskError
+from app.core.settings.paths import atomic_write_text, get_paths
 
 PLAN_VERSION = 1
 

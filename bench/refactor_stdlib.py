@@ -129,6 +129,10 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=2)
     ap.add_argument("--max-wall", type=float)
     ap.add_argument("--escalate", help="model for steps the first one leaves undecided")
+    ap.add_argument("--max-rounds", type=int, default=10)
+    ap.add_argument("--exclude", default="",
+                    help="globs of files to leave alone, e.g. the tests: "
+                         "test/**,**/test/**,**/tests/**,**/idle_test/**,**/test_*.py")
     ap.add_argument("--id")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -142,7 +146,9 @@ def main() -> int:
         ap.error("--repo (or --prepare / --report)")
     pid = args.id or f"refactor-bench-{time.strftime('%H%M%S')}"
     cmd = ["process", "run", "refactor", "--param", f"repo={args.repo}", "--model", args.model,
-           "--k", str(args.k), "--id", pid]
+           "--k", str(args.k), "--max-rounds", str(args.max_rounds), "--id", pid]
+    if args.exclude:
+        cmd += ["--param", f"exclude={args.exclude}"]
     if args.max_wall:
         cmd += ["--max-wall", str(args.max_wall)]
     if args.escalate:

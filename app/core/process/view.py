@@ -47,6 +47,11 @@ class ProcessView:
     source: str = ""  # where a user task comes from ("" = a built-in or installed task)
 
     @property
+    def shown_params(self) -> dict[str, Any]:
+        """The parameters worth reading: unset ones and fingerprints left out."""
+        return {k: v for k, v in self.params.items() if v not in (None, "") and k != "fingerprint"}
+
+    @property
     def progress(self) -> float:
         return self.step / self.total if self.total else 0.0
 
@@ -78,7 +83,7 @@ class ProcessView:
     def detail_lines(self) -> list[str]:
         lines = [
             f"process {self.id}",
-            f"  task      {self.task} {self.params}",
+            f"  task      {self.task} {self.shown_params}",
             *([f"  from      {self.source}"] if self.source else []),
             f"  sampler   {self.sampler}",
             f"  status    {self.status}" + (f" ({self.reason})" if self.reason else ""),

@@ -84,15 +84,27 @@ def report(pid: str, repo: Path | None) -> None:
           f"{summary['files_changed']}")
     n = len(decided) or 1
     print(f"  samples: {len(samples):,} ({len(samples) / n:.2f} per decided step); red flags "
-          f"{flags}; first sample of a step decided it in "
-          f"{sum(1 for d in decided if d['n'] == spec.k)}/{len(decided)} steps at the minimum k")
+          f"{flags}; decided by the first k samples in "
+          f"{sum(1 for d in decided if d['n'] == spec.k)}/{len(decided)} steps")
     if checked:
         print(f"  compile check: {valid}/{checked} edits that reached the check compiled "
               f"({100 * valid / checked:.1f}%)")
     active = float(counters.get("active_s", 0.0))
     print(f"  wall (active) {active:,.0f} s = {active / n:.1f} s per decided step, "
           f"{active / max(len(samples), 1):.1f} s per sample; tokens {counters.get('tokens', 0):,}")
-    print("  audit: " + " | ".join(line.strip() for line in audit.stdout.splitlines()[:4]))
+    print("  audit: " + audit.stdout.splitlines()[0].strip())
+    # The baseline without votes, from the same run: was each step's first (greedy) sample right?
+    from app.core.process.loader import task_for_spec
+    from app.core.process.oracle import oracle_for
+
+    task = task_for_spec(spec)
+    solver = oracle_for(task)
+    first = {r["step"]: r.get("key") for r in samples if r["i"] == 0}
+    greedy = sum(first.get(d["step"]) == task.key(solver.action_at(task, d["step"]))
+                 for d in decided)
+    voted = sum(d["key"] == task.key(solver.action_at(task, d["step"])) for d in decided)
+    print(f"  right (same tokens as the recipe's edit): voted {voted}/{len(decided)}, the first "
+          f"(greedy) sample alone {greedy}/{len(decided)}")
     if repo is not None and summary.get("branch"):
         bad = _compile_branch(repo, summary["branch"], summary["base"])
         print(f"  output branch {summary['branch']}: changed files that compile: {bad}")

@@ -51,3 +51,17 @@ async def test_f6_shows_a_task_file_and_a_job_like_built_in_tasks(tmp_path: Path
         text = detail()
         assert "running-sum" in text and f"from      {mine / 'running_sum.py'}:TASK" in text
         assert "100 of 400" in text and "process resume sum-a" in text
+
+        # the job: its file is a parameter; a built-in task's name needs no "from" line
+        await pilot.press("down")
+        await until(pilot, lambda: "process sum-b" in detail(), what="the detail of sum-b")
+        text = detail()
+        assert f"'file': '{toml}'" in text and "40 of 40" in text
+        assert "from " not in text
+        # a refresh keeps the selected row, and escape goes back to the chat
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: "process sum-b" in detail(), what="sum-b still selected")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ProcessesScreen),
+                    what="the view to close")

@@ -110,7 +110,8 @@ def describe_process(store: ProcessStore) -> ProcessView:
         view.status, view.reason = "damaged", exc.message
         return view
     view.task, view.params, view.parent = spec.task, dict(spec.params), spec.parent
-    view.source = spec.task_source.partition(":")[2] if spec.task_source else ""
+    kind, _, where = spec.task_source.partition(":")
+    view.source = where if kind in ("file", "module") else ""  # a registry name says nothing more
     view.k = spec.k
     conf = spec.sampler
     view.sampler = str(conf.get("label") or conf.get("model") or conf.get("kind"))

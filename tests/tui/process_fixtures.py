@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ def make_process(root: Path, pid: str, *, disks: int, step: int, status: str, sa
                               "sampler": {"kind": "sim", "p": 0.99}, **spec_fields}
     spec = ProcessSpec(id=pid, k=k, created=1.7e9, **fields)
     store = ProcessStore.create(spec, root)
+    # The view lists processes by the spec's mtime: fixed ones, in the order they were made, so
+    # two specs written within one clock tick cannot swap rows.
+    made = 1.7e9 + len(list(root.glob("*/process.json")))
+    os.utime(store.spec_path, (made, made))
     counters = {**new_counters(), "samples": samples, "flagged": flagged, "active_s": active_s,
                 "tokens": samples * 30}
     state: Any = [list(range(disks, 0, -1)), [], []] if fields["task"] == "hanoi" else step

@@ -421,4 +421,11 @@ class LlamaInProcessProvider:
     async def aclose(self) -> None:
         llama, self._llama = self._llama, None
         if llama is not None:
-            await asyncio.to_thread(llama.close)
+            def close() -> None:
+                # A stream ends as soon as its token is cancelled, while its generation thread may
+                # still be inside llama.cpp until the abort callback stops it: freeing the model
+                # under it crashed the program (a process run stopped with Ctrl+C).
+                with self._gen_lock:
+                    llama.close()
+
+            await asyncio.to_thread(close)

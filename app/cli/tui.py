@@ -8,12 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.core.models.embedded import EmbeddedModelError
-from app.core.providers.registry import ProviderSetupError
-from app.core.settings.config import ConfigError
-
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.boot import Booted
 
 REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
@@ -33,40 +29,47 @@ def _resume_path(args: argparse.Namespace) -> Path | None:
     return info.path
 
 
+def boot(args: argparse.Namespace) -> Booted:
+    """Build the session factory (in the app's boot thread, after its first frame)."""
+    from app.core.models.embedded import EmbeddedModelError
+    from app.core.providers.registry import ProviderSetupError
+    from app.core.settings.config import ConfigError
+    from app.runtime.build import build_runtime
+    from app.tui.boot import Booted, BootError
+
+    try:
+        resume = _resume_path(args)
+        rt = build_runtime(model=args.model, workspace=args.workspace)
+    except LookupError as exc:
+        raise BootError(f"error: {exc}") from exc
+    except ConfigError as exc:
+        raise BootError(f"config error: {exc}") from exc
+    except (ProviderSetupError, EmbeddedModelError) as exc:
+        raise BootError(f"error: {exc}") from exc
+    return Booted(rt.factory, stack=rt.stack, notices=rt.notices, resume=resume)
+
+
 def run_tui(args: argparse.Namespace) -> int:
+    """The app draws first; the core, the config and the session load behind its first frame
+    (app/tui/boot.py). A config or model error ends the app with the message, exit status 2."""
     if args.replay:
         return run_replay(Path(args.replay), args)
+    from app.core.settings.config import ConfigError, load_config
+    from app.tui.app import NanobotApp
+
     try:
-        app = build_app(args)
-    except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        config = load_config()  # the theme and keys are right from the first frame
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    except (ProviderSetupError, EmbeddedModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the session to resume cannot be read
-        print(f"error: could not open the session: {exc}", file=sys.stderr)
-        return 2
+    app = NanobotApp(config=config, boot=lambda: boot(args))
     app.run()
-    return 0
-
-
-def build_app(args: argparse.Namespace) -> NanobotApp:
-    """The app ``nanobot`` opens: a fresh session, or the one ``--resume``/``--continue`` name."""
-    from app.runtime.build import build_runtime
-    from app.tui.app import NanobotApp
-
-    resume = _resume_path(args)
-    rt = build_runtime(model=args.model, workspace=args.workspace)
-    return NanobotApp(rt.factory, resume=resume, notices=rt.notices, stack=rt.stack)
+    return app.return_code or 0
 
 
 def run_replay(path: Path, args: argparse.Namespace) -> int:
     from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
-    from app.core.settings.config import load_config
+    from app.core.settings.config import ConfigError, load_config
     from app.runtime.factory import SessionFactory
 
     if not path.is_file():

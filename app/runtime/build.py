@@ -46,8 +46,12 @@ def memory_summarizer(config: Config) -> Summarizer:
     def make() -> Provider:
         from app.core.providers.registry import local_provider
 
-        return local_provider(config.local.slot("memory"), threads=config.local.threads,
-                              label="memory slot").provider
+        provider = local_provider(config.local.slot("memory"), threads=config.local.threads,
+                                  label="memory slot").provider
+        # A summary is background work: it must not slow the user's turn down on a small machine.
+        if hasattr(provider, "background"):
+            provider.background = True
+        return provider
 
     return Summarizer(make, timeout_s=config.context.summary_timeout_s)
 

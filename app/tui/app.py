@@ -1,10 +1,11 @@
 """The Textual app: composes the main screen, binds keys from the registry, routes events.
 
 Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
-switching in :mod:`app.tui.session_ops`, event → widget mapping in
-:mod:`app.tui.conversation_view`, keys in :mod:`app.tui.actions`, slash commands in
-:mod:`app.tui.slash`, palette in :mod:`app.tui.commands`. Those helpers see the App only through
-the ports in :mod:`app.tui.ports`, which it implements.
+switching in :mod:`app.tui.session_ops`, events → conversation blocks in
+:mod:`app.tui.transcript`, keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`,
+palette in :mod:`app.tui.commands`. Those helpers see the App only through the ports in
+:mod:`app.tui.ports`, which it implements. Sessions come from one
+:class:`~app.runtime.factory.SessionFactory`: the first one, ``/new`` and resumed ones.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -21,31 +22,28 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 
-from app.core.agent.events import Event, Injected, ReasoningDelta, TextDelta, TurnStarted, Usage
-from app.core.agent.session import Session
-from app.core.context.compaction import CompactionEvent
-from app.core.models.hardware import HardwareSampler, HardwareSnapshot
-from app.core.providers.replay import ReplayProvider
-from app.core.providers.stack import Stack
+from app.core.agent.events import (
+    ErrorReported,
+    Event,
+    Injected,
+    Notice,
+    ReasoningDelta,
+    TextDelta,
+    TurnStarted,
+    Usage,
+)
 from app.core.store.pending import PendingStore
-from app.core.swarm.events import SwarmUpdated
-from app.runtime.factory import SessionFactory
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
-from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge, feed_hardware
-from app.tui.commands import PROVIDERS
-from app.tui.commands_models import ModelCommandsProvider
-from app.tui.conversation_view import ConversationView
-from app.tui.model_ops import model_detail, open_dashboard, start_managed_servers
-from app.tui.model_ops import open_model_picker as open_slot_picker
+from app.tui.boot import Boot, Booting, open_session, preload_main_model, run_boot
+from app.tui.bridge import FLUSH_SECONDS, CoreEvent, SessionBridge, feed_hardware
+from app.tui.conversation_actions import ConversationActions
+from app.tui.palette import PALETTE
 from app.tui.prompt_flow import PromptFlow
 from app.tui.screens import get_screen
-from app.tui.screens.help import HelpScreen
-from app.tui.screens.permission import ask_permission
-from app.tui.screens.processes import announce_processes
 from app.tui.session_ops import SessionOps
-from app.tui.slash import dispatch
-from app.tui.transcript import specs_from_events
-from app.tui.turn_state import IDLE, TurnState, state_after
+from app.tui.side_panels import SidePanels
+from app.tui.transcript import TranscriptFold, blocks_from_events
+from app.tui.turn_state import IDLE, WAITING, TurnState, state_after
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -58,10 +56,20 @@ from widgets.swarm_panel import SwarmPanel
 from widgets.swarm_tree import SwarmTree
 from widgets.worker_transcript import WorkerTranscript
 
+if TYPE_CHECKING:  # loaded after the first frame (app/tui/boot.py), or by whoever passes them
+    from app.core.agent.session import Session
+    from app.core.models.hardware import HardwareSampler, HardwareSnapshot
+    from app.core.policy.permissions import ApprovalRequest, Decision
+    from app.core.providers.replay import ReplayProvider
+    from app.core.providers.stack import Stack
+    from app.core.settings.config import Config
+    from app.runtime.factory import Opened, SessionFactory
+
+
 DOUBLE_PRESS_SECONDS = 2.0
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
-MIN_SIZE = (80, 24)  # below this the side column hides
+STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 
 
 class Prompt(PromptInput):
@@ -70,14 +78,12 @@ class Prompt(PromptInput):
     BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("prompt"))
 
 
-
-class NanobotApp(App[None], inherit_bindings=False):
+class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=False):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
     ENABLE_COMMAND_PALETTE = True
-    # Only ours: a theme picked from Textual's list would not persist.
-    COMMANDS = PROVIDERS | {ModelCommandsProvider}
+    COMMANDS: ClassVar[set[Any]] = PALETTE
     # Every action is registered at import of a module imported above (panes registers the
     # features' keys), so the class's bindings are the registry's, and only those (Textual's
     # own App keys are not inherited: the registry declares quit, the palette and the rest).
@@ -87,44 +93,48 @@ class NanobotApp(App[None], inherit_bindings=False):
     busy: reactive[bool] = reactive(False, init=False)  # a turn runs (or is about to)
     turn_state: reactive[TurnState] = reactive(IDLE, init=False)
 
-    def __init__(self, factory: SessionFactory, *, resume: Path | None = None,
-                 notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
-                 replay: ReplayProvider | None = None,
+    session: Session  # set by attach(): at once when given a factory, after the first frame
+    bridge: SessionBridge
+    factory: SessionFactory  # asks the user through the permission modal
+
+    def __init__(self, factory: SessionFactory | None = None, *, resume: Path | None = None,
+                 config: Config | None = None, notices: list[str] | None = None,
+                 hardware: HardwareSnapshot | None = None, replay: ReplayProvider | None = None,
                  blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
-                 stack: Stack | None = None) -> None:
+                 stack: Stack | None = None, boot: Boot | None = None,
+                 resumed_events: list[Event] | None = None) -> None:
+        """``factory`` makes the first session at once (``resume``: the saved one, and an
+        OSError when it cannot be read); without one, ``boot`` builds it after the first frame.
+        ``config`` (booting only) styles the app until the factory's arrives.
+        ``resumed_events``: a history to show without a file behind it (benchmarks, tests)."""
         super().__init__()
         self.stack = stack  # slots, registry, router
-        # Every session of this app (the first, /new, resumed ones) asks the user through the
-        # permission modal when a tool's policy is "ask".
-        self.factory = factory.asking(lambda request: ask_permission(self, request))
-        self.config = factory.config
+        if config is None:
+            if factory is not None:
+                config = factory.config
+            else:
+                from app.core.settings.config import Config
+
+                config = Config()
+        self.config = config
         self.keymap = dict(self.config.keymap)
+        self._flush_seconds = flush_seconds
         self._startup_notices = list(notices or [])
-        if resume is not None:  # --resume / --continue: raises OSError when it cannot be read
-            opened = self.factory.resume(resume)
-            note = opened.damage_note(resume.name)
-            self._startup_notices += [*opened.notices, *([note] if note else [])]
-            self._resumed_events: list[Event] | None = opened.events
-        else:
-            opened = self.factory.new()
-            self._startup_notices += opened.notices
-            self._resumed_events = None
-        session = self.session = opened.session
-        self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
         self._fixed_hardware = hardware
         self._sampler: HardwareSampler | None = None
         self.replay = replay
         self._blink = blink
-        self.pending = PendingStore.for_session(session.store.path if session.store else None)
-        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
+        self._resumed_events = resumed_events
+        # Until the session is attached: messages typed are kept here, in memory.
+        self.pending = PendingStore(None)
         self.attachments: list[str] = []
-        self.view: ConversationView | None = None
         self.side_mode = "auto"
         self._esc_at = 0.0
         self._ctrl_c_at = 0.0
         self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
         self._ctx_used = 0
         self._ctx_streamed = 0  # characters streamed since the last real count
+        self._status_at = 0.0
         self.ready = False  # set once composed: handlers before that have nothing to update
         self._build_panes()
         self.flow = PromptFlow(self)
@@ -133,10 +143,51 @@ class NanobotApp(App[None], inherit_bindings=False):
             self.register_theme(theme)
         self.theme, theme_note = self.ops.initial_theme()
         self._startup_notices += [theme_note] if theme_note else []
+        self.booting = Booting(boot) if factory is None else None
+        if factory is not None:
+            factory = self.asking(factory)
+            self.attach(factory, open_session(factory, resume), resume=resume)
+
+    @property
+    def attached(self) -> bool:
+        return self.booting is None or self.booting.done
+
+    def asking(self, factory: SessionFactory) -> SessionFactory:
+        """``factory``, with every session it makes (the first, /new, resumed ones, their
+        workers) asking the user through the permission modal when a tool's policy is "ask"."""
+        return factory.asking(self.ask_permission)
+
+    async def ask_permission(self, request: ApprovalRequest) -> Decision:
+        from app.tui.screens.permission import ask_permission
+
+        return await ask_permission(self, request)
+
+    def attach(self, factory: SessionFactory, opened: Opened, *, resume: Path | None = None,
+               stack: Stack | None = None, notices: list[str] | None = None) -> None:
+        """Connect the app to its first session: opened by the constructor, or by the boot
+        worker after the first frame (with the slot stack and notices it gathered)."""
+        self.factory = factory
+        self.config = factory.config
+        if stack is not None:
+            self.stack = stack
+        self._startup_notices += [*(notices or []), *opened.notices]
+        if resume is not None:
+            note = opened.damage_note(resume.name)
+            self._startup_notices += [note] if note else []
+            self._resumed_events = opened.events
+        session = self.session = opened.session
+        self.bridge = SessionBridge(self, session, flush_seconds=self._flush_seconds)
+        early = [item.text for item in self.pending]  # typed while the app was starting
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         # Thinking starts on only where the model can think: asking a model that cannot is noise.
         can_think = session.provider.capabilities.supports_thinking
         self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking and can_think))
         session.thinking = self.thinking
+        if self.booting is not None:
+            self.booting.done = True
+        if self.ready:
+            self._session_ready(early)
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -144,6 +195,8 @@ class NanobotApp(App[None], inherit_bindings=False):
         # Kept as attributes: a modal on top (inject line, help) must not hide them from handlers,
         # and App.query_one only searches the active screen.
         self.conversation = Conversation(id="conversation")
+        # Live events become blocks through the same fold that rebuilds a resumed session.
+        self.fold = TranscriptFold(self.conversation)
         self.meter = ContextMeter(id="meter")
         self.swarm = SwarmPanel(id="swarm")
         self.swarm_tree = SwarmTree(id="swarm-tree")  # hidden until a worker exists
@@ -166,9 +219,9 @@ class NanobotApp(App[None], inherit_bindings=False):
 
     async def on_mount(self) -> None:
         self.ready = True
-        self.view = ConversationView(self.conversation)
         prompt = self.prompt
         prompt.cursor_blink = self._blink
+        prompt.completer = self.complete_prompt
         self.set_keymap(self.keymap)
         unknown = actions.unknown_ids(self.keymap)
         if unknown:
@@ -176,74 +229,102 @@ class NanobotApp(App[None], inherit_bindings=False):
                 f"[keymap] has unknown action id(s): {', '.join(unknown)}; F1 lists the ids")
         self._apply_thinking_class()
         self._apply_size(self.size.width, self.size.height)
+        if self.attached:
+            self._session_ready()
+            return
+        # First frame now; the core and the session come in the background (app/tui/boot.py).
+        self.refresh_status()
+        self.call_after_refresh(lambda: self.run_worker(run_boot(self), group="boot",
+                                                        exit_on_error=False))
+
+    def _session_ready(self, early: list[str] | None = None) -> None:
+        """Everything that needs the session, once it is attached."""
         self._ctx_used = self.session.context_estimate()
         self.model_changed()
         if self._resumed_events is not None:
-            await self._rebuild_view(self._resumed_events)
+            self.fold.reset()
+            self.conversation.set_blocks(blocks_from_events(self._resumed_events))
         if not self.conversation.blocks and self.replay is None:
-            await self.conversation.add_notice(WELCOME)
+            self.add_notice(WELCOME)
         for note in self._startup_notices:
-            await self.conversation.add_notice(note, "warning")
+            self.add_notice(note, "warning")
+        self._startup_notices = []
         self.flow.refresh_pending()
         self.refresh_status()
-        if len(self.pending):
+        if early:  # typed while starting: it goes out now
+            self.run_worker(self.flow.release_early(early), exit_on_error=False)
+        elif len(self.pending):
             self.say(f"{len(self.pending)} message(s) typed before the app closed are waiting: "
                      "Enter on an empty prompt sends the next, ↑ edits the last")
         if self._fixed_hardware is not None:
             self.hardware_panel.show_snapshot(self._fixed_hardware)
         else:  # the side panel shows CPU, RAM and this process: no GPU polling for it
+            from app.core.models.hardware import HardwareSampler
+
             self._sampler = feed_hardware(self, HardwareSampler(interval=2.0, gpus=False))
         if self.replay is not None:
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
+            from app.tui.model_ops import start_managed_servers
+
             self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
+            if self.booting is not None:  # the real app: have the model ready before it is asked
+                self.run_worker(preload_main_model(self), group="model-load",
+                                exit_on_error=False)
+        from app.tui.screens.processes import announce_processes
+
         announce_processes(self)  # processes started from the CLI
 
-    def on_resize(self, event: events.Resize) -> None:
-        self._apply_size(event.size.width, event.size.height)
-
-    def _apply_size(self, width: int, height: int) -> None:
-        main = self.main_row
-        main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
-
     async def on_unmount(self) -> None:
-        self.bridge.close()
         if self._sampler is not None:
             self._sampler.stop()
-        if self.factory.project is not None:  # MCP servers and their process groups
-            await self.factory.project.aclose()
+        if self.attached:
+            self.bridge.close()
+            if self.factory.project is not None:  # MCP servers and their process groups
+                await self.factory.project.aclose()
 
     # --- core events -------------------------------------------------------------------------
 
     async def on_core_event(self, message: CoreEvent) -> None:
         ev = message.event
-        if self.view is not None:
-            await self.view.apply(ev)
+        self.fold.apply(ev)
         state = state_after(ev)
+        if isinstance(ev, TextDelta | ReasoningDelta):
+            self._ctx_streamed += len(ev.text)
+            # The meter's estimate grows with every batch: redraw it twice a second, not ten
+            # times (the side panels cost more per frame than the new text).
+            if state is not None and state != self.turn_state:
+                self.turn_state = state  # its watcher redraws the status
+            elif time.monotonic() - self._status_at >= STATUS_EVERY:
+                self.refresh_status()
+            return
         if state is not None:
             self.turn_state = state
-        if isinstance(ev, TextDelta | ReasoningDelta | TurnStarted):
-            self._ctx_streamed += len(ev.text)
-        elif isinstance(ev, Usage):
+            if state == IDLE and self.screen_stack:  # (none left when the app is closing)
+                self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
+        if isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
+        elif isinstance(ev, TurnStarted):
+            self._ctx_streamed += len(ev.text)
         elif isinstance(ev, Injected):
             self.flow.steer_delivered(ev.text)
-        elif isinstance(ev, SwarmUpdated):
-            await self._show_swarm(ev)
-        elif isinstance(ev, CompactionEvent):
-            manager = self.session.compaction
-            self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
+        elif isinstance(ev, Notice | ErrorReported):
+            if self.turn_state.state == "waiting":
+                # Retries, fallbacks, routing: what the wait is about, on the status line too.
+                text = ev.text if isinstance(ev, Notice) else ev.message
+                self.turn_state = TurnState("waiting", text if len(text) <= 60
+                                            else text[:59] + "…")
+        elif state is None:
+            from app.core.context.compaction import CompactionEvent
+            from app.core.swarm.events import SwarmUpdated
+
+            if isinstance(ev, SwarmUpdated):
+                await self._show_swarm(ev)
+            elif isinstance(ev, CompactionEvent):
+                manager = self.session.compaction
+                self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
+                self._compaction_notice(ev)
         self.refresh_status()
-
-    async def _show_swarm(self, ev: SwarmUpdated) -> None:
-        self.swarm_tree.show(ev.snapshot)
-        self.swarm.display = not ev.snapshot.rows  # the tree replaces the empty state
-        if isinstance(self.screen, WorkerTranscript):
-            await self.screen.show(self.bridge.worker_transcript(self.screen.worker_id))
-
-    def on_swarm_tree_cancel_requested(self, message: SwarmTree.CancelRequested) -> None:
-        stopped = self.bridge.cancel_worker(message.worker_id)
-        self.say(f"cancelling {', '.join(stopped) or message.worker_id}", "warning")
 
     def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
         row = next((r for r in self.swarm_tree.snapshot.rows if r.id == message.worker_id), None)
@@ -252,53 +333,27 @@ class NanobotApp(App[None], inherit_bindings=False):
                                               self.bridge.worker_transcript(row.id)))
 
     def action_dashboard(self) -> None:
+        from app.tui.model_ops import open_dashboard
+
         open_dashboard(self)
 
     async def settle(self) -> None:
         """Deliver buffered deltas and wait until they are rendered (for tests and benchmarks;
         the live path never waits like this)."""
-        self.bridge.flush()
+        if self.attached:
+            self.bridge.flush()
         for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
             await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
             if self.message_queue_size == 0:
                 break
-        if self.view is not None:
-            await self.view.settle()
-
-    def on_hardware_sampled(self, message: HardwareSampled) -> None:
-        self.hardware_panel.show_snapshot(message.snapshot)
-
-    # --- the session on screen ------------------------------------------------------------------
-
-    async def show_session(self, session: Session, events: list[Event]) -> None:
-        """Make ``session`` the one on screen: events, pending messages and the meter follow it,
-        and the conversation is rebuilt from ``events``."""
-        self.bridge.close()
-        self.session = session
-        session.thinking = self.thinking
-        self.bridge = SessionBridge(self, session, flush_seconds=self.bridge.flush_seconds)
-        self.pending = PendingStore.for_session(session.store.path if session.store else None)
-        self.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
-        self._ctx_used, self._ctx_streamed = session.context_estimate(), 0
-        await self._rebuild_view(events)
-        self.flow.refresh_pending()
-        self.model_changed()
-
-    async def _rebuild_view(self, events: list[Event]) -> None:
-        conv = self.conversation
-        await conv.clear()
-        if self.view is not None:
-            self.view.reply = None
-            self.view.closed_turns.clear()
-        await conv.add_specs(specs_from_events(events))
-        conv.scroll_end(animate=False)
 
     # --- status, meter, side panels ----------------------------------------------------------
 
     def watch_busy(self, busy: bool) -> None:
         self.prompt.set_busy(busy)
-        if not busy:
-            self.turn_state = IDLE
+        # The status bar says what happens from the frame Enter is drawn in, before the core's
+        # first event arrives.
+        self.turn_state = WAITING if busy else IDLE
         self.refresh_bindings()
         self.refresh_status()
 
@@ -307,12 +362,19 @@ class NanobotApp(App[None], inherit_bindings=False):
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""
+        if not self.attached:
+            return 0, 0
         tokens = self.session.tokens
         pending = sum(tokens.tokens(i.text) for i in self.pending)
         pending += sum(tokens.tokens(a) for a in self.attachments)
         return self._ctx_used, tokens.for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
+        self._status_at = time.monotonic()
+        if not self.attached:
+            self.status_bar.set(state="starting", detail="loading the model and tools",
+                                model="…", thinking="…", context="", session="")
+            return
         meter = self.meter
         used, estimated = self.context_estimate()
         meter.set_usage(used, self.session.context_limit, estimated)
@@ -323,22 +385,44 @@ class NanobotApp(App[None], inherit_bindings=False):
                 think += " · model can't"
         else:
             think = "off"
+        manager = self.session.compaction
         self.status_bar.set(
             state=self.turn_state.state, detail=self.turn_state.detail,
             model=self.session.provider.model, thinking=think,
-            context=f"{meter.percent:.0f}%", session=self.session.session_id)
+            context=f"{meter.percent:.0f}%", session=self.session.session_id,
+            background="summarising" if manager is not None and manager.task else "")
 
     def model_changed(self) -> None:
+        """The session's provider changed (or was attached): the side panel and the header."""
+        from app.tui.model_ops import model_detail
+
         provider = self.session.provider
         self.hardware_panel.set_model(provider.model, model_detail(provider, self.stack))
         self.sub_title = provider.model  # the dashboard's and doctor's header show it
         self.refresh_status()
 
+    # --- the session on screen ------------------------------------------------------------------
+
+    async def show_session(self, session: Session, events: list[Event]) -> None:
+        """Make ``session`` the one on screen: events, pending messages and the meter follow it,
+        and the conversation is rebuilt from ``events`` (all of it, drawn lazily)."""
+        self.bridge.close()
+        self.session = session
+        session.thinking = self.thinking
+        self.bridge = SessionBridge(self, session, flush_seconds=self.bridge.flush_seconds)
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
+        self._ctx_used, self._ctx_streamed = session.context_estimate(), 0
+        self.fold.reset()
+        self.conversation.set_blocks(blocks_from_events(events))
+        self.flow.refresh_pending()
+        self.model_changed()
+
     # --- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.busy  # hidden (and Esc free for other uses) when nothing runs
+        if action == "cancel":  # hidden (and Esc free for other uses) when nothing runs
+            return self.busy and self.turn_state != IDLE
         return True
 
     def run_registered_action(self, action_id: str) -> None:
@@ -367,6 +451,11 @@ class NanobotApp(App[None], inherit_bindings=False):
                                    DOUBLE_PRESS_SECONDS)
 
     def action_interrupt(self) -> None:
+        selected = self.screen.get_selected_text()
+        if selected:  # Ctrl+C with a mouse selection copies, as in a terminal
+            self.screen.clear_selection()
+            self.copy_text(selected, "selection")
+            return
         if self.busy:
             self.cancel_turn()
             return
@@ -396,39 +485,38 @@ class NanobotApp(App[None], inherit_bindings=False):
 
     def set_thinking(self, on: bool, budget: int | None = None) -> None:
         self.thinking = on
-        self.bridge.set_thinking(on, budget if on else None)
+        if self.attached:
+            self.bridge.set_thinking(on, budget if on else None)
         self.refresh_status()
 
     def watch_thinking(self, on: bool) -> None:
-        self.session.thinking = on
+        if self.attached:
+            self.session.thinking = on
         self._apply_thinking_class()
         if self.ready:
             self.refresh_status()
 
     def _apply_thinking_class(self) -> None:
+        # Shown or not by the view (a flag, no CSS class: a class change restyles the whole row).
         if self.ready:
-            self.main_row.set_class(not self.thinking, "-hide-thinking")
-
-    def action_toggle_side(self) -> None:
-        side = self.side
-        visible = side.display
-        self.side_mode = "off" if visible else "on"
-        main = self.main_row
-        main.set_class(self.side_mode == "off", "-side-off")
-        main.set_class(self.side_mode == "on", "-side-on")
+            self.conversation.show_thinking = self.thinking
 
     def action_help(self) -> None:
+        from app.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))
 
     async def action_clear_view(self) -> None:
-        conv = self.conversation
-        await conv.clear()
-        if self.view is not None:
-            self.view.reply = None
-        n = len(self.session.history)
-        await conv.add_notice(f"view cleared; the session still holds {n} message"
-                              f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+        self.conversation.clear()
+        self.fold.reset()
+        n = len(self.session.history) if self.attached else 0
+        self.add_notice(f"view cleared; the session still holds {n} message"
+                        f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+
+    def add_notice(self, text: str, level: str = "info") -> None:
+        """A note in the conversation, between blocks (never inside a streaming reply)."""
+        self.fold.notice(text, level)
 
     def action_show_screen(self, name: str) -> None:
         entry = get_screen(name)
@@ -439,10 +527,9 @@ class NanobotApp(App[None], inherit_bindings=False):
         """A short message to the user: the flash line (errors stay a little longer)."""
         self.flash.show(text, kind, 4.0 if kind == "error" else 2.5)
 
-    async def notice(self, text: str, kind: str = "info") -> None:
-        await self.conversation.add_notice(text, kind)
-
     async def dispatch_slash(self, text: str) -> bool:
+        from app.tui.slash import dispatch
+
         return await dispatch(self, text)
 
     # --- delegations: prompt flow (app/tui/prompt_flow.py) ---------------------------------------
@@ -483,7 +570,9 @@ class NanobotApp(App[None], inherit_bindings=False):
         # With the slot manager the picker chooses per slot; without it (replay, tests) the palette
         # switches the session's provider only.
         if self.stack is not None:
-            open_slot_picker(self)
+            from app.tui.model_ops import open_model_picker
+
+            open_model_picker(self)
         else:
             self.ops.open_model_picker()
 

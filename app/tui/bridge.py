@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from app.core.agent.events import Event, ReasoningDelta, TextDelta
-from app.core.agent.session import Session, TurnOutcome
-from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest of the core loads after the first frame (see app/tui/boot.py)
     from textual.app import App
+
+    from app.core.agent.session import Session, TurnOutcome
+    from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 
 # 100 ms reads as live: one Markdown append (and one layout pass) per batch, 10 a second.
 FLUSH_SECONDS = 0.1

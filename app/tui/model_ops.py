@@ -59,7 +59,7 @@ def picker_options(stack: Stack) -> list[PickerOption]:
 async def run_model_command(app: CommandPort, cmd: ModelCommand) -> None:
     stack = app.stack
     if stack is None:
-        await app.notice("model management is not available in this session", "warning")
+        app.add_notice("model management is not available in this session", "warning")
         return
     if cmd.action == "pick":
         open_model_picker(app)
@@ -71,9 +71,9 @@ async def run_model_command(app: CommandPort, cmd: ModelCommand) -> None:
     try:
         msg = await apply_model_command(cmd, stack, app.session, progress)
     except ModelCommandError as exc:
-        await app.notice(str(exc), "error")
+        app.add_notice(str(exc), "error")
         return
-    await app.notice(msg)
+    app.add_notice(msg)
     app.model_changed()
 
 
@@ -119,7 +119,7 @@ async def model_slash(app: CommandPort, arg: str) -> None:
     try:
         cmd = parse_model_command(arg)
     except ModelCommandError as exc:
-        await app.notice(str(exc), "error")
+        app.add_notice(str(exc), "error")
         return
     await run_model_command(app, cmd)
 
@@ -128,12 +128,12 @@ async def local_slash(app: CommandPort, arg: str = "") -> None:
     """``/local``: main on the local slot, or back on the configured cloud provider."""
     stack = app.stack
     if stack is None:
-        await app.notice("/local is not available in this session", "warning")
+        app.add_notice("/local is not available in this session", "warning")
         return
     try:
-        await app.notice(await toggle_local(stack, app.session))
+        app.add_notice(await toggle_local(stack, app.session))
     except ModelCommandError as exc:
-        await app.notice(str(exc), "error")
+        app.add_notice(str(exc), "error")
         return
     app.model_changed()
 
@@ -149,4 +149,4 @@ async def start_managed_servers(app: CommandPort) -> None:
         st = await stack.manager.start(slot, lambda t: app.notify(t, timeout=2))
         kind = "info" if st.state.value == "ready" else "error"
         detail = st.message + (f"\n{st.log_tail}" if st.log_tail and kind == "error" else "")
-        await app.notice(f"{slot}: {st.model} {st.state.value} — {detail}", kind)
+        app.add_notice(f"{slot}: {st.model} {st.state.value} — {detail}", kind)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
-from app.tui import model_ops
 from app.tui.actions import ActionSpec, register_action
 from app.tui.screens import ScreenEntry, register_screen
 from app.tui.slash import SlashCommand, register_slash
@@ -31,18 +30,38 @@ def _processes() -> Screen[Any]:
     return ProcessesScreen()
 
 
+# The model commands live in app/tui/model_ops.py, imported on first use: it loads the core's
+# model modules, which the app's first frame does not wait for.
+
+
+async def _model(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import model_slash
+
+    await model_slash(app, arg)
+
+
+async def _local(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import local_slash
+
+    await local_slash(app, arg)
+
+
 async def _doctor(app: CommandPort, arg: str) -> None:
-    model_ops.open_doctor(app)
+    from app.tui.model_ops import open_doctor
+
+    open_doctor(app)
 
 
 async def _dashboard(app: CommandPort, arg: str) -> None:
-    model_ops.open_dashboard(app)
+    from app.tui.model_ops import open_dashboard
+
+    open_dashboard(app)
 
 
 async def _compact(app: CommandPort, arg: str) -> None:
     manager = app.session.compaction
     answer = manager.compact_now() if manager is not None else "compaction is not set up"
-    await app.notice(f"compact: {answer}")
+    app.add_notice(f"compact: {answer}")
 
 
 register_screen(ScreenEntry("volumes", _volumes, "Volumes", keys="ctrl+o",
@@ -51,10 +70,10 @@ register_screen(ScreenEntry("processes", _processes, "Processes", keys="f6",
                             description="Processes: MAKER runs on this machine"))
 for _cmd in (
     SlashCommand("model", "[list|load|unload|SLOT TARGET|NAME]",
-                 "Models: pick, switch, load or unload a slot", model_ops.model_slash,
+                 "Models: pick, switch, load or unload a slot", _model,
                  aliases=("m",)),
     SlashCommand("local", "", "Switch main between local and the configured cloud provider",
-                 model_ops.local_slash, aliases=("l",)),
+                 _local, aliases=("l",)),
     SlashCommand("doctor", "", "Environment, hardware, tier and what fits", _doctor),
     SlashCommand("dashboard", "", "Hardware and model dashboard", _dashboard,
                  aliases=("dash",)),

@@ -40,7 +40,7 @@ class Shell(Protocol):
     def say(self, text: str, kind: str = "info") -> None:
         """A short message on the flash line."""
 
-    async def notice(self, text: str, kind: str = "info") -> None:
+    def add_notice(self, text: str, level: str = "info") -> None:
         """A line in the conversation (it stays, unlike :meth:`say`)."""
 
     def push_screen(self, screen: Screen[Any], callback: Callable[[Any], Any] | None = None,
@@ -108,6 +108,9 @@ class CommandPort(Shell, Protocol):
 
     async def run_slash(self, text: str) -> None: ...
 
+    def copy_last(self, what: str = "") -> None:
+        """/copy: the last reply, or (``code``) its last code block, to the clipboard."""
+
 
 class PromptPort(Shell, Protocol):
     """What the prompt flow may read and do."""
@@ -127,6 +130,10 @@ class PromptPort(Shell, Protocol):
 
     @property
     def ready(self) -> bool: ...
+
+    @property
+    def attached(self) -> bool:
+        """The session is there (False while the app is still starting)."""
 
     @property
     def prompt(self) -> PromptInput: ...
@@ -152,6 +159,9 @@ class SessionPort(Shell, Protocol):
 
     @property
     def factory(self) -> SessionFactory: ...
+
+    @property
+    def attached(self) -> bool: ...
 
     @property
     def busy(self) -> bool: ...

@@ -42,18 +42,18 @@ async def _mcp(app: CommandPort, arg: str) -> None:
     if manager is not None and verb == "start":
         app.say("Starting MCP servers…")
         for note, level in await manager.start_all():
-            await app.notice(note, level)
+            app.add_notice(note, level)
     elif manager is not None and verb == "restart":
         name = name.strip()
         if name not in manager.connections:
             app.say(f"no MCP server {name!r}; /mcp lists them", "error")
             return
         note, level = await manager.restart(name)
-        await app.notice(note, level)
+        app.add_notice(note, level)
     elif verb:
         app.say("/mcp takes no argument, start, or restart NAME", "warning")
         return
-    await app.notice(mcp_report(app))
+    app.add_notice(mcp_report(app))
 
 
 def skills_report(app: CommandPort) -> str:
@@ -73,7 +73,7 @@ def skills_report(app: CommandPort) -> str:
 
 
 async def _skills(app: CommandPort, arg: str) -> None:
-    await app.notice(skills_report(app))
+    app.add_notice(skills_report(app))
 
 
 def instructions_report(app: CommandPort) -> str:
@@ -96,7 +96,7 @@ def instructions_report(app: CommandPort) -> str:
 
 
 async def _instructions(app: CommandPort, arg: str) -> None:
-    await app.notice(instructions_report(app))
+    app.add_notice(instructions_report(app))
 
 
 async def _init(app: CommandPort, arg: str) -> None:
@@ -104,7 +104,7 @@ async def _init(app: CommandPort, arg: str) -> None:
     force = arg.strip() == "force"
     path, created = write_draft(workspace, force=force)
     if not created and not force:
-        await app.notice(
+        app.add_notice(
             f"{path.name} already exists ({path}); it is in the system prompt. /init force "
             "writes a fresh draft to AGENTS.draft.md to compare.", "warning")
         return
@@ -115,7 +115,7 @@ async def _init(app: CommandPort, arg: str) -> None:
                 "the next message. Check it and add your own conventions.")
     else:
         text = f"Wrote a fresh draft to {path} (your AGENTS.md is unchanged)."
-    await app.notice(text)
+    app.add_notice(text)
 
 
 for _cmd in (

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.agent.session import TurnOutcome
 from app.core.context.tokens import format_tokens
-from app.core.providers.replay import ReplayProvider
-from app.tui.screens.inject import InjectScreen
 from widgets.pending_strip import human_size
 from widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
+    from app.core.agent.session import TurnOutcome
+    from app.core.providers.replay import ReplayProvider
     from app.tui.ports import PromptPort
 
 REPLY_ROOM = 512  # tokens kept free for the answer when judging whether a message fits
 
 
 def describe_paste(text: str) -> str:
-    lines = text.count("\n") + 1
+    lines = len(text.splitlines()) or 1  # "a\nb\nc\n" is 3 lines, not 4
     return f"{human_size(len(text.encode('utf-8')))} · {lines:,} line{'s' if lines != 1 else ''}"
 
 
@@ -49,6 +48,12 @@ class PromptFlow:
 
     async def submitted(self, text: str) -> None:
         app = self.app
+        if not app.attached:  # still starting: kept, and sent (or run) once the session is there
+            if text.strip():
+                app.pending.add("queue", text)
+                self.refresh_pending()
+                app.say("Starting up: this goes out as soon as the model is ready.")
+            return
         if await app.dispatch_slash(text):
             return
         if app.busy:
@@ -108,6 +113,19 @@ class PromptFlow:
             app.say(f"{len(queued)} message(s) wait in the queue: Enter on an empty prompt sends "
                     "the next, ↑ edits the last")
 
+    async def release_early(self, texts: list[str]) -> None:
+        """What was typed while the app started: commands run, the first message is sent, the
+        rest wait in the queue for their turn."""
+        app = self.app
+        for text in texts:
+            if await app.dispatch_slash(text):
+                continue
+            if app.busy:
+                app.pending.add("queue", text)
+            else:
+                self.start_turn(text)
+        self.refresh_pending()
+
     # --- steer / queue / recall ----------------------------------------------------------------
 
     def steer(self, text: str) -> None:
@@ -155,6 +173,8 @@ class PromptFlow:
         def done(text: str | None) -> None:
             if text:
                 self.steer(text)
+
+        from app.tui.screens.inject import InjectScreen
 
         self.app.push_screen(InjectScreen(), done)
 

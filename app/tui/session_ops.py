@@ -8,20 +8,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual.command import CommandPalette
-
-from app.core.models.embedded import EmbeddedModelError
-from app.core.providers.registry import ProviderSetupError, build_provider
-from app.core.settings import config_edit
-from app.core.settings.config import ConfigError
-from app.core.store.session_store import list_sessions
-from app.runtime.factory import Opened
-from app.runtime.sessions import sessions_dir
-from app.tui.commands import ModelsProvider
-from app.tui.screens.sessions import SessionsScreen
 from themes import DEFAULT_THEME
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the core's modules are imported where used: the app draws before they load
+    from app.runtime.factory import Opened
     from app.tui.ports import SessionPort
 
 log = logging.getLogger(__name__)
@@ -56,8 +46,10 @@ class SessionOps:
         if not persist:
             return True
         try:
+            from app.core.settings import config_edit
+
             config_edit.set_value("ui", "theme", name)
-        except (ConfigError, OSError) as exc:
+        except (config_edit.ConfigError, OSError) as exc:
             app.say(f"Theme {name} is on for now, but the config was not updated: {exc}", "error")
             return True
         app.say(f"Theme {name} (saved in the config)")
@@ -66,6 +58,13 @@ class SessionOps:
     # --- sessions ----------------------------------------------------------------------------
 
     def open_sessions(self) -> None:
+        if not self.app.attached:
+            self.app.say("Still starting: the sessions list opens in a moment.", "warning")
+            return
+        from app.core.store.session_store import list_sessions
+        from app.runtime.sessions import sessions_dir
+        from app.tui.screens.sessions import SessionsScreen
+
         infos = list_sessions(sessions_dir())
 
         def chosen(path: Path | None) -> None:
@@ -78,6 +77,9 @@ class SessionOps:
         self.app.run_worker(self.resume(path), group="switch", exit_on_error=False)
 
     def _refuse_while_busy(self, what: str) -> bool:
+        if not self.app.attached:
+            self.app.say(f"Still starting: try {what} in a moment.", "warning")
+            return True
         if self.app.busy:
             self.app.say(f"A turn is running: cancel it (Esc Esc) before {what}.", "warning")
             return True
@@ -97,7 +99,7 @@ class SessionOps:
         await self._switch(opened, f"Resumed {path.stem}")
         note = opened.damage_note(path.name)
         if note:
-            await self.app.notice(note, "warning")
+            self.app.add_notice(note, "warning")
 
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
@@ -115,12 +117,16 @@ class SessionOps:
         if old.store is not None:
             old.store.close()
         for note in opened.notices:
-            await app.notice(note, "warning")
+            app.add_notice(note, "warning")
         app.say(message)
 
     # --- models --------------------------------------------------------------------------------
 
     def open_model_picker(self) -> None:
+        from textual.command import CommandPalette
+
+        from app.tui.commands import ModelsProvider
+
         self.app.push_screen(CommandPalette(providers=[ModelsProvider],
                                             placeholder="Pick a model…"))
 
@@ -130,6 +136,9 @@ class SessionOps:
             return
         app.say(f"Loading {choice}…")
         try:
+            from app.core.models.embedded import EmbeddedModelError
+            from app.core.providers.registry import ProviderSetupError, build_provider
+
             selection = await asyncio.to_thread(build_provider, app.config, choice)
         except (ProviderSetupError, EmbeddedModelError, OSError, ValueError) as exc:
             app.say(f"Could not switch to {choice}: {exc}", "error")
@@ -137,7 +146,7 @@ class SessionOps:
         old = app.session.provider
         app.session.set_provider(selection.provider)
         for note in selection.notices:
-            await app.notice(note, "warning")
+            app.add_notice(note, "warning")
         app.model_changed()
         app.say(f"Model: {selection.provider.model}")
         if old is not selection.provider:

@@ -13,16 +13,13 @@ from app.tui.app import NanobotApp
 from tests.core.providers.test_fallback import DiesMidReply, Sleeps
 from tests.pilot_wait import until
 from tests.tui.harness import FIXED_HW, make_factory
-from widgets.block_spec import BlockSpec
-from widgets.user_message import UserMessage
 
 
-def shown(app: NanobotApp) -> list[tuple[str, str, bool]]:
-    """The conversation's blocks from the first user message on: kind, text, marked cancelled."""
-    specs: list[BlockSpec] = [b.to_spec() for b in app.conversation.blocks
-                              if hasattr(b, "to_spec")]
-    first = next(i for i, s in enumerate(specs) if s.kind == "user")
-    return [(s.kind, s.text.strip(), s.cancelled) for s in specs[first:]]
+def shown(app: NanobotApp) -> list[tuple[str, str, str]]:
+    """The conversation's blocks from the first user message on: kind, text, how it ended."""
+    blocks = app.conversation.blocks
+    first = next(i for i, b in enumerate(blocks) if b.kind == "user")
+    return [(b.kind, b.text.strip(), b.ended) for b in blocks[first:]]
 
 
 async def test_a_restarted_reply_resumes_as_it_was_shown_live(tmp_path: Path) -> None:
@@ -37,7 +34,7 @@ async def test_a_restarted_reply_resumes_as_it_was_shown_live(tmp_path: Path) ->
         await until(pilot, lambda: not app.busy and len(app.session.history) == 2,
                     what="the turn to end")
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: ("assistant", "Forty-two.", False) in shown(app),
+        await until(pilot, lambda: ("assistant", "Forty-two.", "") in shown(app),
                     what="the second provider's reply")
         live = shown(app)
         assert app.session.store is not None
@@ -47,12 +44,13 @@ async def test_a_restarted_reply_resumes_as_it_was_shown_live(tmp_path: Path) ->
     assert any(isinstance(e, ReplyRestarted) for e in events)
     assert isinstance(events[-1], TurnFinished)
     # Live, the abandoned partial reply is kept and marked; the answer follows the notice.
-    assert live[0] == ("user", "what is it?", False)
-    assert live[1] == ("assistant", "The answer is", True)
-    assert live[-1] == ("assistant", "Forty-two.", False)
+    assert live[0] == ("user", "what is it?", "")
+    assert live[1] == ("assistant", "The answer is", "interrupted")
+    assert live[-1] == ("assistant", "Forty-two.", "")
 
     resumed_app = NanobotApp(factory, resume=saved, hardware=FIXED_HW, blink=False)
     async with resumed_app.run_test(size=(110, 32)) as pilot:
-        await until(pilot, lambda: [u.text for u in resumed_app.query(UserMessage)]
-                    == ["what is it?"], what="the resumed conversation")
+        await until(pilot, lambda: [b.text for b in resumed_app.conversation.blocks
+                                    if b.kind == "user"] == ["what is it?"],
+                    what="the resumed conversation")
         assert shown(resumed_app) == live

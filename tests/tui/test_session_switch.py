@@ -35,8 +35,6 @@ from tests.core.swarm.swarm_helpers import KeyedProvider, gated
 from tests.core.swarm.test_swarm import spawn_call
 from tests.pilot_wait import until
 from tests.tui.harness import FIXED_HW, make_factory
-from widgets.notice_line import NoticeLine
-from widgets.user_message import UserMessage
 
 SUMMARY = "## Task\n- write made.txt\n## Facts\n- made.txt holds one line"
 RULE = "Name every file you write in the answer."
@@ -62,7 +60,11 @@ def factory_for(tmp_path: Path) -> tuple[SessionFactory, KeyedProvider, Scripted
 
 
 def notices(app: NanobotApp) -> list[str]:
-    return [n.text for n in app.conversation.query(NoticeLine)]
+    return [b.text for b in app.conversation.blocks if b.kind == "notice"]
+
+
+def said(app: NanobotApp) -> list[str]:
+    return [b.text for b in app.conversation.blocks if b.kind == "user"]
 
 
 async def first_session(factory: SessionFactory, provider: KeyedProvider) -> Path:
@@ -159,7 +161,7 @@ async def test_session_resumed_from_f3_asks_compacts_and_runs_workers(tmp_path: 
         await pilot.press("enter")
         await until(pilot, lambda: app.session.store is not None
                     and app.session.store.path == saved, what="the resumed session")
-        await until(pilot, lambda: [u.text for u in app.query(UserMessage)] == ["root: hello"],
+        await until(pilot, lambda: said(app) == ["root: hello"],
                     what="the resumed conversation")
         await check_the_session_on_screen(app, pilot, provider, memory)
 
@@ -173,9 +175,13 @@ async def test_continue_from_the_command_line_asks_compacts_and_runs_workers(
         return runtime.Runtime(factory.config, factory)
 
     monkeypatch.setattr(runtime, "build_runtime", scripted_runtime)
-    app = cli_tui.build_app(build_parser().parse_args(["--continue"]))
+    args = build_parser().parse_args(["--continue"])
+    # As ``nanobot --continue`` builds it: the session comes behind the first frame.
+    app = NanobotApp(config=factory.config, boot=lambda: cli_tui.boot(args), hardware=FIXED_HW,
+                     blink=False)
     async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.attached, what="the session")
         assert app.session.store is not None and app.session.store.path == saved
-        await until(pilot, lambda: [u.text for u in app.query(UserMessage)] == ["root: hello"],
+        await until(pilot, lambda: said(app) == ["root: hello"],
                     what="the resumed conversation")
         await check_the_session_on_screen(app, pilot, provider, memory)

@@ -181,8 +181,10 @@ async def test_ctx_grep_end_of_text_anchor(tmp_path: Path) -> None:
     (src / "a.txt").write_text("alpha\nbeta\n")
     ingest([src], "c", tmp_path / "vols")
     volume = VolumeStore(tmp_path / "vols").get("c").volume
-    for pattern in (r"\Z", r"$", r"beta\n\Z"):
-        volume.grep(pattern, regex=True)  # no IndexError at the end of the text
+    # A match at the very end of the text must not index past the last line.
+    assert volume.grep(r"\Z", regex=True).total == 0
+    assert [h.text for h in volume.grep(r"$", regex=True).hits] == ["alpha", "beta"]
+    assert [h.file_line for h in volume.grep(r"beta\n\Z", regex=True).hits] == [2]
 
 
 def test_the_fallback_walk_is_used_without_openat2() -> None:
@@ -201,7 +203,7 @@ async def test_grep_skips_a_file_swapped_for_a_symlink(race: tuple[Path, Path]) 
 
 
 def test_tool_blocks_show_control_characters_as_escapes() -> None:
-    from widgets.tool_call import printable, short_args
+    from widgets.block_render import printable, short_args
 
     assert printable("ok\x1b]0;owned\x07\r\n") == "ok\\x1b]0;owned\\x07\n"
     assert "\x1b" not in short_args({"command": "echo \x1b[2J"})

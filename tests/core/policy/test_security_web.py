@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
                 for _ in range(40):  # one byte at a time: every read is quick, the whole is not
                     self.wfile.write(b"x")
                     self.wfile.flush()
-                    time.sleep(0.1)
+                    time.sleep(0.1)  # the slow server is what the test is about: it must take time
             except OSError:
                 return
             Handler.slow_done.set()

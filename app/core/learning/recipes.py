@@ -27,7 +27,7 @@ from typing import Any
 from app.core.learning.shapes import slots, slug
 from app.core.skills.format import SKILL_FILE, Skill, SkillError, parse_skill, write_skill
 
-PLACEHOLDER = re.compile(r"\{\{(str|path|num|name)(\d+)\}\}")
+PLACEHOLDER = re.compile(r"\{\{(str|path|num|name|proper)(\d+)\}\}")
 RESULT_CHARS = 4000  # of each call's result kept for derivations
 
 

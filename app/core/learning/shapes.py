@@ -2,10 +2,11 @@
 
 "Change TIMEOUT in inventory/config.py to 60" and "Change MAX_RETRIES in inventory/config.py to 9"
 are the same task with different particulars. A request's *literals* are the parts a recipe may
-take as parameters: quoted text, paths and file names, numbers, and code names (``MAX_RETRIES``,
-``load_items``, ``Item.value``). Replacing each with its kind gives the shape
-(``change <name> in <path> to <num>``). Requests whose shapes are close (Jaccard similarity of
-their words and bigrams) belong to one category; the category keeps the first shape it saw.
+take as parameters: quoted text, paths and file names, numbers, code names (``MAX_RETRIES``,
+``load_items``, ``Item.value``) and proper names (capitalised words inside a sentence).
+Replacing each with its kind gives the shape (``change <name> in <path.py> to <num>``).
+Requests whose shapes are close (Jaccard similarity of their words and bigrams) belong to one
+category; the category keeps the first shape it saw.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-KINDS = ("str", "path", "num", "name")
+KINDS = ("str", "path", "num", "name", "proper")
 
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
 # A path has a slash or a file extension; a trailing sentence dot is not part of it.
@@ -26,7 +27,9 @@ _NUM = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*(?![\w])")
 _NAME = re.compile(r"(?<![\w.])(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*(?:\(\))?|"
                    r"(?<![\w.])(?:[A-Za-z]+_\w*|_\w+|[A-Z][A-Z0-9]{2,}|[a-z]+[A-Z]\w*)(?:\(\))?"
                    r"(?![\w])")
-_WORD = re.compile(r"<[a-z]+>|[a-z]+")
+# Proper names: capitalised words inside a sentence (not its first word): "Priya Raman's".
+_PROPER = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![\w'])[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*(?![\w])")
+_WORD = re.compile(r"<[a-z]+(?:\.[a-z0-9]+)?>|[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def literals(text: str) -> list[Literal]:
         kind = "path" if _PATH.fullmatch(inner) else "str"
         found.append(Literal(kind, inner, m.start(), m.end()))
         taken.append((m.start(), m.end()))
-    for kind, pattern in (("path", _PATH), ("num", _NUM), ("name", _NAME)):
+    for kind, pattern in (("path", _PATH), ("num", _NUM), ("name", _NAME),
+                          ("proper", _PROPER)):
         for m in pattern.finditer(text):
             value = m.group(0)
             if (kind == "path" and value.endswith(".")) or not free(m.start(), m.end()):
@@ -66,10 +70,21 @@ def shape(text: str) -> str:
     out, pos = [], 0
     for lit in literals(text):
         out.append(text[pos:lit.start])
-        out.append(f" <{lit.kind}> ")
+        out.append(f" <{_kind_word(lit)}> ")
         pos = lit.end
     out.append(text[pos:])
     return " ".join(_WORD.findall("".join(out).lower()))
+
+
+def _kind_word(lit: Literal) -> str:
+    """A path's kind says its file type (``path.py``, ``path.json``): editing a Python file and
+    a JSON file are different kinds of work."""
+    if lit.kind == "path":
+        ext = lit.value.rsplit("/", 1)[-1].rpartition(".")[2].lower() if "." in \
+            lit.value.rsplit("/", 1)[-1] else ""
+        if ext.isalnum() and len(ext) <= 5:
+            return f"path.{ext}"
+    return lit.kind
 
 
 def slots(text: str) -> dict[str, str]:
@@ -98,7 +113,7 @@ def similarity(a: str, b: str) -> float:
 
 def slug(shape_text: str, limit: int = 48) -> str:
     """A short readable name for a shape (``change-name-in-path-to-num``)."""
-    words = [w.strip("<>") for w in shape_text.split()]
+    words = [w.strip("<>").replace(".", "-") for w in shape_text.split()]
     out = ""
     for w in words:
         nxt = f"{out}-{w}" if out else w

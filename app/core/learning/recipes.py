@@ -170,13 +170,16 @@ def crystallise(runs: list[Any], *, category: str, min_support: int,
                 min_confidence: float) -> Recipe | None:
     """A recipe from a category's judged runs (objects with ``task``, ``calls`` and
     ``success``), or None while no tool sequence is shared by ``min_support`` successful runs
-    making up ``min_confidence`` of all the runs (failures count against it)."""
+    making up ``min_confidence`` of the successful ones."""
     ok = [r for r in runs if getattr(r, "success", True) and _ok_calls(r.calls)]
     if len(ok) < min_support:
         return None
     seqs = Counter(tuple(c["name"] for c in _ok_calls(r.calls)) for r in ok)
     seq, support = seqs.most_common(1)[0]
-    if support < min_support or support / len(runs) < min_confidence:
+    # Confidence: how consistently the successes went one way. Failures do not count against
+    # it: a kind of task the model often fails is where a recipe helps most (and a recipe that
+    # fails is demoted by its own results).
+    if support < min_support or support / len(ok) < min_confidence:
         return None
     chosen = [r for r in ok if tuple(c["name"] for c in _ok_calls(r.calls)) == seq]
     tasks = [r.task for r in chosen]
@@ -194,7 +197,7 @@ def crystallise(runs: list[Any], *, category: str, min_support: int,
     step_counts = [float(getattr(r, "steps", 0)) for r in chosen]
     stats = {"learned_from": len(chosen), "avg_steps": round(sum(step_counts) / len(chosen), 2),
              "avg_seconds": round(sum(secs) / len(chosen), 2),
-             "success_rate": round(support / len(runs), 3), "uses": 0, "successes": 0,
+             "success_rate": round(len(ok) / len(runs), 3), "uses": 0, "successes": 0,
              "failures": 0, "recent": []}
     name = "learned-" + slug(category, 40)
     example = tasks[-1][:200]

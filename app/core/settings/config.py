@@ -157,7 +157,7 @@ class LearningConfig:
     recipes: bool = True  # learn recipes from repeated successes and run them on matching tasks
     budgets: bool = True  # step budgets from history, and the flag on a task taking 10x the norm
     crystallise_after: int = 3  # successes of one kind of task before a recipe is learned
-    min_confidence: float = 0.75  # share of that kind's judged runs its tool sequence must win
+    min_confidence: float = 0.75  # share of that kind's successes that used one tool sequence
     category_similarity: float = 0.75  # how alike two requests' shapes are to be one kind
     demote_window: int = 4  # a recipe's last uses that decide demotion
     demote_below: float = 0.5  # demoted when the success rate over that window falls below this

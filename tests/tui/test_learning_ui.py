@@ -92,15 +92,15 @@ async def test_traces_screen_lists_turns_judges_and_shows_stats(tmp_path: Path) 
         screen = app.screen
         assert isinstance(screen, TracesScreen)
         table = screen.query_one("#traces-table", DataTable)
-        assert table.get_row_at(0)[2] == "Say hello." and table.get_row_at(0)[6] == "unjudged"
-        assert table.get_row_at(1)[6] == "✓ next_action"
+        assert table.get_row_at(0)[2] == "Say hello." and table.get_row_at(0)[5] == "unjudged"
+        assert table.get_row_at(1)[5] == "✓ next_action"
         detail = str(screen.query_one("#trace-detail", Static).render())
         assert "Say hello." in detail
         await pilot.press("down")
         await until(pilot, lambda: "edit_file" in str(screen.query_one("#trace-detail",
                                                                         Static).render()))
         await pilot.press("b")  # the user disagrees: the first turn was bad
-        await until(pilot, lambda: table.row_count == 2 and table.get_row_at(1)[6] == "✗ user")
+        await until(pilot, lambda: table.row_count == 2 and table.get_row_at(1)[5] == "✗ user")
         await pilot.press("s")
         await until(pilot, lambda: table.row_count == 2 and "budget" in [
             str(c.label) for c in table.columns.values()])

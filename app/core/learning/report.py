@@ -9,7 +9,7 @@ from app.core.learning.recipes import Recipe
 from app.core.learning.stats import CategoryStats
 from app.core.learning.traces import TraceView
 
-TRACE_COLUMNS = ("when", "category", "task", "steps", "time", "calls", "outcome")
+TRACE_COLUMNS = ("when", "category", "task", "steps", "time", "outcome", "calls")
 STATS_COLUMNS = ("category", "runs", "success", "avg steps", "P75", "budget", "avg time",
                  "median time", "avg tokens", "depth", "fan-out")
 
@@ -31,7 +31,7 @@ def trace_row(view: TraceView, task_width: int = 48) -> tuple[str, ...]:
     calls = " ".join(names) + (f" [recipe {recipe}]" if recipe else "")
     when = time.strftime("%m-%d %H:%M", time.localtime(view.ts)) if view.ts else ""
     return (when, view.category or view.kind, task, str(view.steps), f"{view.seconds:.1f}s",
-            calls, outcome_text(view))
+            outcome_text(view), calls)
 
 
 def table(rows: Iterable[tuple[str, ...]], header: tuple[str, ...]) -> str:

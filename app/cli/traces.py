@@ -1,4 +1,5 @@
-"""``nanobot traces``, ``nanobot traces export``, ``nanobot traces verify`` and ``nanobot stats``."""
+"""``nanobot traces``, ``nanobot traces export``, ``nanobot traces verify``, ``nanobot stats`` and
+``nanobot skills``."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("stats", help="per task category: steps, time, tokens, success, budget")
     s.add_argument("--json", action="store_true", help="print the table as JSON")
     s.set_defaults(handler=stats)
+    k = sub.add_parser("skills", help="skills and learned recipes: list, show, enable, disable, "
+                                      "delete",
+                       description="Skills in WORKSPACE/skills and the user's skills folder, and "
+                                   "the recipes learned from repeated successes.")
+    k.add_argument("action", nargs="?", default="list",
+                   choices=("list", "show", "enable", "disable", "delete"))
+    k.add_argument("name", nargs="?", default="", help="the skill (all but list)")
+    k.set_defaults(handler=skills)
 
 
 def _learner() -> Learner:
@@ -105,4 +114,38 @@ def stats(args: argparse.Namespace) -> int:
         print(json.dumps([{**vars(r), "success_rate": r.success_rate} for r in rows], indent=1))
         return 0
     print(stats_text(rows))
+    return 0
+
+
+def skills(args: argparse.Namespace) -> int:
+    from app.core.settings.paths import get_paths
+    from app.core.skills.library import SkillLibrary
+    from app.runtime import skill_admin
+
+    try:
+        learner = _learner()
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    workspace = Path(args.workspace or ".").expanduser().resolve()
+    library = SkillLibrary.for_workspace(workspace, get_paths().config_dir)
+    if args.action == "list":
+        print(skill_admin.skills_report(
+            library, usage="nanobot skills [show|enable|disable|delete NAME]"))
+        return 0
+    if not args.name:
+        print(f"error: nanobot skills {args.action} needs a NAME", file=sys.stderr)
+        return 2
+    skill = library.skills.get(args.name)
+    if skill is None or skill.path is None:
+        print(f"error: no skill named {args.name!r}; nanobot skills lists them", file=sys.stderr)
+        return 1
+    if args.action == "show":
+        print(skill_admin.show(skill))
+    elif args.action in ("enable", "disable"):
+        print(skill_admin.set_enabled(skill, args.action == "enable", learner))
+    else:
+        deleted, text = skill_admin.delete(skill, learner)
+        print(text, file=sys.stdout if deleted else sys.stderr)
+        return 0 if deleted else 1
     return 0

@@ -1,6 +1,6 @@
-"""``nanobot traces``, ``traces export``, ``traces verify`` and ``stats`` as a user runs them: a
-real ``nanobot run`` against a local OpenAI-style server records the turn; the commands list,
-export and check it."""
+"""``nanobot traces``, ``traces export``, ``traces verify``, ``stats`` and ``skills`` as a user runs
+them: a real ``nanobot run`` against a local OpenAI-style server records the turn; the commands
+list, export and check it. ``nanobot skills`` manages a recipe learned from scripted turns."""
 
 from __future__ import annotations
 
@@ -127,3 +127,46 @@ def test_bad_learning_config_exits_2(nanobot_home: Path) -> None:
     for args in (("traces",), ("stats",), ("traces", "export")):
         proc = nanobot(*args)
         assert proc.returncode == 2 and "learning.min_confidence" in proc.stderr
+
+
+async def test_skills_lists_shows_disables_and_deletes_a_learned_recipe(
+        nanobot_home: Path, tmp_path: Path) -> None:
+    from app.runtime.learning import make_learner
+    from tests.core.learning.test_recipes_scripted import edit_by_model
+
+    learner = make_learner()
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learner, i, name, old, new)
+        assert hook.judge_last(session, True, "user")
+    (recipe,) = learner.book.load().values()
+    # A skill the user wrote sits beside it in the workspace.
+    written = tmp_path / "ws" / "skills" / "notes"
+    written.mkdir(parents=True)
+    (written / "SKILL.md").write_text("---\nname: notes\ndescription: Keep notes tidy.\n---\n"
+                                      "Sort them.\n")
+    ws = str(tmp_path / "ws")
+    listed = nanobot("-w", ws, "skills")
+    assert listed.returncode == 0, listed.stderr
+    assert "  notes: Keep notes tidy." in listed.stdout
+    assert f"{recipe.name} [enabled]: read_file → edit_file" in listed.stdout
+    shown = nanobot("-w", ws, "skills", "show", recipe.name)
+    assert shown.returncode == 0 and "learned: true" in shown.stdout
+    off = nanobot("-w", ws, "skills", "disable", recipe.name)
+    assert off.returncode == 0 and "no longer runs" in off.stdout
+    assert learner.book.load()[recipe.name].enabled is False
+    assert f"{recipe.name} [disabled]" in nanobot("-w", ws, "skills").stdout
+    assert nanobot("-w", ws, "skills", "enable", recipe.name).returncode == 0
+    assert learner.book.load()[recipe.name].enabled is True
+    # A written skill is switched off in its front matter, never deleted.
+    assert nanobot("-w", ws, "skills", "disable", "notes").returncode == 0
+    assert "notes: Keep notes tidy. [disabled]" in nanobot("-w", ws, "skills").stdout
+    refused = nanobot("-w", ws, "skills", "delete", "notes")
+    assert refused.returncode == 1 and "a skill you wrote" in refused.stderr
+    assert (written / "SKILL.md").exists()
+    gone = nanobot("-w", ws, "skills", "delete", recipe.name)
+    assert gone.returncode == 0 and "Deleted the learned recipe" in gone.stdout
+    assert learner.book.load() == {}
+    missing = nanobot("-w", ws, "skills", "show", recipe.name)
+    assert missing.returncode == 1 and "no skill named" in missing.stderr
+    assert nanobot("skills", "show").returncode == 2

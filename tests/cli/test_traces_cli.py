@@ -170,3 +170,16 @@ async def test_skills_lists_shows_disables_and_deletes_a_learned_recipe(
     missing = nanobot("-w", ws, "skills", "show", recipe.name)
     assert missing.returncode == 1 and "no skill named" in missing.stderr
     assert nanobot("skills", "show").returncode == 2
+
+
+def test_a_process_run_is_traced_with_its_own_check(nanobot_home: Path) -> None:
+    run = nanobot("process", "run", "hanoi", "--disks", "3", "--sampler", "sim", "--sim-p",
+                  "0.95", "--k", "2")
+    assert run.returncode == 0, run.stderr
+    (rec,) = [json.loads(line) for line in nanobot("traces", "--json").stdout.splitlines()]
+    assert rec["kind"] == "process" and rec["category"] == "process-hanoi"
+    assert rec["status"] == "finished" and rec["steps"] == 7  # 2^3 - 1 moves
+    assert rec["success"] is True and rec["judged_by"] == "check"
+    assert rec["process"] in run.stdout and rec["tokens"]["total"] > 0
+    assert "✓ check" in nanobot("traces").stdout
+    assert nanobot("traces", "verify").returncode == 0

@@ -35,10 +35,11 @@ SHOWN = 200  # newest turns listed
 def trace_detail(view: TraceView) -> str:
     rec = view.record
     tokens = rec.get("tokens") or {}
+    used = (f"{tokens['total']} tokens" if "total" in tokens else
+            f"{tokens.get('prompt', 0)}+{tokens.get('completion', 0)} tokens")
     lines = [f"{view.task}",
              f"category {view.category or '-'} · {rec.get('status', '')} · "
-             f"{outcome_text(view)} · {view.steps} steps · {view.seconds:.1f} s · "
-             f"{tokens.get('prompt', 0)}+{tokens.get('completion', 0)} tokens · "
+             f"{outcome_text(view)} · {view.steps} steps · {view.seconds:.1f} s · {used} · "
              f"{rec.get('model', '')}"]
     if rec.get("recipe"):
         done = "ran to the end" if rec.get("recipe_completed") else "broke off"

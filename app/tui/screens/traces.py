@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -56,6 +57,19 @@ def trace_detail(view: TraceView) -> str:
     if answer:
         lines.append(f"answer: {answer[:300]}")
     return "\n".join(lines)
+
+
+def fill(table: DataTable[str], columns: tuple[str, ...],
+         rows: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Replace the table's columns and rows. Widths are set from the cells here rather than
+    measured by the table when idle, so the two tables switched with ``s`` never show a frame
+    with the other table's column widths."""
+    table.clear(columns=True)
+    for i, label in enumerate(columns):
+        width = max([cell_len(label), *(cell_len(cells[i]) for _, cells in rows)])
+        table.add_column(label, width=width)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
 
 
 class TracesScreen(Screen[None]):
@@ -118,11 +132,8 @@ class TracesScreen(Screen[None]):
         self.views = {v.id: v for v in views}
         self.query_one("#traces-title", Static).update(
             f"Traces — {len(views)} newest (g good, b bad, s statistics)")
-        table = self.query_one("#traces-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*TRACE_COLUMNS)
-        for v in views:
-            table.add_row(*trace_row(v), key=v.id)
+        fill(self.query_one("#traces-table", DataTable), TRACE_COLUMNS,
+             [(v.id, trace_row(v)) for v in views])
         detail = self.query_one("#trace-detail", Static)
         detail.update(trace_detail(views[0]) if views else EMPTY)
 
@@ -130,11 +141,8 @@ class TracesScreen(Screen[None]):
         self.views = {}
         self.query_one("#traces-title", Static).update(
             "Statistics per kind of task (s: back to the traces)")
-        table = self.query_one("#traces-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*STATS_COLUMNS)
-        for r in rows:
-            table.add_row(*stats_row(r), key=r.category)
+        fill(self.query_one("#traces-table", DataTable), STATS_COLUMNS,
+             [(r.category, stats_row(r)) for r in rows])
         self.query_one("#trace-detail", Static).update(
             "Budget: the 75th percentile of the steps successful runs took, + 2 (at least 3); "
             "a task taking 10× its kind's median is flagged." if rows else

@@ -55,6 +55,17 @@ def learner_with_turns(tmp_path: Path) -> Learner:
     return learner
 
 
+def laid_out(table: DataTable[Any], rows: int) -> bool:
+    """``rows`` rows in, and every column as wide as its widest cell (the table measures new
+    rows when idle, so a snapshot taken before that shows the widths of the last table)."""
+    if table.row_count != rows:
+        return False
+    cols = list(table.columns.values())
+    cells = [table.get_row_at(r) for r in range(rows)]
+    return all(col.content_width >= max(len(str(row[i])) for row in cells)
+               for i, col in enumerate(cols))
+
+
 def app_for(tmp_path: Path) -> NanobotApp:
     session, _ = make_session(tmp_path)
     session.session_id = "20260101-120000-snap"
@@ -66,8 +77,8 @@ def test_traces_screen(snap_compare: Any, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.app.push_screen(TracesScreen(learner))
-        await until(pilot, lambda: isinstance(pilot.app.screen, TracesScreen) and pilot.app.screen
-                    .query_one("#traces-table", DataTable).row_count == 3)
+        await until(pilot, lambda: isinstance(pilot.app.screen, TracesScreen) and laid_out(
+            pilot.app.screen.query_one("#traces-table", DataTable), 3))
         await pilot.pause()
 
     assert snap_compare(app_for(tmp_path), terminal_size=(120, 30), run_before=run_before)
@@ -83,8 +94,8 @@ def test_traces_screen_statistics(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("s")
         await until(pilot, lambda: "budget" in [
             str(c.label) for c in pilot.app.screen.query_one("#traces-table", DataTable)
-            .columns.values()] and pilot.app.screen.query_one("#traces-table", DataTable)
-            .row_count == 2)
+            .columns.values()] and laid_out(
+                pilot.app.screen.query_one("#traces-table", DataTable), 2))
         await pilot.pause()
 
     assert snap_compare(app_for(tmp_path), terminal_size=(120, 30), run_before=run_before)

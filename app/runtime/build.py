@@ -15,6 +15,7 @@ from app.core.settings.config import Config, load_config
 from app.core.settings.paths import get_paths
 from app.core.tools.base import ToolRegistry
 from app.runtime.factory import SessionFactory, builtin_tool_source
+from app.runtime.learning import learning_hook
 from app.runtime.project import Project
 
 
@@ -84,5 +85,6 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         summarizer=memory_summarizer(config),
         # Workers on the rlm/memory slots reuse the manager's models.
         slot_provider=stack.manager.provider if stack is not None else None,
-        project=project)
+        project=project,
+        learning=learning_hook(config))  # traces, learned recipes, calibrated budgets
     return Runtime(config, factory, notices, stack)

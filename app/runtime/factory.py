@@ -7,8 +7,9 @@ workers) is built here from the same parts, so none of them can forget one:
 - a tool registry of its own (tools bound to a session, like ``spawn``, bind to this one),
 - the permission policy from ``[permissions]``, the approver that asks the user, ``--yes``,
 - the features: a seat in a worker tree with status injection, the reader for large tool
-  output (and ``ctx_ask``), the project's instructions, skills and MCP servers, compaction, and
-  whatever else the installers in :attr:`SessionFactory.features` add,
+  output (and ``ctx_ask``), the project's instructions, skills and MCP servers, the learning
+  hook (traces, recipes, step budgets), compaction, and whatever else the installers in
+  :attr:`SessionFactory.features` add,
 - the store (a new session file, the resumed one, a worker's tag in its root's file, or none).
 
 Adding a feature that needs session wiring (MCP tools, instructions, skills, memory…): write an
@@ -34,6 +35,7 @@ from app.core.agent.messages import Message
 from app.core.agent.session import OutputReader, Session, SessionOptions
 from app.core.context.compaction import ContextManager
 from app.core.context.summarizer import Summarizer
+from app.core.learning.hook import LearningHook
 from app.core.policy.permissions import Approver, PermissionGate
 from app.core.providers.base import Provider
 from app.core.rlm.ctx_ask import offer_ctx_ask
@@ -135,8 +137,15 @@ def install_reader(build: SessionBuild) -> None:
     offer_ctx_ask(build.tools, None, rlm, build.factory.helper)
 
 
+def install_learning(build: SessionBuild) -> None:
+    """A main session's turns are traced and learned from (recipes, step budgets) by the
+    factory's one learning hook; workers' are not traced on their own."""
+    if build.worker is None and build.factory.learning is not None:
+        build.hooks.append(build.factory.learning)
+
+
 DEFAULT_FEATURES: tuple[Feature, ...] = (
-    install_swarm, install_project, install_reader, install_compaction)
+    install_swarm, install_project, install_reader, install_learning, install_compaction)
 
 
 @dataclass
@@ -178,6 +187,7 @@ class SessionFactory:
     slot_provider: Callable[[str], Provider] | None = None
     features: Sequence[Feature] = DEFAULT_FEATURES
     project: Project | None = None  # instructions, skills, MCP servers: shared by all sessions
+    learning: LearningHook | None = None  # traces and learns from every main session
 
     # --- variations ----------------------------------------------------------------------------
 

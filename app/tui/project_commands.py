@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.core.project.init_draft import write_draft
-from app.core.skills.library import offer_read_skill
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
@@ -56,24 +55,10 @@ async def _mcp(app: CommandPort, arg: str) -> None:
     app.add_notice(mcp_report(app))
 
 
-def skills_report(app: CommandPort) -> str:
-    project = app.factory.project
-    if project is None:
-        return "Skills are not available in this session."
-    library = project.skills.scan()  # a skill added while Nanobot runs
-    offer_read_skill(app.session.tools, library)
-    where = " and ".join(str(r) for r in library.roots)
-    if not library.skills and not library.problems:
-        return (f"No skills yet. A skill is <name>/SKILL.md with YAML front matter (name, "
-                f"description) in {where}.")
-    lines = [f"Skills ({where}); the model loads one with read_skill:"]
-    lines += [f"  {s.name}: {s.description}" for s in library.skills.values()]
-    lines += [f"  skipped {p}" for p in library.problems]
-    return "\n".join(lines)
-
-
 async def _skills(app: CommandPort, arg: str) -> None:
-    app.add_notice(skills_report(app))
+    from app.tui.skill_ops import run_skills
+
+    await run_skills(app, arg)
 
 
 def instructions_report(app: CommandPort) -> str:
@@ -121,7 +106,8 @@ async def _init(app: CommandPort, arg: str) -> None:
 for _cmd in (
     SlashCommand("mcp", "[start|restart NAME]", "MCP servers: state and tools", _mcp,
                  ("", "start")),
-    SlashCommand("skills", "", "Skills the model can load (skills/<name>/SKILL.md)", _skills),
+    SlashCommand("skills", "[show|edit|enable|disable|delete NAME]",
+                 "Skills and learned recipes: list, show, edit, disable, delete", _skills),
     SlashCommand("instructions", "", "AGENTS.md / CLAUDE.md files in the system prompt",
                  _instructions),
     SlashCommand("init", "[force]", "Draft an AGENTS.md for this project", _init),

@@ -49,7 +49,7 @@ WORKER_PROMPT = (
     "You are a worker started by another agent for one task. Do the task with the tools you "
     "have, then reply with the result only: complete and concise. Nobody can answer questions.")
 RESULT_CHARS = 2000  # of a result in the log and in status lines' source
-HIDDEN_TOOLS = ("spawn", "recall")  # per-session tools: never copied from parent to child
+HIDDEN_TOOLS = ("spawn", "expand", "branch")  # per-session tools: never copied from parent to child
 
 
 class Swarm:

@@ -17,6 +17,7 @@ MAX_CHARS = 12_000
 
 
 class ExpandTool:
+    read_only = True
     spec = ToolSpec(
         name="expand",
         description=("Bring back text that was shortened to save context. Pass the reference "

@@ -14,8 +14,9 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message
@@ -99,6 +100,8 @@ class Bulletin:
         self.builds = 0
         self._generation = 0
         self._cancel: CancelToken | None = None
+        self.attempts = 0
+        self.attempted = asyncio.Event()  # set after each rebuild attempt (tests await it)
         self.load()
 
     # --- the cached text -----------------------------------------------------------------------
@@ -166,6 +169,25 @@ class Bulletin:
     async def rebuild(self) -> bool:
         """Build a new briefing and swap it in; False (the old one stays) when there is nothing
         to brief, the model failed, or the briefing was cleared or cancelled meanwhile."""
+        try:
+            return await self._rebuild()
+        finally:
+            self.attempts += 1
+            self.attempted.set()
+
+    def next_attempt(self) -> Coroutine[Any, Any, None]:
+        """Something to await for the end of the next rebuild attempt (counted from this call,
+        so an attempt that ends before the waiting starts still counts)."""
+        target = self.attempts + 1
+
+        async def wait() -> None:
+            while self.attempts < target:
+                self.attempted.clear()
+                await self.attempted.wait()
+
+        return wait()
+
+    async def _rebuild(self) -> bool:
         if self.model is None:
             self.last_error = "no memory model"
             return False

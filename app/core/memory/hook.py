@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.agent.events import Event, register_event
 from app.core.agent.hooks import SessionHook
 from app.core.agent.messages import Message
 from app.core.memory.db import MemoryDbError
+from app.core.memory.events import MemoryNoted
 from app.core.memory.facts import content_words
 from app.core.memory.service import Memory
 from app.core.tools.base import ToolContext
@@ -29,14 +28,6 @@ log = logging.getLogger(__name__)
 
 NOTE_HEAD = ("Facts remembered from earlier sessions that may help with the next message "
              "(ignore any that do not apply):")
-
-
-@register_event
-@dataclass(frozen=True)
-class MemoryNoted(Event):
-    """Facts auto-recall put before the user's message (the session file shows what was added)."""
-
-    facts: tuple[str, ...] = ()
 
 
 class MemoryHook(SessionHook):

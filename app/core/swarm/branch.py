@@ -3,17 +3,15 @@
 A branch is a swarm worker (same tree, budgets, pane, ``x`` to cancel) that starts from a copy of
 the root conversation as it stands, with only read-only tools (plus ``remember`` and ``spawn``)
 and nobody to ask: it cannot write files or talk to the user. Its answer comes back as a
-:class:`BranchFinished` event (a "branch result" block in the view) and as a message the model
-reads at its next step, so it is part of the next turn. The conversation goes on meanwhile; at
+``BranchFinished`` event (a "branch result" block in the view) and as a message the model reads
+at its next step, so it is part of the next turn. The conversation goes on meanwhile; at
 most ``[swarm] max_branches`` run at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.core.agent.events import Event, register_event
 from app.core.agent.messages import Message
 from app.core.providers.base import ToolSpec
 from app.core.settings.config import SwarmConfig
@@ -33,19 +31,6 @@ BRANCH_PROMPT = (
 # file, and a branch may hand parts of its question to workers (which inherit its tools).
 EXTRA_TOOLS = ("remember",)
 RESULT_HEAD = "[Branch result]"
-
-
-@register_event
-@dataclass(frozen=True)
-class BranchFinished(Event):
-    """A branch ended; ``result`` is its answer (or what it had when it was stopped)."""
-
-    worker_id: str
-    question: str
-    state: str  # done | failed | cancelled | over_budget
-    result: str = ""
-    stop_reason: str = ""
-    elapsed: float = 0.0
 
 
 def branch_tools(session: Session) -> list[str]:

@@ -34,6 +34,7 @@ from app.core.policy.permissions import ApprovalRequest, Approver, Decision
 from app.core.providers.base import Provider
 from app.core.settings.config import SwarmConfig
 from app.core.swarm.events import (
+    BranchFinished,
     SwarmSnapshot,
     SwarmUpdated,
     WorkerFinished,
@@ -339,8 +340,6 @@ class Swarm:
         except (ToolError, KeyError):
             return
         if w.kind == "branch":
-            from app.core.swarm.branch import BranchFinished
-
             parent.emit(BranchFinished(
                 parent.turn_id or "", worker_id=w.id, question=w.task, state=w.state,
                 result=w.result, stop_reason=w.stop_reason or w.error,

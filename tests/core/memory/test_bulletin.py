@@ -136,9 +136,10 @@ async def test_the_briefing_never_delays_a_turn(tmp_path: Path) -> None:
     system = main.requests[0].messages[0].content
     assert "release notes" in system and "porting the parser" not in system  # the old one
     assert hook.bulletin.building
+    attempt = asyncio.ensure_future(hook.bulletin.next_attempt())
     gate.set()
-    while hook.bulletin.building:
-        await asyncio.sleep(0.01)
+    await attempt
+    assert hook.bulletin.builds == 1
     await rt.session.run_turn("and now?")
     system = main.requests[1].messages[0].content
     assert "porting the parser" in system and "release notes" not in system
@@ -156,19 +157,17 @@ async def test_a_local_memory_model_steps_aside_for_a_turn_and_retries(tmp_path:
                                 yield_to_turns=True, retry_s=0.0)
     schedule.start()
     await provider.request_seen.wait()
+    attempt = asyncio.ensure_future(bulletin.next_attempt())
     busy[0] = True
     schedule.turn("started")  # the user's turn: the build stops at once
-    while "cancelled" not in bulletin.last_error:
-        await asyncio.sleep(0.01)
-    assert bulletin.text == ""
-    provider.request_seen.clear()
-    await asyncio.sleep(0.05)
-    assert not provider.request_seen.is_set()  # nothing new starts while the turn runs
+    await attempt
+    assert "cancelled" in bulletin.last_error and bulletin.text == ""
+    attempt = asyncio.ensure_future(bulletin.next_attempt())
     busy[0] = False
     schedule.turn("ended")
-    while not bulletin.text:
-        await asyncio.sleep(0.01)
+    await attempt
     assert "porting the parser" in bulletin.text and bulletin.builds == 1
+    assert len(provider.requests) == 2  # nothing started while the turn ran
     await schedule.aclose()
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.agent.events import Event, ToolCallFinished
-from app.core.memory.hook import NOTE_HEAD, MemoryNoted, memory_of
+from app.core.memory.events import MemoryNoted
+from app.core.memory.hook import NOTE_HEAD, memory_of
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config, MemoryConfig
 from app.runtime.build import Runtime, build_runtime

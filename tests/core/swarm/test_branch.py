@@ -93,7 +93,7 @@ def test_fork_history_keeps_finished_steps() -> None:
 
 
 async def test_the_cap_on_running_branches(tmp_path: Path) -> None:
-    session, provider, swarm = make_root(tmp_path, SwarmConfig(max_branches=1))
+    _, provider, swarm = make_root(tmp_path, SwarmConfig(max_branches=1))
     reply, gate = gated("first done")
     provider.branch.enqueue(reply)
     start_branch(swarm, "first question")
@@ -112,7 +112,7 @@ async def test_the_cap_on_running_branches(tmp_path: Path) -> None:
 async def test_a_branch_has_its_own_budget(tmp_path: Path) -> None:
     config = SwarmConfig(branch_max_iterations=2, branch_token_budget=5000,
                          branch_timeout_s=30.0)
-    session, provider, swarm = make_root(tmp_path, config)
+    _, provider, swarm = make_root(tmp_path, config)
     for _ in range(3):
         provider.branch.enqueue(ScriptedReply.call("list_dir", path="."))
     w = start_branch(swarm, "list things forever")

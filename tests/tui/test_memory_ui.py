@@ -85,7 +85,7 @@ async def test_x_in_the_swarm_pane_cancels_a_branch(tmp_path: Path) -> None:
         tree = app.query_one(SwarmTree)
         await until(pilot, lambda: bool(tree.snapshot.rows), what="row")
         tree.focus()
-        tree.move_cursor(list(tree.root.children)[0])
+        tree.move_cursor(tree.root.children[0])
         await pilot.press("x")
         await until(pilot, lambda: bool(app.query(BranchResult)), what="branch result block")
         block = app.query_one(BranchResult)

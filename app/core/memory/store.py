@@ -76,8 +76,8 @@ class FactStore:
     # --- writing ---------------------------------------------------------------------------
 
     def remember(self, text: str, scope: str, source: Source | None = None) -> Remembered:
-        """Add a fact, or merge it into one that says the same (same words, or nearly: the newer
-        wording wins and the sources add up)."""
+        """Add a fact, or merge it into one that says the same: the same words (the first
+        wording stays) or nearly the same words (the newer wording wins); the sources add up."""
         text = clean_fact(text)
         norm = normalize(text)
         if not norm:
@@ -86,7 +86,9 @@ class FactStore:
         source = source or Source("", "", now)
         scopes = [USER] if scope == USER else [scope, USER]
         twin = self._twin(text, norm, scopes)
-        vec = self._vector(text)
+        if twin is not None and twin.text and normalize(twin.text) == norm:
+            text = twin.text  # only case or punctuation differ: keep the wording it had
+        vec = self._vector(text) if twin is None or twin.text != text else None
         with self.db.tx() as c:
             if twin is not None:
                 sources = list(twin.sources)

@@ -38,7 +38,7 @@ def test_same_fact_twice_merges_and_keeps_both_sources(tmp_path: Path) -> None:
     assert not first.merged and again.merged
     assert again.fact.id == first.fact.id and mem.facts.count() == 1
     assert [s.session_id for s in again.fact.sources] == ["s1", "s2"]
-    assert again.fact.updated == clock.t and again.fact.text == "the user's DOG is named rex"
+    assert again.fact.updated == clock.t and again.fact.text == "The user's dog is named Rex."
 
 
 def test_near_duplicate_merges_but_a_different_fact_does_not(tmp_path: Path) -> None:
@@ -47,6 +47,7 @@ def test_near_duplicate_merges_but_a_different_fact_does_not(tmp_path: Path) -> 
     ws = tmp_path / "proj"
     a = mem.remember("The project uses pytest for its tests", workspace=ws)
     b = mem.remember("The project uses pytest for tests.", workspace=ws)
+    assert b.fact.text == "The project uses pytest for tests."  # the newer wording
     c = mem.remember("The project uses ruff for linting", workspace=ws)
     assert b.merged and b.fact.id == a.fact.id
     assert not c.merged and mem.facts.count() == 2

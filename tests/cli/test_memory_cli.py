@@ -105,7 +105,12 @@ def test_run_private_keeps_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.model
-def test_a_real_run_gets_the_fact_noted_and_is_searchable_after(tmp_path: Path) -> None:
+def test_a_real_run_gets_the_fact_noted_and_is_searchable_after(tmp_path: Path,
+                                                                nanobot_home: Path) -> None:
+    # The mechanism, not the small model's skill: one short step is enough to show the note.
+    cfg = nanobot_home / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text("[agent]\nmax_iterations = 1\nmax_tokens = 96\n")
     ws = str(tmp_path)
     assert nanobot("-w", ws, "memory", "add", "--user",
                    "The user's dog is called Biscuit").returncode == 0

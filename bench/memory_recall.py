@@ -1,6 +1,6 @@
 """Long-term memory on the default model: 20 questions whose answers were said in earlier sessions.
 
-Usage: python bench/memory_recall.py [--conditions off,on,briefing] [--limit N]
+Usage: python bench/memory_recall.py [--conditions off,on,briefing] [--limit N] [--max-wall S]
 
 Earlier sessions: four sessions of five user statements each, run through the real runtime (the
 same build_runtime a headless run uses) with a scripted model that keeps each statement with the
@@ -86,6 +86,7 @@ class Row:
     all_prompt: int
     recall_calls: int
     seconds: float
+    cpu_s: float  # this process's CPU seconds (the model runs in it): load-independent-ish
 
 
 @dataclass
@@ -150,13 +151,14 @@ async def ask(provider: object, ws: Path, condition: str, question: str,
             recalls += 1
 
     rt.session.add_listener(on)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     outcome = await rt.session.run_turn(question)
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
     await close_memory(rt.session)
     text = " ".join(outcome.text.split())
     right = any(a in text.lower() for a in answers)
-    return Row(question, text, right, usage[0] if usage else 0, sum(usage), recalls, took)
+    return Row(question, text, right, usage[0] if usage else 0, sum(usage), recalls, took,
+               cpu)
 
 
 async def build_briefing(provider: object, ws: Path) -> int:
@@ -181,6 +183,8 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conditions", default="off,on,briefing")
     ap.add_argument("--limit", type=int, default=len(CASES), help="ask only the first N")
+    ap.add_argument("--max-wall", type=float, default=0.0,
+                    help="ask no new question after this many seconds (0: no limit)")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="nb-membench-"))
     os.environ["NANOBOT_HOME"] = str(home)  # a fresh memory database, sessions, briefing
@@ -193,23 +197,30 @@ async def main() -> None:
     await seed(ws)
     provider = local_provider(SlotConfig()).provider
     print(f"model: {provider.model} (in-process, temperature 0)")
-    results: list[Condition] = []
-    for name in args.conditions.split(","):
-        cond = Condition(name)
-        if name == "briefing":
+    results = [Condition(name) for name in args.conditions.split(",")]
+    for cond in results:
+        if cond.name == "briefing":
             cond.briefing_words = await build_briefing(provider, ws)
-        for _said, _fact, question, answers in CASES[:args.limit]:
-            row = await ask(provider, ws, name, question, answers)
+    # Question by question, every condition in turn: a run cut short by --max-wall still
+    # compares the conditions on the same questions.
+    start = time.perf_counter()
+    for _said, _fact, question, answers in CASES[:args.limit]:
+        if args.max_wall and time.perf_counter() - start > args.max_wall:
+            print(f"--max-wall {args.max_wall:g} s reached: stopping before {question!r}")
+            break
+        for cond in results:
+            row = await ask(provider, ws, cond.name, question, answers)
             cond.rows.append(row)
-            print(f"[{name}] {'OK ' if row.right else 'BAD'} {row.first_prompt:5d} tok "
-                  f"{row.seconds:5.1f}s recall×{row.recall_calls} {question!r} -> "
+            print(f"[{cond.name}] {'OK ' if row.right else 'BAD'} {row.first_prompt:5d} tok "
+                  f"{row.seconds:5.1f}s ({row.cpu_s:5.1f} CPU s) recall×{row.recall_calls} {question!r} -> "
                   f"{row.answer[:90]!r}", flush=True)
-        results.append(cond)
+    results = [c for c in results if c.rows]
     print(f"load after: {load()}")
     print()
     base = next((c for c in results if c.name == "off"), None)
     print(f"{'condition':<10} {'right':>7} {'first-request prompt tok (mean)':>32} "
-          f"{'added vs off':>13} {'all prompt tok/q':>17} {'recall calls':>13} {'s/q p50':>8}")
+          f"{'added vs off':>13} {'all prompt tok/q':>17} {'recall calls':>13} {'s/q p50':>8} "
+          f"{'CPU s/q p50':>12}")
     for c in results:
         n = len(c.rows)
         first = statistics.mean(r.first_prompt for r in c.rows)
@@ -217,7 +228,8 @@ async def main() -> None:
         print(f"{c.name:<10} {sum(r.right for r in c.rows):>3}/{n:<3} {first:>32.0f} "
               f"{added:>+13.0f} {statistics.mean(r.all_prompt for r in c.rows):>17.0f} "
               f"{sum(r.recall_calls for r in c.rows):>13} "
-              f"{statistics.median(r.seconds for r in c.rows):>8.1f}")
+              f"{statistics.median(r.seconds for r in c.rows):>8.1f} "
+              f"{statistics.median(r.cpu_s for r in c.rows):>12.1f}")
     if base:
         for c in results:
             if c is not base:

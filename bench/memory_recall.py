@@ -196,7 +196,12 @@ async def main() -> None:
     print(f"load before: {load()}")
     await seed(ws)
     provider = local_provider(SlotConfig()).provider
-    print(f"model: {provider.model} (in-process, temperature 0)")
+    t0 = time.perf_counter()
+    load_model = getattr(provider, "load", None)
+    if load_model is not None:
+        await load_model()  # loading is no question's cost
+    print(f"model: {provider.model} (in-process, temperature 0), loaded in "
+          f"{time.perf_counter() - t0:.0f} s")
     results = [Condition(name) for name in args.conditions.split(",")]
     for cond in results:
         if cond.name == "briefing":

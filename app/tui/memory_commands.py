@@ -79,7 +79,7 @@ async def memory_command(app: NanobotApp, arg: str) -> str:
 
 async def _memory(app: NanobotApp, arg: str) -> None:
     if arg.strip():
-        await app.conversation.add_notice(await memory_command(app, arg))
+        app.add_notice(await memory_command(app, arg))
         return
     hook = _hook(app)
     if hook is None:
@@ -100,7 +100,7 @@ async def _private(app: NanobotApp, arg: str) -> None:
         app.say("/private takes on or off (nothing: on)", "error")
         return
     note = hook.set_private(app.session, a != "off")
-    await app.conversation.add_notice(note)
+    app.add_notice(note)
 
 
 async def _branch(app: NanobotApp, arg: str) -> None:
@@ -113,7 +113,7 @@ async def _branch(app: NanobotApp, arg: str) -> None:
     except ToolError as exc:
         app.say(str(exc), "error")
         return
-    await app.conversation.add_notice(
+    app.add_notice(
         f"branch {w.id} is thinking about: {w.task} — the conversation goes on; its result "
         "comes back here and into the next turn (swarm pane: x cancels)")
 

@@ -18,13 +18,10 @@ from app.runtime.build import build_runtime
 from app.tui.app import NanobotApp
 from app.tui.memory_commands import USAGE
 from app.tui.screens.memory import MemoryScreen
-from app.tui.transcript import specs_from_events
+from app.tui.transcript import blocks_from_events
 from tests.core.swarm.branch_helpers import make_root
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW
-from widgets.branch_result import BranchResult
-from widgets.conversation import block_from_spec
-from widgets.notice_line import NoticeLine
+from tests.tui.harness import FIXED_HW, blocks
 
 BRIEF = ("### Active context\nThe user is writing release notes.\n### Key facts\n"
          "- Releases are cut on Mondays.\n### Recent patterns\nnone")
@@ -42,7 +39,7 @@ def app_for(tmp_path: Path, provider: ScriptedProvider) -> tuple[NanobotApp, Mem
 
 
 def notices(app: NanobotApp) -> list[str]:
-    return [str(n.text) for n in app.query(NoticeLine)]
+    return [n.text for n in blocks(app, "notice")]
 
 
 def said(app: NanobotApp, text: str) -> bool:
@@ -152,10 +149,9 @@ async def test_a_branch_result_block_comes_back_on_resume(tmp_path: Path) -> Non
     w = start_branch(swarm, "Do we need to upgrade for MERGE?")
     await asyncio.wait_for(swarm.wait([w.id]), 30)
     assert session.store is not None
-    specs = [s for s in specs_from_events(read_session(session.store.path).events)
-             if s.kind == "branch"]
-    assert len(specs) == 1
-    block = block_from_spec(specs[0])
-    assert isinstance(block, BranchResult)
-    assert (block.question, block.state) == ("Do we need to upgrade for MERGE?", "done")
-    assert block.result == "Postgres 16 supports MERGE; no upgrade needed."
+    resumed = [b for b in blocks_from_events(read_session(session.store.path).events)
+               if b.kind == "branch"]
+    assert len(resumed) == 1
+    (block,) = resumed
+    assert (block.label, block.status) == ("Do we need to upgrade for MERGE?", "done")
+    assert block.text == "Postgres 16 supports MERGE; no upgrade needed."

@@ -18,10 +18,7 @@ from app.tui.app import NanobotApp
 from app.tui.screens.memory import MemoryScreen
 from tests.core.swarm.branch_helpers import TwoScripts
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW
-from widgets.assistant_message import AssistantMessage
-from widgets.branch_result import BranchResult
-from widgets.notice_line import NoticeLine
+from tests.tui.harness import FIXED_HW, blocks, drawn_text
 from widgets.swarm_tree import SwarmTree
 
 BRIEF = "### Active context\nThe user is writing release notes.\n### Key facts\n- none"
@@ -58,17 +55,18 @@ async def test_a_branch_result_arrives_while_the_user_keeps_chatting(tmp_path: P
                                        for r in tree.snapshot.rows), what="branch row")
         # The user chats on while the branch thinks.
         await pilot.press(*"what is 2 + 2?", "enter")
-        await until(pilot, lambda: any(m.source == "Sure: 2 + 2 = 4."
-                                       for m in app.query(AssistantMessage)), what="reply")
-        assert not w.final and not app.query(BranchResult)
+        await until(pilot, lambda: any(m.text == "Sure: 2 + 2 = 4."
+                                       for m in blocks(app, "assistant")), what="reply")
+        assert not w.final and not blocks(app, "branch")
         gate.set()
-        await until(pilot, lambda: bool(app.query(BranchResult)), what="branch result block")
-        block = app.query_one(BranchResult)
-        assert block.question == "why is test_expiry flaky?" and "freeze time" in block.result
+        await until(pilot, lambda: bool(blocks(app, "branch")), what="branch result block")
+        (block,) = blocks(app, "branch")
+        assert block.label == "why is test_expiry flaky?" and "freeze time" in block.text
+        assert "⑂ branch result  why is test_expiry flaky?" in drawn_text(app, block)
         # The result is part of the next turn.
         await pilot.press(*"so what do I do?", "enter")
-        await until(pilot, lambda: any(m.source.startswith("The branch found it")
-                                       for m in app.query(AssistantMessage)), what="answer")
+        await until(pilot, lambda: any(m.text.startswith("The branch found it")
+                                       for m in blocks(app, "assistant")), what="answer")
         last = provider.root.requests[-1].messages
         assert any(m.role == "notice" and m.content.startswith(RESULT_HEAD)
                    and "wall clock" in m.content for m in last)
@@ -87,9 +85,9 @@ async def test_x_in_the_swarm_pane_cancels_a_branch(tmp_path: Path) -> None:
         tree.focus()
         tree.move_cursor(tree.root.children[0])
         await pilot.press("x")
-        await until(pilot, lambda: bool(app.query(BranchResult)), what="branch result block")
-        block = app.query_one(BranchResult)
-        assert block.state == "cancelled" and block.has_class("-ended")
+        await until(pilot, lambda: bool(blocks(app, "branch")), what="branch result block")
+        (block,) = blocks(app, "branch")
+        assert block.status == "cancelled" and "(cancelled)" in drawn_text(app, block)
         assert tree.snapshot.rows[0].state == "cancelled"
 
 
@@ -111,7 +109,7 @@ async def test_branch_cap_and_empty_question_are_refused_with_a_message(tmp_path
         await until(pilot, lambda: "max_branches = 1" in str(app.flash.render()),
                     what="cap message")
         gate.set()
-        await until(pilot, lambda: bool(app.query(BranchResult)), what="first result")
+        await until(pilot, lambda: bool(blocks(app, "branch")), what="first result")
 
 
 async def test_clear_drops_the_memory_briefing(tmp_path: Path) -> None:
@@ -126,7 +124,7 @@ async def test_clear_drops_the_memory_briefing(tmp_path: Path) -> None:
         assert HEADING in provider.requests[0].messages[0].content
         await pilot.press(*"/clear", "enter")
         await until(pilot, lambda: any("memory briefing dropped" in n.text
-                                       for n in app.query(NoticeLine)), what="clear notice")
+                                       for n in blocks(app, "notice")), what="clear notice")
         assert hook.bulletin.text == ""
         await pilot.press(*"again", "enter")
         await until(pilot, lambda: len(provider.requests) == 2)
@@ -165,7 +163,7 @@ async def test_memory_screen_edits_pins_and_deletes(tmp_path: Path) -> None:
         await pilot.press(*"/memory search releases", "enter")
         await until(pilot, lambda: any("Releases are cut on Mondays" in n.text
                                        and "Remembered facts" in n.text
-                                       for n in app.query(NoticeLine)), what="search result")
+                                       for n in blocks(app, "notice")), what="search result")
 
 
 async def test_private_keeps_nothing_from_the_session(tmp_path: Path) -> None:
@@ -178,7 +176,7 @@ async def test_private_keeps_nothing_from_the_session(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press(*"/private", "enter")
         await until(pilot, lambda: any("this session is private" in n.text
-                                       for n in app.query(NoticeLine)), what="private notice")
+                                       for n in blocks(app, "notice")), what="private notice")
         await pilot.press(*"remember the staging password hint otter", "enter")
         await until(pilot, lambda: len(provider.requests) == 2 and not app.session.running)
         assert hook.memory.facts.count() == 0 and hook.memory.past.count() == 0

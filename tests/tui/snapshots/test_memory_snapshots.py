@@ -17,7 +17,8 @@ from app.core.memory.facts import Source
 from app.core.memory.hook import MemoryHook
 from app.core.memory.service import Memory
 from app.core.settings.config import MemoryConfig
-from widgets.branch_result import BranchResult
+from widgets.blocks import Block
+from widgets.conversation import Conversation
 
 NOW = 1_764_000_000.0  # a fixed "now" for every clock in these snapshots
 DAY = 86_400.0
@@ -102,12 +103,16 @@ def test_memory_screen_empty(snap_compare, tmp_path: Path) -> None:  # type: ign
 
 class BranchHost(App[None]):
     def compose(self) -> ComposeResult:
-        yield BranchResult("why is test_expiry flaky?",
-                           "It compares against the wall clock at midnight UTC; freeze time in "
-                           "the test (the fixture in tests/conftest.py does it).")
-        yield BranchResult("how big is the index?", "Read 2 of 9 files before it stopped.",
-                           "over_budget")
-        yield BranchResult("a slow question", "", "cancelled")
+        yield Conversation()
+
+    def on_mount(self) -> None:
+        conv = self.query_one(Conversation)
+        conv.append(Block("branch", "It compares against the wall clock at midnight UTC; freeze "
+                          "time in the test (the fixture in tests/conftest.py does it).",
+                          label="why is test_expiry flaky?", status="done"))
+        conv.append(Block("branch", "Read 2 of 9 files before it stopped.",
+                          label="how big is the index?", status="over_budget"))
+        conv.append(Block("branch", "", label="a slow question", status="cancelled"))
 
 
 def test_branch_result_blocks(snap_compare) -> None:  # type: ignore[no-untyped-def]

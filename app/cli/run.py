@@ -23,6 +23,14 @@ from app.core.mcp.manager import close_mcp
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
+from app.core.swarm.branch import running_branches
+from app.core.swarm.events import BranchFinished
+from app.core.swarm.swarm import swarm_of
+from app.runtime.memory import close_memory
+
+# After a turn that started branches, a headless run waits for them and asks once more, so the
+# answer it prints has their results in it (the app shows them as they come instead).
+FOLLOW_UP = "The branch results are in. Answer my request with them."
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--yes", action="store_true",
                    help="approve tool calls that would otherwise ask (headless denies them)")
     p.add_argument("--no-save", action="store_true", help="do not write a session file")
+    p.add_argument("--private", action="store_true",
+                   help="keep nothing from this run in long-term memory")
     p.set_defaults(handler=run)
 
 
@@ -65,6 +75,9 @@ class _Printer:
             print(f"error: {ev.error}", file=sys.stderr)
         elif isinstance(ev, TurnCancelled):
             print("\n[cancelled]", file=sys.stderr)
+        elif isinstance(ev, BranchFinished):
+            ending = "" if ev.state == "done" else f" ({ev.state}: {ev.stop_reason})"
+            print(f"[branch result{ending}] {ev.question}\n{ev.result}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,16 +97,38 @@ def run(args: argparse.Namespace) -> int:
     for note in () if quiet else rt.notices:
         print(f"[notice] {note}", file=sys.stderr)
     rt.session.auto_approve = bool(args.yes)
+    if args.private and rt.memory is not None:
+        note = rt.memory.set_private(rt.session, True)
+        if not quiet:
+            print(f"[notice] {note}", file=sys.stderr)
     printer = _Printer(args.json, quiet)
     rt.session.add_listener(printer)
+    swarm = swarm_of(rt.session)
+
+    def stop() -> None:
+        rt.session.cancel()
+        for w in running_branches(swarm) if swarm is not None else ():
+            swarm.cancel(w.id, "cancelled by user")  # type: ignore[union-attr]
 
     async def go() -> int:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, rt.session.cancel)
+        loop.add_signal_handler(signal.SIGINT, stop)
         try:
             outcome = await rt.session.run_turn(prompt)
+            branches = running_branches(swarm) if swarm is not None else []
+            if outcome.status == "finished" and branches and swarm is not None:
+                if not quiet:
+                    print(f"\n[notice] waiting for {len(branches)} branch(es)…", file=sys.stderr)
+                await swarm.wait([w.id for w in branches])
+                if any(w.state != "cancelled" or w.result for w in branches):
+                    if printer.wrote_text and not args.json:
+                        sys.stdout.write("\n")
+                    outcome = await rt.session.run_turn(FOLLOW_UP)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            if swarm is not None:
+                await swarm.aclose()
+            await close_memory(rt.session)
             await close_mcp(rt.session)  # MCP servers and their process groups
             await rt.session.provider.aclose()
             if rt.stack is not None:  # managed servers, if any slot runs on one

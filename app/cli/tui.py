@@ -48,6 +48,8 @@ def boot(args: argparse.Namespace) -> Booted:
     except (ProviderSetupError, EmbeddedModelError) as exc:
         raise BootError(f"error: {exc}") from exc
     events = read_session(resume).events if resume is not None else None
+    if getattr(args, "private_app", False) and rt.memory is not None:
+        rt.notices.append(rt.memory.set_private(rt.session, True))
     return Booted(rt.session, config=rt.config, stack=rt.stack, notices=rt.notices,
                   resumed_events=events)
 

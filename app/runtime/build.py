@@ -8,6 +8,8 @@ from pathlib import Path
 
 from app.core.agent.session import Session, SessionOptions
 from app.core.agent.session_features import install_features
+from app.core.context.summarizer import Summarizer
+from app.core.memory.hook import MemoryHook
 from app.core.policy.permissions import PermissionGate
 from app.core.policy.redact import register_secret_env
 from app.core.providers.base import Provider
@@ -15,9 +17,11 @@ from app.core.providers.stack import Stack, build_stack
 from app.core.settings.config import Config, load_config
 from app.core.settings.paths import get_paths
 from app.core.store.session_store import SessionStore, history_from_events, read_session
+from app.core.swarm.branch import install_branches
 from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
 from app.runtime import learning
+from app.runtime.memory import install_memory, memory_model, open_memory
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Runtime:
     session: Session
     notices: list[str] = field(default_factory=list)
     stack: Stack | None = None  # slot manager, provider registry, router (issue 5)
+    memory: MemoryHook | None = None  # long-term memory and the briefing (app-wide)
 
 
 def workspace_for(config: Config, flag: str | None) -> Path:
@@ -70,12 +75,19 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     session = Session(provider, tools=default_registry(config), options=options, store=store,
                       history=history)
     session.permissions = PermissionGate(config.permissions)
-    # Compaction, workers, status injection; workers reuse the manager's slot models.
-    install_features(session, config,
+    main = provider
+    mem_model = memory_model(config, lambda: main)
+    # Compaction, workers, status injection; workers reuse the manager's slot models. Summaries
+    # and the memory briefing share the memory slot's model.
+    install_features(session, config, summarizer=Summarizer(
+        mem_model.get, timeout_s=config.context.summary_timeout_s),
                      provider_for=stack.manager.provider if stack is not None else None)
     notices += install_project(session, config)
     learning.install(session, config)  # traces, learned recipes, calibrated budgets
-    return Runtime(config, session, notices, stack)
+    memory = open_memory(config, ws, model=mem_model)
+    install_memory(session, memory)
+    install_branches(session)
+    return Runtime(config, session, notices, stack, memory)
 
 
 def install_project(session: Session, config: Config) -> list[str]:

@@ -279,6 +279,9 @@ class NanobotApp(ConversationActions, App[None]):
         from app.tui.screens.processes import announce_processes
 
         announce_processes(self)  # processes started from the CLI
+        from app.runtime.memory import start_memory
+
+        start_memory(self.session)  # the memory briefing's schedule
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -298,6 +301,9 @@ class NanobotApp(ConversationActions, App[None]):
 
             self.bridge.close()
             await close_mcp(self.session)  # MCP servers and their process groups
+            from app.runtime.memory import close_memory
+
+            await close_memory(self.session)
 
     # --- core events -------------------------------------------------------------------------
 
@@ -549,11 +555,11 @@ class NanobotApp(ConversationActions, App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))
 
-    async def action_clear_view(self) -> None:
+    async def action_clear_view(self, also: str = "") -> None:
         self.conversation.clear()
         self.fold.reset()
         n = len(self.session.history) if self.attached else 0
-        self.add_notice(f"view cleared; the session still holds {n} message"
+        self.add_notice(f"view cleared{also}; the session still holds {n} message"
                         f"{'s' if n != 1 else ''} (/new starts a fresh one)")
 
     def add_notice(self, text: str, level: str = "info") -> None:

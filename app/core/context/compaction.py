@@ -146,13 +146,13 @@ class ContextManager(SessionHook):
     def _tokens(self, items: list[Item]) -> int:
         return int(self._chars([it.message for it in items]) / self.chars_per_token) + 1
 
-    def _offer_recall(self) -> None:
-        # The recall tool is offered only once something cites the log: until then it would
+    def _offer_expand(self) -> None:
+        # The expand tool is offered only once something cites the log: until then it would
         # only tempt small models into needless calls.
-        from app.core.tools.recall import RecallTool
+        from app.core.tools.expand import ExpandTool
 
-        if self.session.tools.get(RecallTool.spec.name) is None:
-            self.session.tools.register(RecallTool(self))
+        if self.session.tools.get(ExpandTool.spec.name) is None:
+            self.session.tools.register(ExpandTool(self))
 
     def _emit(self, event: CompactionEvent) -> None:
         if event.action in ("applied", "fired", "ready"):
@@ -191,7 +191,7 @@ class ContextManager(SessionHook):
             items = cut.items
             after = self._tokens(items)
             if cut.dropped or cut.cut:
-                self._offer_recall()
+                self._offer_expand()
             self._emit(CompactionEvent(
                 session.turn_id or "", tier="truncate", action="fired",
                 detail=f"left out {cut.dropped} messages, cut {cut.cut} to head and tail",
@@ -241,7 +241,7 @@ class ContextManager(SessionHook):
             items[pos] = Item(stub, it.index)
             fresh.append(it.index)
         if fresh:
-            self._offer_recall()
+            self._offer_expand()
             self._emit(CompactionEvent(
                 self.session.turn_id or "", tier="mask", action="fired",
                 detail=f"masked {len(fresh)} old tool outputs",
@@ -335,7 +335,7 @@ class ContextManager(SessionHook):
         system = Message(role="system", content=self.session.system_prompt())
         before = self._tokens(self._view([system, *self.session.history]))
         self.summary, self.pending = pending, None
-        self._offer_recall()
+        self._offer_expand()
         # Stubs are dropped with the swap: the turns kept after the watermark go back verbatim
         # (masking fires again if they alone are too big).
         self.masked = {}

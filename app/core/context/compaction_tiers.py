@@ -80,7 +80,7 @@ def stub_for(message: Message, source: Source) -> Message:
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     stub = (f"[output of {message.name or 'tool'} elided to save context: {len(text):,} chars, "
             f"{lines} lines, began {_first_line(text)!r}. Full text: {source.ref()}; "
-            f"use the recall tool with that reference if you need it.]")
+            f"use the expand tool with that reference if you need it.]")
     return replace(message, content=stub)
 
 

@@ -135,6 +135,28 @@ class SwarmConfig:
     max_concurrent: int = 4
     timeout_s: float = 600.0  # wall-clock budget of a top-level worker
     token_budget: int = 200_000  # tokens a top-level worker and its children may use
+    # Branches: forks of the conversation that think on the side with read-only tools.
+    max_branches: int = 2  # running at once
+    branch_timeout_s: float = 300.0
+    branch_token_budget: int = 60_000
+    branch_max_iterations: int = 8
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Long-term memory (facts and past sessions) and the memory briefing in the prompt."""
+
+    enabled: bool = True
+    auto_recall: int = 3  # facts matching the user's message noted at each turn (0 = off)
+    half_life_days: float = 30.0  # a fact's weight halves per this many days unused
+    forget_below: float = 0.1  # unpinned facts whose weight falls below this are dropped
+    merge_similarity: float = 0.75  # word overlap at which a new fact merges into an old one
+    index_sessions: bool = True  # past sessions searchable by recall
+    bulletin: bool = True
+    bulletin_delay_s: float = 120.0  # first briefing this long after start-up
+    bulletin_every_s: float = 3600.0  # then this often
+    bulletin_words: int = 300
+    timeout_s: float = 0.0  # per memory-model call; 0 = from the model's measured speed
 
 
 @dataclass(frozen=True)
@@ -181,6 +203,7 @@ class Config:
     context: ContextConfig = field(default_factory=ContextConfig)
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
     rlm: RlmConfig = field(default_factory=RlmConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
@@ -303,18 +326,35 @@ def _validate_context(cfg: Config, file: str) -> None:
                           "fractions with 0 < background_at <= mask_at <= emergency_at <= 1",
                           (c.background_at, c.mask_at, c.emergency_at))
     for key, value in (("context.summary_timeout_s", c.summary_timeout_s),
-                       ("swarm.timeout_s", w.timeout_s)):
+                       ("swarm.timeout_s", w.timeout_s),
+                       ("swarm.branch_timeout_s", w.branch_timeout_s),
+                       ("memory.half_life_days", cfg.memory.half_life_days),
+                       ("memory.bulletin_every_s", cfg.memory.bulletin_every_s)):
         if value <= 0:
             raise ConfigError(file, key, "a number > 0", value)
     for key, value, low in (("context.breaker_failures", c.breaker_failures, 1),
                             ("context.protect_recent_outputs", c.protect_recent_outputs, 0),
                             ("context.coalesce_window_ms", c.coalesce_window_ms, 0),
                             ("swarm.max_concurrent", w.max_concurrent, 1),
-                            ("swarm.token_budget", w.token_budget, 1)):
+                            ("swarm.token_budget", w.token_budget, 1),
+                            ("swarm.max_branches", w.max_branches, 0),
+                            ("swarm.branch_token_budget", w.branch_token_budget, 1),
+                            ("swarm.branch_max_iterations", w.branch_max_iterations, 1),
+                            ("memory.auto_recall", cfg.memory.auto_recall, 0),
+                            ("memory.bulletin_words", cfg.memory.bulletin_words, 50)):
         if value < low:
             raise ConfigError(file, key, f"an integer >= {low}", value)
     if not 1 <= w.max_depth <= 8:
         raise ConfigError(file, "swarm.max_depth", "an integer from 1 to 8", w.max_depth)
+    m = cfg.memory
+    for key, value in (("memory.forget_below", m.forget_below),
+                       ("memory.merge_similarity", m.merge_similarity)):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(file, key, "a number from 0 to 1", value)
+    for key, value in (("memory.bulletin_delay_s", m.bulletin_delay_s),
+                       ("memory.timeout_s", m.timeout_s)):
+        if value < 0:
+            raise ConfigError(file, key, "a number >= 0", value)
 
 
 def _validate_learning(cfg: Config, file: str) -> None:

@@ -26,9 +26,11 @@ from app.core.agent.events import (
     to_record,
 )
 from app.core.agent.messages import Message
+from app.core.memory.events import MemoryNoted  # noqa: F401 - registers memory events for reading
 from app.core.policy.permissions import PermissionRequested  # noqa: F401 - registers permission events for reading
 from app.core.policy.redact import redact_value
 from app.core.store.event_log import DEFAULT_MAX_BYTES, EventLog, ReadStats, iter_log, parse_line
+from app.core.swarm.events import BranchFinished  # noqa: F401 - registers swarm events for reading
 
 
 def new_session_id() -> str:

@@ -105,6 +105,7 @@ def _rel(root: Path, p: Path) -> str:
 
 
 class Glob:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="glob",
         description="Find files by name pattern, e.g. '*.py' (any depth) or 'src/**/*.ts'.",
@@ -155,6 +156,7 @@ class Glob:
 
 
 class Grep:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="grep",
         description="Search file contents for a regular expression; prints path:line: text.",

@@ -319,7 +319,11 @@ class SetupScreen(Screen[bool]):
 
         out = self.query_one("#test-output", Static)
         try:
-            rt = build_runtime(config=load_config(self.config_path), persist=False)
+            config = load_config(self.config_path)
+            # A test prompt is no conversation: long-term memory stays out of it.
+            config = dataclasses.replace(
+                config, memory=dataclasses.replace(config.memory, enabled=False))
+            rt = build_runtime(config=config, persist=False)
         except Exception as exc:  # a config or model problem: show it, keep the wizard open
             out.update(f"✗ {type(exc).__name__}: {exc}")
             return

@@ -203,7 +203,7 @@ async def test_no_tier_fires_in_a_short_session(tmp_path: Path) -> None:
     for n in range(1, 4):
         await fetch_turn(session, provider, n)
     assert not [e for e in events if isinstance(e, CompactionEvent)]
-    assert manager.last_tier == "" and session.tools.get("recall") is None
+    assert manager.last_tier == "" and session.tools.get("expand") is None
     assert SessionOptions().max_tokens == 2048  # the reserve used for the effective window
 
 

@@ -1,0 +1,111 @@
+"""Long-term memory and the memory briefing, wired into sessions.
+
+:func:`open_memory` makes the app-wide parts once (the database, the briefing and its schedule,
+the memory model); :func:`install_memory` binds them to one session: the ``remember`` and
+``recall`` tools, the hook (auto-recall, turns indexed, turn boundaries for the schedule) and the
+briefing as a system prompt section. A session factory calls :func:`install_memory` for each
+session it makes; the TUI starts the schedule once the app runs (:func:`start_memory`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from app.core.agent.session import Session
+from app.core.memory.bulletin import Bulletin, BulletinSchedule
+from app.core.memory.db import MemoryDbError
+from app.core.memory.hook import MemoryHook, memory_of
+from app.core.memory.model import MemoryModel
+from app.core.memory.semantic import embedder
+from app.core.memory.service import Memory
+from app.core.memory.tools import RecallTool, RememberTool
+from app.core.providers.base import Provider
+from app.core.settings.config import Config
+from app.core.settings.paths import get_paths
+
+log = logging.getLogger(__name__)
+
+
+def memory_path() -> Path:
+    return get_paths().data_dir / "memory.db"
+
+
+def briefing_path(workspace: Path) -> Path:
+    """One briefing per project (it covers that project's sessions)."""
+    key = hashlib.sha256(str(workspace).encode()).hexdigest()[:16]
+    return get_paths().state_dir / "memory" / f"briefing-{key}.md"
+
+
+def memory_model(config: Config, main: Callable[[], Provider]) -> MemoryModel:
+    """The memory slot's model: the configured slot; else the main provider when it is remote;
+    else an instance of its own of the local main model (never the user's, which it would make
+    wait for the generation lock)."""
+    if config.local.memory.empty and config.agent.provider != "local":
+        return MemoryModel(main, local=False, timeout_s=config.memory.timeout_s)
+
+    def make() -> Provider:
+        from app.core.providers.registry import local_provider
+
+        return local_provider(config.local.slot("memory"), threads=config.local.threads,
+                              label="memory slot").provider
+
+    return MemoryModel(make, local=True, timeout_s=config.memory.timeout_s)
+
+
+def open_memory(config: Config, workspace: Path, *, model: MemoryModel | None,
+                path: Path | None = None) -> MemoryHook | None:
+    """The app's memory (None when ``[memory] enabled = false`` or the database cannot open:
+    then the app runs without it and says so in the log)."""
+    cfg = config.memory
+    if not cfg.enabled:
+        return None
+    try:
+        memory = Memory(path or memory_path(), cfg, embed=embedder())
+        forgotten = memory.maintain()
+    except MemoryDbError:
+        log.exception("long-term memory is off for this run")
+        return None
+    if forgotten:
+        log.info("memory: %d fact(s) decayed and were forgotten", len(forgotten))
+    hook = MemoryHook(memory)
+    if cfg.bulletin:
+        hook.bulletin = Bulletin(memory, model, briefing_path(workspace), workspace,
+                                 words=cfg.bulletin_words)
+        hook.schedule = BulletinSchedule(
+            hook.bulletin, delay_s=cfg.bulletin_delay_s, every_s=cfg.bulletin_every_s,
+            busy=lambda: hook.session is not None and hook.session.running,
+            yield_to_turns=model is not None and model.local)
+        hook.on_turn = hook.schedule.turn
+    return hook
+
+
+def install_memory(session: Session, hook: MemoryHook | None) -> None:
+    """The memory tools, the hook and the briefing section on ``session`` (no-op for None)."""
+    if hook is None:
+        return
+    hook.bind(session)
+    session.tools.register(RememberTool(hook))
+    session.tools.register(RecallTool(hook))
+    if hook not in session.hooks:
+        session.hooks.append(hook)
+    if hook.bulletin is not None and hook.bulletin.section not in session.options.prompt_sections:
+        session.options.prompt_sections.append(hook.bulletin.section)
+
+
+def start_memory(session: Session) -> None:
+    """Start the briefing's schedule (call with the event loop running: the TUI on mount)."""
+    hook = memory_of(session)
+    if hook is not None and hook.schedule is not None:
+        hook.schedule.start()
+
+
+async def close_memory(session: Session) -> None:
+    hook = memory_of(session)
+    if hook is None:
+        return
+    if hook.schedule is not None:
+        await hook.schedule.aclose()
+    hook.memory.close()

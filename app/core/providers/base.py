@@ -115,14 +115,19 @@ ProviderEvent = (TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | Finis
 
 
 class ProviderError(Exception):
-    """A provider failed; ``retryable`` says whether trying again (or elsewhere) may help."""
+    """A provider failed; ``retryable`` says whether trying again (or elsewhere) may help.
+
+    ``transient`` marks a failure without a status that the same provider may well not repeat (a
+    connection reset mid-reply, a stall, a stream cut short): it is retried there first.
+    """
 
     def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, transient: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable or transient
         self.status = status
         self.retry_after = retry_after
+        self.transient = transient
 
 
 @runtime_checkable

@@ -14,30 +14,16 @@ from app.core.settings.config import ConfigError
 REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
 
-def _resume_path(args: argparse.Namespace) -> Path | None:
-    from app.runtime.sessions import find_session, sessions_dir
-
-    key: str | None = args.resume
-    if args.continue_:
-        key = ""
-    if key is None:
-        return None
-    info = find_session(key)
-    if info is None:
-        what = f"no saved session matches {key!r}" if key else "no saved sessions yet"
-        raise LookupError(f"{what} (in {sessions_dir()})")
-    return info.path
-
-
 def run_tui(args: argparse.Namespace) -> int:
     if args.replay:
         return run_replay(Path(args.replay), args)
     from app.runtime.build import build_runtime
+    from app.runtime.sessions import resume_target
 
     try:
-        resume = _resume_path(args)
+        resume = resume_target(args.resume, args.continue_)
         rt = build_runtime(model=args.model, workspace=args.workspace, resume_path=resume)
-    except LookupError as exc:
+    except (LookupError, OSError) as exc:  # OSError: the session is open elsewhere, unreadable
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
@@ -50,9 +36,10 @@ def run_tui(args: argparse.Namespace) -> int:
     from app.tui.app import NanobotApp
 
     events = read_session(resume).events if resume is not None else None
-    NanobotApp(rt.session, config=rt.config, notices=rt.notices, resumed_events=events,
-               stack=rt.stack).run()
-    return 0
+    app = NanobotApp(rt.session, config=rt.config, notices=rt.notices, resumed_events=events,
+                     stack=rt.stack)
+    app.run()
+    return app.return_code or 0
 
 
 def run_replay(path: Path, args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ from app.core.providers.replay import ReplayProvider
 from app.core.settings.config import Config
 from app.core.store.pending import PendingStore
 from app.core.swarm.events import SwarmUpdated
+from app import tui_signals
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
@@ -165,6 +166,7 @@ class NanobotApp(App[None]):
 
     async def on_mount(self) -> None:
         self.ready = True
+        tui_signals.install(self)  # SIGTERM/SIGHUP: cancel, kill exec trees, stop servers, exit
         self.view = ConversationView(self.conversation)
         prompt = self.prompt
         prompt.cursor_blink = self._blink

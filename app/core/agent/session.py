@@ -77,6 +77,12 @@ BASE_PROMPT = (
     "project directory (file paths are relative to it). Answer briefly."
 )
 
+CUT_CALL = (
+    "Error: this call was cut off at the token limit (max_tokens = {max_tokens}) before its "
+    "arguments were complete, so it was not run. Make the call again with shorter arguments "
+    "(for a long file, write it in parts)."
+)
+
 PARSE_HELP = (
     'Your tool call could not be parsed ({error}). To call a tool, reply with only a JSON '
     'object like {{"name": "read_file", "arguments": {{"path": "README.md"}}}}.'
@@ -112,6 +118,7 @@ class _Reply:
     calls: list[ToolCall] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cancelled: bool = False
+    finish: str = ""
 
 
 class Session:
@@ -123,6 +130,7 @@ class Session:
         self.options = options or SessionOptions()
         self.store = store
         self.history: list[Message] = list(history or [])
+        self.store_error = ""  # why the session file could not be written ("" = it could)
         self.session_id = store.session_id if store else uuid.uuid4().hex[:12]
         self.thinking = False
         # Headless runs with --yes approve tools that would otherwise ask the user.
@@ -158,11 +166,24 @@ class Session:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def emit(self, event: Event) -> None:
-        if self.store is not None:
+        if self.store is not None and not self.store_error:
             try:
                 self.store.append(event)
-            except OSError:
-                log.exception("could not write the session file")
+            except OSError as exc:
+                self._store_failed(exc)
+        self._tell(event)
+
+    def _store_failed(self, exc: OSError) -> None:
+        """Say once that the session file cannot be written, and stop trying: the file keeps a
+        whole prefix of the session (never a record cut mid-line, never one from later on)."""
+        assert self.store is not None
+        self.store_error = f"{self.store.path}: {exc.strerror or exc}"
+        log.warning("could not write the session file %s; saving stops", self.store_error)
+        self._tell(Notice(self._turn_id or "", f"This session can no longer be saved "
+                          f"({self.store_error}). The conversation goes on, but nothing from "
+                          "here on is kept.", level="error"))
+
+    def _tell(self, event: Event) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -338,9 +359,28 @@ class Session:
             reply = await self._stream_reply(turn_id, cancel)
             if reply.cancelled:
                 return self._finish_cancelled(turn_id, reply, cancel, iterations)
+            if reply.finish == "length":
+                self.emit(Notice(turn_id, f"The reply was cut off at the token limit "
+                                 f"(max_tokens = {self.options.max_tokens}).", level="warning"))
             self._commit(turn_id, Message(role="assistant", content=reply.text,
                                           reasoning=reply.reasoning,
                                           tool_calls=tuple(reply.calls)))
+            if reply.finish == "length" and (reply.calls or reply.errors):
+                # A cut call never runs: its arguments end wherever the limit fell (a half-written
+                # file, a path that was never given). The model is told and may try again.
+                parse_failures += 1
+                text = CUT_CALL.format(max_tokens=self.options.max_tokens)
+                for call in reply.calls:
+                    self._commit(turn_id, Message(role="tool", content=text, tool_call_id=call.id,
+                                                  name=call.name, is_error=True))
+                if not reply.calls:
+                    self._commit(turn_id, Message(role="notice", content=text))
+                if parse_failures >= self.options.max_parse_failures:
+                    text = f"Stopped: {parse_failures} replies in a row were cut off mid-call."
+                    self.emit(Notice(turn_id, text, level="error"))
+                    self.emit(TurnFinished(turn_id, text=text, iterations=iterations))
+                    return TurnOutcome(turn_id, "finished", text, iterations)
+                continue
             if reply.errors and not reply.calls:
                 parse_failures += 1
                 error = "; ".join(reply.errors)
@@ -424,7 +464,7 @@ class Session:
                     self.emit(ReplyRestarted(turn_id, chunk.text))
                 self.emit(Notice(turn_id, chunk.text, level=chunk.level))
             elif isinstance(chunk, FinishChunk):
-                finish = chunk.reason
+                finish = reply.finish = chunk.reason
         self._force_answer = False
         reply.reasoning = "".join(reasoning)
         text = "".join(full)

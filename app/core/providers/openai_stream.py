@@ -46,6 +46,12 @@ class StreamLimits:
     notice_after_s: float = 10.0  # a "waiting for the server" notice after this long, then every 30 s
 
 
+def limits_from(resilience: Any) -> StreamLimits:
+    """The limits a ``[resilience]`` config section sets."""
+    return StreamLimits(first_byte_s=resilience.first_byte_timeout_s,
+                        idle_s=resilience.idle_timeout_s, notice_after_s=resilience.wait_notice_s)
+
+
 def malformed(name: str, what: str) -> ProviderError:
     return ProviderError(f"{name}: malformed reply: {what}", retryable=True)
 

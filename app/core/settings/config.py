@@ -8,6 +8,7 @@ type hints, so validation comes for free.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -21,6 +22,7 @@ from app.core.settings.paths import atomic_write_text, get_paths
 from app.core.settings.tool_config import PermissionsConfig, ToolsConfig, problems
 
 SLOTS = ("main", "rlm", "memory")
+MAX_CONTEXT = 16_777_216  # tokens: beyond any model's window; a bigger number is a typo
 
 
 class ConfigError(Exception):
@@ -104,6 +106,9 @@ class ResilienceConfig:
     breaker_threshold: int = 3
     breaker_cooldown: float = 30.0
     probe_local: bool = True  # look for servers on 8080 (llama.cpp), 1234 (LM Studio), 11434
+    first_byte_timeout_s: float = 120.0  # from a request to the first byte of its reply
+    idle_timeout_s: float = 60.0  # between two reads of a reply that has started
+    wait_notice_s: float = 10.0  # a "waiting for the server" notice after this long
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,8 @@ def _convert(tp: Any, value: Any, key: str, file: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(file, key, "a number", value)
+        if not math.isfinite(value):
+            raise ConfigError(file, key, "a finite number", value)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -234,9 +241,9 @@ def _build(cls: Any, table: dict[str, Any], prefix: str, file: str) -> Any:
 def _validate(cfg: Config, file: str) -> None:
     for slot in SLOTS:
         s: SlotConfig = getattr(cfg.local, slot)
-        if s.context_size < 256:
-            raise ConfigError(file, f"local.{slot}.context_size", "an integer >= 256",
-                              s.context_size)
+        if not 256 <= s.context_size <= MAX_CONTEXT:
+            raise ConfigError(file, f"local.{slot}.context_size",
+                              f"an integer from 256 to {MAX_CONTEXT:,}", s.context_size)
         if not 0.0 <= s.temperature <= 2.0:
             raise ConfigError(file, f"local.{slot}.temperature", "a number from 0 to 2",
                               s.temperature)
@@ -247,6 +254,7 @@ def _validate(cfg: Config, file: str) -> None:
             raise ConfigError(file, f"local.{slot}.serve", "'inprocess' or 'server'", s.serve)
         if not 0 <= s.port <= 65535:
             raise ConfigError(file, f"local.{slot}.port", "0 (any free port) to 65535", s.port)
+    _validate_ranges(cfg, file)
     if not 1 <= cfg.local.max_servers <= 3:
         raise ConfigError(file, "local.max_servers", "1 to 3", cfg.local.max_servers)
     if cfg.local.server_binary not in ("auto", "llama-server", "python"):
@@ -270,6 +278,37 @@ def _validate(cfg: Config, file: str) -> None:
     for key, expected, got in [*problems(cfg.permissions, cfg.tools),
                                *mcp_problems(cfg.mcp_servers)]:
         raise ConfigError(file, key, expected, got)
+
+
+def _validate_ranges(cfg: Config, file: str) -> None:
+    """Counts, sizes and durations: a value out of range names its key and the range."""
+    r = cfg.resilience
+    ints = (
+        ("agent.max_tokens", cfg.agent.max_tokens, 1, 1_000_000),
+        ("local.threads", cfg.local.threads, 0, 1024),
+        ("resilience.max_retries", r.max_retries, 0, 20),
+        ("resilience.breaker_threshold", r.breaker_threshold, 1, 1000),
+        *((f"providers.{n}.context_window", p.context_window, 0, MAX_CONTEXT)
+          for n, p in cfg.providers.items()),
+    )
+    for key, value, low, high in ints:
+        if not low <= value <= high:
+            raise ConfigError(file, key, f"an integer from {low:,} to {high:,}", value)
+    for name, p in cfg.providers.items():
+        if 0 < p.context_window < 256:
+            raise ConfigError(file, f"providers.{name}.context_window",
+                              "0 (unknown) or at least 256", p.context_window)
+    floats = (
+        ("resilience.base_delay", r.base_delay, 0.0, 3600.0),
+        ("resilience.max_delay", r.max_delay, r.base_delay, 3600.0),
+        ("resilience.breaker_cooldown", r.breaker_cooldown, 0.0, 86400.0),
+        ("resilience.first_byte_timeout_s", r.first_byte_timeout_s, 0.001, 86400.0),
+        ("resilience.idle_timeout_s", r.idle_timeout_s, 0.001, 86400.0),
+        ("resilience.wait_notice_s", r.wait_notice_s, 0.001, 86400.0),
+    )
+    for key, fvalue, flow, fhigh in floats:
+        if not flow <= fvalue <= fhigh:
+            raise ConfigError(file, key, f"a number from {flow:g} to {fhigh:g}", fvalue)
 
 
 def _validate_context(cfg: Config, file: str) -> None:
@@ -307,6 +346,12 @@ def parse_config(text: str, file: Path | str = "<config>") -> Config:
 def load_config(path: Path | None = None) -> Config:
     """Load the config file; a missing file means all defaults."""
     path = path or get_paths().config_file
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(path, "(file)", f"a directory at {parent} for the config file, "
+                              "but that is a file; move it away")
+        if parent.exists():
+            break
     if not path.exists():
         return Config()
     try:

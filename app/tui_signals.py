@@ -16,16 +16,30 @@ from typing import Any
 from app.core import children
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TURN_GRACE = 5.0  # seconds the cancelled turn gets to wind down before the app exits anyway
 
 
 def install(app: Any) -> None:
     """Handle the stop signals on ``app``'s event loop (call from ``on_mount``)."""
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, _stop, app, sig)
+        try:
+            loop.add_signal_handler(sig, _stop, app, sig)
+        except (RuntimeError, ValueError, NotImplementedError):
+            return  # not the main thread (an app driven from a test harness thread)
+
+
+async def _turn_ended(app: Any) -> None:
+    for worker in [w for w in app.workers if w.group == "turn"]:
+        with contextlib.suppress(Exception):
+            await worker.wait()
 
 
 async def _close(app: Any, sig: int) -> None:
+    # The cancelled turn reports its end to the view first: exiting under it would tear down
+    # widgets that its last events still update.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_turn_ended(app), TURN_GRACE)
     stack = getattr(app, "stack", None)
     if stack is not None:
         with contextlib.suppress(Exception):

@@ -81,6 +81,23 @@ def status(code: int) -> Script:
     return script
 
 
+def tool_call(name: str, **arguments: Any) -> Script:
+    """A reply that is one native tool call."""
+    def script(r: Reply) -> None:
+        r.head()
+        r.delta(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
+                             "function": {"name": name, "arguments": json.dumps(arguments)}}])
+        r.delta(finish="tool_calls")
+        r.done()
+    return script
+
+
+def long_answer(words: int) -> Script:
+    def script(r: Reply) -> None:
+        answer(r, " ".join(f"word{i}" for i in range(words)))
+    return script
+
+
 @dataclass
 class FaultServer:
     base_url: str

@@ -8,6 +8,7 @@ type hints, so validation comes for free.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import tomllib
 import types
@@ -371,5 +372,10 @@ def write_template(path: Path | None = None, *, force: bool = False) -> Path:
     path = path or get_paths().config_file
     if path.exists() and not force:
         raise FileExistsError(str(path))
+    for parent in path.parents:  # mkdir would call a file in the way "exists" too
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, f"{parent} is a file, not a directory")
+            break
     atomic_write_text(path, template_text())
     return path

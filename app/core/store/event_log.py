@@ -214,7 +214,6 @@ class EventLog:
                  lock: bool = True) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
         self._created = False
         self._needs_nl = False
@@ -225,6 +224,9 @@ class EventLog:
             self._fd = self._open()  # an existing file is claimed now, before any turn runs
 
     def _open(self) -> int:
+        # Made on the first record, not before: a directory that cannot be made (a read-only
+        # home) fails that write, which the session reports, instead of the whole command.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         existed = self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:

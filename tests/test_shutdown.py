@@ -50,7 +50,7 @@ def test_run_stops_its_exec_tree_on_a_stop_signal(sig: int, nanobot_home: Path,
         try:
             tree = until(lambda: len(sleepers()) == 2 and sleepers(), what="the exec tree")
             proc.send_signal(sig)
-            out, err = proc.communicate(timeout=30)
+            _, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()

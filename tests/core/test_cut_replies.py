@@ -13,7 +13,7 @@ from app.core.agent.session import Session, SessionOptions
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
-from tests.fault_server import ANSWER, FaultServer, fault  # noqa: F401 - the fixture
+from tests.fault_server import ANSWER, FaultServer
 
 
 @pytest.mark.parametrize("fault", ["cut_write_file", "cut_bare_path"], indirect=True)

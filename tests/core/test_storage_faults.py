@@ -45,7 +45,7 @@ def test_a_blank_prompt_or_an_odd_record_never_breaks_the_listing(tmp_path: Path
 def test_an_ambiguous_prefix_is_named_as_such(tmp_path: Path) -> None:
     for sid in ("20260101-000000-aaaaaa", "20260101-000001-bbbbbb"):
         _session(tmp_path, sid, {"type": "TurnStarted", "text": "hi"})
-    with pytest.raises(LookupError, match="ambiguous.*2 sessions"):
+    with pytest.raises(LookupError, match=r"ambiguous.*2 sessions"):
         find_session("20260101", tmp_path)
     assert find_session("nope", tmp_path) is None
 

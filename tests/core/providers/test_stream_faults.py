@@ -31,7 +31,6 @@ from tests.fault_server import (
     TRANSIENT,
     FaultServer,
     answer,
-    fault,  # noqa: F401 - the fixture
     fault_server,
 )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.session_store import SessionStore
+from app.core.store.session_store import SessionStore
 from tests.cli_env import nanobot, write_config
 from tests.fault_server import (
     ANSWER,
@@ -152,3 +152,21 @@ def test_a_config_directory_that_is_a_file(nanobot_home: Path) -> None:
     assert init.returncode == 2 and "cannot write" in init.stderr
     for proc in (path, check, init, run):
         no_traceback(proc)
+
+
+def test_an_unreadable_subdirectory_is_skipped_and_reported(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proj = tmp_path / "proj"
+    (proj / "open").mkdir(parents=True)
+    (proj / "open" / "a.py").write_text("x = 1\n")
+    (proj / "closed").mkdir()
+    (proj / "closed" / "secret.py").write_text("y = 2\n")
+    (proj / "closed").chmod(0)
+    try:
+        proc = nanobot("ingest", str(proj), "--name", "p", "--no-embed", "-q", home=home,
+                       unprivileged=True)
+    finally:
+        (proj / "closed").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 unreadable" in proc.stdout and "closed" in proc.stdout
+    no_traceback(proc)

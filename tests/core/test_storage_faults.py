@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core.event_log import EventLog, LogInUseError
-from app.core.events import Notice, SessionStarted, TurnStarted, to_record
+from app.core.agent.events import Notice, SessionStarted, TurnStarted, to_record
+from app.core.agent.session import Session
 from app.core.providers.scripted import ScriptedProvider
-from app.core.session import Session
-from app.core.session_store import SessionStore, list_sessions, read_session
-from app.sessions import find_session
+from app.core.store.event_log import EventLog, LogInUseError
+from app.core.store.session_store import SessionStore, list_sessions, read_session
+from app.runtime.sessions import find_session
 
 
 def _session(directory: Path, sid: str, *records: dict[str, object]) -> Path:

@@ -58,6 +58,7 @@ from app.core.providers.base import (
 from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 from app.core.tools.labels import result_label
+from app.core.wire.thread_repair import unique_call_ids
 from app.core.wire.tool_args import repair_call
 from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
 
@@ -359,6 +360,8 @@ class Session:
             reply = await self._stream_reply(turn_id, cancel)
             if reply.cancelled:
                 return self._finish_cancelled(turn_id, reply, cancel, iterations)
+            # Unique in the whole history: results must pair with this call, not an older one.
+            reply.calls = unique_call_ids(reply.calls, self.history)
             if reply.finish == "length":
                 self.emit(Notice(turn_id, f"The reply was cut off at the token limit "
                                  f"(max_tokens = {self.options.max_tokens}).", level="warning"))

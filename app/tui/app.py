@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 
+from app import tui_signals
 from app.core.agent.events import (
     Injected,
     ReasoningDelta,
@@ -33,7 +34,7 @@ from app.core.agent.events import (
     Usage,
 )
 from app.core.agent.session import Session
-from app.core.context.compaction import CompactionEvent, manager_of
+from app.core.context.compaction import CompactionEvent, ContextMeasured, manager_of
 from app.core.context.tokens import estimate_tokens, tokens_for_chars
 from app.core.mcp.manager import close_mcp
 from app.core.models.hardware import HardwareSampler, HardwareSnapshot
@@ -41,7 +42,6 @@ from app.core.providers.replay import ReplayProvider
 from app.core.settings.config import Config
 from app.core.store.pending import PendingStore
 from app.core.swarm.events import SwarmUpdated
-from app import tui_signals
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
@@ -237,6 +237,9 @@ class NanobotApp(App[None]):
             await self._show_swarm(ev)
         elif isinstance(ev, CompactionEvent):
             self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+        elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
+            self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
+            self.meter.stored = ev.stored_tokens
         self.refresh_status()
 
     async def _show_swarm(self, ev: SwarmUpdated) -> None:
@@ -278,8 +281,12 @@ class NanobotApp(App[None]):
     # --- status, meter, side panels ----------------------------------------------------------
 
     def _estimate_history(self) -> int:
+        """Before the first request: what the next one will send is at most the window (the
+        compaction tiers see to that); the rest of a long session is shown as stored."""
         text = self.session.system_prompt() + "".join(m.content for m in self.session.history)
-        return self.session.context_used or estimate_tokens(text)
+        stored = self.session.context_used or estimate_tokens(text)
+        self.meter.stored = stored
+        return min(stored, self.session.context_limit)
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""

@@ -125,7 +125,7 @@ class ContextConfig:
     background_at: float = 0.80  # background summary by the memory-slot model
     mask_at: float = 0.85  # old tool outputs become one-line stubs
     emergency_at: float = 0.95  # deterministic truncation
-    summary_timeout_s: float = 30.0
+    summary_timeout_s: float = 30.0  # the least a summary call gets (its measured speed decides)
     breaker_failures: int = 3  # consecutive summary failures before summaries stop
     protect_recent_outputs: int = 2  # newest tool outputs never masked
     coalesce_window_ms: int = 400  # messages this close to the first one become one turn

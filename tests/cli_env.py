@@ -60,17 +60,25 @@ def preexec(*, fsize: int | None = None, unprivileged: bool = False) -> Callable
     return setup
 
 
+def child_env(home: Path) -> dict[str, str]:
+    """This checkout's code, whatever the child's working directory (an editable install may
+    point elsewhere)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "NANOBOT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": path}
+
+
 def nanobot(*args: str, home: Path, cwd: Path | None = None, stdin: str | None = None,
             fsize: int | None = None, unprivileged: bool = False,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NANOBOT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = child_env(home)
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           env=env, cwd=cwd or ROOT, input=stdin, timeout=timeout,
                           preexec_fn=preexec(fsize=fsize, unprivileged=unprivileged))
 
 
 def spawn(*args: str, home: Path, cwd: Path | None = None) -> subprocess.Popen[str]:
-    env = {**os.environ, "NANOBOT_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = child_env(home)
     return subprocess.Popen([sys.executable, "-m", "app", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=cwd or ROOT)
 

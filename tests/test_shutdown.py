@@ -24,15 +24,13 @@ from tests.cli_env import ROOT, spawn, until, write_config
 from tests.fault_server import answer, fault_server, tool_call
 from tests.gguf_fixture import write_gguf
 
-SLEEPS = "sleep 300 & sleep 301 & wait"
+# Durations no other program on a shared machine uses, so the tests find only their own.
+MARKS = (["sleep", "31415"], ["sleep", "31416"])
+SLEEPS = "sleep 31415 & sleep 31416 & wait"
 
 
 def sleepers() -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter(["cmdline"]):
-        if (p.info["cmdline"] or [])[:2] in (["sleep", "300"], ["sleep", "301"]):
-            out.append(p)
-    return out
+    return [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[:2] in MARKS]
 
 
 def assert_all_gone(procs: list[psutil.Process]) -> None:
@@ -43,7 +41,7 @@ def assert_all_gone(procs: list[psutil.Process]) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_run_stops_its_exec_tree_on_a_stop_signal(sig: int, nanobot_home: Path,
                                                    tmp_path: Path) -> None:
-    assert not sleepers(), "sleep 300/301 left over from something else"
+    assert not sleepers(), "sleeps left over from an earlier run"
     with fault_server(tool_call("exec", command=SLEEPS), answer) as server:
         write_config(nanobot_home, server.base_url)
         proc = spawn("run", "-p", "run the sleeps", "--yes", home=nanobot_home, cwd=tmp_path)
@@ -79,8 +77,10 @@ def fake_llama_server(bin_dir: Path) -> None:
 
 
 def server_procs() -> list[psutil.Process]:
+    """The fake servers these tests start (from a pytest temporary directory)."""
     return [p for p in psutil.process_iter(["cmdline"])
-            if any("llama-server" in part for part in (p.info["cmdline"] or [])[:2])]
+            if any(part.endswith("/bin/llama-server") and "pytest-of-" in part
+                   for part in (p.info["cmdline"] or [])[:2])]
 
 
 def start_tui(home: Path, tmp_path: Path, base_url: str) -> tuple[subprocess.Popen[bytes], int]:

@@ -63,6 +63,9 @@ class ProviderRequest:
     answer_only: bool = False
     # Text the assistant turn starts with (e.g. an empty think block); the model continues it.
     prefill: str = ""
+    # An empty reply is a valid result (raw sampling, where it is judged like any sample);
+    # otherwise an HTTP provider treats it as a failure, so the fallback chain takes over.
+    allow_empty: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

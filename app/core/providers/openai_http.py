@@ -233,7 +233,7 @@ class OpenAIHTTPProvider:
     async def _reply(self, resp: httpx.Response, request: ProviderRequest, cancel: CancelToken,
                      cancel_task: asyncio.Future[None],
                      clock: _Clock) -> AsyncIterator[ProviderEvent]:
-        reply = ReplyAssembler(self.name, request.max_tokens)
+        reply = ReplyAssembler(self.name, request.max_tokens, allow_empty=request.allow_empty)
         ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
         decoder = SSEDecoder()
         kind = "sse" if ctype == "text/event-stream" else ""

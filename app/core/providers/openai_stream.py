@@ -65,9 +65,11 @@ def _count(value: Any) -> int | None:
 class ReplyAssembler:
     """Feed it chunks; it yields events and knows whether the reply ended properly."""
 
-    def __init__(self, name: str, max_tokens: int | None = None) -> None:
+    def __init__(self, name: str, max_tokens: int | None = None, *,
+                 allow_empty: bool = False) -> None:
         self.name = name
         self.max_tokens = max_tokens
+        self.allow_empty = allow_empty
         self.splitter = ThinkSplitter()
         self.calls: dict[int, dict[str, str]] = {}
         self.finish: str | None = None
@@ -218,7 +220,7 @@ class ReplyAssembler:
             events.append(ReasoningChunk(thought))
         if rest:
             events.append(TextChunk(rest))
-        if not self.output:
+        if not self.output and not self.allow_empty:
             raise ProviderError(f"{self.name} sent an empty reply (no text and no tool call)",
                                 retryable=True)
         for _, slot in sorted(self.calls.items()):

@@ -133,3 +133,10 @@ async def test_retry_notices_count_the_tries_the_breaker_allows(fault: FaultServ
     tries = [n for n in notes if "retrying" in n]
     assert [t[t.index("(try"):] for t in tries] == ["(try 2 of 3)", "(try 3 of 3)"]
     assert len(fault.requests) == 3
+
+
+@pytest.mark.parametrize("fault", ["bare_done"], indirect=True)
+async def test_raw_sampling_may_take_an_empty_reply(fault: FaultServer) -> None:
+    events = [ev async for ev in http(fault, "sampler").stream(
+        ProviderRequest(messages=(user("x"),), allow_empty=True), CancelToken())]
+    assert [type(e).__name__ for e in events] == ["FinishChunk"]

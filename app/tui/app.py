@@ -210,6 +210,8 @@ class NanobotApp(App[None]):
     async def on_unmount(self) -> None:
         self.bridge.close()
         await close_mcp(self.session)  # MCP servers and their process groups
+        if self.session.store is not None:
+            self.session.store.close()  # releases the session file's lock
 
     # --- core events -------------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import ConfigError, SlotConfig, parse_config
 from app.core.models.gguf import ModelFileError, check_gguf
+from app.core.settings.config import ConfigError, SlotConfig, parse_config
+from tests.cli.test_cli import nanobot
 from tests.gguf_fixture import write_gguf
-from tests.test_cli import nanobot
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,7 @@ class FallbackProvider:
                                       level="info")
                 continue
             attempt = 0
+            replied = False  # some try on this provider already streamed part of a reply
             # Tries on this provider: the retry policy's, but never more than its breaker takes.
             tries = min(self.policy.max_retries + 1, breaker.tries_left())
             while True:
@@ -111,6 +112,7 @@ class FallbackProvider:
                 except Exception as raw:
                     if cancel.cancelled:
                         return
+                    replied = replied or got_output
                     if not isinstance(raw, ProviderError | httpx.HTTPError | OSError):
                         # A provider bug is still this provider failing: the chain goes on.
                         log.exception("%s crashed", provider.name)
@@ -139,7 +141,7 @@ class FallbackProvider:
                     last = exc
                     nxt = self._next_open(idx)
                     if nxt is not None:
-                        where = "mid-reply" if got_output else "before answering"
+                        where = "mid-reply" if replied else "before answering"
                         yield NoticeChunk(
                             f"{describe(provider)} failed {where} ({_short(exc)}); "
                             f"continuing on {describe(nxt)}", level="warning",

@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 
-from app import tui_signals
 from app.core.agent.events import (
     Injected,
     ReasoningDelta,
@@ -43,6 +42,7 @@ from app.core.settings.config import Config
 from app.core.store.pending import PendingStore
 from app.core.swarm.events import SwarmUpdated
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
+from app.tui import signals as tui_signals
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.commands import PROVIDERS
 from app.tui.commands_models import ModelCommandsProvider

@@ -57,7 +57,7 @@ def _call(n: int) -> ScriptedReply:
 
 
 async def test_the_meter_never_shows_more_than_the_window_is_sent(tmp_path: Path) -> None:
-    from tests.core.test_long_session import NoUsage
+    from tests.core.context.test_long_session import NoUsage
 
     session, _, _, _, _, _ = build(tmp_path, window=2000, output=600, summarize=False)
     provider = NoUsage(context_window=2000)  # no token counts: the meter relies on estimates

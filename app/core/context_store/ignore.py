@@ -1,4 +1,4 @@
-"""Which files an ingest takes: the ``.gitignore`` rules of :mod:`app.core.ignore_rules`, plus
+"""Which files an ingest takes: the ``.gitignore`` rules of :mod:`app.core.context_store.ignore_rules`, plus
 directories nobody wants indexed. An entry that cannot be read is reported and skipped; the walk
 goes on.
 """
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.ignore_rules import IGNORE_FILES, IgnoreRules
+from app.core.context_store.ignore_rules import IGNORE_FILES, IgnoreRules
 
 # Never worth reading: version control, caches, virtualenvs, dependency trees.
 DEFAULT_IGNORED_DIRS = frozenset({

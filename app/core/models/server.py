@@ -4,7 +4,7 @@
 ``llama-cpp-python[server]`` extra. Each server runs in its own process group with stdin closed and
 its output appended to a log in the state directory; stopping kills the whole group and reaps it,
 and an ``atexit`` hook kills whatever is left if the app dies without stopping them. Each server
-also gets the parent-death signal (:mod:`app.core.children`), so it dies with a killed app.
+also gets the parent-death signal (:mod:`app.core.agent.children`), so it dies with a killed app.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from app.core import children
+from app.core.agent import children
 
 log = logging.getLogger(__name__)
 TAIL_LINES = 12

@@ -2,10 +2,10 @@
 
 Both walk the tree without following symlinks, skip the usual bulky folders (.git, .venv,
 node_modules, caches) and what the workspace's ``.gitignore`` files exclude (the rules of
-:mod:`app.core.ignore_rules`, as ingest uses) unless asked for them by name, and never report a path
-whose real location is outside the workspace. Patterns run on RE2 (linear time, see
-:mod:`safe_regex`) in a worker thread, so neither a pathological regex nor a pathological glob can
-stall the app, and a cancel is seen between files and every few thousand lines.
+:mod:`app.core.context_store.ignore_rules`, as ingest uses) unless asked for them by name, and
+never report a path whose real location is outside the workspace. Patterns run on RE2 (linear time,
+see :mod:`safe_regex`) in a worker thread, so neither a pathological regex nor a pathological glob
+can stall the app, and a cancel is seen between files and every few thousand lines.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.core.ignore_rules import IgnoreRules
+from app.core.context_store.ignore_rules import IgnoreRules
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import (
     ToolContext,

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core import children
+from app.core.agent import children
 from app.core.policy.exec_review import CommandReview, review
 from app.core.policy.secret_env import child_env
 from app.core.policy.shell_policy import deny_reason
@@ -183,7 +183,9 @@ class Exec:
         if not SUPERVISED:
             return ["/bin/sh", "-c", command]
         keep = ["--keep"] if self.keep_background else []
-        return [sys.executable, "-I", "-S", SUPERVISOR, *keep, "--", "/bin/sh", "-c", command]
+        # --parent: the supervisor stops and sweeps the command if this process dies (SIGKILL).
+        return [sys.executable, "-I", "-S", SUPERVISOR, *keep, "--parent", str(os.getpid()), "--",
+                "/bin/sh", "-c", command]
 
     @staticmethod
     def _stop(pgid: int) -> None:

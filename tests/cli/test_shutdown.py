@@ -1,8 +1,9 @@
 """SIGTERM and SIGHUP end Nanobot the way Ctrl+C does, and nothing it started outlives it.
 
-Real processes throughout: ``nanobot run -p`` running an exec tree, the full-screen app on a pty
-with a managed server (a fake ``llama-server`` on PATH) and an exec tree, and a managed server
-whose parent is killed with SIGKILL (only the kernel's parent-death signal can stop it then).
+Real processes throughout: ``nanobot run -p`` running an exec tree (also killed with SIGKILL: the
+exec supervisor's parent-death signal sweeps it), the full-screen app on a pty with a managed
+server (a fake ``llama-server`` on PATH) and an exec tree, and a managed server whose parent is
+killed with SIGKILL (only the kernel's parent-death signal can stop it then).
 Every check waits for the processes to exit; none sleeps a fixed time.
 """
 
@@ -38,9 +39,10 @@ def assert_all_gone(procs: list[psutil.Process]) -> None:
     assert not alive, f"still running: {[p.info for p in alive]}"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_run_stops_its_exec_tree_on_a_stop_signal(sig: int, nanobot_home: Path,
                                                    tmp_path: Path) -> None:
+    # SIGKILL leaves no handler to run: the exec supervisor's parent-death signal sweeps it.
     assert not sleepers(), "sleeps left over from an earlier run"
     with fault_server(tool_call("exec", command=SLEEPS), answer) as server:
         write_config(nanobot_home, server.base_url)
@@ -52,7 +54,7 @@ def test_run_stops_its_exec_tree_on_a_stop_signal(sig: int, nanobot_home: Path,
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 128 + sig, err
+    assert proc.returncode == (-sig if sig == signal.SIGKILL else 128 + sig), err
     assert "Traceback" not in err
     assert_all_gone(tree)  # type: ignore[arg-type]
 
@@ -76,11 +78,10 @@ def fake_llama_server(bin_dir: Path) -> None:
     script.chmod(0o755)
 
 
-def server_procs() -> list[psutil.Process]:
-    """The fake servers these tests start (from a pytest temporary directory)."""
-    return [p for p in psutil.process_iter(["cmdline"])
-            if any(part.endswith("/bin/llama-server") and "pytest-of-" in part
-                   for part in (p.info["cmdline"] or [])[:2])]
+def server_procs(tmp_path: Path) -> list[psutil.Process]:
+    """The fake servers this test started (its own script under ``tmp_path``)."""
+    script = str(tmp_path / "bin" / "llama-server")
+    return [p for p in psutil.process_iter(["cmdline"]) if script in (p.info["cmdline"] or [])[:2]]
 
 
 def start_tui(home: Path, tmp_path: Path, base_url: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -95,6 +96,7 @@ path = "{model}"
 serve = "server"
 [permissions]
 exec_allow = ["sleep", "wait"]
+tools = {{ exec = "allow" }}
 """)
     master, slave = pty.openpty()
     env = {**os.environ, "NANOBOT_HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}",
@@ -119,11 +121,11 @@ exec_allow = ["sleep", "wait"]
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_the_app_stops_servers_and_exec_trees_on_a_stop_signal(sig: int, nanobot_home: Path,
                                                                tmp_path: Path) -> None:
-    assert not sleepers() and not server_procs()
+    assert not sleepers()
     with fault_server(tool_call("exec", command=SLEEPS), answer) as server:
         proc, master = start_tui(nanobot_home, tmp_path, server.base_url)
         try:
-            servers = until(server_procs, what="the managed server")
+            servers = until(lambda: server_procs(tmp_path), what="the managed server")
             os.write(master, b"run the sleeps")
             os.write(master, b"\r")
             tree = until(lambda: len(sleepers()) == 2 and sleepers(), what="the exec tree")
@@ -138,11 +140,10 @@ def test_the_app_stops_servers_and_exec_trees_on_a_stop_signal(sig: int, nanobot
 
 
 def test_a_managed_server_dies_with_a_killed_app(nanobot_home: Path, tmp_path: Path) -> None:
-    assert not server_procs()
     with fault_server(answer) as server:
         proc, master = start_tui(nanobot_home, tmp_path, server.base_url)
         try:
-            servers = until(server_procs, what="the managed server")
+            servers = until(lambda: server_procs(tmp_path), what="the managed server")
             proc.kill()  # SIGKILL: no handler, no atexit; only the kernel can help now
             proc.wait(timeout=30)
         finally:

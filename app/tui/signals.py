@@ -13,7 +13,7 @@ import contextlib
 import signal
 from typing import Any
 
-from app.core import children
+from app.core.agent import children
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 TURN_GRACE = 5.0  # seconds the cancelled turn gets to wind down before the app exits anyway

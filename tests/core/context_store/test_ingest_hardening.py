@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.agent.cancel import CancelToken
+from app.core.context_store.ignore_rules import IgnoreRules, compile_rules
 from app.core.context_store.ingest import ingest
 from app.core.context_store.volume import Volume
-from app.core.ignore_rules import IgnoreRules, compile_rules
 from app.core.tools.base import ToolContext
 from app.core.tools.search import Glob, Grep
 

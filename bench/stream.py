@@ -2,13 +2,16 @@
 
     python -m bench.stream                 # the full run (20,000 tokens; several minutes)
     python -m bench.stream --quick         # a short proof run
+    python -m bench.stream --terminal      # the real-terminal mode (bench/stream_terminal.py)
+    python -m bench.stream --memory        # RSS per 1,000 blocks of history, drawn or not
 
 Ours: a 20,000-token reply (headings, lists, tables, code fences) streamed as fast as possible by a
-provider through the real Session, the bridge (batched deltas) and the conversation pane (segmented
-MarkdownStream), after a long existing transcript. Baselines: one plain ``MarkdownStream`` fed per
-token, and ``Markdown.update(full_text)`` per token on the first 500 tokens. Then CPU use at a
-model-like 50 tok/s, ours vs the plain per-token stream. A token "arrives" when its text is in the
-rendered Markdown document (the append that holds it has completed).
+provider through the real Session, the bridge (batched deltas) and the conversation view (Line API,
+blocks drawn once, the reply's last Markdown block drawn per batch), after a long existing
+transcript. Baselines: one plain ``MarkdownStream`` fed per token, and ``Markdown.update(full_text)``
+per token on the first 500 tokens. Then CPU use at a model-like 50 tok/s, ours vs the plain
+per-token stream. A token "arrives" when its text is drawn (ours: the reply block's lines hold it;
+the baselines: the Markdown append that holds it has completed).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from app.core.providers.base import (
     UsageChunk,
 )
 from app.tui.app import NanobotApp
-from widgets.assistant_message import AssistantMessage
-from widgets.block_spec import BlockSpec
+from widgets.blocks import Block
+from widgets.conversation import Conversation
 
 SIZE = (100, 40)
 
@@ -85,12 +88,17 @@ def make_tokens(n_tokens: int) -> list[str]:
     return tokens[:n_tokens]
 
 
-def transcript(blocks: int) -> list[BlockSpec]:
-    specs: list[BlockSpec] = []
+def history_events(blocks: int) -> list[Any]:
+    """``blocks`` conversation blocks as a session log holds them: questions and replies."""
+    from app.core.agent.events import TextDelta, TurnFinished, TurnStarted
+
+    events: list[Any] = []
     for i in range(blocks // 2):
-        specs.append(BlockSpec("user", f"Question {i}: how does part {i} work?"))
-        specs.append(BlockSpec("assistant", SECTION.format(n=1000 + i)))
-    return specs
+        tid = f"h{i}"
+        text = SECTION.format(n=1000 + i)
+        events += [TurnStarted(tid, text=f"Question {i}: how does part {i} work?"),
+                   TextDelta(tid, text), TurnFinished(tid, text=text)]
+    return events
 
 
 @dataclass
@@ -217,15 +225,18 @@ async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = 
     # Fixed hardware numbers: no sampler thread competing for the CPU being measured.
     app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
     tracker = Tracker()
-    original = AssistantMessage.append
+    original = Conversation.changed
 
-    def patched(self: AssistantMessage, markdown: str) -> AwaitComplete:
-        return tracker.wrap(lambda md: original(self, md))(markdown)
+    def patched(self: Conversation, block: Block) -> None:
+        original(self, block)  # draws the block when it is on screen, as a streaming reply is
+        if block.kind == "assistant" and block.text:
+            tracker.chars = len(block.text)
+            tracker.marks.append((tracker.chars, time.perf_counter()))
 
-    AssistantMessage.append = patched  # type: ignore[method-assign]
+    Conversation.changed = patched  # type: ignore[method-assign]
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await app.conversation.add_specs(transcript(history_blocks))
+            await app.ops.rebuild_view(history_events(history_blocks))
             await pilot.pause()
             frames = frame_clock(app)
             cpu0, t0 = time.process_time(), time.perf_counter()
@@ -234,10 +245,11 @@ async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = 
             await app.settle()
             await pilot.pause()
             cpu = time.process_time() - cpu0
-            assert "".join(m.source for m in app.query(AssistantMessage))[-50:] == \
-                "".join(tokens)[-50:], "the pane did not receive the whole reply"
+            replies = [b for b in app.conversation.blocks if b.kind == "assistant"]
+            assert replies[-1].text[-50:] == "".join(tokens)[-50:], \
+                "the view did not receive the whole reply"
     finally:
-        AssistantMessage.append = original  # type: ignore[method-assign]
+        Conversation.changed = original  # type: ignore[method-assign]
     return Result("ours", len(tokens), t0, tracker.arrival_times(tokens), frames, cpu)
 
 
@@ -261,7 +273,7 @@ async def run_plain(tokens: list[str], mode: str, rate: float | None = None) -> 
         frames = frame_clock(app)
         cpu0, t0 = time.process_time(), time.perf_counter()
         if mode == "stream":
-            md.append = tracker.wrap(md.append)  # type: ignore[method-assign]
+            md.append = tracker.wrap(md.append)  # type: ignore[method-assign,assignment]
             stream = Markdown.get_stream(md)
             for i, tok in enumerate(tokens):
                 if rate:
@@ -278,6 +290,47 @@ async def run_plain(tokens: list[str], mode: str, rate: float | None = None) -> 
         await pilot.pause()
         cpu = time.process_time() - cpu0
     return Result(f"plain-{mode}", len(tokens), t0, tracker.arrival_times(tokens), frames, cpu)
+
+
+async def memory_one(n: int) -> tuple[float, float]:
+    """RSS (MB) of an app with ``n`` blocks of history: as opened (only the screen drawn), and
+    after every block was drawn once (the view keeps a bounded number of them)."""
+    import gc
+
+    import psutil
+
+    proc = psutil.Process()
+    session = Session(Firehose([]), options=SessionOptions())
+    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.ops.rebuild_view(history_events(n))
+        await pilot.pause()
+        gc.collect()
+        opened = proc.memory_info().rss / 2**20
+        conv = app.conversation
+        for i in range(len(conv.blocks)):
+            conv._draw(i)
+        gc.collect()
+        drawn = proc.memory_info().rss / 2**20
+    return opened, drawn
+
+
+def memory(blocks: list[int]) -> None:
+    """Each size in a fresh interpreter: RSS never shrinks within one."""
+    import json
+    import subprocess
+    import sys
+
+    print(f"memory: RSS with history, window {SIZE[0]}x{SIZE[1]} (each in a fresh process)")
+    base = 0.0
+    for n in blocks:
+        out = subprocess.run([sys.executable, "-m", "bench.stream", "--memory-one", str(n)],
+                             capture_output=True, text=True, check=True).stdout
+        opened, drawn = json.loads(out.strip().splitlines()[-1])
+        base = base or opened
+        per = (opened - base) / (n / 1000) if n else 0.0
+        print(f"  {n:6,} blocks: RSS {opened:6.1f} MB as opened ({per:+.2f} MB per 1,000 blocks "
+              f"over none), {drawn:6.1f} MB after drawing every block once")
 
 
 def show(res: Result) -> dict[str, float]:
@@ -299,7 +352,17 @@ async def main() -> None:
     ap.add_argument("--paced-history", type=int, default=0,
                     help="blocks of transcript for the paced CPU test (the baseline has none)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to prove the script runs")
+    ap.add_argument("--memory", action="store_true", help="only the memory figures")
+    ap.add_argument("--memory-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_one is not None:
+        import json
+
+        print(json.dumps(await memory_one(args.memory_one)))
+        return
+    if args.memory:
+        memory([0, 1_000, 5_000, 10_000])
+        return
     if args.quick:
         args.tokens, args.naive_tokens, args.paced_tokens = 3_000, 150, 250
     tokens = make_tokens(args.tokens)
@@ -325,4 +388,11 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    if "--terminal" in sys.argv:
+        from bench.stream_terminal import main as terminal_main
+
+        terminal_main([a for a in sys.argv[1:] if a != "--terminal"])
+    else:
+        asyncio.run(main())

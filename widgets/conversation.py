@@ -1,164 +1,672 @@
-"""The scrolling conversation pane.
+"""The conversation: every block of the session, drawn with Textual's Line API.
 
-It stays anchored to the bottom while the user is at the bottom (Textual's ``anchor``: scrolling up
-releases it, scrolling back down restores it). Past ``high_water`` blocks or ``high_widgets``
-widgets the oldest blocks are pruned down to the low marks — only while anchored, so nothing moves
-under a reader — and kept as :class:`BlockSpec` records that the marker at the top can bring back.
-The session keeps everything.
+A :class:`~textual.scroll_view.ScrollView` over a list of :class:`~widgets.blocks.Block` records.
+Each block is drawn once per width into ``Strip``s (:mod:`widgets.block_render`) and cached; a frame
+only touches the lines on screen. Blocks never drawn at the current width count with an estimated
+height, corrected when they come into view (the view stays put: only blocks on screen are
+measured, so nothing above the top line moves). So a conversation of any length costs the same per
+frame, and all of it can be scrolled back.
+
+While the view is at the bottom it follows new text; scrolled up, it stays where it is and the last
+line says "↓ new messages". With focus (Shift+Tab, or a click) ↑/↓ pick a block, Enter opens or
+folds it (thinking, tool calls), ``c`` copies it; any other typing goes back to the prompt. Mouse
+selection works as in any Textual widget (the lines carry their offsets).
 """
 
 from __future__ import annotations
 
-from textual.containers import VerticalScroll
-from textual.widget import Widget
+import bisect
+from collections.abc import Sequence
+from typing import ClassVar
 
-from widgets.assistant_message import AssistantMessage
-from widgets.block_spec import BlockSpec
-from widgets.delegate_block import DelegateBlock
-from widgets.notice_line import NoticeLine
-from widgets.prune_marker import PruneMarker
-from widgets.reply_stream import ReplyStream
-from widgets.thinking_block import ThinkingBlock
-from widgets.tool_call import ToolCallBlock
-from widgets.user_message import UserMessage
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, LineFilter
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
+from textual.selection import Selection
+from textual.strip import Strip
 
-HIGH_WATER = 300  # blocks
-LOW_WATER = 200
-# Textual lays out every widget of the screen on each layout pass, visible or not, and a Markdown
-# block is many widgets (paragraphs, list items, table cells). Bounding the widget count is what
-# keeps the cost of a frame flat however long the conversation.
-HIGH_WIDGETS = 600
-LOW_WIDGETS = 350
-KEEP_LAST = 2  # never prune the newest blocks (one may still be streaming)
-RESTORE_STEP = 50
+from widgets.block_render import Canvas, Look, content_column, draw, estimate
+from widgets.blocks import Block
+from widgets.lean_scrollbar import LeanScrollBar
 
-
-def block_from_spec(spec: BlockSpec) -> Widget:
-    if spec.kind in ("user", "steer"):
-        return UserMessage(spec.text, steer=spec.kind == "steer")
-    if spec.kind == "assistant":
-        seg = AssistantMessage(spec.text)
-        seg.set_class(spec.cancelled, "-cancelled")
-        return seg
-    if spec.kind == "thinking":
-        block = ThinkingBlock(spec.text, collapsed=True)
-        block.finished = True
-        return block
-    if spec.kind == "tool":
-        return ToolCallBlock.from_spec(spec)
-    if spec.kind == "delegate":
-        return DelegateBlock.from_spec(spec)
-    return NoticeLine(spec.text, spec.level)
+HINT = " ↓ new messages (Ctrl+End or click) "
+CACHE_BLOCKS = 2000  # drawn blocks kept; heights stay known when lines are dropped
 
 
-class Conversation(VerticalScroll):
+class Conversation(ScrollView, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "conversation--muted", "conversation--accent", "conversation--user",
+        "conversation--user-bar", "conversation--steer-bar", "conversation--thinking",
+        "conversation--thinking-bar", "conversation--tool", "conversation--tool-bar",
+        "conversation--error", "conversation--warning", "conversation--code",
+        "conversation--heading", "conversation--link", "conversation--cursor",
+        "conversation--hint", "conversation--selection", "conversation--reader",
+        "conversation--reader-bar",
+    }
     DEFAULT_CSS = """
-    Conversation { height: 1fr; layout: stream; scrollbar-size-vertical: 1; }
+    Conversation {
+        height: 1fr; overflow-y: scroll; overflow-x: hidden; scrollbar-size-vertical: 1;
+        padding-left: 1; background: $background; color: $foreground;
+        /* Always there (the text width never changes under the reader), invisible until the
+           conversation is longer than the screen. */
+        scrollbar-background: $background; scrollbar-background-hover: $background;
+        scrollbar-background-active: $background;
+        &:focus { padding-left: 0; border-left: tall $accent; }
+        & > .conversation--muted { color: $text-muted; }
+        & > .conversation--accent { color: $accent; }
+        & > .conversation--user { background: $boost; color: $foreground; }
+        & > .conversation--user-bar { color: $primary; background: $boost; }
+        & > .conversation--steer-bar { color: $accent; background: $boost; }
+        & > .conversation--thinking { color: $text-muted; text-style: italic; }
+        & > .conversation--thinking-bar { color: $foreground 25%; }
+        & > .conversation--tool { color: $accent; }
+        & > .conversation--tool-bar { color: $accent 50%; }
+        & > .conversation--error { color: $error; }
+        & > .conversation--warning { color: $warning; }
+        & > .conversation--code { background: $surface; color: $foreground; }
+        & > .conversation--heading { color: $primary; text-style: bold; }
+        & > .conversation--link { color: $accent; text-style: underline; }
+        & > .conversation--cursor { color: $accent; }
+        & > .conversation--hint { background: $accent; color: $background; text-style: bold; }
+        & > .conversation--selection { background: $primary 40%; }
+        & > .conversation--reader { color: $secondary; }
+        & > .conversation--reader-bar { color: $secondary 60%; }
+    }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Ids match app/tui/actions.py, so [keymap] remaps these too and F1 lists them.
+        Binding("up", "cursor(-1)", "Previous block", show=False, id="block_previous"),
+        Binding("down", "cursor(1)", "Next block", show=False, id="block_next"),
+        # Shown in the footer while the view has focus: what the keys do here.
+        Binding("enter,space", "toggle_block", "Open/fold", id="block_toggle",
+                key_display="enter"),
+        Binding("c", "copy_block", "Copy block", id="block_copy"),
+        Binding("escape", "leave", "Prompt", id="block_leave"),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,ctrl+home", "top", "Top", show=False),
+        Binding("end,ctrl+end", "bottom", "Bottom", show=False),
+    ]
 
-    def __init__(self, *, high_water: int = HIGH_WATER, low_water: int = LOW_WATER,
-                 high_widgets: int = HIGH_WIDGETS, low_widgets: int = LOW_WIDGETS,
-                 **kwargs: object) -> None:
+    show_thinking: reactive[bool] = reactive(True, init=False)
+    FOLLOW_AHEAD = 6  # lines a following view scrolls ahead of growing text (at most 1/4 screen)
+
+    class TypedAhead(Message):
+        """A printable key pressed here: it belongs to the prompt."""
+
+        def __init__(self, character: str) -> None:
+            super().__init__()
+            self.character = character
+
+    class Left(Message):
+        """Escape: the user wants the prompt back."""
+
+    class Copied(Message):
+        def __init__(self, block: Block) -> None:
+            super().__init__()
+            self.block = block
+
+    def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.high_water, self.low_water = high_water, low_water
-        self.high_widgets, self.low_widgets = high_widgets, low_widgets
-        self.pruned: list[BlockSpec] = []
-        self._marker: PruneMarker | None = None
-
-    def on_mount(self) -> None:
-        self.anchor()
+        self.blocks: list[Block] = []
+        self._index: dict[int, int] = {}
+        self._heights: list[int] = []
+        self._exact: list[bool] = []
+        self._tops: list[int] = [0]
+        self._tops_ok = 0  # _tops[0 .. _tops_ok] are right (a height change at i: _tops_ok <= i)
+        self._width = 0
+        self._drawn: LRUCache[int, tuple[tuple[int, int, int, bool], list[Strip]]] = LRUCache(
+            CACHE_BLOCKS)
+        self._canvas: Canvas | None = None
+        self._look_key: tuple[Style, ...] = ()
+        self.follow = True  # at the bottom: new text scrolls into view
+        self.unseen = False  # something arrived below while scrolled up
+        self.cursor: int | None = None
+        self._framing = False
+        self._background = Color(0, 0, 0)
+        self._floor = 0  # the scrollable height while following, a few lines past the end
 
     @property
-    def blocks(self) -> list[Widget]:
-        return [w for w in self.children if not isinstance(w, PruneMarker)]
+    def vertical_scrollbar(self) -> ScrollBar:
+        # Widget.vertical_scrollbar, with a bar that redraws only when its thumb moves.
+        if self._vertical_scrollbar is None:
+            bar = LeanScrollBar(vertical=True, name="vertical",
+                                thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
-    async def add(self, block: Widget) -> Widget:
-        await self.mount(block)
-        await self._maybe_prune()
+    # --- the block list ------------------------------------------------------------------------
+
+    def append(self, block: Block) -> Block:
+        i = len(self.blocks)
+        self.blocks.append(block)
+        self._index[block.uid] = i
+        self._heights.append(self._estimate(block))
+        self._exact.append(False)
+        self._grew(i, delta=self._heights[i])
         return block
 
-    async def add_user(self, text: str, *, steer: bool = False) -> UserMessage:
-        block = UserMessage(text, steer=steer)
-        await self.add(block)
-        return block
-
-    async def add_notice(self, text: str, kind: str = "info") -> NoticeLine:
-        line = NoticeLine(text, kind)
-        await self.add(line)
-        return line
-
-    def reply_stream(self, *, live: bool = True) -> ReplyStream:
-        async def mount(seg: AssistantMessage) -> None:
-            await self.add(seg)
-
-        return ReplyStream(mount, live=live)
-
-    async def add_specs(self, specs: list[BlockSpec]) -> None:
-        """Rebuild a view: only the newest blocks get widgets; the marker brings back more."""
-        keep = specs[-RESTORE_STEP:] if len(specs) > RESTORE_STEP else specs
-        self.pruned.extend(specs[: len(specs) - len(keep)])
-        await self.mount_all([block_from_spec(s) for s in keep])
-        await self._update_marker()
-
-    async def clear(self) -> None:
-        self.pruned.clear()
-        self._marker = None
-        await self.remove_children()
-
-    async def _maybe_prune(self) -> None:
-        if not self._at_bottom():
+    def changed(self, block: Block) -> None:
+        i = self._index.get(block.uid)
+        if i is None:
             return
-        blocks = self.blocks
-        weights = [1 + sum(1 for _ in b.walk_children()) for b in blocks]
-        total = sum(weights)
-        if len(blocks) <= self.high_water and total <= self.high_widgets:
+        block.touch()
+        if self._width <= 0 or not self.is_mounted:
+            self._heights[i] = self._estimate(block)
+            self._exact[i] = False
+            self._tops_ok = min(self._tops_ok, i)
             return
-        cut = 0
-        while cut < len(blocks) - KEEP_LAST and (
-                len(blocks) - cut > self.low_water or total > self.low_widgets):
-            total -= weights[cut]
-            cut += 1
-        if not cut:
-            return
-        drop = blocks[:cut]
-        self.pruned.extend(b.to_spec() for b in drop if hasattr(b, "to_spec"))
-        await self.remove_children(drop)
-        await self._update_marker()
-
-    def _at_bottom(self) -> bool:
-        # Textual has no public "anchor released" flag; is_vertical_scroll_end lags a layout behind
-        # while streaming, which would stop pruning exactly when it is needed.
-        return not getattr(self, "_anchor_released", False)
-
-    async def _update_marker(self) -> None:
-        if not self.pruned:
-            if self._marker is not None:
-                await self._marker.remove()
-                self._marker = None
-            return
-        if self._marker is None:
-            self._marker = PruneMarker()
-            first = self.children[0] if self.children else None
-            await self.mount(self._marker, before=first)
-        self._marker.set_count(len(self.pruned))
-
-    async def on_prune_marker_restore_requested(self, _: PruneMarker.RestoreRequested) -> None:
-        await self.restore(RESTORE_STEP)
-
-    async def restore(self, n: int) -> int:
-        """Bring back the ``n`` most recent pruned blocks above the current ones."""
-        if not self.pruned:
-            return 0
-        take = self.pruned[-n:]
-        del self.pruned[-n:]
-        self.high_water += len(take)
-        blocks = self.blocks
-        widgets = [block_from_spec(s) for s in take]
-        if blocks:
-            await self.mount_all(widgets, before=blocks[0])
+        before = self._drawn.get(block.uid)
+        old_lines = before[1] if before is not None else None
+        old_h = self._heights[i]
+        if self._near_view(i):
+            lines = self._draw(i)
         else:
-            await self.mount_all(widgets)
-        # Do not prune them again straight away.
-        self.high_widgets += sum(1 + sum(1 for _ in w.walk_children()) for w in widgets)
-        await self._update_marker()
-        return len(take)
+            self._drawn.discard(block.uid)
+            self._heights[i], self._exact[i] = self._estimate(block), False
+            self._tops_ok = min(self._tops_ok, i)
+            lines = None
+        if self._heights[i] != old_h:
+            first = 0
+            if lines is not None and old_lines is not None:  # lines above it did not change
+                while (first < min(len(lines), len(old_lines))
+                       and (lines[first] is old_lines[first] or lines[first] == old_lines[first])):
+                    first += 1
+            self._grew(i, first=first, delta=self._heights[i] - old_h)
+        elif lines is not None and old_lines is not None:
+            top = self._top(i)
+            for k, (a, b) in enumerate(zip(old_lines, lines, strict=False)):
+                if a is not b and a != b:
+                    self.refresh_line(top + k)
+        if not self.follow and self._below_view(i):
+            self._set_unseen()
+        if (not block.streaming and self.follow and self._floor
+                and not any(b.streaming for b in self.blocks[-4:])):
+            self.scroll_to_end()  # the text stopped: its last line back at the bottom
+
+    def _below_view(self, i: int) -> bool:
+        """Block ``i`` ends below the last line on screen (a change there is out of sight)."""
+        return self._top(i) + self._heights[i] > self._view_top() + self.size.height
+
+    async def add_notice(self, text: str, kind: str = "info") -> Block:
+        """A one-line note between blocks (kept for callers of the widget-per-block view)."""
+        return self.append(Block("notice", text, level=kind))
+
+    def set_blocks(self, blocks: list[Block]) -> None:
+        self.blocks = list(blocks)
+        self._index = {b.uid: i for i, b in enumerate(self.blocks)}
+        self._heights = [self._estimate(b) for b in self.blocks]
+        self._exact = [False] * len(self.blocks)
+        self._tops_ok = 0
+        self._drawn.clear()
+        self.cursor = None
+        self.follow, self.unseen = True, False
+        self._floor = 0
+        self._relayout()
+
+    def clear(self) -> None:
+        self.set_blocks([])
+
+    # --- geometry ------------------------------------------------------------------------------
+
+    def _estimate(self, block: Block) -> int:
+        return estimate(block, self._width or 80, self.show_thinking)
+
+    def _ensure_tops(self) -> None:
+        n = len(self.blocks)
+        if self._tops_ok >= n and len(self._tops) == n + 1:
+            return
+        tops = self._tops
+        del tops[self._tops_ok + 1:]
+        acc = tops[self._tops_ok]
+        for h in self._heights[self._tops_ok:]:
+            acc += h
+            tops.append(acc)
+        self._tops_ok = n
+
+    def _top(self, i: int) -> int:
+        self._ensure_tops()
+        return self._tops[i]
+
+    @property
+    def total_height(self) -> int:
+        self._ensure_tops()
+        return self._tops[-1]
+
+    def block_at(self, y: int) -> int:
+        """The index of the block drawn at virtual line ``y``, or -1."""
+        self._ensure_tops()
+        if y < 0 or y >= self._tops[-1]:
+            return -1
+        return bisect.bisect_right(self._tops, y) - 1
+
+    def _view_top(self) -> int:
+        return round(self.scroll_y)
+
+    def _last_visible(self) -> int:
+        i = self.block_at(self._view_top() + max(self.size.height, 1) - 1)
+        return len(self.blocks) - 1 if i < 0 else i
+
+    def _near_view(self, i: int) -> bool:
+        top = self._top(i)
+        view = self._view_top()
+        on_screen = top < view + self.size.height + 2 and top + self._heights[i] > view - 2
+        return on_screen or (self.follow and i >= len(self.blocks) - 2)
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def _look(self) -> Canvas:
+        key = (*(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
+               self.rich_style)
+        if self._canvas is None or key != self._look_key:
+            self._look_key = key
+            self._canvas = self._make_canvas(self._canvas.gen + 1 if self._canvas else 0)
+            self._background = self.background_colors[1]
+            self._drawn.clear()
+            self._exact = [False] * len(self.blocks)
+        return self._canvas
+
+    def _make_canvas(self, gen: int) -> Canvas:
+        s = self.get_component_rich_style
+        base = self.rich_style
+        muted = s("conversation--muted")
+        accent = s("conversation--accent")
+        heading = s("conversation--heading")
+        code = s("conversation--code")
+        link = s("conversation--link")
+        error = s("conversation--error")
+        warning = s("conversation--warning")
+        dark = self.app.current_theme.dark if self.is_attached else True
+        code_bg = code.bgcolor.get_truecolor().hex if code.bgcolor else None
+        md = {
+            "markdown.code": Style(color=accent.color, bgcolor=code.bgcolor),
+            "markdown.code_block": code,
+            "markdown.block_quote": muted + Style(italic=True),
+            "markdown.item.bullet": accent, "markdown.item.number": accent,
+            "markdown.hr": muted, "markdown.h1": heading + Style(underline=True),
+            **{f"markdown.h{n}": heading for n in range(2, 7)},
+            "markdown.link": link, "markdown.link_url": link,
+            "markdown.table.border": muted, "markdown.table.header": Style(bold=True),
+            "markdown.kbd": accent + Style(bold=True),
+        }
+        look = Look(
+            base=base, muted=muted, accent=accent,
+            user=s("conversation--user"), user_bar=s("conversation--user-bar"),
+            steer_bar=s("conversation--steer-bar"),
+            thinking=s("conversation--thinking"),
+            thinking_bar=s("conversation--thinking-bar"),
+            tool=s("conversation--tool"),
+            tool_bar=s("conversation--tool-bar"),
+            tool_error=error, tool_cancelled=warning, cancelled_bar=warning,
+            reader=s("conversation--reader"), reader_bar=s("conversation--reader-bar"),
+            notice={"info": muted, "warning": warning, "error": error,
+                    "cancelled": warning + Style(bold=True), "tool": accent},
+            code_theme="monokai" if dark else "friendly", code_background=code_bg,
+            markdown=md)
+        return Canvas(look, look.console(), {}, gen)
+
+    def _draw(self, i: int) -> list[Strip]:
+        block = self.blocks[i]
+        canvas = self._canvas or self._look()
+        key = (self._width, canvas.gen, block.version, self.show_thinking)
+        hit = self._drawn.get(block.uid)
+        if hit is not None and hit[0] == key:
+            lines = hit[1]
+        else:
+            if block.kind == "thinking" and not self.show_thinking:
+                lines = []
+            else:
+                lines = draw(block, self._width, canvas)
+                for line_filter in self._colour_filters():  # once here, not on every frame
+                    lines = [line.apply_filter(line_filter, self._background) for line in lines]
+            self._drawn.discard(block.uid)  # LRUCache.set keeps an existing entry
+            self._drawn[block.uid] = (key, lines)
+        if len(lines) != self._heights[i]:
+            self._heights[i] = len(lines)
+            self._tops_ok = min(self._tops_ok, i)
+        self._exact[i] = True
+        return lines
+
+    def _colour_filters(self) -> list[LineFilter]:
+        return [f for f in self.app.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        # ANSI colours become truecolour when a block is drawn (see _draw); the app applies the
+        # other filters (no-colour, dim) to every frame as usual. Per frame, the conversion was
+        # a fifth of what a streaming frame cost.
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width
+        # The widget's rich_style walks its ancestors on every call: use the look's copy.
+        base = self._canvas.look.base if self._canvas is not None else self.rich_style
+        if width <= 0:
+            return Strip.blank(self.size.width, base)
+        if self.unseen and not self.follow and y == self.size.height - 1:
+            return self._hint_strip()
+        vy = self._view_top() + y
+        i = self.block_at(vy)
+        if i < 0:
+            return Strip.blank(width, base)
+        top = self._tops[i]
+        lines = self._draw(i)
+        k = vy - top
+        if k >= len(lines):  # measured just now, taller than estimated: settles next frame
+            self.call_later(self._settle_and_refresh)
+            return Strip.blank(width, base)
+        strip = lines[k]
+        if i == self.cursor and self.has_focus:
+            mark = Segment("▌", self.get_component_rich_style("conversation--cursor"))
+            strip = Strip([mark, *strip.crop(1, width)], width)
+        selection = self.text_selection
+        if selection is not None:
+            strip = self._select(strip, selection, vy)
+        if self._framing:
+            return strip
+        # Asked directly (Textual finds where a mouse selection starts this way): the cells carry
+        # their offsets. Frames leave them out: each offset is a pickled style per segment.
+        return strip.apply_offsets(0, vy)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._framing = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._framing = False
+
+    def _hint_strip(self) -> Strip:
+        style = self.get_component_rich_style("conversation--hint")
+        text = HINT[: self._width]
+        pad = self._width - len(text)
+        return Strip([Segment(" " * pad, self.rich_style), Segment(text, style)], self._width)
+
+    def _select(self, strip: Strip, selection: Selection, vy: int) -> Strip:
+        span = selection.get_span(vy)
+        if span is None:
+            return strip
+        start, end = span
+        end = strip.cell_length if end == -1 else min(end, strip.cell_length)
+        if end <= start:
+            return strip
+        style = self.get_component_rich_style("conversation--selection")
+        head, mid, tail = strip.divide([start, end, strip.cell_length])
+        mid = Strip(list(Segment.apply_style(mid, post_style=style)), mid.cell_length)
+        return Strip.join([head, mid, tail])
+
+    # --- layout and scrolling ------------------------------------------------------------------
+
+    def on_resize(self, _: events.Resize) -> None:
+        self._relayout()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_attached and self._canvas is not None:
+            before = self._canvas
+            if self._look() is not before:
+                self._relayout()
+
+    def watch_show_thinking(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """The width, the theme or the whole list changed: estimate again, keep the top block."""
+        if not self.is_mounted:
+            return
+        self._look()
+        width = self.scrollable_content_region.width
+        anchor = -1 if self.follow else self.block_at(self._view_top())
+        offset = self._view_top() - self._top(anchor) if anchor >= 0 else 0
+        if width != self._width:
+            self._width = width
+            self._drawn.clear()
+        self._heights = [self._estimate(b) for b in self.blocks]
+        self._exact = [False] * len(self.blocks)
+        self._tops_ok = 0
+        self._update_size()
+        if anchor >= 0:
+            self.scroll_to(y=self._top(anchor) + offset, animate=False, immediate=True)
+        self._settle()
+        if self.follow:
+            self.scroll_to_end()
+            self._settle()
+        self.refresh()
+
+    def _update_size(self) -> None:
+        size = Size(self._width, max(self.total_height, self._floor))
+        if size == self.virtual_size:
+            return
+        # Not ``self.virtual_size = size``: that reactive asks for a layout of the whole row
+        # (every widget beside the view, on every new line). The view's own size never depends
+        # on its content, so updating the scroll state and the scrollbar is all it needs.
+        self.set_reactive(ScrollView.virtual_size, size)
+        bar = self.vertical_scrollbar
+        bar.window_virtual_size = size.height
+        bar.window_size = self.scrollable_content_region.height
+        if self.scroll_y > self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    def _grew(self, i: int, *, first: int = 0, delta: int = 0) -> None:
+        """Block ``i`` was added or changed height by ``delta``; its lines from ``first`` on
+        differ. Repaint only from there to the bottom of the screen (a scroll repaints it all)."""
+        if not self.is_mounted or self._width <= 0:
+            return
+        top = self._top(i)
+        if self._near_view(i):
+            self._draw(i)
+        view = self._view_top()
+        height = self.size.height
+        self._update_size()
+        self._settle()
+        if self.follow:
+            self._to_end()
+        elif top < view:  # above the screen: keep what the reader sees where it is
+            if delta:
+                self.scroll_to(y=view + delta, animate=False, immediate=True)
+            return
+        elif self._below_view(i):
+            self._set_unseen()
+        now = self._view_top()
+        if now != view:
+            return  # it scrolled: every line is repainted anyway
+        start = max(top + first, now)
+        total = self.total_height  # below the end (before and after the change) all is blank
+        end = min(now + height, max(total, total - delta))
+        if start < end:
+            self.refresh_lines(start, end - start)
+
+    def _settle(self) -> None:
+        """Draw the blocks on screen that only have estimated heights, so the frame is exact."""
+        if self._width <= 0:
+            return
+        changed = False
+        for _ in range(100):
+            view, h = self._view_top(), max(self.size.height, 1)
+            i = max(0, self.block_at(view))
+            again = False
+            while i < len(self.blocks) and self._top(i) < view + h:
+                if not self._exact[i]:
+                    before = self._heights[i]
+                    self._draw(i)
+                    if self._heights[i] != before:
+                        changed = again = True
+                        break
+                i += 1
+            if not again:
+                break
+        if changed:
+            self._update_size()
+            if self.follow:
+                self._to_end()
+
+    def _settle_and_refresh(self) -> None:
+        self._settle()
+        self.refresh()
+
+    def _to_end(self) -> None:
+        """Follow the end. Growing text that reaches the bottom scrolls the view by a few lines
+        at once (the scrollable height is held a few blank lines past the end, ``_floor``, until
+        the text fills them): each scroll repaints every line on screen, so scrolling per new line
+        was most of what streaming cost."""
+        height = self.scrollable_content_region.height
+        total = self.total_height
+        if total <= round(self.scroll_y) + height and self.virtual_size.height >= total:
+            return  # the end is on screen
+        self._floor = total + max(0, min(self.FOLLOW_AHEAD, height // 4))
+        self._update_size()
+        end = self.max_scroll_y
+        if round(self.scroll_y) != end:
+            self.scroll_to(y=end, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        at_end = round(new) >= self.max_scroll_y
+        if at_end != self.follow:
+            self.follow = at_end
+            if at_end:
+                self.unseen = False
+            self.refresh()
+        if round(old) != round(new):
+            self._settle()
+
+    def _set_unseen(self) -> None:
+        if not self.unseen:
+            self.unseen = True
+            self.refresh_line(self._view_top() + self.size.height - 1)
+
+    def scroll_to_end(self) -> None:
+        self.follow = True
+        self.unseen = False
+        self._floor = 0  # asked for the end: the last line at the bottom
+        self._update_size()
+        end = self.max_scroll_y
+        if round(self.scroll_y) != end:
+            self.scroll_to(y=end, animate=False, immediate=True)
+        self.refresh()
+
+    def scroll_to_block(self, i: int) -> None:
+        top, h = self._top(i), self._heights[i]
+        view, height = self._view_top(), self.scrollable_content_region.height
+        if top < view or h > height:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif top + h > view + height:
+            self.scroll_to(y=top + h - height, animate=False, immediate=True)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_page(self, direction: int) -> None:
+        step = max(1, self.scrollable_content_region.height - 1)
+        self.scroll_to(y=max(0, min(self.max_scroll_y, round(self.scroll_y) + direction * step)),
+                       animate=False, immediate=True)
+
+    def action_top(self) -> None:
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def action_bottom(self) -> None:
+        self.scroll_to_end()
+
+    def action_cursor(self, step: int) -> None:
+        if not self.blocks:
+            return
+        if self.cursor is None:
+            i = self._last_visible() if step < 0 else self.block_at(self._view_top())
+        else:
+            i = self.cursor + step
+        while 0 <= i < len(self.blocks) and self._heights[i] == 0 and self._exact[i]:
+            i += step
+        if not 0 <= i < len(self.blocks):
+            return
+        self.cursor = i
+        self.scroll_to_block(i)
+        self.refresh()
+
+    def action_toggle_block(self) -> None:
+        if self.cursor is not None:
+            self.toggle(self.cursor)
+
+    def toggle(self, i: int) -> bool:
+        block = self.blocks[i]
+        if block.kind not in ("thinking", "tool", "delegate") or block.streaming:
+            return False
+        block.open = not block.open
+        self.changed(block)
+        self.refresh()
+        return True
+
+    def selected_block(self) -> Block | None:
+        return self.blocks[self.cursor] if self.cursor is not None else None
+
+    def action_copy_block(self) -> None:
+        block = self.selected_block()
+        if block is not None:
+            self.post_message(self.Copied(block))
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+    def on_focus(self) -> None:
+        if self.cursor is None and self.blocks:
+            self.cursor = self._last_visible()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character and event.character not in ("c", " "):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TypedAhead(event.character))
+
+    def on_click(self, event: events.Click) -> None:
+        style = event.style
+        if style.link:
+            self.app.open_url(style.link)
+            return
+        where = event.get_content_offset(self)
+        if where is None:
+            return
+        if self.unseen and not self.follow and where.y == self.size.height - 1:
+            self.scroll_to_end()
+            return
+        i = self.block_at(self._view_top() + where.y)
+        if i >= 0:
+            self.cursor = i
+            self.toggle(i)
+
+    # --- selection -----------------------------------------------------------------------------
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        total = self.total_height
+        first = 0 if selection.start is None else selection.start.y
+        last = total - 1 if selection.end is None else min(selection.end.y, total - 1)
+        out: list[str] = []
+        for vy in range(first, last + 1):
+            i = self.block_at(vy)
+            if i < 0:
+                continue
+            lines = self._draw(i)
+            k = vy - self._top(i)
+            if k >= len(lines):
+                continue
+            text = lines[k].text
+            span = selection.get_span(vy)
+            if span is None:
+                continue
+            start, end = span
+            col = content_column(self.blocks[i])
+            out.append(text[max(start, col):None if end == -1 else end].rstrip())
+        return "\n".join(out), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()

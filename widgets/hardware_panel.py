@@ -5,10 +5,13 @@ The numbers come as a frozen snapshot from the core's sampler thread; the widget
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from app.core.models.hardware import HardwareSnapshot
+if TYPE_CHECKING:
+    from app.core.models.hardware import HardwareSnapshot
 
 
 def gib(n: int) -> str:

@@ -1,9 +1,9 @@
-"""Where a streamed Markdown reply may be cut into a fresh document without changing its look.
+"""Where a streamed Markdown reply may be cut into separately drawn pieces without changing its look.
 
-Textual's Markdown re-reads the whole source on every append, so a reply kept in one widget gets
-slower as it grows. The reply is instead written into a chain of small Markdown widgets, cut at
-top-level block boundaries: right after a blank line, outside a code fence, where the next line
-starts in column 0 (an indented line may continue a list item or be an indented code block).
+The conversation view draws a reply block by block (:class:`widgets.block_render.ChunkedLines`):
+finished top-level blocks once, only the last one again as text arrives. The cuts are top-level
+block boundaries: right after a blank line, outside a code fence, where the next line starts in
+column 0 (an indented line may continue a list item or be an indented code block).
 """
 
 from __future__ import annotations
@@ -58,15 +58,3 @@ class BlockBoundaries:
             self._after_blank = False
             return
         self._after_blank = stripped == ""
-
-
-def split_markdown(text: str, limit: int) -> list[str]:
-    """Cut a finished reply into pieces of about ``limit`` characters at block boundaries."""
-    pieces: list[str] = []
-    start = 0
-    for cut in BlockBoundaries().feed(text):
-        if cut - start >= limit:
-            pieces.append(text[start:cut])
-            start = cut
-    pieces.append(text[start:])
-    return [p for p in pieces if p]

@@ -1,12 +1,15 @@
 """The prompt line. It only posts messages; the App decides what a submit means right now.
 
-While a turn runs, Enter steers it; Tab queues for after the turn; ↑ on an empty prompt recalls
-the last pending message; the backtick on an empty prompt opens the inject line. A paste with line
-breaks or over :data:`ATTACH_CHARS` characters is not typed in: it is announced as an attachment.
+While a turn runs, Enter steers it; Tab completes a ``/command``, its argument or an ``@path``
+(the App supplies :attr:`PromptInput.completer`) and otherwise queues for after the turn; ↑ on an
+empty prompt recalls the last pending message; the backtick on an empty prompt opens the inject
+line. A paste with line breaks (CR, LF or CRLF) or over :data:`ATTACH_CHARS` characters is not
+typed in: it is announced as an attachment, with LF line ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import events
@@ -17,6 +20,14 @@ from textual.widgets import Input
 ATTACH_CHARS = 2000
 IDLE_HINT = "Ask Nanobot…  (Enter sends · /help for commands)"
 BUSY_HINT = "Steer the running turn (Enter) · Tab queues for after · Esc Esc cancels"
+
+# (text, cursor) -> (new text, new cursor, candidates to show) or None: nothing to complete.
+Completer = Callable[[str, int], tuple[str, int, tuple[str, ...]] | None]
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR (what tmux and some terminals send on paste) become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class PromptInput(Input):
@@ -30,6 +41,8 @@ class PromptInput(Input):
         Binding("up", "recall", "Recall", show=False, id="recall"),
         Binding("grave_accent", "inject_prompt", "Inject", show=False, priority=True,
                 id="inject_prompt"),
+        Binding("shift+tab", "focus_conversation", "Conversation", show=False,
+                id="focus_conversation"),
     ]
 
     class Submitted(Message):
@@ -45,11 +58,24 @@ class PromptInput(Input):
     class RecallRequested(Message):
         pass
 
+    class FocusConversation(Message):
+        pass
+
     class InjectRequested(Message):
         pass
 
     class DropAttachment(Message):
         pass
+
+    class CompletionsShown(Message):
+        """Tab found several candidates: the App shows them."""
+
+        def __init__(self, candidates: tuple[str, ...]) -> None:
+            super().__init__()
+            self.candidates = candidates
+
+    class NothingToComplete(Message):
+        """Tab on an idle prompt with nothing to complete (it no longer sends)."""
 
     class Pasted(Message):
         """A paste too big (or too many lines) to type into one line: attach it instead."""
@@ -59,10 +85,16 @@ class PromptInput(Input):
             self.text = text
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(placeholder=IDLE_HINT, **kwargs)  # type: ignore[arg-type]
+        # No select-all on focus: coming back from the conversation, the next key must not
+        # replace the draft.
+        super().__init__(placeholder=IDLE_HINT, select_on_focus=False,
+                         **kwargs)  # type: ignore[arg-type]
         self.busy = False
         self.has_pending = False
         self.attachments = 0
+        self.completer: Completer | None = None
+        # Repeated Tab on the same text cycles through the candidates shown.
+        self._cycle: tuple[str, tuple[str, ...], int] | None = None  # (value, candidates, index)
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -85,13 +117,53 @@ class PromptInput(Input):
             self.post_message(self.Submitted(text))
 
     def action_queue(self) -> None:
+        """Tab: complete what is under the cursor; with nothing to complete, queue (while busy)."""
+        if self._next_candidate() or self._complete():
+            return
         text = self.value
-        if text.strip():
+        if self.busy and text.strip():
             self.value = ""
             self.post_message(self.Queued(text))
+        elif text.strip():
+            self.post_message(self.NothingToComplete())
+
+    def _complete(self) -> bool:
+        if self.completer is None:
+            return False
+        found = self.completer(self.value, self.cursor_position)
+        if found is None:
+            return False
+        value, cursor, candidates = found
+        if value != self.value:
+            self.value = value
+            self.cursor_position = cursor
+        if candidates:
+            self._cycle = (self.value, candidates, -1)
+            self.post_message(self.CompletionsShown(candidates))
+        return True
+
+    def _next_candidate(self) -> bool:
+        cycle = self._cycle
+        if cycle is None or cycle[0] != self.value:
+            self._cycle = None
+            return False
+        _, candidates, index = cycle
+        index = (index + 1) % len(candidates)
+        cursor = self.cursor_position
+        start = cursor
+        while start > 0 and not self.value[start - 1].isspace():
+            start -= 1
+        pick = candidates[index]
+        self.value = self.value[:start] + pick + self.value[cursor:]
+        self.cursor_position = start + len(pick)
+        self._cycle = (self.value, candidates, index)
+        return True
 
     def action_recall(self) -> None:
         self.post_message(self.RecallRequested())
+
+    def action_focus_conversation(self) -> None:
+        self.post_message(self.FocusConversation())
 
     def action_inject_prompt(self) -> None:
         self.post_message(self.InjectRequested())
@@ -103,8 +175,12 @@ class PromptInput(Input):
         super().action_delete_left()
 
     def _on_paste(self, event: events.Paste) -> None:
-        text = event.text
+        text = normalise_newlines(event.text)
         if "\n" in text.strip("\n") or len(text) > ATTACH_CHARS:
             event.prevent_default()  # keep Input's handler from typing the first line only
             event.stop()
             self.post_message(self.Pasted(text))
+        elif text != event.text:  # one line with a stray CR or CRLF: type the line
+            event.prevent_default()
+            event.stop()
+            self.insert_text_at_cursor(text.strip("\n"))

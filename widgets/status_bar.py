@@ -23,6 +23,7 @@ class StatusBar(Static):
         self.thinking = "off"
         self.context = ""
         self.session = ""
+        self.background = ""  # work nobody waits for, e.g. "summarising"
 
     def set(self, **fields: str) -> None:
         for k, v in fields.items():
@@ -45,6 +46,10 @@ class StatusBar(Static):
         out.append(f"think {self.thinking}", "bold" if self.thinking != "off" else "")
         if self.context:
             out.append(f"  │  ctx {self.context}")
+        if self.background:
+            out.append(f"  │  ∑ {self.background}", "italic")
         if self.session:
             out.append(f"  │  {self.session}", "dim")
-        self.update(out, layout=False)  # one fixed line: no need to re-layout the screen
+        if out.markup != getattr(self, "_shown", None):
+            self._shown = out.markup
+            self.update(out, layout=False)  # one fixed line: no need to re-layout the screen

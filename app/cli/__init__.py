@@ -50,7 +50,9 @@ def _commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentPa
             completion.register]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The full parser; ``commands=False`` leaves the subcommands out (plain ``nanobot`` opens the
+    app, and importing every subcommand's module first would delay its first frame)."""
     parser = argparse.ArgumentParser(
         prog="nanobot", description="A local-first AI agent in your terminal.",
         epilog=EXIT_CODES)
@@ -64,13 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--continue", dest="continue_", action="store_true",
                         help="continue the most recent session")
     parser.add_argument("--replay", metavar="FILE", help="drive the UI from a recorded event log")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _commands():
-        register(sub)
-    for child in set(sub.choices.values()):
-        _add_verbosity(child, inherit=True)
-        child.epilog = child.epilog or EXIT_CODES
+    if commands:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for register in _commands():
+            register(sub)
+        for child in set(sub.choices.values()):
+            _add_verbosity(child, inherit=True)
+            child.epilog = child.epilog or EXIT_CODES
+    else:
+        parser.set_defaults(command=None)
     return parser
+
+
+def _only_options(argv: Sequence[str]) -> bool:
+    """No word that could be a subcommand (or an option's value), and no --help."""
+    return not any(a in ("-h", "--help") or not a.startswith("-") for a in argv)
 
 
 def log_level(args: argparse.Namespace) -> int:
@@ -88,8 +98,9 @@ def log_level(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(commands=not _only_options(words))
+    args = parser.parse_args(words)
     from app.runtime.logs import setup_logging
 
     handler: Handler | None = getattr(args, "handler", None)

@@ -21,7 +21,7 @@ from app.core.process import kmath
 from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
 from app.core.process.spec import Budget, ProcessSpec, SpecError, new_process_id
 from app.core.process.store import ProcessBusy, ProcessStateError
-from app.core.process.task import TaskError, known_tasks
+from app.core.process.task import TaskError, known_tasks, task_variant
 from app.core.process.view import describe_process, fmt_duration, tree_order
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
@@ -90,9 +90,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     au.add_argument("id")
     au.set_defaults(handler=audit_cmd)
 
+    from app.cli.process_tasks import register_task_commands
+
+    register_task_commands(ps)
+
 
 def _task_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("task", help=f"task name ({', '.join(known_tasks())})")
+    p.add_argument("task", nargs="?", default="",
+                   help=f"a task name ({', '.join(known_tasks())}), FILE.py:FACTORY, "
+                        "package.module:FACTORY, or a job's .toml file")
+    p.add_argument("--task", dest="task_ref", metavar="REF", default="",
+                   help="the same as the TASK argument (FILE.py:FACTORY ...)")
+    p.add_argument("--task-file", metavar="JOB.toml", default="",
+                   help="a declarative job: for each item of a list, one voted question")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a task parameter, typed by the task's schema (repeatable; see "
+                        "`nanobot process tasks NAME`)")
     p.add_argument("--disks", type=int, help="hanoi: number of disks")
     p.add_argument("--format", dest="task_format", choices=["full", "move", "guided", "choice"],
                    default="full", help="hanoi: full = move and next state (MAKER); move = the "
@@ -112,6 +125,9 @@ def _sampler_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pool", type=Path, help="JSON file: {label, endpoints: [{url, parallel, ...}]}")
     g.add_argument("--label", help="the model's name for calibration lookups (http endpoints)")
     g.add_argument("--sampler", choices=["model", "sim"], default="model")
+    g.add_argument("--sampler-from", metavar="FILE.py:FACTORY",
+                   help="a sampler made by FACTORY(task, seed) (a simulated model for a task of "
+                        "your own, or another backend)")
     g.add_argument("--sim-p", type=float, default=0.99, help="sim: chance a sample is right")
     g.add_argument("--sim-malformed", type=float, default=0.15)
     g.add_argument("--sim-correlated", type=float, default=0.0, help="sim: share of hard steps")
@@ -130,20 +146,31 @@ def _err(text: str, code: int = 2) -> int:
     return code
 
 
-def _task(args: argparse.Namespace) -> Any:
-    from app.core.process.task import make_task
+def _task(args: argparse.Namespace) -> tuple[Any, str]:
+    """(task, where it comes from) for what the command line names."""
+    from app.core.process.loader import task_from_command_line
 
-    params: dict[str, Any] = {}
+    if args.task and args.task_ref:
+        raise TaskError(f"give the task once: {args.task!r} or --task {args.task_ref!r}")
+    name = args.task or args.task_ref
+    legacy: dict[str, Any] = {}
     if args.disks is not None:
-        params["disks"] = args.disks
-    if args.task == "hanoi":
-        params["format"] = args.task_format
-    return make_task(args.task, params)
+        legacy["disks"] = args.disks
+    if name == "hanoi" and not any(p.startswith("format=") for p in args.param):
+        legacy["format"] = args.task_format
+    return task_from_command_line(name, args.task_file, args.param, legacy)
 
 
 def _sampler_conf(args: argparse.Namespace) -> dict[str, Any]:
     from app.core.process.samplers import check_endpoint, parse_endpoint
 
+    if getattr(args, "sampler_from", None):
+        from app.core.process.loader import split_ref
+
+        target, attr = split_ref(args.sampler_from)
+        if target.endswith(".py"):
+            target = str(Path(target).expanduser().resolve())
+        return {"kind": "python", "ref": f"{target}:{attr}", "label": args.label or attr}
     if args.sampler == "sim":
         return {"kind": "sim", "p": args.sim_p, "malformed": args.sim_malformed,
                 "correlated": args.sim_correlated, "delay_ms": args.sim_delay_ms}
@@ -219,7 +246,7 @@ def calibrate_cmd(args: argparse.Namespace) -> int:
     from app.core.process.stats import save_calibration
 
     try:
-        task = _task(args)
+        task, _source = _task(args)
         if args.samples < 1:
             raise SpecError("--samples must be at least 1")
         sampler = build_sampler(_sampler_conf(args), task, seed=args.seed)
@@ -270,7 +297,7 @@ def _choose_k(args: argparse.Namespace, task: Any, conf: dict[str, Any],
                   "not converge, so the process was not started", file=sys.stderr)
             return 3
         return k, args.token_cap or task.default_token_cap, {"sim_p": conf["p"]}
-    cal = latest_calibration(task.name, str(task.params.get("format", "")), label)
+    cal = latest_calibration(task.name, task_variant(task), label)
     if cal is None:
         return _err(f"no calibration of {label} on {task.name} "
                     f"({task.params.get('format', '')}) yet: run `nanobot process calibrate "
@@ -323,7 +350,21 @@ def _execute(store: Any, spec: ProcessSpec, task: Any, *, from_backup: bool = Fa
                 await s.aclose()
 
     outcome = _drive(go)
+    _export(store, task)
     return _outcome_code(outcome, store, spec, samplers[0].label)
+
+
+def _export(store: Any, task: Any) -> bool:
+    """Write the task's output (results, patches, a branch) from the log; say where."""
+    from app.core.process.output import export
+
+    try:
+        for line in export(store, task):
+            print(f"  {line}", flush=True)
+    except (OSError, TaskError) as exc:
+        print(f"warning: the output of {store.id} was not written: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def run_cmd(args: argparse.Namespace) -> int:
@@ -331,7 +372,7 @@ def run_cmd(args: argparse.Namespace) -> int:
     from app.core.process.store import ProcessStore
 
     try:
-        task = _task(args)
+        task, source = _task(args)
         conf = _sampler_conf(args)
         check_sampler(conf, task)
         escalation = [_escalation_conf(m) for m in args.escalate]
@@ -348,14 +389,16 @@ def run_cmd(args: argparse.Namespace) -> int:
             seed=args.seed, grammar=not args.no_grammar,
             log_text=args.log_text or ("flagged" if conf["kind"] == "sim" else "all"),
             checkpoint_every=args.checkpoint_every, checkpoint_seconds=args.checkpoint_seconds,
-            parent=args.parent, calibration=used)
+            parent=args.parent, calibration=used, task_source=source,
+            total_steps=task.total_steps)
         spec.check()
         store = ProcessStore.create(spec)
     except FileExistsError:
         return _err(f"a process with id {args.process_id!r} already exists")
     except BAD_INPUT as exc:
         return _err(str(exc))
-    print(f"process {spec.id}: {task.name} {task.params}, k={spec.k}, token cap {spec.token_cap}, "
+    shown = {k: v for k, v in task.params.items() if v not in (None, "") and k != "fingerprint"}
+    print(f"process {spec.id}: {task.name} {shown}, k={spec.k}, token cap {spec.token_cap}, "
           f"sampler {label}", flush=True)
     try:
         return _execute(store, spec, task)
@@ -366,8 +409,8 @@ def run_cmd(args: argparse.Namespace) -> int:
 def resume_cmd(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from app.core.process.loader import task_for_spec
     from app.core.process.store import ProcessStore
-    from app.core.process.task import make_task
 
     try:
         store = ProcessStore.open(args.id)
@@ -386,7 +429,7 @@ def resume_cmd(args: argparse.Namespace) -> int:
             spec = replace(spec, budget=b)
             spec.check()
             store.save_spec(spec)
-        task = make_task(spec.task, spec.params)
+        task = task_for_spec(spec)
         if args.endpoint or args.pool:
             # Same model on new servers: only where samples come from changes, never k or caps.
             ns = argparse.Namespace(sampler="model", pool=args.pool, endpoint=args.endpoint,
@@ -435,15 +478,17 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 def audit_cmd(args: argparse.Namespace) -> int:
     from app.core.process.audit import audit
+    from app.core.process.loader import task_for_spec
     from app.core.process.store import ProcessStore
-    from app.core.process.task import make_task
 
     try:
         store = ProcessStore.open(args.id)
         spec = store.load_spec()
-        task = make_task(spec.task, spec.params)
+        task = task_for_spec(spec)
     except ProcessStateError as exc:
         return _err(f"{exc.message} ({exc.hint})")
+    except TaskError as exc:
+        return _err(str(exc))
     report = audit(store, task)
     ok = report.ok(task.total_steps)
     print(f"audit of {spec.id}: {report.decisions:,} decisions, {report.errors} wrong "
@@ -452,5 +497,7 @@ def audit_cmd(args: argparse.Namespace) -> int:
         print(f"  log problem: {report.broken}")
     for e in report.first_errors:
         print(f"  step {e['step']}: decided {e['decided']}, solver {e['solver']} (line {e['line']})")
+    if not report.solver:
+        print(f"  no solver for {spec.task}: checked the rules and the hash chain only")
     print("  zero errors" if ok else "  NOT a clean run")
     return 0 if ok else 1

@@ -6,38 +6,52 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.core.models.embedded import EmbeddedModelError
-from app.core.providers.registry import ProviderSetupError
-from app.core.settings.config import ConfigError
+if TYPE_CHECKING:
+    from app.tui.boot import Booted
 
 REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
 
-def run_tui(args: argparse.Namespace) -> int:
-    if args.replay:
-        return run_replay(Path(args.replay), args)
+def boot(args: argparse.Namespace) -> Booted:
+    """Build the session (in the app's boot thread, after its first frame)."""
+    from app.core.models.embedded import EmbeddedModelError
+    from app.core.providers.registry import ProviderSetupError
+    from app.core.settings.config import ConfigError
+    from app.core.store.session_store import read_session
     from app.runtime.build import build_runtime
     from app.runtime.sessions import resume_target
+    from app.tui.boot import Booted, BootError
 
     try:
         resume = resume_target(args.resume, args.continue_)
         rt = build_runtime(model=args.model, workspace=args.workspace, resume_path=resume)
     except (LookupError, OSError) as exc:  # OSError: the session is open elsewhere, unreadable
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise BootError(f"error: {exc}") from exc
+    except ConfigError as exc:
+        raise BootError(f"config error: {exc}") from exc
+    except (ProviderSetupError, EmbeddedModelError) as exc:
+        raise BootError(f"error: {exc}") from exc
+    events = read_session(resume).events if resume is not None else None
+    return Booted(rt.session, config=rt.config, stack=rt.stack, notices=rt.notices,
+                  resumed_events=events)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """The app draws first; the core, the config and the session load behind its first frame
+    (app/tui/boot.py). A config or model error ends the app with the message, exit status 2."""
+    if args.replay:
+        return run_replay(Path(args.replay), args)
+    from app.core.settings.config import ConfigError, load_config
+    from app.tui.app import NanobotApp
+
+    try:
+        config = load_config()  # the theme and keys are right from the first frame
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    except (ProviderSetupError, EmbeddedModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from app.core.store.session_store import read_session
-    from app.tui.app import NanobotApp
-
-    events = read_session(resume).events if resume is not None else None
-    app = NanobotApp(rt.session, config=rt.config, notices=rt.notices, resumed_events=events,
-                     stack=rt.stack)
+    app = NanobotApp(config=config, boot=lambda: boot(args))
     app.run()
     return app.return_code or 0
 
@@ -45,7 +59,7 @@ def run_tui(args: argparse.Namespace) -> int:
 def run_replay(path: Path, args: argparse.Namespace) -> int:
     from app.core.agent.session import Session, SessionOptions
     from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
-    from app.core.settings.config import load_config
+    from app.core.settings.config import ConfigError, load_config
 
     if not path.is_file():
         print(f"error: no such replay file: {path}", file=sys.stderr)

@@ -11,7 +11,9 @@ Adding an action (for a new pane or modal):
 
 The ``action`` string is an ordinary Textual action, run in the namespace named by ``where``:
 ``"app"`` actions are bound on the App; ``"prompt"`` actions are bound on the prompt widget, which
-sees printable keys first (the backtick inject key must live there). Users remap any action by id:
+sees printable keys first (the backtick inject key must live there); ``"conversation"`` actions
+are the conversation's own keys while it has focus (its bindings carry the same ids). Users remap
+any action by id:
 
     [keymap]
     toggle_thinking = "ctrl+y"
@@ -25,7 +27,7 @@ from typing import Literal
 
 from textual.binding import Binding
 
-Where = Literal["app", "prompt"]
+Where = Literal["app", "prompt", "conversation"]
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,36 @@ DEFAULT_ACTIONS: tuple[ActionSpec, ...] = (
                "Turn", priority=True, palette=False),
     ActionSpec("toggle_thinking", "ctrl+t", "toggle_thinking", "Thinking on/off", "Turn",
                footer=True, priority=True, short="Think"),
-    ActionSpec("queue", "tab", "queue", "Queue the prompt for after the turn", "Prompt",
-               where="prompt"),
+    ActionSpec("queue", "tab", "queue",
+               "Complete a /command, its argument or an @path; while a turn runs, queue the "
+               "prompt for after it", "Prompt", where="prompt"),
     ActionSpec("recall", "up", "recall", "Recall the last pending message to edit it", "Prompt",
                where="prompt", palette=False),
     ActionSpec("inject_prompt", "grave_accent", "inject_prompt",
                "Open the inject line while a turn runs", "Prompt", where="prompt",
                priority=True, key_display="`", palette=False),
+    ActionSpec("focus_conversation", "shift+tab", "focus_conversation",
+               "Pick blocks in the conversation (↑↓, Enter opens, c copies, Esc back)", "View",
+               where="prompt", palette=False),
+    ActionSpec("page_up", "pageup", "scroll_view('page_up')", "Scroll the conversation up a page",
+               "View", key_display="PgUp"),
+    ActionSpec("page_down", "pagedown", "scroll_view('page_down')",
+               "Scroll the conversation down a page", "View", key_display="PgDn"),
+    ActionSpec("scroll_top", "ctrl+home", "scroll_view('top')",
+               "Scroll to the start of the conversation", "View"),
+    ActionSpec("scroll_bottom", "ctrl+end", "scroll_view('bottom')",
+               "Scroll to the newest message (and follow it)", "View"),
+    ActionSpec("block_previous", "up", "cursor(-1)", "Conversation focused: previous block",
+               "View", where="conversation", palette=False),
+    ActionSpec("block_next", "down", "cursor(1)", "Conversation focused: next block", "View",
+               where="conversation", palette=False),
+    ActionSpec("block_toggle", "enter,space", "toggle_block",
+               "Conversation focused: open or fold a thinking or tool block", "View",
+               where="conversation", palette=False),
+    ActionSpec("block_copy", "c", "copy_block", "Conversation focused: copy the block", "View",
+               where="conversation", palette=False),
+    ActionSpec("block_leave", "escape", "leave", "Conversation focused: back to the prompt",
+               "View", where="conversation", palette=False),
     ActionSpec("command_palette", "ctrl+p", "command_palette", "Command palette", "App",
                footer=True, priority=True, palette=False, short="Palette"),
     ActionSpec("help", "f1", "help", "Keys and commands", "App", footer=True, priority=True,

@@ -1,17 +1,18 @@
 """The Textual app: composes the main screen, binds keys from the registry, routes events.
 
 Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
-switching in :mod:`app.tui.session_ops`, event → widget mapping in :mod:`app.tui.conversation_view`,
+switching in :mod:`app.tui.session_ops`, events → conversation blocks in :mod:`app.tui.transcript`,
 keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`, palette in :mod:`app.tui.commands`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -21,7 +22,9 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 
 from app.core.agent.events import (
+    ErrorReported,
     Injected,
+    Notice,
     ReasoningDelta,
     TextDelta,
     ToolCallFinished,
@@ -32,29 +35,17 @@ from app.core.agent.events import (
     TurnStarted,
     Usage,
 )
-from app.core.agent.session import Session
-from app.core.context.compaction import CompactionEvent, ContextMeasured, manager_of
 from app.core.context.tokens import estimate_tokens, tokens_for_chars
-from app.core.mcp.manager import close_mcp
-from app.core.models.hardware import HardwareSampler, HardwareSnapshot
-from app.core.providers.replay import ReplayProvider
-from app.core.settings.config import Config
 from app.core.store.pending import PendingStore
-from app.core.swarm.events import SwarmUpdated
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui import signals as tui_signals
+from app.tui.boot import Boot, Booting, preload_main_model, run_boot
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
-from app.tui.commands import PROVIDERS
-from app.tui.commands_models import ModelCommandsProvider
-from app.tui.conversation_view import ConversationView
-from app.tui.model_ops import open_dashboard, start_managed_servers
-from app.tui.model_ops import open_model_picker as open_slot_picker
+from app.tui.conversation_actions import ConversationActions
 from app.tui.prompt_flow import PromptFlow
 from app.tui.screens import get_screen
-from app.tui.screens.help import HelpScreen
-from app.tui.screens.permission import ask_permission
-from app.tui.screens.processes import announce_processes
 from app.tui.session_ops import SessionOps
+from app.tui.transcript import TranscriptFold, blocks_from_events
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -67,57 +58,88 @@ from widgets.swarm_panel import SwarmPanel
 from widgets.swarm_tree import SwarmTree
 from widgets.worker_transcript import WorkerTranscript
 
+if TYPE_CHECKING:  # loaded after the first frame (app/tui/boot.py), or by whoever passes them
+    from app.core.agent.session import Session
+    from app.core.context.compaction import CompactionEvent
+    from app.core.models.hardware import HardwareSampler, HardwareSnapshot
+    from app.core.providers.replay import ReplayProvider
+    from app.core.settings.config import Config
+    from app.core.swarm.events import SwarmUpdated
+
 
 def manager_last_tier(session: Session) -> str:
+    from app.core.context.compaction import manager_of
+
     manager = manager_of(session)
     return manager.last_tier if manager is not None else ""
+
+
+def _lazy(module: str, name: str) -> Callable[[], Any]:
+    """A palette provider imported when the palette first opens, not before the first frame."""
+    def load() -> Any:
+        return getattr(importlib.import_module(module), name)
+
+    load.__qualname__ = f"lazy {name}"
+    return load
+
+
+# Only ours: a theme picked from Textual's list would not persist.
+PALETTE: set[Any] = {
+    *(_lazy("app.tui.commands", n) for n in (
+        "ActionsProvider", "SlashProvider", "ModelsProvider", "SessionsProvider",
+        "ThemesProvider")),
+    _lazy("app.tui.commands_models", "ModelCommandsProvider")}
 
 
 DOUBLE_PRESS_SECONDS = 2.0
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
 MIN_SIZE = (80, 24)  # below this the side column hides
+STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 
-SamplerFactory = Callable[[Callable[[HardwareSnapshot], None]], HardwareSampler]
+SamplerFactory = Callable[[Callable[["HardwareSnapshot"], None]], "HardwareSampler"]
 
 
-class NanobotApp(App[None]):
+class NanobotApp(ConversationActions, App[None]):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
     ENABLE_COMMAND_PALETTE = True
-    # Only ours: a theme picked from Textual's list would not persist.
-    COMMANDS = PROVIDERS | {ModelCommandsProvider}
+    COMMANDS: ClassVar[set[Any]] = PALETTE
     BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("app"))
 
     thinking: reactive[bool] = reactive(False, init=False)
 
-    def __init__(self, session: Session, *, config: Config | None = None,
+    session: Session  # set by attach(): at once when given, after the first frame when booting
+    bridge: SessionBridge
+
+    def __init__(self, session: Session | None = None, *, config: Config | None = None,
                  notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
                  sampler: SamplerFactory | None = None, replay: ReplayProvider | None = None,
                  blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
-                 resumed_events: list[Any] | None = None, stack: Any | None = None) -> None:
+                 resumed_events: list[Any] | None = None, stack: Any | None = None,
+                 boot: Boot | None = None) -> None:
         super().__init__()
         self.stack = stack  # app.core.providers.stack.Stack: slots, registry, router
         # Actions registered after this class was created (other panes) still get bound.
         self._bindings = BindingsMap(actions.bindings("app"))
-        self.config = config or Config()
+        if config is None:
+            from app.core.settings.config import Config
+
+            config = Config()
+        self.config = config
         self.keymap = dict(self.config.keymap)
-        self.session = session
-        self.bridge = SessionBridge(self, session, flush_seconds=flush_seconds)
-        # Tool calls whose policy is "ask" open the permission modal (issue 4).
-        session.approver = lambda request: ask_permission(self, request)
+        self._flush_seconds = flush_seconds
         self._startup_notices = list(notices or [])
         self._fixed_hardware = hardware
         self._sampler_factory = sampler
         self.replay = replay
         self._blink = blink
         self._resumed_events = resumed_events
-        self.pending = PendingStore.for_session(session.store.path if session.store else None)
-        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
+        # Until the session is attached: messages typed are kept here, in memory.
+        self.pending = PendingStore(None)
         self.attachments: list[str] = []
         self.busy = False
-        self.view: ConversationView | None = None
         self.side_mode = "auto"
         self.turn_state = "idle"
         self.turn_detail = ""
@@ -126,6 +148,7 @@ class NanobotApp(App[None]):
         self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
         self._ctx_used = 0
         self._ctx_streamed = 0  # characters streamed since the last real count
+        self._status_at = 0.0
         self.ready = False  # set once composed: handlers before that have nothing to update
         self._build_panes()
         self.flow = PromptFlow(self)
@@ -133,10 +156,46 @@ class NanobotApp(App[None]):
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = self.ops.initial_theme()
+        self.booting = Booting(boot) if session is None else None
+        if session is not None:
+            self.attach(session)
+
+    @property
+    def attached(self) -> bool:
+        return self.booting is None or self.booting.done
+
+    def attach(self, session: Session, *, config: Config | None = None,
+               stack: Any | None = None, notices: list[str] | None = None,
+               resumed_events: list[Any] | None = None) -> None:
+        """Connect the app to its session: given to the constructor, or built by the boot
+        worker after the first frame (with the config, slot stack and events it read)."""
+        if config is not None:
+            self.config = config
+        if stack is not None:
+            self.stack = stack
+        if resumed_events is not None:
+            self._resumed_events = resumed_events
+        self._startup_notices += notices or []
+        self.session = session
+        self.bridge = SessionBridge(self, session, flush_seconds=self._flush_seconds)
+
+        def approver(request: Any) -> Any:  # tool calls whose policy is "ask": the modal
+            from app.tui.screens.permission import ask_permission
+
+            return ask_permission(self, request)
+
+        session.approver = approver
+        early = [item.text for item in self.pending]  # typed while the app was starting
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
         # Thinking starts on only where the model can think: asking a model that cannot is noise.
         can_think = session.provider.capabilities.supports_thinking
         self.set_reactive(NanobotApp.thinking, bool(self.config.ui.show_thinking and can_think))
         session.thinking = self.thinking
+        if self.booting is not None:
+            self.booting.done = True
+        if self.ready:
+            self._session_ready(early)
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -144,6 +203,8 @@ class NanobotApp(App[None]):
         # Kept as attributes: a modal on top (inject line, help) must not hide them from handlers,
         # and App.query_one only searches the active screen.
         self.conversation = Conversation(id="conversation")
+        # Live events become blocks through the same fold that rebuilds a resumed session.
+        self.fold = TranscriptFold(self.conversation)
         self.meter = ContextMeter(id="meter")
         self.swarm = SwarmPanel(id="swarm")
         self.swarm_tree = SwarmTree(id="swarm-tree")  # hidden until a worker exists
@@ -167,9 +228,9 @@ class NanobotApp(App[None]):
     async def on_mount(self) -> None:
         self.ready = True
         tui_signals.install(self)  # SIGTERM/SIGHUP: cancel, kill exec trees, stop servers, exit
-        self.view = ConversationView(self.conversation)
         prompt = self.prompt
         prompt.cursor_blink = self._blink
+        prompt.completer = self.complete_prompt
         self.set_keymap(self.keymap)
         unknown = actions.unknown_ids(self.keymap)
         if unknown:
@@ -177,17 +238,31 @@ class NanobotApp(App[None]):
                 f"[keymap] has unknown action id(s): {', '.join(unknown)}; F1 lists the ids")
         self._apply_thinking_class()
         self._apply_size(self.size.width, self.size.height)
+        if self.attached:
+            self._session_ready()
+            return
+        # First frame now; the core and the session come in the background (app/tui/boot.py).
+        self.refresh_status()
+        self.call_after_refresh(lambda: self.run_worker(run_boot(self), group="boot",
+                                                        exit_on_error=False))
+
+    def _session_ready(self, early: list[str] | None = None) -> None:
+        """Everything that needs the session, once it is attached."""
         self._ctx_used = self._estimate_history()
         self._update_model_panel()
         if self._resumed_events is not None:
-            await self.ops.rebuild_view(self._resumed_events)
+            self.fold.reset()
+            self.conversation.set_blocks(blocks_from_events(self._resumed_events))
         if not self.conversation.blocks and self.replay is None:
-            await self.conversation.add_notice(WELCOME)
+            self.add_notice(WELCOME)
         for note in self._startup_notices:
-            await self.conversation.add_notice(note, "warning")
+            self.add_notice(note, "warning")
+        self._startup_notices = []
         self.flow.refresh_pending()
         self.refresh_status()
-        if len(self.pending):
+        if early:  # typed while starting: it goes out now
+            self.run_worker(self.flow.release_early(early), exit_on_error=False)
+        elif len(self.pending):
             self.say(f"{len(self.pending)} message(s) typed before the app closed are waiting: "
                      "Enter on an empty prompt sends the next, ↑ edits the last")
         if self._fixed_hardware is not None:
@@ -197,32 +272,53 @@ class NanobotApp(App[None]):
         if self.replay is not None:
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
+            from app.tui.model_ops import start_managed_servers
+
             self.run_worker(start_managed_servers(self), group="model-load", exit_on_error=False)
-        announce_processes(self)  # processes started from the CLI (issue 8)
+            if self.booting is not None:  # the real app: have the model ready before it is asked
+                self.run_worker(preload_main_model(self), group="model-load",
+                                exit_on_error=False)
+        from app.tui.screens.processes import announce_processes
+
+        announce_processes(self)  # processes started from the CLI
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
         main = self.main_row
-        main.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-narrow")
+        narrow = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        if narrow != main.has_class("-narrow") and self.side_mode != "auto":
+            # F2 chose for the size the terminal had; a new size is the automatic rule's again.
+            self.side_mode = "auto"
+            main.remove_class("-side-on", "-side-off")
+        main.set_class(narrow, "-narrow")
 
     async def on_unmount(self) -> None:
-        self.bridge.close()
-        await close_mcp(self.session)  # MCP servers and their process groups
-        if self.session.store is not None:
-            self.session.store.close()  # releases the session file's lock
+        if self.attached:
+            from app.core.mcp.manager import close_mcp
+
+            self.bridge.close()
+            await close_mcp(self.session)  # MCP servers and their process groups
+            if self.session.store is not None:
+                self.session.store.close()  # releases the session file's lock
 
     # --- core events -------------------------------------------------------------------------
 
     async def on_core_event(self, message: CoreEvent) -> None:
         ev = message.event
-        if self.view is not None:
-            await self.view.apply(ev)
+        self.fold.apply(ev)
         if isinstance(ev, TextDelta | ReasoningDelta):
             self._ctx_streamed += len(ev.text)
-            self._set_state("thinking" if isinstance(ev, ReasoningDelta) else "streaming")
-        elif isinstance(ev, Usage):
+            state = "thinking" if isinstance(ev, ReasoningDelta) else "streaming"
+            # The meter's estimate grows with every batch: redraw it twice a second, not ten
+            # times (the side panels cost more per frame than the new text).
+            now = time.monotonic()
+            if state != self.turn_state or now - self._status_at >= STATUS_EVERY:
+                self._set_state(state)
+                self.refresh_status()
+            return
+        if isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
         elif isinstance(ev, TurnStarted):
             self._ctx_streamed += len(ev.text)
@@ -233,15 +329,25 @@ class NanobotApp(App[None]):
             self._set_state("waiting", "for the model")
         elif isinstance(ev, Injected):
             self.flow.steer_delivered(ev.text)
+        elif isinstance(ev, Notice | ErrorReported) and self.turn_state == "waiting":
+            # Retries, fallbacks, routing: what the wait is about, on the status line too.
+            text = ev.text if isinstance(ev, Notice) else ev.message
+            self._set_state("waiting", text if len(text) <= 60 else text[:59] + "…")
         elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
             self._set_state("idle")
-        elif isinstance(ev, SwarmUpdated):
-            await self._show_swarm(ev)
-        elif isinstance(ev, CompactionEvent):
-            self.meter.last_tier = manager_last_tier(self.session) or ev.tier
-        elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
-            self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
-            self.meter.stored = ev.stored_tokens
+            self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
+        else:
+            from app.core.context.compaction import CompactionEvent, ContextMeasured
+            from app.core.swarm.events import SwarmUpdated
+
+            if isinstance(ev, SwarmUpdated):
+                await self._show_swarm(ev)
+            elif isinstance(ev, CompactionEvent):
+                self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+                self._compaction_notice(ev)
+            elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
+                self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
+                self.meter.stored = ev.stored_tokens
         self.refresh_status()
 
     async def _show_swarm(self, ev: SwarmUpdated) -> None:
@@ -261,18 +367,19 @@ class NanobotApp(App[None]):
                                               self.bridge.worker_transcript(row.id)))
 
     def action_dashboard(self) -> None:
+        from app.tui.model_ops import open_dashboard
+
         open_dashboard(self)
 
     async def settle(self) -> None:
         """Deliver buffered deltas and wait until they are rendered (for tests and benchmarks;
         the live path never waits like this)."""
-        self.bridge.flush()
+        if self.attached:
+            self.bridge.flush()
         for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
             await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
             if self._message_queue.empty():
                 break
-        if self.view is not None:
-            await self.view.settle()
 
     def on_hardware_sampled(self, message: HardwareSampled) -> None:
         self.hardware_panel.show_snapshot(message.snapshot)
@@ -292,11 +399,20 @@ class NanobotApp(App[None]):
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""
+        if not self.attached:
+            return 0, 0
         pending = sum(estimate_tokens(i.text) for i in self.pending)
         pending += sum(estimate_tokens(a) for a in self.attachments)
         return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
+        self._status_at = time.monotonic()
+        if not self.attached:
+            self.status_bar.set(state="starting", detail="loading the model and tools",
+                                model="…", thinking="…", context="", session="")
+            return
+        from app.core.context.compaction import manager_of
+
         meter = self.meter
         used, estimated = self.context_estimate()
         meter.set_usage(used, self.session.context_limit, estimated)
@@ -307,10 +423,24 @@ class NanobotApp(App[None]):
                 think += " · model can't"
         else:
             think = "off"
+        manager = manager_of(self.session)
         self.status_bar.set(
             state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
             detail=self.turn_detail, model=self.session.provider.model, thinking=think,
-            context=f"{meter.percent:.0f}%", session=self.session.session_id)
+            context=f"{meter.percent:.0f}%", session=self.session.session_id,
+            background="summarising" if manager is not None and manager.task else "")
+
+    def _compaction_notice(self, ev: CompactionEvent) -> None:
+        """A background summary's outcome, in the conversation: nobody waits for it, but the
+        user should know whether it happened."""
+        if ev.tier != "summary":
+            return
+        if ev.action == "failed":
+            self.add_notice(f"compaction: the summary failed ({ev.detail}); nothing waited for "
+                            "it, the conversation goes on as it is (old tool outputs are masked "
+                            "when needed). /compact tries again.", "warning")
+        elif ev.action == "ready":
+            self.add_notice(f"compaction: summary ready, {ev.detail}")
 
     def _update_model_panel(self) -> None:
         p = self.session.provider
@@ -330,8 +460,8 @@ class NanobotApp(App[None]):
     # --- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.busy  # hidden (and Esc free for other uses) when nothing runs
+        if action == "cancel":  # hidden (and Esc free for other uses) when nothing runs
+            return self.busy and self.turn_state != "idle"
         return True
 
     def run_registered_action(self, action_id: str) -> None:
@@ -360,6 +490,11 @@ class NanobotApp(App[None]):
                                    DOUBLE_PRESS_SECONDS)
 
     def action_interrupt(self) -> None:
+        selected = self.screen.get_selected_text()
+        if selected:  # Ctrl+C with a mouse selection copies, as in a terminal
+            self.screen.clear_selection()
+            self.copy_text(selected, "selection")
+            return
         if self.busy:
             self.cancel_turn()
             return
@@ -389,18 +524,21 @@ class NanobotApp(App[None]):
 
     def set_thinking(self, on: bool, budget: int | None = None) -> None:
         self.thinking = on
-        self.bridge.set_thinking(on, budget if on else None)
+        if self.attached:
+            self.bridge.set_thinking(on, budget if on else None)
         self.refresh_status()
 
     def watch_thinking(self, on: bool) -> None:
-        self.session.thinking = on
+        if self.attached:
+            self.session.thinking = on
         self._apply_thinking_class()
         if self.ready:
             self.refresh_status()
 
     def _apply_thinking_class(self) -> None:
+        # Shown or not by the view (a flag, no CSS class: a class change restyles the whole row).
         if self.ready:
-            self.main_row.set_class(not self.thinking, "-hide-thinking")
+            self.conversation.show_thinking = self.thinking
 
     def action_toggle_side(self) -> None:
         side = self.side
@@ -411,17 +549,21 @@ class NanobotApp(App[None]):
         main.set_class(self.side_mode == "on", "-side-on")
 
     def action_help(self) -> None:
+        from app.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))
 
     async def action_clear_view(self) -> None:
-        conv = self.conversation
-        await conv.clear()
-        if self.view is not None:
-            self.view.reply = None
-        n = len(self.session.history)
-        await conv.add_notice(f"view cleared; the session still holds {n} message"
-                              f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+        self.conversation.clear()
+        self.fold.reset()
+        n = len(self.session.history) if self.attached else 0
+        self.add_notice(f"view cleared; the session still holds {n} message"
+                        f"{'s' if n != 1 else ''} (/new starts a fresh one)")
+
+    def add_notice(self, text: str, level: str = "info") -> None:
+        """A note in the conversation, between blocks (never inside a streaming reply)."""
+        self.fold.notice(text, level)
 
     def action_show_screen(self, name: str) -> None:
         entry = get_screen(name)
@@ -470,7 +612,9 @@ class NanobotApp(App[None]):
         # With the slot manager the picker chooses per slot; without it (replay, tests) the palette
         # switches the session's provider only.
         if self.stack is not None:
-            open_slot_picker(self)
+            from app.tui.model_ops import open_model_picker
+
+            open_model_picker(self)
         else:
             self.ops.open_model_picker()
 

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from app.core.agent.events import Event, ReasoningDelta, TextDelta
-from app.core.agent.session import Session, TurnOutcome
-from app.core.context.compaction import manager_of
-from app.core.models.hardware import HardwareSampler, HardwareSnapshot
-from app.core.swarm.swarm import swarm_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest of the core loads after the first frame (see app/tui/boot.py)
     from textual.app import App
+
+    from app.core.agent.session import Session, TurnOutcome
+    from app.core.models.hardware import HardwareSampler, HardwareSnapshot
 
 # The issue asks for ~50-100 ms: one Markdown append (and one layout pass) per batch, 10 a second.
 FLUSH_SECONDS = 0.1
@@ -107,7 +106,10 @@ class SessionBridge:
 
     def start_hardware(self, sampler_factory: Callable[[Callable[[HardwareSnapshot], None]],
                                                        HardwareSampler] | None = None) -> None:
+        from app.core.models.hardware import HardwareSampler
+
         factory = sampler_factory or (lambda cb: HardwareSampler(cb))
+
         def deliver(snap: HardwareSnapshot) -> None:
             self.app.post_message(HardwareSampled(snap))  # thread-safe
 
@@ -138,14 +140,20 @@ class SessionBridge:
 
     # Workers and compaction (issue 6): commands for the swarm pane and /compact.
     def cancel_worker(self, worker_id: str) -> list[str]:
+        from app.core.swarm.swarm import swarm_of
+
         swarm = swarm_of(self.session)
         return swarm.cancel(worker_id) if swarm is not None else []
 
     def worker_transcript(self, worker_id: str) -> tuple[tuple[str, str], ...]:
+        from app.core.swarm.swarm import swarm_of
+
         swarm = swarm_of(self.session)
         return swarm.transcript(worker_id) if swarm is not None else ()
 
     def compact(self) -> str:
+        from app.core.context.compaction import manager_of
+
         manager = manager_of(self.session)
         return manager.compact_now() if manager is not None else "compaction is not set up"
 

@@ -63,7 +63,7 @@ def _processes() -> Screen[Any]:
 
 
 async def _compact(app: NanobotApp, arg: str) -> None:
-    await app.conversation.add_notice(f"compact: {app.bridge.compact()}")
+    app.add_notice(f"compact: {app.bridge.compact()}")
 
 
 register_screen(ScreenEntry("volumes", _volumes, "Volumes", keys="ctrl+o",

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.agent.session import TurnOutcome
 from app.core.context.tokens import estimate_tokens, format_tokens
-from app.core.providers.replay import ReplayProvider
 from app.tui import slash
-from app.tui.screens.inject import InjectScreen
 from widgets.pending_strip import human_size
 from widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
+    from app.core.agent.session import TurnOutcome
+    from app.core.providers.replay import ReplayProvider
     from app.tui.app import NanobotApp
 
 REPLY_ROOM = 512  # tokens kept free for the answer when judging whether a message fits
 
 
 def describe_paste(text: str) -> str:
-    lines = text.count("\n") + 1
+    lines = len(text.splitlines()) or 1  # "a\nb\nc\n" is 3 lines, not 4
     return f"{human_size(len(text.encode('utf-8')))} · {lines:,} line{'s' if lines != 1 else ''}"
 
 
@@ -50,6 +49,12 @@ class PromptFlow:
 
     async def submitted(self, text: str) -> None:
         app = self.app
+        if not app.attached:  # still starting: kept, and sent (or run) once the session is there
+            if text.strip():
+                app.pending.add("queue", text)
+                self.refresh_pending()
+                app.say("Starting up: this goes out as soon as the model is ready.")
+            return
         if await slash.dispatch(app, text):
             return
         if app.busy:
@@ -99,8 +104,9 @@ class PromptFlow:
         app = self.app
         app.busy = busy
         self.prompt.set_busy(busy)
-        if not busy:
-            app.turn_state, app.turn_detail = "idle", ""
+        # The status bar says what happens from the frame Enter is drawn in, before the core's
+        # first event arrives.
+        app.turn_state, app.turn_detail = ("waiting", "for the model") if busy else ("idle", "")
         app.refresh_bindings()
         app.refresh_status()
 
@@ -119,6 +125,19 @@ class PromptFlow:
         elif queued:
             app.say(f"{len(queued)} message(s) wait in the queue: Enter on an empty prompt sends "
                     "the next, ↑ edits the last")
+
+    async def release_early(self, texts: list[str]) -> None:
+        """What was typed while the app started: commands run, the first message is sent, the
+        rest wait in the queue for their turn."""
+        app = self.app
+        for text in texts:
+            if await slash.dispatch(app, text):
+                continue
+            if app.busy:
+                app.pending.add("queue", text)
+            else:
+                self.start_turn(text)
+        self.refresh_pending()
 
     # --- steer / queue / recall ----------------------------------------------------------------
 
@@ -167,6 +186,8 @@ class PromptFlow:
         def done(text: str | None) -> None:
             if text:
                 self.steer(text)
+
+        from app.tui.screens.inject import InjectScreen
 
         self.app.push_screen(InjectScreen(), done)
 

@@ -8,23 +8,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual.command import CommandPalette
-
-from app.core.agent.events import Event
-from app.core.models.embedded import EmbeddedModelError
-from app.core.providers.registry import ProviderSetupError, build_provider
-from app.core.settings import config_edit
-from app.core.settings.config import ConfigError
-from app.core.store.pending import PendingStore
-from app.core.store.session_store import list_sessions
-from app.runtime.sessions import Opened, open_like, sessions_dir
-from app.tui.bridge import SessionBridge
-from app.tui.commands import ModelsProvider
-from app.tui.screens.sessions import SessionsScreen
-from app.tui.transcript import specs_from_events
+from app.tui.transcript import blocks_from_events
 from themes import DEFAULT_THEME
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the core's modules are imported where used: the app draws before they load
+    from app.core.agent.events import Event
+    from app.runtime.sessions import Opened
     from app.tui.app import NanobotApp
 
 log = logging.getLogger(__name__)
@@ -60,8 +49,10 @@ class SessionOps:
         if not persist:
             return True
         try:
+            from app.core.settings import config_edit
+
             config_edit.set_value("ui", "theme", name)
-        except (ConfigError, OSError) as exc:
+        except (config_edit.ConfigError, OSError) as exc:
             app.say(f"Theme {name} is on for now, but the config was not updated: {exc}", "error")
             return True
         app.say(f"Theme {name} (saved in the config)")
@@ -70,6 +61,13 @@ class SessionOps:
     # --- sessions ----------------------------------------------------------------------------
 
     def open_sessions(self) -> None:
+        if not self.app.attached:
+            self.app.say("Still starting: the sessions list opens in a moment.", "warning")
+            return
+        from app.core.store.session_store import list_sessions
+        from app.runtime.sessions import sessions_dir
+        from app.tui.screens.sessions import SessionsScreen
+
         infos = list_sessions(sessions_dir())
 
         def chosen(path: Path | None) -> None:
@@ -82,6 +80,9 @@ class SessionOps:
         self.app.run_worker(self.resume(path), group="switch", exit_on_error=False)
 
     def _refuse_while_busy(self, what: str) -> bool:
+        if not self.app.attached:
+            self.app.say(f"Still starting: try {what} in a moment.", "warning")
+            return True
         if self.app.busy:
             self.app.say(f"A turn is running: cancel it (Esc Esc) before {what}.", "warning")
             return True
@@ -94,6 +95,8 @@ class SessionOps:
             self.app.say("That is the session you are in.")
             return
         try:
+            from app.runtime.sessions import open_like
+
             opened = open_like(self.app.session, path)
         except OSError as exc:
             self.app.say(f"Could not open {path.name}: {exc}", "error")
@@ -101,11 +104,13 @@ class SessionOps:
         await self._switch(opened, f"Resumed {path.stem}")
         note = opened.damage_note(path.name)
         if note:
-            await self.app.conversation.add_notice(note, "warning")
+            self.app.add_notice(note, "warning")
 
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
             return
+        from app.runtime.sessions import open_like
+
         await self._switch(open_like(self.app.session), "New session")
 
     async def _switch(self, opened: Opened, message: str) -> None:
@@ -117,6 +122,9 @@ class SessionOps:
         app.session = opened.session
         opened.session.thinking = app.thinking
         opened.session.thinking_budget = old.thinking_budget
+        from app.core.store.pending import PendingStore
+        from app.tui.bridge import SessionBridge
+
         app.bridge = SessionBridge(app, opened.session, flush_seconds=app.bridge.flush_seconds)
         if app._fixed_hardware is None:
             app.bridge.start_hardware(app._sampler_factory)
@@ -130,17 +138,17 @@ class SessionOps:
         app.say(message)
 
     async def rebuild_view(self, events: list[Event]) -> None:
-        conv = self.app.conversation
-        await conv.clear()
-        if self.app.view is not None:
-            self.app.view.reply = None
-            self.app.view.closed_turns.clear()
-        await conv.add_specs(specs_from_events(events))
-        conv.scroll_end(animate=False)
+        """Show a saved session: all of it, scrollable (drawn lazily, the newest first)."""
+        self.app.fold.reset()
+        self.app.conversation.set_blocks(blocks_from_events(events))
 
     # --- models --------------------------------------------------------------------------------
 
     def open_model_picker(self) -> None:
+        from textual.command import CommandPalette
+
+        from app.tui.commands import ModelsProvider
+
         self.app.push_screen(CommandPalette(providers=[ModelsProvider],
                                             placeholder="Pick a model…"))
 
@@ -150,6 +158,9 @@ class SessionOps:
             return
         app.say(f"Loading {choice}…")
         try:
+            from app.core.models.embedded import EmbeddedModelError
+            from app.core.providers.registry import ProviderSetupError, build_provider
+
             selection = await asyncio.to_thread(build_provider, app.config, choice)
         except (ProviderSetupError, EmbeddedModelError, OSError, ValueError) as exc:
             app.say(f"Could not switch to {choice}: {exc}", "error")
@@ -157,7 +168,7 @@ class SessionOps:
         old = app.session.provider
         app.session.set_provider(selection.provider)
         for note in selection.notices:
-            await app.conversation.add_notice(note, "warning")
+            app.add_notice(note, "warning")
         app._update_model_panel()
         app.refresh_status()
         app.say(f"Model: {selection.provider.model}")

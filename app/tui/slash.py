@@ -124,7 +124,21 @@ async def _model(app: NanobotApp, arg: str) -> None:
 
 
 async def _sessions(app: NanobotApp, arg: str) -> None:
-    app.action_sessions()
+    if not arg:
+        app.action_sessions()
+        return
+    from app.core.store.session_store import list_sessions
+    from app.runtime.sessions import sessions_dir
+
+    infos = list_sessions(sessions_dir())
+    match = [i for i in infos if i.session_id == arg] or [
+        i for i in infos if i.session_id.startswith(arg)]
+    if len(match) != 1:
+        what = "no saved session" if not match else f"{len(match)} sessions"
+        app.say(f"/sessions {arg}: {what} match (Tab completes the ids, /sessions lists them)",
+                "warning")
+        return
+    app.resume_path(match[0].path)
 
 
 async def _new(app: NanobotApp, arg: str) -> None:
@@ -136,11 +150,16 @@ async def _clear(app: NanobotApp, arg: str) -> None:
 
 
 async def _theme(app: NanobotApp, arg: str) -> None:
-    if not arg:
+    if not arg:  # in the conversation: it wraps (the flash line would cut the list)
         names = ", ".join(app.theme_names())
-        app.say(f"theme: {app.theme}. Available: {names}. Use /theme NAME.")
+        app.add_notice(f"theme: {app.theme}. Available: {names}. /theme NAME switches "
+                       "(Tab completes the name).")
         return
     app.set_theme(arg)
+
+
+async def _copy(app: NanobotApp, arg: str) -> None:
+    app.copy_last(arg.strip().lower())
 
 
 async def _help(app: NanobotApp, arg: str) -> None:
@@ -151,11 +170,14 @@ for _cmd in (
     SlashCommand("think", "[on|off|N]", "Thinking on/off, or on with a token budget N", _think,
                  ("on", "off", "4096")),
     SlashCommand("model", "[NAME]", "Switch model (no name: pick from a list)", _model),
-    SlashCommand("sessions", "", "List saved sessions and resume one", _sessions),
+    SlashCommand("sessions", "[ID]", "List saved sessions and resume one (or resume ID)",
+                 _sessions),
     SlashCommand("new", "", "Start a new session (this one stays saved)", _new),
     SlashCommand("clear", "", "Clear the view (the session keeps everything)", _clear),
     SlashCommand("theme", "[NAME]", "Switch theme and remember it", _theme,
                  ("nanobot-dark", "nanobot-light")),
     SlashCommand("help", "", "Keys and commands", _help),
+    SlashCommand("copy", "[code]", "Copy the last reply (or its last code block)", _copy,
+                 ("", "code")),
 ):
     register_slash(_cmd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -9,14 +10,16 @@ from textual.message import Message
 
 from app.core.agent.session import Session, SessionOptions
 from app.core.models.hardware import HardwareSnapshot
+from app.core.providers.base import ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
 from app.core.store.session_store import SessionStore
-from app.core.tools.base import ToolRegistry
+from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 from app.core.tools.files import default_tools
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
+from widgets.blocks import Block
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOG = ROOT / "assets" / "demo-session.jsonl"
@@ -68,3 +71,67 @@ class Recorder:
                 continue
             collapsed.append(n)
         return collapsed
+
+
+# --- reading the conversation view ---------------------------------------------------------------
+
+
+def blocks(app: NanobotApp, kind: str | None = None) -> list[Block]:
+    """The conversation's blocks (of one kind)."""
+    return [b for b in app.conversation.blocks if kind is None or b.kind == kind]
+
+
+def drawn_text(app: NanobotApp, block: Block | None = None) -> str:
+    """What the view draws, as plain text: one block's lines, or every block's."""
+    conv = app.conversation
+    out = []
+    for i, b in enumerate(conv.blocks):
+        if block is None or b is block:
+            out += [strip.text.rstrip() for strip in conv._draw(i)]
+    return "\n".join(out)
+
+
+def screen_lines(app: NanobotApp) -> list[str]:
+    """The conversation's lines as they are on screen now."""
+    conv = app.conversation
+    return [conv.render_line(y).text.rstrip() for y in range(conv.size.height)]
+
+
+def said(app: NanobotApp) -> list[str]:
+    """What the user said, in order: messages and steers."""
+    return [b.text for b in app.conversation.blocks if b.kind in ("user", "steer")]
+
+
+class GatedTool:
+    """A read-only tool that runs until ``gate`` opens (or the turn is cancelled): while it
+    runs, steers wait for its result (a steer cuts only text being written)."""
+
+    read_only = True
+    spec = ToolSpec("wait_for_gate", "Waits until the test opens the gate.",
+                    {"type": "object", "properties": {}})
+
+    def __init__(self, gate: asyncio.Event) -> None:
+        self.gate = gate
+        self.started = asyncio.Event()
+
+    def label(self, args: dict[str, Any]) -> str:
+        return "Waiting"
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        self.started.set()
+        waiter = asyncio.ensure_future(ctx.cancel.wait())
+        opened = asyncio.ensure_future(self.gate.wait())
+        await asyncio.wait({waiter, opened}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        opened.cancel()
+        return ToolResult("[cancelled by user]" if ctx.cancel.cancelled else "gate opened",
+                          is_error=ctx.cancel.cancelled)
+
+
+def tool_running_app(workspace: Path, gate: asyncio.Event, *after: ScriptedReply | str,
+                     **kwargs: Any) -> tuple[NanobotApp, ScriptedProvider, GatedTool]:
+    """An app whose first reply runs :class:`GatedTool`; ``after`` are the replies that follow."""
+    app, provider = make_app(workspace, ScriptedReply.call("wait_for_gate"), *after, **kwargs)
+    tool = GatedTool(gate)
+    app.session.tools.register(tool)
+    return app, provider, tool

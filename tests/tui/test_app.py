@@ -6,14 +6,8 @@ import asyncio
 from pathlib import Path
 
 from app.core.providers.scripted import ScriptedReply
-from tests.tui.harness import Recorder, make_app
-from widgets.assistant_message import AssistantMessage
-from widgets.conversation import Conversation
-from widgets.notice_line import NoticeLine
+from tests.tui.harness import Recorder, blocks, drawn_text, make_app
 from widgets.status_bar import StatusBar
-from widgets.thinking_block import ThinkingBlock
-from widgets.tool_call import ToolCallBlock
-from widgets.user_message import UserMessage
 
 
 async def test_typed_question_streams_an_answer(tmp_path: Path) -> None:
@@ -23,9 +17,10 @@ async def test_typed_question_streams_an_answer(tmp_path: Path) -> None:
         await pilot.press(*"17*3?", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.query_one(UserMessage).text == "17*3?"
-        msg = app.query_one(AssistantMessage)
-        assert msg.source == "**51** is the answer."
+        assert [u.text for u in blocks(app, "user")] == ["17*3?"]
+        (msg,) = blocks(app, "assistant")
+        assert msg.text == "**51** is the answer." and not msg.streaming
+        assert "51 is the answer." in drawn_text(app, msg)  # drawn as Markdown: no asterisks
         assert app.query_one(StatusBar).state == "idle"
     core = rec.core()
     assert core[:4] == ["PromptInput.Submitted", "SessionStarted", "TurnStarted", "MessageAdded"]
@@ -41,7 +36,7 @@ async def test_deltas_reach_the_view_in_batches(tmp_path: Path) -> None:
         await pilot.press(*"go", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        text = "".join(m.source for m in app.query(AssistantMessage))
+        text = "".join(m.text for m in blocks(app, "assistant"))
         assert text == "".join(f"w{i} " for i in range(200))
     # 200 deltas, flushed once (by the non-delta event after them): one merged delta reached the UI
     assert rec.names.count("TextDelta") == 1
@@ -55,14 +50,17 @@ async def test_tool_call_block_then_answer(tmp_path: Path) -> None:
         await pilot.press(*"ls", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        block = app.query_one(ToolCallBlock)
-        assert block.tool_name == "list_dir" and block.status == "ok"
-        assert "alpha.txt" in block.result
-        children = list(app.query_one(Conversation).children)
-        assert children.index(block) < children.index(app.query_one(AssistantMessage))
-        block.focus()
+        (block,) = blocks(app, "tool")
+        assert block.name == "list_dir" and block.status == "ok"
+        assert "alpha.txt" in block.text
+        kinds = [b.kind for b in app.conversation.blocks]
+        assert kinds.index("tool") < kinds.index("assistant")
+        await pilot.press("shift+tab")  # the conversation: pick the tool block, open it
+        assert app.conversation.has_focus
+        while app.conversation.selected_block() is not block:
+            await pilot.press("up")
         await pilot.press("enter")
-        assert block.expanded
+        assert block.open
 
 
 async def test_thinking_block_streams_and_folds_when_the_answer_starts(tmp_path: Path) -> None:
@@ -73,8 +71,10 @@ async def test_thinking_block_streams_and_folds_when_the_answer_starts(tmp_path:
         await pilot.press(*"q", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        block = app.query_one(ThinkingBlock)
-        assert block.text == "Let me think." and block.collapsed
+        (block,) = blocks(app, "thinking")
+        assert block.text == "Let me think." and not block.open and not block.streaming
+        assert "Thought (3 words)" in drawn_text(app, block)
+        assert "think." not in drawn_text(app, block)  # folded once the answer started
         assert provider.requests[-1].thinking
 
 
@@ -86,7 +86,7 @@ async def test_provider_error_shows_an_error_marker(tmp_path: Path) -> None:
         await pilot.press(*"hi", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        errors = [n for n in app.query(NoticeLine) if n.kind == "error"]
+        errors = [n for n in blocks(app, "notice") if n.level == "error"]
         assert errors and "server said no" in errors[0].text
         assert not app.busy
 
@@ -100,10 +100,12 @@ async def test_malformed_markdown_renders_without_crashing(tmp_path: Path) -> No
         await pilot.press(*"x", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "".join(m.source for m in app.query(AssistantMessage)) == text
+        (reply,) = blocks(app, "assistant")
+        assert reply.text == text
+        assert "never closed" in drawn_text(app, reply)
 
 
-async def test_long_reply_is_split_into_small_documents(tmp_path: Path) -> None:
+async def test_long_reply_is_drawn_in_pieces_cut_outside_fences(tmp_path: Path) -> None:
     para = "A paragraph of text that goes on for a while. " * 8 + "\n\n"
     fence = "```python\n" + "x = 1\n\n" * 30 + "```\n\n"  # blank lines inside the fence
     text = (para * 10 + fence) * 4
@@ -113,11 +115,13 @@ async def test_long_reply_is_split_into_small_documents(tmp_path: Path) -> None:
         await pilot.press(*"x", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        segments = list(app.query(AssistantMessage))
-        assert len(segments) > 3
-        assert "".join(s.source for s in segments) == text
-        for s in segments:  # no cut inside a fence: every segment has balanced fences
-            assert s.source.count("```") % 2 == 0
+        (reply,) = blocks(app, "assistant")
+        assert reply.text == text
+        drawn = drawn_text(app, reply)
+        assert drawn.count("x = 1") == 4 * 30  # every code line, each fence whole
+        flat = " ".join(drawn.split())  # the paragraphs wrap; their words all come through
+        assert flat.count("A paragraph of text that goes on for a while.") == 8 * 40
+        assert "```" not in drawn
 
 
 async def test_escape_twice_cancels_and_keeps_the_partial_reply(tmp_path: Path) -> None:
@@ -137,9 +141,9 @@ async def test_escape_twice_cancels_and_keeps_the_partial_reply(tmp_path: Path) 
         await pilot.press("escape")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        msg = app.query_one(AssistantMessage)
-        assert msg.has_class("-cancelled") and msg.source == "partial "
-        assert any(n.kind == "cancelled" for n in app.query(NoticeLine))
+        (msg,) = blocks(app, "assistant")
+        assert msg.cancelled and msg.text == "partial "
+        assert any(n.level == "cancelled" for n in blocks(app, "notice"))
         assert provider.chunks_after_cancel == 0
     core = rec.core()
     assert core.index("TurnCancelled") > core.index("TextDelta")

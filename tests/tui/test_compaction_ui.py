@@ -9,9 +9,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from tests.core.context.compaction_helpers import build, gated_summary
 from tests.pilot_wait import until
-from widgets.assistant_message import AssistantMessage
-from widgets.notice_line import NoticeLine
-from widgets.user_message import UserMessage
+from tests.tui.harness import blocks
 
 
 async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
@@ -29,24 +27,28 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
             await app.workers.wait_for_complete()
             assert n < 40
         await memory.request_seen.wait()
+        await until(pilot, lambda: app.status_bar.background == "summarising",
+                    what="the status bar to say a summary runs")
         # The summariser is stuck; the user goes on typing and gets answers.
         for extra in ("one more question", "and another"):
             provider.enqueue(f"answer to {extra}")
             await pilot.press(*extra, "enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
-            assert app.query(UserMessage).last().text == extra
-            assert app.query(AssistantMessage).last().source == f"answer to {extra}"
+            assert blocks(app, "user")[-1].text == extra
+            assert blocks(app, "assistant")[-1].text == f"answer to {extra}"
             assert manager.task is not None and not manager.task.done()
         gate.set()
         await manager.wait_summary()
         assert manager.pending is not None
+        await until(pilot, lambda: blocks(app, "notice")[-1].text.startswith(
+            "compaction: summary ready"), what="the summary's outcome in the conversation")
         # /compact is a command, not a turn: it reports what the core did.
         turns_before = len(provider.requests)
         await pilot.press(*"/compact", "enter")
         await pilot.pause()
         assert len(provider.requests) == turns_before
-        assert app.query(NoticeLine).last().text.startswith("compact: ")
+        assert any(b.text.startswith("compact: ") for b in blocks(app, "notice"))
         assert manager_of(session) is manager
         assert [e.action for e in events if isinstance(e, CompactionEvent)
                 and e.tier == "summary"][:2] == ["started", "ready"]
@@ -74,3 +76,33 @@ async def test_the_meter_never_shows_more_than_the_window_is_sent(tmp_path: Path
             await app.settle()
             assert app.meter.percent <= 100.0, f"turn {n}: {app.meter.percent:.0f}%"
         assert app.meter.stored > 2000  # what the session holds is shown apart
+
+
+async def test_a_failed_summary_says_so_and_the_turn_does_not_wait(tmp_path: Path) -> None:
+    from app.core.providers.base import ProviderError
+
+    failing = ScriptedReply(error=ProviderError("memory slot model crashed"))
+    session, provider, memory, manager, _, _ = build(tmp_path, summary_replies=[failing],
+                                                     output=1000)
+    app = NanobotApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        n = 0
+        while not memory.requests:
+            n += 1
+            provider.enqueue(_call(n))
+            provider.enqueue(f"Record {n} is fetched.")
+            await pilot.press(*f"fetch record {n}", "enter")
+            await app.workers.wait_for_complete()
+            assert n < 40
+        await manager.wait_summary()
+        await until(pilot, lambda: any("the summary failed" in b.text
+                                       for b in blocks(app, "notice")),
+                    what="the failure in the conversation")
+        note = next(b for b in blocks(app, "notice") if "the summary failed" in b.text)
+        assert note.level == "warning" and "memory slot model crashed" in note.text
+        assert app.status_bar.background == ""
+        provider.enqueue("still here")
+        await pilot.press(*"next question", "enter")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: blocks(app, "assistant")[-1].text == "still here",
+                    what="the next answer")

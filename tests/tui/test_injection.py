@@ -10,10 +10,9 @@ from app.core.agent.messages import ToolCall
 from app.core.providers.scripted import ScriptedReply
 from app.core.store.pending import PendingStore
 from app.tui.screens.inject import InjectScreen
-from tests.tui.harness import Recorder, make_app
+from tests.tui.harness import Recorder, blocks, make_app, said, tool_running_app
 from widgets.pending_strip import PendingStrip
 from widgets.prompt_input import PromptInput
-from widgets.user_message import UserMessage
 
 
 def tool_chain(gate: asyncio.Event) -> list[ScriptedReply | str]:
@@ -26,7 +25,7 @@ def tool_chain(gate: asyncio.Event) -> list[ScriptedReply | str]:
 
 
 async def test_enter_while_running_steers_the_next_step(tmp_path: Path) -> None:
-    gate = asyncio.Event()
+    gate = asyncio.Event()  # never opened: the model "writes" until something stops it
     app, provider = make_app(tmp_path, ScriptedReply(chunks=["a", "b"], gate_at=1, gate=gate),
                              ScriptedReply.call("read_file", path="x.txt"), "ok")
     (tmp_path / "x.txt").write_text("x")
@@ -35,21 +34,20 @@ async def test_enter_while_running_steers_the_next_step(tmp_path: Path) -> None:
         await pilot.press(*"list files", "enter")
         await provider.request_seen.wait()
         await pilot.press(*"use read_file on x.txt instead", "enter")
-        await pilot.pause()
-        strip = app.query_one(PendingStrip)
-        assert strip.items == [("steer", "use read_file on x.txt instead")]
-        assert app.pending.items("steer")
-        gate.set()
+        # The reply in progress stops for the steer: no need to wait for the gate.
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert not gate.is_set()
         # The steer reached the model as a user message on the very next request...
         second = provider.requests[1].messages
-        assert any(m.role == "user" and m.content == "use read_file on x.txt instead"
-                   for m in second)
-        steers = [u for u in app.query(UserMessage) if u.steer]
+        assert [(m.role, m.content) for m in second[-2:]] == [
+            ("assistant", "a"), ("user", "use read_file on x.txt instead")]
+        steers = blocks(app, "steer")
         assert [s.text for s in steers] == ["use read_file on x.txt instead"]
+        assert blocks(app, "assistant")[0].ended == "steered"
+        strip = app.query_one(PendingStrip)
         assert strip.items == [] and len(app.pending) == 0
-    assert "Injected" in rec.names
+    assert rec.names.index("ReplySteered") < rec.names.index("Injected")
 
 
 async def test_tab_queues_for_after_the_turn_and_it_runs_next(tmp_path: Path) -> None:
@@ -69,17 +67,17 @@ async def test_tab_queues_for_after_the_turn_and_it_runs_next(tmp_path: Path) ->
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert [u.text for u in app.query(UserMessage)] == ["first", "then this"]
+        assert said(app) == ["first", "then this"]
         assert len(app.pending) == 0
     assert rec.names.count("TurnStarted") == 2
 
 
 async def test_up_recalls_the_last_pending_message_for_editing(tmp_path: Path) -> None:
     gate = asyncio.Event()
-    app, provider = make_app(tmp_path, ScriptedReply(chunks=["a", "b"], gate_at=1, gate=gate))
+    app, _, tool = tool_running_app(tmp_path, gate, "done")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press(*"go", "enter")
-        await provider.request_seen.wait()
+        await tool.started.wait()  # steers wait for a running tool's result
         await pilot.press(*"steer one", "enter", *"steer two", "enter")
         assert app.session.pending_steers == ("steer one", "steer two")
         await pilot.press("up")
@@ -115,11 +113,10 @@ async def test_pending_messages_are_on_disk_until_delivered(tmp_path: Path) -> N
 
 async def test_cancel_keeps_the_queue_waiting(tmp_path: Path) -> None:
     gate = asyncio.Event()
-    app, provider = make_app(tmp_path, ScriptedReply(chunks=["a", "b"], gate_at=1, gate=gate),
-                             "queued answer")
+    app, _, tool = tool_running_app(tmp_path, gate, "a steer's answer", "queued answer")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press(*"go", "enter")
-        await provider.request_seen.wait()
+        await tool.started.wait()
         await pilot.press(*"a steer", "enter", *"queued", "tab")
         await pilot.press("escape", "escape")
         await app.workers.wait_for_complete()
@@ -133,19 +130,19 @@ async def test_cancel_keeps_the_queue_waiting(tmp_path: Path) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()  # ...and once it finishes, the rest follow
         await pilot.pause()
-        assert [u.text for u in app.query(UserMessage)] == ["go", "a steer", "queued"]
+        assert said(app) == ["go", "a steer", "queued"]
         assert len(app.pending) == 0
 
 
 async def test_backtick_opens_the_inject_line_only_while_running(tmp_path: Path) -> None:
     gate = asyncio.Event()
-    app, provider = make_app(tmp_path, ScriptedReply(chunks=["a", "b"], gate_at=1, gate=gate))
+    app, _, tool = tool_running_app(tmp_path, gate, "done")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("`")
         prompt = app.query_one(PromptInput)
         assert prompt.value == "`", "idle: the backtick is typed"
         await pilot.press("backspace", *"go", "enter")
-        await provider.request_seen.wait()
+        await tool.started.wait()
         await pilot.press("`")
         await pilot.pause()
         assert isinstance(app.screen, InjectScreen)
@@ -156,7 +153,7 @@ async def test_backtick_opens_the_inject_line_only_while_running(tmp_path: Path)
         gate.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any(u.steer and u.text == "stop and summarise" for u in app.query(UserMessage))
+        assert any(u.text == "stop and summarise" for u in blocks(app, "steer"))
 
 
 async def test_pending_messages_come_back_after_a_crash(tmp_path: Path) -> None:

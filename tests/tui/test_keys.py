@@ -12,12 +12,10 @@ from app.core.providers.scripted import ScriptedReply
 from app.core.settings.config import Config
 from app.tui import actions
 from app.tui.screens.help import HelpScreen
-from tests.tui.harness import Recorder, make_app
-from widgets.conversation import Conversation
+from tests.pilot_wait import until
+from tests.tui.harness import Recorder, blocks, drawn_text, make_app
 from widgets.flash import Flash
 from widgets.status_bar import StatusBar
-from widgets.thinking_block import ThinkingBlock
-from widgets.user_message import UserMessage
 
 
 def gated(*chunks: str, at: int = 1) -> tuple[ScriptedReply, asyncio.Event]:
@@ -82,20 +80,23 @@ async def test_ctrl_t_changes_the_next_request_and_the_view(tmp_path: Path) -> N
         await pilot.press(*"a", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        block = app.query_one(ThinkingBlock)
-        assert block.display and provider.requests[-1].thinking
+        (block,) = blocks(app, "thinking")
+        conv = app.conversation
+        assert "Thought" in drawn_text(app, block) and provider.requests[-1].thinking
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert not app.thinking and not app.session.thinking
-        assert app.query_one("#main").has_class("-hide-thinking")
-        assert not block.display  # hidden by the CSS class, not removed
+        assert not conv.show_thinking
+        assert drawn_text(app, block) == ""  # not drawn, still there
+        assert block in conv.blocks
         assert app.query_one(StatusBar).thinking == "off"
         await pilot.press(*"b", "enter")
         await app.workers.wait_for_complete()
         assert provider.requests[-1].thinking is False
         await pilot.press("ctrl+t")
         await pilot.pause()
-        assert block.display and app.query_one(StatusBar).thinking.startswith("on")
+        assert "Thought" in drawn_text(app, block)
+        assert app.query_one(StatusBar).thinking.startswith("on")
 
 
 async def test_keymap_remaps_an_action_by_id(tmp_path: Path) -> None:
@@ -107,8 +108,7 @@ async def test_keymap_remaps_an_action_by_id(tmp_path: Path) -> None:
         assert app.thinking == before
         await pilot.press("ctrl+y")
         assert app.thinking != before
-        notes = [w for w in app.query_one(Conversation).children if "no_such_action" in str(
-            getattr(w, "text", ""))]
+        notes = [b for b in app.conversation.blocks if "no_such_action" in b.text]
         assert notes, "an unknown keymap id is reported"
 
 
@@ -150,7 +150,7 @@ async def test_ctrl_l_clears_the_view_but_not_the_session(tmp_path: Path) -> Non
         await pilot.pause()
         await pilot.press("ctrl+l")
         await pilot.pause()
-        assert not app.query(UserMessage)
+        assert not blocks(app, "user")
         assert len(app.session.history) == 2
 
 
@@ -172,3 +172,60 @@ async def test_f2_toggles_the_side_column_and_it_hides_below_80x24(tmp_path: Pat
         await pilot.press("f2")
         await pilot.pause()
         assert side.display  # the user asked for it
+
+
+async def test_after_f2_a_resize_across_80x24_hands_the_side_column_back_to_the_rule(
+        tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        side = app.query_one("#side")
+        await pilot.press("f2", "f2")  # off, then on again: the user's choice at this size
+        await pilot.pause()
+        assert side.display and app.side_mode == "on"
+        await pilot.resize_terminal(70, 20)
+        await until(pilot, lambda: not side.display, what="the side column to hide")
+        assert app.side_mode == "auto"
+        await pilot.resize_terminal(100, 30)
+        await until(pilot, lambda: side.display, what="the side column to come back")
+
+
+async def test_the_cancel_key_leaves_the_footer_with_the_end_of_the_turn(tmp_path: Path) -> None:
+    reply, gate = gated("a", "b")
+    app, provider = make_app(tmp_path, reply)
+    states: list[str] = []
+    start = app.flow.start_turn
+
+    def start_turn(text: str) -> None:  # the status as drawn in the frame of the Enter
+        start(text)
+        states.append(app.status_bar.state)
+
+    app.flow.start_turn = start_turn  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"go", "enter")
+        assert states == ["waiting"]  # before the core's first event arrives
+        await provider.request_seen.wait()
+        assert app.check_action("cancel", ())
+        seen: list[bool] = []
+        original = app.fold.apply
+
+        def apply(ev: object) -> None:  # what the footer would show right after the last event
+            original(ev)  # type: ignore[arg-type]
+            if type(ev).__name__ == "TurnFinished":
+                app.call_later(lambda: seen.append(bool(app.check_action("cancel", ()))))
+
+        app.fold.apply = apply  # type: ignore[method-assign]
+        gate.set()
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: bool(seen), what="the turn's end")
+        assert seen == [False] and not app.check_action("cancel", ())
+
+
+async def test_f6_footer_has_no_stray_palette_entry(tmp_path: Path) -> None:
+    from textual.widgets import Footer
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f6")
+        await until(pilot, lambda: type(app.screen).__name__ == "ProcessesScreen",
+                    what="the processes screen")
+        assert not app.screen.query_one(Footer).show_command_palette

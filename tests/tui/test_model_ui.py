@@ -25,7 +25,6 @@ from tests.tui.snapshots.model_screens import (
     sampler_with,
 )
 from widgets.doctor_view import DoctorView
-from widgets.notice_line import NoticeLine
 from widgets.resource_meter import ResourceMeter
 from widgets.slot_table import SlotTable
 
@@ -72,7 +71,7 @@ def make_app(tmp_path: Path, config: str = "[local.main]\ncontext_size = 1024\n"
 
 
 def notices(app: NanobotApp) -> list[str]:
-    return [n.text for n in app.query(NoticeLine)]
+    return [n.text for n in app.conversation.blocks if n.kind == "notice"]
 
 
 async def test_slash_commands_in_the_app(tmp_path: Path) -> None:

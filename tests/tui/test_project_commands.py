@@ -20,7 +20,6 @@ from app.tui.screens.permission import PermissionScreen
 from tests.pilot_wait import until
 from tests.servers import MCP_SERVER
 from tests.tui.harness import FIXED_HW, make_session
-from widgets.notice_line import NoticeLine
 
 
 def app_for(ws: Path, *replies: ScriptedReply | str, config: Config | None = None
@@ -34,7 +33,7 @@ def app_for(ws: Path, *replies: ScriptedReply | str, config: Config | None = Non
 
 
 def notices(app: NanobotApp) -> list[str]:
-    return [n.text for n in app.conversation.query(NoticeLine)]
+    return [b.text for b in app.conversation.blocks if b.kind == "notice"]
 
 
 async def test_mcp_without_servers_says_how_to_add_one(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Huge pastes, the context meter, pruning, and replaying a recorded session."""
+"""Huge pastes, the context meter, full scrollback, and replaying a recorded session."""
 
 from __future__ import annotations
 
@@ -12,18 +12,11 @@ from app.core.agent.session import Session, SessionOptions
 from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
-from tests.tui.harness import DEMO_LOG, FIXED_HW, make_app
-from widgets.assistant_message import AssistantMessage
+from tests.tui.harness import DEMO_LOG, FIXED_HW, blocks, make_app, screen_lines
 from widgets.context_meter import band_for
-from widgets.conversation import Conversation
 from widgets.flash import Flash
-from widgets.notice_line import NoticeLine
 from widgets.pending_strip import PendingStrip
 from widgets.prompt_input import PromptInput
-from widgets.prune_marker import PruneMarker
-from widgets.thinking_block import ThinkingBlock
-from widgets.tool_call import ToolCallBlock
-from widgets.user_message import UserMessage
 
 MEGABYTE = ("x" * 99 + "\n") * 10_486  # 1 MB of text, 10,486 lines
 
@@ -59,7 +52,7 @@ async def test_a_small_multiline_paste_is_sent_with_its_size_shown(tmp_path: Pat
         await pilot.press(*"explain", "enter")
         await app.workers.wait_for_complete()
         sent = provider.requests[0].messages[-1].content
-        assert sent.startswith("explain\n\n[pasted text: 18 B · 3 lines]")
+        assert sent.startswith("explain\n\n[pasted text: 18 B · 2 lines]")
         assert "line one\nline two" in sent
     single, _ = make_app(tmp_path)
     async with single.run_test(size=(100, 30)) as pilot:
@@ -87,24 +80,20 @@ async def test_meter_follows_usage_and_streamed_estimates(tmp_path: Path) -> Non
         assert app.status_bar.context == "85%"
 
 
-async def test_old_blocks_are_pruned_and_can_be_restored(tmp_path: Path) -> None:
-    app, _ = make_app(tmp_path, *[f"answer {i}" for i in range(8)])
+async def test_the_whole_conversation_stays_scrollable(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, *[f"answer {i}" for i in range(40)])
     async with app.run_test(size=(100, 30)) as pilot:
-        conv = app.query_one(Conversation)
-        conv.high_water, conv.low_water = 6, 4
-        for i in range(8):
+        conv = app.conversation
+        for i in range(40):
             await pilot.press(*f"q{i}", "enter")
             await app.workers.wait_for_complete()
         await pilot.pause()
-        assert len(conv.blocks) <= 6 and conv.pruned
-        assert app.query_one(PruneMarker)
-        shown = [u.text for u in app.query(UserMessage)]
-        assert "q0" not in shown and "q7" in shown
-        assert len(app.session.history) == 16  # the session keeps everything
-        hidden = len(conv.pruned)
-        await conv.restore(2)
-        await pilot.pause()
-        assert len(conv.pruned) == hidden - 2
+        assert [u.text for u in blocks(app, "user")] == [f"q{i}" for i in range(40)]
+        assert conv.follow and any("answer 39" in line for line in screen_lines(app))
+        await pilot.press("ctrl+home")  # from the prompt, no focus change needed
+        assert conv.scroll_y == 0 and not conv.follow
+        assert any("q0" in line for line in screen_lines(app))
+        assert not any("hidden" in line or "restore" in line for line in screen_lines(app))
 
 
 async def test_replay_of_the_demo_log_drives_the_same_view() -> None:
@@ -115,15 +104,15 @@ async def test_replay_of_the_demo_log_drives_the_same_view() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        users = [u.text for u in app.query(UserMessage)]
+        users = [u.text for u in app.conversation.blocks if u.kind in ("user", "steer")]
         assert users == ["Which files are in this folder?", "How do I reverse a string in Python?",
                          "Read notes.txt", "Only the first line, please.",
                          "Write a long essay on text editors."]
-        assert [b.tool_name for b in app.query(ToolCallBlock)] == ["list_dir", "read_file"]
-        assert app.query_one(ThinkingBlock).text.startswith("The user wants")
-        replies = "".join(m.source for m in app.query(AssistantMessage))
+        assert [b.name for b in blocks(app, "tool")] == ["list_dir", "read_file"]
+        assert blocks(app, "thinking")[0].text.startswith("The user wants")
+        replies = "".join(m.text for m in blocks(app, "assistant"))
         assert "```python" in replies and "| approach |" in replies
-        assert any(n.kind == "cancelled" for n in app.query(NoticeLine))
+        assert any(n.level == "cancelled" for n in blocks(app, "notice"))
 
 
 async def test_no_colour_terminal_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -135,7 +124,7 @@ async def test_no_colour_terminal_still_works(tmp_path: Path, monkeypatch: pytes
         await pilot.press(*"hi", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.query_one(AssistantMessage).source == "plain **answer**"
+        assert blocks(app, "assistant")[0].text == "plain **answer**"
         await pilot.press("f1")  # every screen is reachable by keyboard alone (no mouse needed)
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"

@@ -11,11 +11,10 @@ from app.core.settings.config import RlmConfig
 from app.core.swarm.swarm import install as install_swarm
 from app.core.tools.base import ToolRegistry
 from app.tui.app import NanobotApp
-from app.tui.transcript import specs_from_events
+from app.tui.transcript import blocks_from_events
 from tests.core.rlm.test_gate import BIG, Build, act
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW
-from widgets.delegate_block import DelegateBlock
+from tests.tui.harness import FIXED_HW, blocks, drawn_text
 from widgets.swarm_tree import SwarmTree
 
 
@@ -37,18 +36,21 @@ async def test_reader_steps_show_as_a_block_and_a_swarm_row(tmp_path: Path) -> N
     app = NanobotApp(session, hardware=FIXED_HW, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"why does the build fail?", "enter")
-        await until(pilot, lambda: any(b.finished for b in app.query(DelegateBlock)),
+        await until(pilot, lambda: any(not b.streaming for b in blocks(app, "delegate")),
                     what="the reader block to finish")
-        block = app.query_one(DelegateBlock)
-        assert block.collapsed  # folded once done
-        title = str(block._title.render())
+        (block,) = blocks(app, "delegate")
+        title = drawn_text(app, block)
+        assert not block.open and len(title.splitlines()) == 1  # folded once done
         assert "Reader: reading build output (183,959 chars)" in title and "3 rounds" in title
-        assert any("ctx_grep" in s for s in block.steps)
-        assert any(s.startswith("  ") for s in block.steps)  # the depth-2 helper, indented
-        block.focus()
+        steps = block.text.splitlines()
+        assert any("ctx_grep" in s for s in steps)
+        assert any(s.startswith("  ") for s in steps)  # the depth-2 helper, indented
+        await pilot.press("shift+tab")
+        while app.conversation.selected_block() is not block:
+            await pilot.press("up")
         await pilot.press("enter")
-        await until(pilot, lambda: not block.collapsed, what="the block to open")
-        assert "ctx_grep" in str(block._body.render())
+        await until(pilot, lambda: block.open, what="the block to open")
+        assert "ctx_grep" in drawn_text(app, block)
         tree = app.query_one(SwarmTree)
         await until(pilot, lambda: any(r.id.startswith("r") and r.state == "done"
                                        for r in tree.snapshot.rows), what="the reader row")
@@ -56,5 +58,6 @@ async def test_reader_steps_show_as_a_block_and_a_swarm_row(tmp_path: Path) -> N
         assert row.model == "reader-model" and "reading build output" in row.label
         assert swarm.transcript(row.id)[-1] == ("end", "done: confident (0.95)")
     # A resumed session rebuilds the same block from the event log.
-    specs = [s for s in specs_from_events(events) if s.kind == "delegate"]  # type: ignore[arg-type]
-    assert len(specs) == 1 and "ctx_grep" in specs[0].text and "3 rounds" in specs[0].status
+    resumed = [b for b in blocks_from_events(events) if b.kind == "delegate"]  # type: ignore[arg-type]
+    assert len(resumed) == 1 and resumed[0].text == block.text
+    assert resumed[0].status == block.status and "3 rounds" in block.status

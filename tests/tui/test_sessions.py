@@ -10,11 +10,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.core.settings.paths import get_paths
 from app.runtime.sessions import find_session
 from app.tui.screens.sessions import SessionsScreen
-from tests.tui.harness import make_app
-from widgets.assistant_message import AssistantMessage
-from widgets.notice_line import NoticeLine
-from widgets.tool_call import ToolCallBlock
-from widgets.user_message import UserMessage
+from tests.tui.harness import blocks, make_app
 
 
 async def test_quit_restart_resume_brings_the_conversation_back(tmp_path: Path) -> None:
@@ -38,9 +34,9 @@ async def test_quit_restart_resume_brings_the_conversation_back(tmp_path: Path) 
         await fresh.workers.wait_for_complete()
         await pilot.pause()
         assert fresh.session.store is not None and fresh.session.store.path == saved
-        assert [u.text for u in fresh.query(UserMessage)] == ["what files?"]
-        assert fresh.query_one(ToolCallBlock).status == "ok"
-        assert "a.txt" in "".join(m.source for m in fresh.query(AssistantMessage))
+        assert [u.text for u in blocks(fresh, "user")] == ["what files?"]
+        assert blocks(fresh, "tool")[0].status == "ok"
+        assert "a.txt" in "".join(m.text for m in blocks(fresh, "assistant"))
         # The model sees the old conversation on the next turn.
         await pilot.press(*"and now?", "enter")
         await fresh.workers.wait_for_complete()
@@ -68,8 +64,8 @@ async def test_damaged_session_file_shows_up_to_the_damage_and_is_not_rewritten(
         fresh.resume_path(path)
         await fresh.workers.wait_for_complete()
         await pilot.pause()
-        assert [u.text for u in fresh.query(UserMessage)] == ["one", "two"]
-        notes = [n.text for n in fresh.query(NoticeLine) if n.kind == "warning"]
+        assert [u.text for u in blocks(fresh, "user")] == ["one", "two"]
+        notes = [n.text for n in blocks(fresh, "notice") if n.level == "warning"]
         assert any("2 damaged line(s)" in n and "not changed" in n for n in notes)
     assert path.read_text() == damaged
 

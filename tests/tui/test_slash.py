@@ -9,9 +9,8 @@ import pytest
 from app.core.settings.config import load_config
 from app.core.settings.paths import get_paths
 from app.tui import slash
-from tests.tui.harness import make_app
+from tests.tui.harness import blocks, make_app
 from widgets.flash import Flash
-from widgets.user_message import UserMessage
 
 
 async def test_unknown_command_suggests_and_never_reaches_the_model(tmp_path: Path) -> None:
@@ -21,7 +20,7 @@ async def test_unknown_command_suggests_and_never_reaches_the_model(tmp_path: Pa
         await pilot.pause()
         message = app.query_one(Flash).message
         assert "Unknown command /thnik" in message and "/think" in message
-        assert provider.requests == [] and not app.query(UserMessage)
+        assert provider.requests == [] and not blocks(app, "user")
 
 
 async def test_double_slash_sends_a_literal_slash(tmp_path: Path) -> None:
@@ -90,7 +89,7 @@ async def test_new_starts_a_fresh_session(tmp_path: Path) -> None:
         assert app.session is not old and app.session.history == []
         assert app.session.store is not None and old.store is not None
         assert app.session.store.path != old.store.path
-        assert not app.query(UserMessage)
+        assert not blocks(app, "user")
 
 
 async def test_help_and_clear_and_sessions_commands(tmp_path: Path) -> None:
@@ -109,4 +108,4 @@ async def test_help_and_clear_and_sessions_commands(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.press(*"/clear", "enter")
         await pilot.pause()
-        assert "view cleared" in app.conversation.children[-1].text  # type: ignore[attr-defined]
+        assert "view cleared" in app.conversation.blocks[-1].text

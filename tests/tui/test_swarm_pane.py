@@ -12,7 +12,7 @@ from app.core.swarm.swarm import swarm_of as get_swarm
 from app.tui.app import NanobotApp
 from tests.core.swarm.swarm_helpers import gated, make_root
 from tests.core.swarm.test_swarm import spawn_call
-from widgets.notice_line import NoticeLine
+from tests.tui.harness import blocks
 from widgets.swarm_tree import SwarmTree
 from widgets.worker_transcript import WorkerTranscript
 
@@ -59,7 +59,7 @@ async def test_three_live_rows_and_cancel_from_the_pane(tmp_path: Path) -> None:
         states = {r.id: r.state for r in tree.snapshot.rows}
         assert states == {alpha: "cancelled", inner: "cancelled", beta: "running",
                           gamma: "running"}
-        told = [n.text for n in app.query(NoticeLine) if n.text.startswith(f"[worker {alpha}")]
+        told = [n.text for n in blocks(app, "notice") if n.text.startswith(f"[worker {alpha}")]
         assert told and "cancelled after" in told[0] and "cancelled by user" in told[0]
 
         # Select a row: its transcript opens; Escape closes it.

@@ -12,8 +12,8 @@ from app.core.agent.events import (
     TurnStarted,
 )
 from app.tui.bridge import merge_deltas
-from app.tui.transcript import specs_from_events
-from widgets.markdown_split import BlockBoundaries, split_markdown
+from app.tui.transcript import blocks_from_events
+from widgets.markdown_split import BlockBoundaries
 
 
 def test_boundaries_skip_fences_and_indented_continuations() -> None:
@@ -31,12 +31,6 @@ def test_boundaries_work_across_pieces() -> None:
     assert found == BlockBoundaries().feed(text)
 
 
-def test_split_markdown_keeps_every_character() -> None:
-    text = ("word " * 100 + "\n\n") * 20
-    parts = split_markdown(text, 1000)
-    assert "".join(parts) == text and len(parts) > 5
-
-
 def test_merge_deltas_joins_runs_and_keeps_order() -> None:
     evs = [TextDelta("t", "a"), TextDelta("t", "b"), ReasoningDelta("t", "r"),
            ReasoningDelta("t", "s"), TextDelta("t", "c"), Notice("t", "n"), TextDelta("u", "d")]
@@ -46,14 +40,15 @@ def test_merge_deltas_joins_runs_and_keeps_order() -> None:
         ("TextDelta", "d")]
 
 
-def test_specs_from_events_rebuilds_blocks_and_marks_a_cut_off_turn() -> None:
+def test_blocks_from_events_rebuilds_blocks_and_marks_a_cut_off_turn() -> None:
     evs = [TurnStarted("t1", "hi"), ReasoningDelta("t1", "hmm"), TextDelta("t1", "hel"),
            TextDelta("t1", "lo"), ToolCallStarted("t1", "c", "list_dir", {"path": "."}),
            ToolCallFinished("t1", "c", "list_dir", "[cancelled by user]", is_error=True),
            TurnCancelled("t1", "hello"), TurnStarted("t2", "again"), TextDelta("t2", "par")]
-    specs = specs_from_events(evs)
-    assert [(s.kind, s.text[:10]) for s in specs] == [
+    blocks = blocks_from_events(evs)
+    assert [(b.kind, b.text[:10]) for b in blocks] == [
         ("user", "hi"), ("thinking", "hmm"), ("assistant", "hello"), ("tool", "[cancelled"),
         ("notice", "cancelled "), ("user", "again"), ("assistant", "par"),
         ("notice", "the sessio")]
-    assert specs[3].status == "cancelled" and specs[6].cancelled
+    assert blocks[3].status == "cancelled" and blocks[6].cancelled
+    assert not any(b.streaming for b in blocks)

@@ -93,6 +93,14 @@ class ReplyRestarted(Event):
 
 
 @dataclass(frozen=True)
+class ReplySteered(Event):
+    """The reply was stopped mid-text because the user steered: what was written so far is kept
+    (marked as steered), the steer follows as an :class:`Injected`, and the model goes on."""
+
+    partial_text: str
+
+
+@dataclass(frozen=True)
 class Injected(Event):
     """A steer message was delivered to the running turn."""
 
@@ -127,7 +135,7 @@ _TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (SessionStarted, TurnStarted, MessageAdded, TextDelta, ReasoningDelta,
                 ToolCallStarted, ToolCallFinished, Usage, Notice, Injected, ErrorReported,
-                TurnFinished, TurnCancelled, TurnFailed, ReplyRestarted)
+                TurnFinished, TurnCancelled, TurnFailed, ReplyRestarted, ReplySteered)
 }
 
 

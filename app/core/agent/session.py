@@ -29,6 +29,7 @@ from app.core.agent.events import (
     Notice,
     ReasoningDelta,
     ReplyRestarted,
+    ReplySteered,
     SessionStarted,
     TextDelta,
     ToolCallFinished,
@@ -49,6 +50,7 @@ from app.core.providers.base import (
     NoticeChunk,
     Provider,
     ProviderError,
+    ProviderEvent,
     ProviderRequest,
     ReasoningChunk,
     TextChunk,
@@ -59,7 +61,7 @@ from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 from app.core.tools.labels import result_label
 from app.core.wire.thread_repair import unique_call_ids
-from app.core.wire.tool_args import repair_call
+from app.core.wire.tool_args import check_arguments, repair_call
 from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,10 @@ class TurnOutcome:
     error: str = ""
 
 
+STEERED = "steered"  # the reason a reply is stopped when the user steers
+YIELD_EVERY = 32  # chunks between yields to the event loop while a reply streams
+
+
 @dataclass
 class _Reply:
     text: str = ""
@@ -119,7 +125,9 @@ class _Reply:
     calls: list[ToolCall] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cancelled: bool = False
-    finish: str = ""
+    steered: bool = False  # stopped mid-text so that a steer could go in
+    complete: bool = False  # the provider said the reply was over (a later cut changes nothing)
+    finish_reason: str = ""
 
 
 class Session:
@@ -150,6 +158,10 @@ class Session:
         self._cancel: CancelToken | None = None
         self._turn_id: str | None = None
         self._steer: list[str] = []
+        # The reply being streamed: its own cancel token (a steer stops it; a turn cancel stops
+        # it too) and whether it may be cut now (not while a tool call may be streaming).
+        self._step: CancelToken | None = None
+        self._step_cuttable: Callable[[], bool] = lambda: False
         self._turns = 0
         self._started = bool(history)
         # Set after a repeated identical call: the next step gets no tools and must answer.
@@ -220,10 +232,18 @@ class Session:
         return bool(token is not None and token.cancel(reason))
 
     def inject(self, text: str) -> bool:
-        """Steer the running turn: ``text`` reaches the model at the next safe point."""
+        """Steer the running turn: ``text`` reaches the model at the next safe point.
+
+        While the model writes plain text (or reasons) that point is now: the generation stops at
+        its next chunk, the partial reply is kept (marked as steered), the steer goes in and the
+        model goes on. A tool call being written or run finishes first.
+        """
         if not self.running or not text.strip():
             return False
         self._steer.append(text)
+        step = self._step
+        if step is not None and self._step_cuttable():
+            step.cancel(STEERED)
         return True
 
     @property
@@ -360,15 +380,22 @@ class Session:
             reply = await self._stream_reply(turn_id, cancel)
             if reply.cancelled:
                 return self._finish_cancelled(turn_id, reply, cancel, iterations)
+            if reply.steered:
+                if reply.text or reply.reasoning:
+                    self._commit(turn_id, Message(role="assistant", content=reply.text,
+                                                  reasoning=reply.reasoning, cancelled=True))
+                self.emit(ReplySteered(turn_id, partial_text=reply.text))
+                iterations -= 1  # not a tool round
+                continue
             # Unique in the whole history: results must pair with this call, not an older one.
             reply.calls = unique_call_ids(reply.calls, self.history)
-            if reply.finish == "length":
+            if reply.finish_reason == "length":
                 self.emit(Notice(turn_id, f"The reply was cut off at the token limit "
                                  f"(max_tokens = {self.options.max_tokens}).", level="warning"))
             self._commit(turn_id, Message(role="assistant", content=reply.text,
                                           reasoning=reply.reasoning,
                                           tool_calls=tuple(reply.calls)))
-            if reply.finish == "length" and (reply.calls or reply.errors):
+            if reply.finish_reason == "length" and (reply.calls or reply.errors):
                 # A cut call never runs: its arguments end wherever the limit fell (a half-written
                 # file, a path that was never given). The model is told and may try again.
                 parse_failures += 1
@@ -439,35 +466,31 @@ class Session:
         full: list[str] = []
         reasoning: list[str] = []
         filt = CallStreamFilter()
-        finish = ""
-        async for chunk in self.provider.stream(request, cancel):
-            if cancel.cancelled:
-                break
-            if isinstance(chunk, TextChunk):
-                full.append(chunk.text)
-                visible = filt.feed(chunk.text)
-                if visible:
-                    self.emit(TextDelta(turn_id, visible))
-            elif isinstance(chunk, ReasoningChunk):
-                reasoning.append(chunk.text)
-                self.emit(ReasoningDelta(turn_id, chunk.text))
-            elif isinstance(chunk, ToolCallChunk):
-                reply.calls.append(chunk.call)
-            elif isinstance(chunk, UsageChunk):
-                self.context_used = chunk.prompt_tokens + chunk.completion_tokens
-                self._admitted_tokens = 0
-                self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
-                                self.context_used, self.context_limit))
-            elif isinstance(chunk, NoticeChunk):
-                if chunk.restart:  # the provider failed mid-reply; another starts it again
-                    full.clear()
-                    reasoning.clear()
-                    reply.calls.clear()
-                    filt = CallStreamFilter()
-                    self.emit(ReplyRestarted(turn_id, chunk.text))
-                self.emit(Notice(turn_id, chunk.text, level=chunk.level))
-            elif isinstance(chunk, FinishChunk):
-                finish = reply.finish = chunk.reason
+        step = CancelToken()
+
+        def stop_step() -> None:
+            step.cancel(cancel.reason)
+
+        unlink = cancel.on_cancel(stop_step)
+        self._step = step
+        self._step_cuttable = lambda: not filt.holding and not reply.calls
+        if self._steer:  # a steer that came while the request was being built
+            step.cancel(STEERED)
+        try:
+            n = 0
+            async for chunk in self.provider.stream(request, step):
+                if step.cancelled:
+                    break
+                filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt)
+                n += 1
+                if n % YIELD_EVERY == 0:
+                    # A provider with chunks already queued never suspends: let the listeners'
+                    # timers and the UI run now and then during a burst.
+                    await asyncio.sleep(0)
+        finally:
+            unlink()
+            self._step = None
+            self._step_cuttable = lambda: False
         self._force_answer = False
         reply.reasoning = "".join(reasoning)
         text = "".join(full)
@@ -475,6 +498,50 @@ class Session:
             reply.cancelled = True
             reply.text = filt.emitted
             return reply
+        if step.cancelled and step.reason != STEERED:  # the provider cancelled on its own
+            cancel.cancel(step.reason)
+            reply.cancelled = True
+            reply.text = filt.emitted
+            return reply
+        if step.cancelled and not reply.complete:  # stopped for a steer: keep what was shown
+            reply.steered = True
+            reply.text = filt.emitted
+            return reply
+        return self._finish_reply(turn_id, reply, text, filt, bool(tools))
+
+    def _on_chunk(self, turn_id: str, chunk: ProviderEvent, reply: _Reply, full: list[str],
+                  reasoning: list[str], filt: CallStreamFilter) -> CallStreamFilter:
+        """One provider event of a reply; returns the call filter (a restart makes a new one)."""
+        if isinstance(chunk, TextChunk):
+            full.append(chunk.text)
+            visible = filt.feed(chunk.text)
+            if visible:
+                self.emit(TextDelta(turn_id, visible))
+        elif isinstance(chunk, ReasoningChunk):
+            reasoning.append(chunk.text)
+            self.emit(ReasoningDelta(turn_id, chunk.text))
+        elif isinstance(chunk, ToolCallChunk):
+            reply.calls.append(chunk.call)
+        elif isinstance(chunk, UsageChunk):
+            self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+            self._admitted_tokens = 0
+            self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
+                            self.context_used, self.context_limit))
+        elif isinstance(chunk, NoticeChunk):
+            if chunk.restart:  # the provider failed mid-reply; another starts it again
+                full.clear()
+                reasoning.clear()
+                reply.calls.clear()
+                filt = CallStreamFilter()
+                self.emit(ReplyRestarted(turn_id, chunk.text))
+            self.emit(Notice(turn_id, chunk.text, level=chunk.level))
+        elif isinstance(chunk, FinishChunk):
+            reply.complete = True
+            reply.finish_reason = chunk.reason
+        return filt
+
+    def _finish_reply(self, turn_id: str, reply: _Reply, text: str, filt: CallStreamFilter,
+                      tools: bool) -> _Reply:
         if not tools:  # answer-only step: whatever came back is the answer
             reply.text = text
             rest = filt.finish(text)
@@ -482,7 +549,7 @@ class Session:
                 self.emit(TextDelta(turn_id, rest))
             return reply
         # A reply cut by the token limit is never completed by guessing (json-repair).
-        parsed = parse_tool_calls(text, self.tools.names(), cut=finish == "length")
+        parsed = parse_tool_calls(text, self.tools.names(), cut=reply.finish_reason == "length")
         if parsed.calls and not reply.calls:
             reply.calls = list(parsed.calls)
         reply.errors = list(parsed.errors)
@@ -606,30 +673,3 @@ class Session:
             log.exception("tool %s crashed", call.name)
             return ToolResult(f"Error: tool {call.name} failed: {type(exc).__name__}: {exc}",
                               is_error=True)
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list,), "object": (dict,),
-}
-
-
-def check_arguments(schema: dict[str, Any], args: dict[str, Any]) -> str:
-    """A structured message for missing or wrongly typed arguments ("" when fine)."""
-    props: dict[str, Any] = schema.get("properties", {}) if schema else {}
-    for name in schema.get("required", []) if schema else []:
-        if name not in args:
-            return f"missing required argument {name!r}; expected arguments: " + ", ".join(props)
-    for name, value in args.items():
-        spec = props.get(name)
-        if spec is None:
-            continue
-        expected = spec.get("type")
-        types_ = _JSON_TYPES.get(expected) if isinstance(expected, str) else None
-        if types_ is None:
-            continue
-        if isinstance(value, bool) and expected in ("integer", "number"):
-            return f"argument {name!r} must be {expected}, got boolean"
-        if not isinstance(value, types_):
-            return f"argument {name!r} must be {expected}, got {type(value).__name__}"
-    return ""

@@ -67,8 +67,12 @@ def memory_summarizer(config: Config, session: Session | None = None) -> Summari
             return session.provider
         from app.core.providers.registry import local_provider
 
-        return local_provider(config.local.slot("memory"), threads=config.local.threads,
-                              label="memory slot").provider
+        provider = local_provider(config.local.slot("memory"), threads=config.local.threads,
+                                  label="memory slot").provider
+        # A summary is background work: it must not slow the user's turn down on a small machine.
+        if hasattr(provider, "background"):
+            provider.background = True
+        return provider
 
     # The main provider is asked each time (/model may change it); a local model is made once.
     remote_main = not memory_set and session is not None and runs_remote(session.provider)

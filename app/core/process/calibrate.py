@@ -19,7 +19,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.process import kmath
 from app.core.process.oracle import oracle_for
 from app.core.process.sampler import Sampler, SampleRequest, sample_seed
-from app.core.process.task import Answer, Parsed, RedFlag, Task
+from app.core.process.task import Answer, Parsed, RedFlag, Task, task_variant
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -156,7 +156,7 @@ async def calibrate(task: Task, sampler: Sampler, *, samples: int, temperature: 
     elapsed = time.perf_counter() - started
     n = valid + sum(flags.values())
     report = CalibrationReport(
-        task=task.name, variant=str(task.params.get("format", "")), params=dict(task.params),
+        task=task.name, variant=task_variant(task), params=dict(task.params),
         model=sampler.label, temperature=temperature, grammar=grammar, samples=n, valid=valid,
         correct=correct, confidence=confidence, steps=steps, target=target,
         details={"errors": errors, "flags": flags, "examples": examples})

@@ -142,7 +142,9 @@ class ProcessRunner:
                                "tok": res.tokens, "ep": res.endpoint}
                         if keep_text:
                             rec["text"] = res.text
-                        answers[verdict.key] = verdict
+                        # The first sample of a key is the one kept: the step's greedy sample
+                        # when it is among them (keys may merge spellings of one answer).
+                        answers.setdefault(verdict.key, verdict)
                         if won is None and tally.add(verdict.key):
                             won = verdict.key
                     if res.reissued:

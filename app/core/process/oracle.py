@@ -25,6 +25,9 @@ class OracleCase:
 class Oracle:
     cases: Callable[[Task, int, int], list[OracleCase]]  # (task, count, seed) -> random cases
     action_at: Callable[[Task, int], Any]  # (task, step) -> the right action at that step
+    # (task, step, state, decided action) -> right? For tasks where several actions are equally
+    # right (two spellings of one edit); without it the audit compares with ``action_at``.
+    judge: Callable[[Task, int, Any, Any], bool] | None = None
 
 
 _ORACLES: dict[str, Oracle] = {}
@@ -35,6 +38,13 @@ def register_oracle(task: str, oracle: Oracle) -> None:
 
 
 def oracle_for(task: Task) -> Oracle:
+    """The task's solver: what its own ``solver()`` method returns (a task whose solver depends on
+    its parameters, such as a job with expected answers), else the one registered for its name."""
+    own = getattr(task, "solver", None)
+    if callable(own):
+        found = own()
+        if isinstance(found, Oracle):
+            return found
     if "hanoi" not in _ORACLES:
         _builtin()
     oracle = _ORACLES.get(task.name)

@@ -5,6 +5,8 @@ Kinds:
 - ``{"kind": "http", "label": NAME, "endpoints": [{"url", "model", "parallel", "grammar",
   "api_key_env"}]}``: OpenAI-compatible servers (llama_cpp.server, llama.cpp, vLLM ...).
 - ``{"kind": "sim", "p": 0.99, ...}``: the simulated Hanoi model (see ``sim.py``).
+- ``{"kind": "python", "ref": "FILE.py:FACTORY", "label": NAME}``: ``FACTORY(task, seed)`` builds
+  the sampler (a user task's simulated model, or a backend of the user's own).
 """
 
 from __future__ import annotations
@@ -69,14 +71,23 @@ def check_sampler(conf: dict[str, Any], task: Task) -> None:
             raise SpecError("http sampler: at least one endpoint is needed")
         for ep in endpoints:
             check_endpoint(ep)
+    elif kind == "python":
+        if not isinstance(conf.get("ref"), str) or ":" not in conf["ref"]:
+            raise SpecError("python sampler: ref must be FILE.py:FACTORY or module:FACTORY")
     elif kind != "local":
-        raise SpecError(f"unknown sampler kind {kind!r} (local, http or sim)")
+        raise SpecError(f"unknown sampler kind {kind!r} (local, http, python or sim)")
 
 
 def build_sampler(conf: dict[str, Any], task: Task, *, seed: int = 0,
                   config: Config | None = None) -> Sampler:
     check_sampler(conf, task)
     kind = conf["kind"]
+    if kind == "python":
+        # A sampler of the user's own (FACTORY(task, seed) -> Sampler), e.g. a simulated model.
+        from app.core.process.loader import load_ref
+
+        sampler: Sampler = load_ref(conf["ref"])(task, seed)
+        return sampler
     if kind == "sim":
         # Imported here: the simulated model uses the solver, which a model run must not load.
         from app.core.process.sim import SimConfig, SimulatedHanoiSampler
@@ -105,6 +116,8 @@ def sampler_label(conf: dict[str, Any], config: Config | None = None) -> str:
     kind = conf.get("kind")
     if kind == "sim":
         return f"sim(p={conf.get('p', 0.99)})"
+    if kind == "python":
+        return str(conf.get("label") or conf.get("ref"))
     if kind == "http":
         endpoints = conf.get("endpoints") or [{}]
         return str(conf.get("label") or endpoints[0].get("model") or "default")

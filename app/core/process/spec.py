@@ -62,6 +62,10 @@ class ProcessSpec:
     checkpoint_seconds: float = 2.0
     parent: str | None = None
     calibration: dict[str, Any] = field(default_factory=dict)
+    # Where the task comes from when it is not a registered name (``loader.build_task``), and its
+    # step count when known, so views show a process without loading its task.
+    task_source: str = ""
+    total_steps: int | None = None
     created: float = field(default_factory=time.time)
 
     def check_id(self) -> None:

@@ -93,34 +93,77 @@ class Task(Protocol):
 
 TaskFactory = Callable[[dict[str, Any]], Task]
 _TASKS: dict[str, TaskFactory] = {}
+# Declared parameter schemas (``params.Param`` tuples) of registered tasks; None = undeclared.
+_SCHEMAS: dict[str, Any] = {}
 _BUILTIN_LOADED = False
+TASK_METHODS = ("initial_state", "prompt", "parse", "validate", "is_done", "state_to_json",
+                "state_from_json", "action_from_json")
 
 
-def register_task(name: str, factory: TaskFactory) -> None:
+def task_variant(task: Any) -> str:
+    """Which variant of a task a calibration belongs to: its ``variant`` attribute (a refactor's
+    recipe), else its ``format`` parameter (Hanoi), else ""."""
+    own = getattr(task, "variant", None)
+    return str(own) if own else str(task.params.get("format", ""))
+
+
+def register_task(name: str, factory: TaskFactory, *, params: Any = None) -> None:
+    """Register ``factory`` under ``name``; ``params`` (a sequence of ``Param``, or the factory's
+    own ``params`` attribute) types and checks ``--param`` values before the factory sees them."""
+    from app.core.process.params import schema_of
+
     _TASKS[name] = factory
+    _SCHEMAS[name] = tuple(params) if params is not None else schema_of(factory)
 
 
 def known_tasks() -> list[str]:
+    from app.core.process.loader import entry_point_names
+
     _load_builtin()
-    return sorted(_TASKS)
+    return sorted(set(_TASKS) | set(entry_point_names()))
+
+
+def task_schema(name: str) -> Any:
+    """The declared schema of a registered task (None when it declares none)."""
+    _lookup(name)
+    return _SCHEMAS.get(name)
+
+
+def _lookup(name: str) -> TaskFactory:
+    _load_builtin()
+    factory = _TASKS.get(name)
+    if factory is None:
+        from app.core.process.loader import load_entry_point
+
+        if load_entry_point(name):  # a task another package installed (``nanobot.tasks``)
+            factory = _TASKS.get(name)
+    if factory is None:
+        raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(known_tasks())}")
+    return factory
 
 
 def make_task(name: str, params: dict[str, Any]) -> Task:
     """Build a task from its name and parameters; TaskError names what is wrong."""
-    _load_builtin()
-    factory = _TASKS.get(name)
-    if factory is None:
-        raise TaskError(f"unknown task {name!r}; known tasks: {', '.join(known_tasks())}")
-    task = factory(dict(params))
-    missing = [m for m in ("initial_state", "prompt", "parse", "validate", "is_done",
-                           "state_to_json", "state_from_json", "action_from_json")
-               if not callable(getattr(task, m, None))]
+    from app.core.process.params import check_params
+
+    factory = _lookup(name)
+    schema = _SCHEMAS.get(name)
+    checked = check_params(name, schema, params) if schema is not None else dict(params)
+    return checked_task(name, factory(checked))
+
+
+def checked_task(name: str, task: Any) -> Task:
+    missing = [m for m in TASK_METHODS if not callable(getattr(task, m, None))]
     if missing:
         raise TaskError(f"task {name!r} is malformed: it lacks {', '.join(missing)}")
-    return task
+    for attr in ("name", "params", "total_steps", "default_token_cap"):
+        if not hasattr(task, attr):
+            raise TaskError(f"task {name!r} is malformed: it has no attribute {attr!r}")
+    return task  # type: ignore[no-any-return]
 
 
-_BUILTIN = ["app.core.process.tasks.hanoi", "app.core.process.tasks.hanoi_micro"]
+_BUILTIN = ["app.core.process.tasks.hanoi", "app.core.process.tasks.hanoi_micro",
+            "app.core.process.tasks.job", "app.core.process.tasks.refactor"]
 
 
 def _load_builtin() -> None:

@@ -44,6 +44,12 @@ class ProcessView:
     active_s: float = 0.0
     updated: float = 0.0
     parent: str | None = None
+    source: str = ""  # where a user task comes from ("" = a built-in or installed task)
+
+    @property
+    def shown_params(self) -> dict[str, Any]:
+        """The parameters worth reading: unset ones and fingerprints left out."""
+        return {k: v for k, v in self.params.items() if v not in (None, "") and k != "fingerprint"}
 
     @property
     def progress(self) -> float:
@@ -77,7 +83,8 @@ class ProcessView:
     def detail_lines(self) -> list[str]:
         lines = [
             f"process {self.id}",
-            f"  task      {self.task} {self.params}",
+            f"  task      {self.task} {self.shown_params}",
+            *([f"  from      {self.source}"] if self.source else []),
             f"  sampler   {self.sampler}",
             f"  status    {self.status}" + (f" ({self.reason})" if self.reason else ""),
             f"  progress  {self.step:,}" + (f" of {self.total:,} ({100 * self.progress:.2f}%)"
@@ -116,15 +123,20 @@ def describe_process(store: ProcessStore) -> ProcessView:
         view.status, view.reason = "damaged", exc.message
         return view
     view.task, view.params, view.parent = spec.task, dict(spec.params), spec.parent
+    kind, _, where = spec.task_source.partition(":")
+    view.source = where if kind in ("file", "module") else ""  # a registry name says nothing more
     view.k = spec.k
     conf = spec.sampler
     view.sampler = str(conf.get("label") or conf.get("model") or conf.get("kind"))
     if conf.get("kind") == "sim":
         view.sampler = f"sim(p={conf.get('p')})"
-    try:
-        view.total = make_task(spec.task, spec.params).total_steps or 0
-    except TaskError:
-        view.total = 0
+    if spec.total_steps is not None or spec.task_source:
+        view.total = spec.total_steps or 0
+    else:  # written before specs recorded the step count: only built-in tasks
+        try:
+            view.total = make_task(spec.task, spec.params).total_steps or 0
+        except TaskError:
+            view.total = 0
     try:
         cp = store.read_checkpoint()
     except ProcessStateError as exc:

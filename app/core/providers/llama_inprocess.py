@@ -56,6 +56,20 @@ class _Raw:
         self.text = text
 
 
+BACKGROUND_NICE = 19
+
+
+def lower_thread_priority() -> None:
+    """Give the calling thread (and the compute threads it starts) the lowest CPU priority.
+
+    On Linux a nice value belongs to a thread and threads created from it inherit it, so llama.cpp's
+    worker threads for this generation run at that priority too. Elsewhere this does nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # no per-thread priorities here: run as is
+        log.debug("could not lower the priority of a background generation")
+
 class LlamaInProcessProvider:
     """A GGUF model loaded into this process."""
 
@@ -94,6 +108,9 @@ class LlamaInProcessProvider:
         self._grammar_cache: dict[tuple[str, ...], Any] = {}
         # Chunks the worker thread produced after the token was cancelled (at most one expected).
         self.chunks_after_cancel = 0
+        # Background work (summaries): generate at the lowest CPU priority, so that on a small
+        # machine the user's turn and the UI get the cores first.
+        self.background = False
         self.last_thread: threading.Thread | None = None
 
     # --- loading -----------------------------------------------------------------------------
@@ -224,6 +241,8 @@ class LlamaInProcessProvider:
 
     def _generate(self, request: ProviderRequest, cancel: CancelToken,
                   put: Callable[[object], None]) -> None:
+        if self.background:
+            lower_thread_priority()
         try:
             with self._gen_lock:
                 self._active_cancel = cancel
@@ -402,4 +421,11 @@ class LlamaInProcessProvider:
     async def aclose(self) -> None:
         llama, self._llama = self._llama, None
         if llama is not None:
-            await asyncio.to_thread(llama.close)
+            def close() -> None:
+                # A stream ends as soon as its token is cancelled, while its generation thread may
+                # still be inside llama.cpp until the abort callback stops it: freeing the model
+                # under it crashed the program (a process run stopped with Ctrl+C).
+                with self._gen_lock:
+                    llama.close()
+
+            await asyncio.to_thread(close)

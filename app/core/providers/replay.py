@@ -206,10 +206,12 @@ class ReplayProvider:
             yield ToolCallChunk(call)
         if step.usage:
             yield UsageChunk(*step.usage)
+        yield FinishChunk("tool_calls" if step.calls else "stop")
+        # After the reply is over, as when they were typed: a steer must not cut a recorded
+        # reply that was complete.
         if step.inject_after and self.on_inject is not None:
             for text in step.inject_after:
                 self.on_inject(text)
-        yield FinishChunk("tool_calls" if step.calls else "stop")
 
     async def aclose(self) -> None:
         return None

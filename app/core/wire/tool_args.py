@@ -134,3 +134,30 @@ def repair_call(call: ToolCall, registry: ToolRegistry) -> tuple[ToolCall, list[
     if name == call.name and args == call.arguments:
         return call, notes
     return replace(call, name=name, arguments=args), notes
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "array": (list,), "object": (dict,),
+}
+
+
+def check_arguments(schema: dict[str, Any], args: dict[str, Any]) -> str:
+    """A structured message for missing or wrongly typed arguments ("" when fine)."""
+    props: dict[str, Any] = schema.get("properties", {}) if schema else {}
+    for name in schema.get("required", []) if schema else []:
+        if name not in args:
+            return f"missing required argument {name!r}; expected arguments: " + ", ".join(props)
+    for name, value in args.items():
+        spec = props.get(name)
+        if spec is None:
+            continue
+        expected = spec.get("type")
+        types_ = _JSON_TYPES.get(expected) if isinstance(expected, str) else None
+        if types_ is None:
+            continue
+        if isinstance(value, bool) and expected in ("integer", "number"):
+            return f"argument {name!r} must be {expected}, got boolean"
+        if not isinstance(value, types_):
+            return f"argument {name!r} must be {expected}, got {type(value).__name__}"
+    return ""

@@ -287,47 +287,76 @@ class CallStreamFilter:
     ``<tool_call>`` spans are hidden as they stream. A reply that opens with ``{``/``[`` or reaches a
     fenced JSON block is held back from that point; :meth:`finish` releases it if, once parsed, it
     turned out not to be a tool call.
+
+    A delta costs the same however long the reply already is: the text shown is kept as a list of
+    pieces, markers are looked for in the short unshown tail (a tail that may begin a marker is
+    never shown, so a marker cannot start in text already shown), and the reply's first visible
+    character is judged once.
     """
+
+    MARKERS = ("```json", "```tool", "\n{")
+    _LONGEST = max(len(m) for m in MARKERS)
 
     def __init__(self) -> None:
         self._markup = MarkupFilter()
-        self._seen = ""  # visible text so far, including held text
-        self._held_from: int | None = None
-        self.emitted = ""
+        self._shown: list[str] = []
+        self._shown_len = 0
+        self._pending = ""  # seen and not shown: the tail that may begin a marker, plus the delta
+        self._holding = False
+        self._lead = ""  # the reply's start without leading whitespace, until it is judged
+        self._lead_done = False
+
+    @property
+    def holding(self) -> bool:
+        """Text is being held back because it may be a tool call (a steer must not cut it)."""
+        return self._holding
+
+    @property
+    def emitted(self) -> str:
+        return "".join(self._shown)
+
+    def _emit(self, text: str) -> str:
+        if text:
+            self._shown.append(text)
+            self._shown_len += len(text)
+        return text
+
+    def _hold(self, at: int) -> str:
+        """Hold from ``at`` (an offset into the unshown tail): show what comes before it."""
+        self._holding = True
+        out = self._emit(self._pending[:at])
+        self._pending = ""
+        return out
 
     def feed(self, delta: str) -> str:
         visible = self._markup.feed(delta)
-        if not visible:
+        if not visible or self._holding:
             return ""
-        self._seen += visible
-        if self._held_from is None:
-            stripped = self._seen.lstrip()
+        self._pending += visible
+        if not self._lead_done:
             # "[" also covers "[TOOL_CALLS]"; "<|" starts "<|python_tag|>" (never prose).
-            if stripped[:1] in ("{", "[") or stripped[:2] == "<|":
-                self._held_from = len(self._seen) - len(stripped)
-            else:
-                for marker in ("```json", "```tool", "\n{"):
-                    idx = self._seen.find(marker, max(0, len(self.emitted) - len(marker)))
-                    if idx >= 0:
-                        self._held_from = idx
-                        break
-            if self._held_from is None:
-                # Keep back a tail that might be the start of a marker.
-                safe = len(self._seen)
-                for n in range(1, 8):
-                    tail = self._seen[-n:]
-                    if any(m.startswith(tail) for m in ("```json", "```tool", "\n{")):
-                        safe = len(self._seen) - n
-                out = self._seen[len(self.emitted):safe]
-                self.emitted += out
-                return out
-        out = self._seen[len(self.emitted):self._held_from]
-        self.emitted += out
-        return out
+            self._lead += visible if self._lead else visible.lstrip()
+            if self._lead[:1] in ("{", "[") or self._lead[:2] == "<|":
+                return self._hold(len(self._pending) - len(self._pending.lstrip()))
+            self._lead_done = bool(self._lead) and self._lead != "<"
+        for marker in self.MARKERS:
+            idx = self._pending.find(marker)
+            if idx >= 0:
+                return self._hold(idx)
+        # Keep back a tail that might be the start of a marker.
+        keep = 0
+        for n in range(1, min(self._LONGEST, len(self._pending)) + 1):
+            tail = self._pending[-n:]
+            if any(m.startswith(tail) for m in self.MARKERS):
+                keep = n
+        out = self._pending[:len(self._pending) - keep]
+        self._pending = self._pending[len(self._pending) - keep:]
+        return self._emit(out)
 
     def finish(self, final_visible: str) -> str:
         """Text still to show, given the reply's visible text once calls were parsed out."""
-        self._seen += self._markup.flush()
-        rest = final_visible[len(self.emitted):] if final_visible.startswith(self.emitted) else ""
-        self.emitted += rest
+        self._markup.flush()
+        shown = self.emitted
+        rest = final_visible[len(shown):] if final_visible.startswith(shown) else ""
+        self._emit(rest)
         return rest

@@ -16,7 +16,7 @@ from app.tui import actions, slash
 
 
 def _key_label(keys: str) -> str:
-    names = {"grave_accent": "`", "escape": "esc", "up": "↑"}
+    names = {"grave_accent": "`", "escape": "esc", "up": "↑", "down": "↓"}
     return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
 

@@ -64,7 +64,9 @@ class ProcessesScreen(Screen[None]):
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="process-detail")
-        yield Footer()
+        # Ctrl+P is a binding of its own here: the palette's own footer entry drew a stray
+        # "▏^p Palette".
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = "Processes"

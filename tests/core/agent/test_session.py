@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from app.core.agent.cancel import CancelToken
 from app.core.agent.events import (
     ErrorReported,
     Event,
     Injected,
     MessageAdded,
+    ReplySteered,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -22,7 +25,7 @@ from app.core.agent.events import (
     Usage,
 )
 from app.core.agent.session import Session, SessionOptions
-from app.core.providers.base import ProviderError
+from app.core.providers.base import ProviderError, ProviderEvent, ProviderRequest, TextChunk
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.store.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
@@ -93,23 +96,79 @@ async def test_cancel_mid_stream_keeps_partial_reply_in_session_file(tmp_path: P
     assert not session.cancel()  # nothing left to cancel
 
 
-async def test_steer_reaches_the_model_at_the_next_safe_point(tmp_path: Path) -> None:
-    gate = asyncio.Event()
-    first = ScriptedReply.call("list_dir", path=".")
-    first.chunks, first.gate_at, first.gate = ["Looking. "], 0, gate
-    session, provider, events = make(tmp_path, first, "Done, and I saw your note.")
-    task = asyncio.create_task(session.run_turn("list files"))
-    await provider.request_seen.wait()
-    assert session.inject("also check hello.txt")
-    gate.set()
-    outcome = await task
+async def test_a_steer_during_a_tool_call_waits_for_its_result(tmp_path: Path) -> None:
+    session, provider, events = make(tmp_path, ScriptedReply.call("list_dir", path="."),
+                                     "Done, and I saw your note.")
+
+    def steer_while_the_tool_runs(ev: Event) -> None:
+        if isinstance(ev, ToolCallStarted):
+            assert session.inject("also check hello.txt")
+
+    session.add_listener(steer_while_the_tool_runs)
+    outcome = await session.run_turn("list files")
     assert outcome.status == "finished"
     injected = [e for e in events if isinstance(e, Injected)]
     assert injected and injected[0].text == "also check hello.txt"
     second = provider.requests[1].messages
     assert [m.role for m in second[-2:]] == ["tool", "user"]
     assert second[-1].content == "also check hello.txt"
+    assert not any(isinstance(e, ReplySteered) for e in events)
     assert not session.inject("too late")  # no turn running
+
+
+async def test_a_steer_mid_answer_stops_the_text_keeps_it_and_goes_on(tmp_path: Path) -> None:
+    long = ScriptedReply(chunks=[f"word{i} " for i in range(500)])
+    session, provider, events = make(tmp_path, long, "Short version.")
+    provider.delay = 0.01  # a model writing at 100 tokens a second
+
+    def steer_after_a_few_words(ev: Event) -> None:
+        if isinstance(ev, TextDelta) and ev.text == "word3 ":
+            assert session.inject("make it short")
+
+    session.add_listener(steer_after_a_few_words)
+    outcome = await session.run_turn("write at length")
+    assert outcome.status == "finished" and outcome.text == "Short version."
+    steered = [e for e in events if isinstance(e, ReplySteered)]
+    assert len(steered) == 1 and steered[0].partial_text.startswith("word0 word1 word2 word3")
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert shown.count("word") <= 5  # stopped at the next chunk, not at the end of 500
+    assert provider.chunks_after_cancel == 0
+    # The model sees its partial reply (kept, marked) and then the steer.
+    second = provider.requests[1].messages
+    assert [m.role for m in second[-3:]] == ["user", "assistant", "user"]
+    assert second[-2].cancelled and second[-2].content == steered[0].partial_text
+    assert second[-1].content == "make it short"
+    order = [type(e).__name__ for e in events]
+    assert order.index("ReplySteered") < order.index("Injected") < order.index("TurnFinished")
+
+
+async def test_a_steer_does_not_cut_a_tool_call_being_written(tmp_path: Path) -> None:
+    call = '{"name": "list_dir", "arguments": {"path": "."}}'
+    reply = ScriptedReply(chunks=[call[i:i + 4] for i in range(0, len(call), 4)])
+    session, provider, events = make(tmp_path, reply, "Listed, and noted.")
+    inner = provider.stream
+
+    async def stream(request: ProviderRequest, cancel: CancelToken
+                     ) -> AsyncIterator[ProviderEvent]:
+        async for n, ev in aiter_enumerate(inner(request, cancel)):
+            yield ev
+            if n == 3 and len(provider.requests) == 1:  # the call is a third written
+                assert session.inject("and hello.txt")
+
+    provider.stream = stream  # type: ignore[method-assign]
+    outcome = await session.run_turn("list")
+    assert outcome.status == "finished"
+    assert any(isinstance(e, ToolCallFinished) and e.name == "list_dir" for e in events)
+    assert not any(isinstance(e, ReplySteered) for e in events)
+    assert provider.requests[1].messages[-1].content == "and hello.txt"
+
+
+async def aiter_enumerate(it: AsyncIterator[ProviderEvent]
+                          ) -> AsyncIterator[tuple[int, ProviderEvent]]:
+    n = 0
+    async for ev in it:
+        yield n, ev
+        n += 1
 
 
 async def test_malformed_call_reported_once_then_loop_goes_on(tmp_path: Path) -> None:
@@ -196,3 +255,30 @@ async def test_listener_failure_does_not_break_turn(tmp_path: Path) -> None:
     session.add_listener(boom)
     assert (await session.run_turn("x")).status == "finished"
     assert any(isinstance(e, MessageAdded) for e in events)
+
+
+async def test_a_burst_of_queued_chunks_lets_the_event_loop_run(tmp_path: Path) -> None:
+    """A provider whose chunks are all there already never suspends; the loop yields now and
+    then so timers (the UI's batching, its frames) run during the burst."""
+    session, provider, _ = make(tmp_path)
+
+    async def burst(request: ProviderRequest, cancel: CancelToken
+                    ) -> AsyncIterator[ProviderEvent]:
+        for i in range(1000):
+            yield TextChunk(f"w{i} ")  # no await in between: nothing suspends
+
+    provider.stream = burst  # type: ignore[method-assign]
+    ticks = 0
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    session.add_listener(lambda ev: seen.append(ticks) if isinstance(ev, TextDelta) else None)
+    task = asyncio.create_task(ticker())
+    await session.run_turn("go")
+    task.cancel()
+    assert len(seen) >= 900 and seen[-1] - seen[0] >= 20  # the ticker ran during the burst

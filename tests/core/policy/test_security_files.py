@@ -203,7 +203,7 @@ async def test_grep_skips_a_file_swapped_for_a_symlink(race: tuple[Path, Path]) 
 
 
 def test_tool_blocks_show_control_characters_as_escapes() -> None:
-    from widgets.tool_call import printable, short_args
+    from widgets.block_render import printable, short_args
 
     assert printable("ok\x1b]0;owned\x07\r\n") == "ok\\x1b]0;owned\\x07\n"
     assert "\x1b" not in short_args({"command": "echo \x1b[2J"})

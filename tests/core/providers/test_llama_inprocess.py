@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.agent.cancel import CancelToken
-from app.core.agent.events import Event, TextDelta
+from app.core.agent.events import Event, ReplySteered, TextDelta
 from app.core.agent.messages import system, user
 from app.core.agent.session import Session, SessionOptions
 from app.core.providers.base import (
@@ -82,6 +82,36 @@ async def test_cancel_mid_stream_stops_worker_within_a_chunk(
     saved = history_from_events(read_session(session.store.path).events)
     assert saved[-1].role == "assistant" and saved[-1].cancelled
     assert saved[-1].content == outcome.text and outcome.text.startswith("".join(deltas)[:5])
+
+
+async def test_a_steer_mid_answer_stops_the_model_and_the_turn_goes_on(
+        local_model: LlamaInProcessProvider, tmp_path: Path) -> None:
+    session = Session(local_model, tools=ToolRegistry(),
+                      options=SessionOptions(workspace=tmp_path, max_tokens=300))
+    events: list[Event] = []
+    deltas: list[str] = []
+
+    def on(ev: Event) -> None:
+        events.append(ev)
+        if isinstance(ev, TextDelta):
+            deltas.append(ev.text)
+            if len(deltas) == 6:  # mid-answer: the model is writing plain text
+                assert session.inject("Stop. Reply with just the word OK.")
+
+    session.add_listener(on)
+    before = local_model.chunks_after_cancel
+    outcome = await session.run_turn("Write the numbers from 1 to 300, separated by commas.")
+    steered = [e for e in events if isinstance(e, ReplySteered)]
+    assert len(steered) == 1 and steered[0].partial_text
+    # The first generation stopped at its next chunk, not after 300 tokens.
+    assert local_model.chunks_after_cancel - before <= 1
+    assert len(steered[0].partial_text) < 200
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("ReplySteered") < kinds.index("Injected") < kinds.index("TurnFinished")
+    assert outcome.status == "finished"  # what the 0.5B model answers is not the point here
+    history = session.history
+    steer_at = next(i for i, m in enumerate(history) if m.content.startswith("Stop. Reply"))
+    assert history[steer_at - 1].role == "assistant" and history[steer_at - 1].cancelled
 
 
 async def test_cancel_during_prompt_evaluation_then_model_still_works(

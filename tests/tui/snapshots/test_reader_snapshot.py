@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from widgets.delegate_block import DelegateBlock
-from widgets.tool_call import ToolCallBlock
+from widgets.blocks import Block
+from widgets.conversation import Conversation
 
 STEPS = [
     "probe: 'error' in output_0: 1 line(s)",
@@ -18,12 +18,15 @@ STEPS = [
 
 class Host(App[None]):
     def compose(self) -> ComposeResult:
-        tool = ToolCallBlock("exec", {"command": "make"})
-        tool.finish("[exec output: 183,959 chars, 5,001 lines, saved as @out1 …]\n"
-                    "undefined symbol frobnicate_v2 in src/main.o", is_error=False)
-        yield tool
-        yield DelegateBlock("reading exec output (183,959 chars)", steps=STEPS,
-                            summary="4 rounds, 6.2s, confident (0.95)")
+        yield Conversation()
+
+    def on_mount(self) -> None:
+        conv = self.query_one(Conversation)
+        conv.append(Block("tool", "[exec output: 183,959 chars, 5,001 lines, saved as @out1 …]\n"
+                          "undefined symbol frobnicate_v2 in src/main.o", name="exec",
+                          arguments={"command": "make"}, status="ok"))
+        conv.append(Block("delegate", "\n".join(STEPS), label="reading exec output "
+                          "(183,959 chars)", status="4 rounds, 6.2s, confident (0.95)"))
 
 
 def test_reader_block_folded(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -32,8 +35,13 @@ def test_reader_block_folded(snap_compare) -> None:  # type: ignore[no-untyped-d
 
 def test_reader_block_open(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def open_it(pilot) -> None:  # type: ignore[no-untyped-def]
-        pilot.app.query_one(DelegateBlock).focus()
+        conv = pilot.app.query_one(Conversation)
+        conv.focus()
+        await pilot.pause()
+        while conv.selected_block() is None or conv.selected_block().kind != "delegate":
+            await pilot.press("down")
         await pilot.press("enter")
         await pilot.pause()
+        assert conv.blocks[-1].open
 
     assert snap_compare(Host(), terminal_size=(100, 16), run_before=open_it)

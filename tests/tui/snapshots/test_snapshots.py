@@ -27,12 +27,16 @@ from app.tui.bridge import CoreEvent
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.sessions import SessionsScreen
 from tests.pilot_wait import until
-from tests.tui.harness import DEMO_LOG, FIXED_HW, make_session
-from widgets.assistant_message import AssistantMessage
+from tests.tui.harness import (
+    DEMO_LOG,
+    FIXED_HW,
+    blocks,
+    make_session,
+    screen_lines,
+    tool_running_app,
+)
 from widgets.flash import Flash
 from widgets.pending_strip import PendingStrip
-from widgets.thinking_block import ThinkingBlock
-from widgets.tool_call import ToolCallBlock
 
 CODE_REPLY = ("Here is the function:\n\n```python\ndef add(a: int, b: int) -> int:\n"
               "    return a + b\n```\n\nAnd a test:\n\n```python\nassert add(2, 3) == 5\n```\n")
@@ -49,10 +53,10 @@ def provider_of(app: NanobotApp) -> Any:
 
 
 async def settle_view(pilot: Pilot[None], app: NanobotApp) -> None:
-    """Hide the timed flash and let the anchored conversation reach the bottom again."""
+    """Hide the timed flash and make sure the conversation follows its end."""
     app.flash.hide()
     await pilot.pause()
-    app.conversation.scroll_end(animate=False, immediate=True)
+    app.conversation.scroll_to_end()
     await pilot.pause()
 
 
@@ -103,10 +107,11 @@ def test_mid_stream_reply_with_a_code_block(snap_compare: Any, tmp_path: Path) -
 
     async def run_before(pilot: Pilot[None]) -> None:
         await start_and_hold(pilot, "write add() with a test")
-        streamed = "".join(m.source for m in app.query(AssistantMessage))
+        (reply,) = blocks(app, "assistant")
+        streamed = reply.text
         # (the loop may hold back a trailing newline until it knows no tool call starts there)
         assert "".join(pieces[:hold]).startswith(streamed) and streamed.count("```python") == 2
-        assert app.busy
+        assert app.busy and reply.streaming
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
@@ -123,8 +128,9 @@ def test_thinking_shown(snap_compare: Any, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[None]) -> None:
         await start_and_hold(pilot, "2+2?")
-        block = app.query_one(ThinkingBlock)
-        assert block.display and not block.collapsed and "basic arithmetic" in block.text
+        (block,) = blocks(app, "thinking")
+        assert block.streaming and "basic arithmetic" in block.text
+        assert any("basic arithmetic" in line for line in screen_lines(app))
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
@@ -139,7 +145,8 @@ def test_thinking_hidden(snap_compare: Any, tmp_path: Path) -> None:
         await until(pilot, lambda: "thinking off" in app.flash.message, what="the toggle's flash")
         app.flash.hide()
         await pilot.pause()
-        assert not app.query_one(ThinkingBlock).display
+        assert not app.conversation.show_thinking and blocks(app, "thinking")
+        assert not any("basic arithmetic" in line for line in screen_lines(app))
         assert app.status_bar.thinking == "off"
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
@@ -153,8 +160,8 @@ def test_tool_call_block(snap_compare: Any, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[None]) -> None:
         await type_and_wait(pilot, "what is here?")
-        block = app.query_one(ToolCallBlock)
-        assert block.status == "ok" and "README.md" in block.result
+        (block,) = blocks(app, "tool")
+        assert block.status == "ok" and "README.md" in block.text
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
@@ -188,16 +195,20 @@ def test_cancelled_marker(snap_compare: Any, tmp_path: Path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         await settle_view(pilot, app)  # the "Cancelling…" flash is on a timer: photograph the result
-        assert app.query_one(AssistantMessage).has_class("-cancelled") and not app.busy
+        assert blocks(app, "assistant")[0].cancelled and not app.busy
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
 
 def test_injection_strip(snap_compare: Any, tmp_path: Path) -> None:
-    app = app_with(tmp_path, _held_reply())
+    gate = asyncio.Event()  # a tool runs: the steer waits for its result, visible in the strip
+    app, _, tool = tool_running_app(tmp_path, gate, "done")
+    app.session.session_id = "20260101-120000-snap"
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await start_and_hold(pilot, "count")
+        await pilot.press(*"count", "enter")
+        await tool.started.wait()
+        await pilot.pause()
         await pilot.press(*"count in French instead", "enter", *"then say goodbye", "tab")
         await pilot.pause()
         assert app.query_one(PendingStrip).items == [("steer", "count in French instead"),
@@ -273,7 +284,7 @@ def test_demo_replay(snap_compare: Any, size: tuple[int, int]) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         await settle_view(pilot, app)
-        assert len(app.query(ToolCallBlock)) == 2
+        assert len(blocks(app, "tool")) == 2
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

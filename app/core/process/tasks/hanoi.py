@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.core.process.params import Param
 from app.core.process.task import Answer, Parsed, Prompt, RedFlag, TaskError, register_task
 
 State = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
@@ -302,4 +303,6 @@ def _factory(params: dict[str, Any]) -> HanoiTask:
     return HanoiTask(params["disks"], str(params.get("format", "full")))
 
 
-register_task("hanoi", _factory)
+register_task("hanoi", _factory, params=(
+    Param("disks", "int", help=f"number of disks (1 to {MAX_DISKS}); also --disks N"),
+    Param("format", "str", "full", help="full | move | guided | choice; also --format")))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.core.process.params import Param
 from app.core.process.task import Answer, Parsed, Prompt, RedFlag, TaskError, register_task
 from app.core.process.tasks.hanoi import MAX_DISKS, Move, State, apply_move, fmt_move
 
@@ -143,10 +144,10 @@ class HanoiMicroTask:
 
 
 def _factory(params: dict[str, Any]) -> HanoiMicroTask:
-    unknown = set(params) - {"disks", "format"}
-    if unknown or "disks" not in params:
+    if set(params) != {"disks"}:
         raise TaskError("hanoi-micro takes one parameter: disks")
     return HanoiMicroTask(params["disks"])
 
 
-register_task("hanoi-micro", _factory)
+register_task("hanoi-micro", _factory, params=(
+    Param("disks", "int", help=f"number of disks (1 to {MAX_DISKS}); also --disks N"),))

@@ -63,3 +63,32 @@ def write_gguf(path: Path, *, arch: str = "llama", layers: int = 4, heads: int =
     out += b"\0" * offset
     path.write_bytes(bytes(out))
     return path
+
+
+def write_lora_adapter(path: Path, tensors: dict[str, tuple[list[float], list[float], int, int]],
+                       *, arch: str = "qwen2", alpha: float = 0.0,
+                       general_type: str = "adapter") -> Path:
+    """A GGUF LoRA adapter as llama.cpp's convert_lora_to_gguf.py lays it out: metadata
+    (general.type = adapter, adapter.type = lora, adapter.lora.alpha) and, per adapted weight
+    ``NAME`` of shape [n_in, n_out], F32 tensors ``NAME.lora_a`` [n_in, r] and ``NAME.lora_b``
+    [r, n_out] (ggml order). ``tensors`` maps NAME to (a values, b values, n_in, n_out), r = 1."""
+    meta: dict[str, Any] = {"general.architecture": arch, "general.type": general_type,
+                            "adapter.type": "lora", "adapter.lora.alpha": alpha}
+    table: list[tuple[str, tuple[int, int], bytes]] = []
+    for name, (a, b, n_in, n_out) in tensors.items():
+        assert len(a) == n_in and len(b) == n_out
+        table.append((f"{name}.lora_a", (n_in, 1), struct.pack(f"<{n_in}f", *a)))
+        table.append((f"{name}.lora_b", (1, n_out), struct.pack(f"<{n_out}f", *b)))
+    out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, len(table), len(meta)))
+    for k, v in meta.items():
+        out += _s(k) + _value(v)
+    offset, data = 0, bytearray()
+    for name, shape, raw in table:
+        out += _s(name) + struct.pack("<I", 2) + struct.pack("<QQ", *shape)
+        out += struct.pack("<I", 0) + struct.pack("<Q", offset)  # type 0 = F32
+        pad = (32 - len(raw) % 32) % 32
+        data += raw + b"\0" * pad
+        offset += len(raw) + pad
+    out += b"\0" * ((32 - len(out) % 32) % 32)
+    path.write_bytes(bytes(out + data))
+    return path

@@ -42,12 +42,12 @@ def _add_verbosity(parser: argparse.ArgumentParser, *, inherit: bool) -> None:
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    from app.cli import completion, config, doctor, ingest, process, run, serve, setup
+    from app.cli import completion, config, doctor, ingest, process, run, serve, setup, traces
 
     return [run.register, config.register, doctor.register, setup.register,
             ingest.register_ingest, ingest.register_search, ingest.register_embed,
             ingest.register_volumes, ingest.register_ask, process.register, serve.register,
-            completion.register]
+            traces.register, completion.register]
 
 
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:

@@ -322,6 +322,7 @@ def _outcome_code(outcome: Any, store: Any, spec: ProcessSpec, label: str) -> in
               "k": spec.k, "status": outcome.status, "steps": outcome.step,
               "samples": c["samples"], "flagged": c["flagged"], "tokens": c["tokens"],
               "active_s": c["active_s"], "chain": outcome.chain})
+    _trace(outcome, spec, label)
     per = c["samples"] / outcome.step if outcome.step else 0.0
     print(f"{spec.id}: {outcome.status} at step {outcome.step:,} ({outcome.reason})")
     print(f"  samples {c['samples']:,} ({per:.3f}/step), red-flagged {c['flagged']:,} "
@@ -331,6 +332,23 @@ def _outcome_code(outcome: Any, store: Any, spec: ProcessSpec, label: str) -> in
     if outcome.status in ("stopped", "paused"):
         print(f"  continue with: nanobot process resume {spec.id}")
     return EXIT.get(outcome.status, 1)
+
+
+def _trace(outcome: Any, spec: ProcessSpec, label: str) -> None:
+    from app.runtime.learning import trace_process
+
+    c = outcome.counters
+    # The task's own check decides: finished reached its goal, failed decided a wrong move;
+    # a stopped or paused run has no verdict yet.
+    success = {"finished": True, "failed": False}.get(outcome.status)
+    trace_process({"task": f"process {spec.task} {json.dumps(spec.params, sort_keys=True)}",
+                   "category": f"process-{spec.task}", "process": spec.id,
+                   "steps": outcome.step, "seconds": round(float(c["active_s"]), 3),
+                   "status": outcome.status, "reason": outcome.reason, "success": success,
+                   "judged_by": "check" if success is not None else "",
+                   "tokens": {"total": int(c["tokens"])}, "samples": int(c["samples"]),
+                   "flagged": int(c["flagged"]), "model": label,
+                   "settings": {"k": spec.k}})
 
 
 def _execute(store: Any, spec: ProcessSpec, task: Any, *, from_backup: bool = False,

@@ -17,6 +17,7 @@ from app.core.settings.paths import get_paths
 from app.core.store.session_store import SessionStore, history_from_events, read_session
 from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
+from app.runtime import learning
 
 
 @dataclass
@@ -73,6 +74,7 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
     install_features(session, config,
                      provider_for=stack.manager.provider if stack is not None else None)
     notices += install_project(session, config)
+    learning.install(session, config)  # traces, learned recipes, calibrated budgets
     return Runtime(config, session, notices, stack)
 
 

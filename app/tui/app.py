@@ -371,6 +371,12 @@ class NanobotApp(ConversationActions, App[None]):
 
         open_dashboard(self)
 
+    def action_rate(self, good: bool) -> None:
+        """👍/👎 on the last answer (app/tui/learning_commands.py)."""
+        from app.tui.learning_commands import rate_key
+
+        rate_key(self, good)
+
     async def settle(self) -> None:
         """Deliver buffered deltas and wait until they are rendered (for tests and benchmarks;
         the live path never waits like this)."""

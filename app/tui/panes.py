@@ -83,4 +83,5 @@ for _cmd in (
 
 register_action(ActionSpec("dashboard", "f4", "dashboard", "Hardware and model dashboard", "Panes"))
 
-from app.tui import project_commands  # noqa: E402, F401 - registers /mcp, /skills, /instructions, /init
+# /rate, /stats, /traces, F7 and alt+up/down; /mcp, /skills, /instructions, /init
+from app.tui import learning_commands, project_commands  # noqa: E402, F401

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from app.core.mcp.manager import mcp_of
 from app.core.project.init_draft import write_draft
 from app.core.project.instructions import instructions_of
-from app.core.skills.library import rescan_skills
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
@@ -56,22 +55,10 @@ async def _mcp(app: NanobotApp, arg: str) -> None:
     await app.conversation.add_notice(mcp_report(app))
 
 
-def skills_report(app: NanobotApp) -> str:
-    library = rescan_skills(app.session)
-    if library is None:
-        return "Skills are not available in this session."
-    where = " and ".join(str(r) for r in library.roots)
-    if not library.skills and not library.problems:
-        return (f"No skills yet. A skill is <name>/SKILL.md with YAML front matter (name, "
-                f"description) in {where}.")
-    lines = [f"Skills ({where}); the model loads one with read_skill:"]
-    lines += [f"  {s.name}: {s.description}" for s in library.skills.values()]
-    lines += [f"  skipped {p}" for p in library.problems]
-    return "\n".join(lines)
-
-
 async def _skills(app: NanobotApp, arg: str) -> None:
-    await app.conversation.add_notice(skills_report(app))
+    from app.tui.skill_ops import run_skills
+
+    await run_skills(app, arg)
 
 
 def instructions_report(app: NanobotApp) -> str:
@@ -119,7 +106,8 @@ async def _init(app: NanobotApp, arg: str) -> None:
 for _cmd in (
     SlashCommand("mcp", "[start|restart NAME]", "MCP servers: state and tools", _mcp,
                  ("", "start")),
-    SlashCommand("skills", "", "Skills the model can load (skills/<name>/SKILL.md)", _skills),
+    SlashCommand("skills", "[show|edit|enable|disable|delete NAME]",
+                 "Skills and learned recipes: list, show, edit, disable, delete", _skills),
     SlashCommand("instructions", "", "AGENTS.md / CLAUDE.md files in the system prompt",
                  _instructions),
     SlashCommand("init", "[force]", "Draft an AGENTS.md for this project", _init),

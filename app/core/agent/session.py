@@ -169,6 +169,7 @@ class Session:
         self._avoid_tools: set[str] = set()  # tools the next step does not offer
         self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
+        self._turn_limit: int | None = None  # this turn's step budget (see limit_turn)
         # Compaction, workers and status injection plug in here (app/core/agent/hooks.py).
         self.hooks: list[_hooks.SessionHook] = []
 
@@ -258,6 +259,19 @@ class Session:
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
 
+    def limit_turn(self, iterations: int | None) -> None:
+        """A step budget for the running turn (a hook's calibrated budget); never above
+        ``options.max_iterations``; cleared when the next turn starts."""
+        self._turn_limit = iterations if iterations is None else max(1, iterations)
+
+    def answer_next(self) -> None:
+        """The next model step must answer without calling tools (a hook ran the calls)."""
+        self._force_answer = True
+
+    def commit_message(self, turn_id: str, message: Message) -> None:
+        """Add ``message`` to history as part of ``turn_id`` (a hook's tool calls)."""
+        self._commit(turn_id, message)
+
     # --- the loop ----------------------------------------------------------------------------
 
     def system_prompt(self) -> str:
@@ -337,6 +351,7 @@ class Session:
         cancel = CancelToken()
         self._turn_id, self._cancel = turn_id, cancel
         self._force_answer = self._step_retried = False
+        self._turn_limit = None
         if not self._started:
             self._started = True
             self.emit(SessionStarted("", session_id=self.session_id, model=self.provider.model,
@@ -370,8 +385,11 @@ class Session:
             self._deliver_steers(turn_id)
             for message in _hooks.run_before_step(self, turn_id):
                 self._commit(turn_id, message)
-            if iterations >= self.options.max_iterations:
-                note = (f"Stopped after {iterations} tool rounds (agent.max_iterations); "
+            limit = min(self.options.max_iterations, self._turn_limit or 1 << 30)
+            if iterations >= limit:
+                why = ("agent.max_iterations" if limit == self.options.max_iterations
+                       else "the step budget learned for this kind of task")
+                note = (f"Stopped after {iterations} tool rounds ({why}); "
                         "ask me to continue if needed.")
                 self.emit(Notice(turn_id, note, level="warning"))
                 self.emit(TurnFinished(turn_id, text=note, iterations=iterations))
@@ -432,7 +450,7 @@ class Session:
             for call in reply.calls:
                 if cancel.cancelled:
                     break
-                await self._run_tool(turn_id, call, cancel, cache)
+                await self.run_tool(turn_id, call, cancel, cache)
             if cancel.cancelled:
                 return self._finish_cancelled(turn_id, _Reply(cancelled=True), cancel, iterations)
 
@@ -559,8 +577,11 @@ class Session:
             self.emit(TextDelta(turn_id, rest))
         return reply
 
-    async def _run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
-                        cache: dict[str, ToolResult]) -> None:
+    async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
+                       cache: dict[str, ToolResult] | None = None) -> str:
+        """Run one call (permission, context gate, events) and commit its result to history;
+        returns "" (the turn goes on)."""
+        cache = {} if cache is None else cache
         call, _repairs = repair_call(call, self.tools)
         tool = self.tools.get(call.name)
         label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
@@ -603,6 +624,7 @@ class Session:
                                                       result.is_error, result.meta)))
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
+        return ""
 
     def _retry_step(self, name: str) -> bool:
         """A small model that repeats a call while steps of the request remain gets one more

@@ -16,9 +16,9 @@ from app.core.providers.registry import ProviderSetupError
 from app.core.providers.stack import Stack
 from app.core.settings.config import SLOTS
 
-USAGE = ("usage: /model [list] | /model TARGET | /model SLOT TARGET | /model load|unload SLOT — "
-         "SLOT is main, rlm or memory; TARGET is an embedded model id, a .gguf path, or a "
-         "provider (NAME or NAME:MODEL)")
+USAGE = ("usage: /model [list] | /model TARGET | /model SLOT TARGET | /model load|unload SLOT | "
+         "/model lora [SLOT] PATH|off [SCALE] — SLOT is main, rlm or memory; TARGET is an "
+         "embedded model id, a .gguf path, or a provider (NAME or NAME:MODEL)")
 
 
 class ModelCommandError(Exception):
@@ -27,9 +27,10 @@ class ModelCommandError(Exception):
 
 @dataclass(frozen=True)
 class ModelCommand:
-    action: str  # "pick", "list", "load", "unload", "switch"
+    action: str  # "pick", "list", "load", "unload", "switch", "lora"
     slot: str = "main"
     target: str = ""
+    scale: float = 1.0  # lora: the adapter's scale
 
 
 def parse_model_command(args: str) -> ModelCommand:
@@ -43,6 +44,8 @@ def parse_model_command(args: str) -> ModelCommand:
         if len(words) != 2 or words[1] not in SLOTS:
             raise ModelCommandError(USAGE)
         return ModelCommand(head, words[1])
+    if head == "lora":
+        return _parse_lora(words[1:])
     if head == "switch":
         words = words[1:]
     if len(words) == 1:
@@ -50,6 +53,24 @@ def parse_model_command(args: str) -> ModelCommand:
     if len(words) == 2 and words[0] in SLOTS:
         return ModelCommand("switch", words[0], words[1])
     raise ModelCommandError(USAGE)
+
+
+def _parse_lora(words: list[str]) -> ModelCommand:
+    slot = "main"
+    if words and words[0] in SLOTS:
+        slot, words = words[0], words[1:]
+    if not words or len(words) > 2:
+        raise ModelCommandError(USAGE)
+    target = "" if words[0].lower() in ("off", "none") else words[0]
+    scale = 1.0
+    if len(words) == 2:
+        try:
+            scale = float(words[1])
+        except ValueError:
+            raise ModelCommandError(f"the scale must be a number, got {words[1]!r}") from None
+        if not -4.0 <= scale <= 4.0:
+            raise ModelCommandError("the scale must be between -4 and 4")
+    return ModelCommand("lora", slot, target, scale)
 
 
 def describe_slots(stack: Stack) -> str:
@@ -69,7 +90,7 @@ async def apply_model_command(cmd: ModelCommand, stack: Stack, session: Session,
                               progress: Progress | None = None) -> str:
     """Carry out ``cmd``; raises :class:`ModelCommandError` with a message for the user and
     changes nothing when the command cannot work."""
-    if session.running and cmd.action in ("switch", "unload"):
+    if session.running and cmd.action in ("switch", "unload", "lora"):
         raise ModelCommandError("a turn is running; switch models when it has finished")
     mgr = stack.manager
     if cmd.action in ("list", "pick"):
@@ -78,6 +99,14 @@ async def apply_model_command(cmd: ModelCommand, stack: Stack, session: Session,
         st = await mgr.start(cmd.slot, progress)
         return f"{cmd.slot}: {st.model} {st.state.value}" + (f" ({st.message})"
                                                                if st.message else "")
+    if cmd.action == "lora":
+        try:
+            text, reloaded = await mgr.set_lora(cmd.slot, cmd.target, cmd.scale, progress)
+        except SlotError as exc:
+            raise ModelCommandError(str(exc)) from exc
+        if cmd.slot == "main" and reloaded:
+            session.set_provider(stack.rebuild(override=""))
+        return text
     if cmd.action == "unload":
         await mgr.unload(cmd.slot)
         if cmd.slot == "main":

@@ -35,6 +35,11 @@ from app.core.settings.paths import get_paths
 log = logging.getLogger(__name__)
 
 
+# What makes two slots share one provider or server: model path, context, mode, GPU layers,
+# LoRA adapter and its scale.
+SlotKey = tuple[str, int, str, int, str, float]
+
+
 class SlotState(Enum):
     IDLE = "idle"  # configured, not loaded yet (in-process models load on first use)
     LOADING = "loading"
@@ -62,7 +67,7 @@ class SlotStatus:
 
 @dataclass
 class _Loaded:
-    key: tuple[str, int, str, int]
+    key: SlotKey
     path: Path
     label: str
     slot_config: SlotConfig
@@ -87,8 +92,8 @@ class ModelManager:
         self.log_dir = log_dir or (get_paths().state_dir / "servers")
         self.start_timeout = start_timeout
         self._slot_cfg: dict[str, SlotConfig] = {s: config.local.slot(s) for s in SLOTS}
-        self._loaded: dict[tuple[str, int, str, int], _Loaded] = {}
-        self._slot_key: dict[str, tuple[str, int, str, int]] = {}
+        self._loaded: dict[SlotKey, _Loaded] = {}
+        self._slot_key: dict[str, SlotKey] = {}
         self._status: dict[str, SlotStatus] = {}
         self._listeners: list[Listener] = []
         self.notices: list[str] = []  # for the conversation at start-up (bad paths etc.)
@@ -123,7 +128,7 @@ class ModelManager:
             except Exception:
                 log.exception("slot listener failed")
 
-    def _slots_on(self, key: tuple[str, int, str, int]) -> list[str]:
+    def _slots_on(self, key: SlotKey) -> list[str]:
         return [s for s, k in self._slot_key.items() if k == key]
 
     # --- resolving ---------------------------------------------------------------------------
@@ -140,8 +145,9 @@ class ModelManager:
         provider.name = "local"
         return provider
 
-    def _key(self, path: Path, cfg: SlotConfig) -> tuple[str, int, str, int]:
-        return (str(path), cfg.context_size, cfg.serve, cfg.gpu_layers)
+    def _key(self, path: Path, cfg: SlotConfig) -> SlotKey:
+        return (str(path), cfg.context_size, cfg.serve, cfg.gpu_layers, cfg.lora,
+                cfg.lora_scale if cfg.lora else 1.0)
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -211,7 +217,8 @@ class ModelManager:
         cfg = loaded.slot_config
         spec = ServerSpec(model_path=loaded.path, context=cfg.context_size,
                           threads=self.config.local.threads, gpu_layers=cfg.gpu_layers,
-                          port=cfg.port, alias=loaded.label, binary=self.config.local.server_binary)
+                          port=cfg.port, alias=loaded.label, binary=self.config.local.server_binary,
+                          lora=cfg.lora, lora_scale=cfg.lora_scale)
         server = ManagedServer(slot, spec, log_dir=self.log_dir,
                                start_timeout=self.start_timeout)
         loaded.server = server
@@ -224,7 +231,7 @@ class ModelManager:
                 self._update(s, state=SlotState.FAILED, message=exc.short + "; running in-process "
                              "instead", log_tail=exc.log_tail)
 
-    def _on_server(self, key: tuple[str, int, str, int], st: ServerStatus) -> None:
+    def _on_server(self, key: SlotKey, st: ServerStatus) -> None:
         state = {ServerState.READY: SlotState.READY, ServerState.STARTING: SlotState.LOADING,
                  ServerState.RESTARTING: SlotState.RESTARTING, ServerState.FAILED: SlotState.FAILED,
                  ServerState.STOPPED: SlotState.UNLOADED}[st.state]
@@ -261,7 +268,7 @@ class ModelManager:
         provider: Provider = loaded.provider
         return provider
 
-    def _speed(self, key: tuple[str, int, str, int], tok_s: float) -> None:
+    def _speed(self, key: SlotKey, tok_s: float) -> None:
         for slot in self._slots_on(key):
             changes: dict[str, Any] = {"tok_s": round(tok_s, 1)}
             if self._status[slot].state is SlotState.IDLE:
@@ -299,6 +306,60 @@ class ModelManager:
         await self.unload(slot)
         self._slot_cfg[slot] = cfg
         return await self.start(slot, progress)
+
+    async def set_lora(self, slot: str, path: str, scale: float = 1.0,
+                       progress: Progress | None = None) -> tuple[str, bool]:
+        """Put LoRA adapter ``path`` ("" = none) on ``slot`` at ``scale``. An in-process model
+        switches in place; a managed server changes the scale of the adapter it was started
+        with in place (llama-server), else it restarts with the new adapter. Returns what
+        happened, for the user, and whether the model was loaded anew; raises
+        :class:`SlotError` and changes nothing when it cannot work."""
+        from app.core.models.lora import AdapterError, check_adapter
+
+        cfg = self._slot_cfg[slot]
+        if path:
+            try:
+                check_adapter(path)
+            except AdapterError as exc:
+                raise SlotError(str(exc)) from exc
+        new = dataclasses.replace(cfg, lora=path, lora_scale=scale)
+        key = self._slot_key.get(slot)
+        loaded = self._loaded.get(key) if key is not None else None
+        shared = [s for s in self._slots_on(key) if s != slot] if key is not None else []
+        what = f"LoRA {Path(path).name} at scale {scale:g}" if path else "no LoRA adapter"
+        if loaded is None or shared:
+            # Not running yet, or its model is shared with another slot: give it its own.
+            if loaded is not None:
+                await self.switch(slot, new, progress)
+                return f"{slot}: {what} (its own model now; loaded with the adapter)", True
+            self._slot_cfg[slot] = new
+            return f"{slot}: {what} (applied when the model loads)", False
+        if loaded.server is not None:
+            server_path = loaded.server.spec.lora
+            if path and path == server_path and await loaded.server.set_lora_scale(scale):
+                self._rekey(slot, loaded, new)
+                return f"{slot}: {what} (changed on the running server)", False
+            await self.switch(slot, new, progress)
+            return f"{slot}: {what} (the server restarted with it)", True
+        provider = self._inprocess_for(loaded)
+        try:
+            await provider.set_lora(path or None, scale)
+        except Exception as exc:
+            raise SlotError(f"{slot}: {exc}") from exc
+        self._rekey(slot, loaded, new)
+        return f"{slot}: {what} (switched in place, no reload)", False
+
+    def _rekey(self, slot: str, loaded: _Loaded, cfg: SlotConfig) -> None:
+        """The slot's model now runs with ``cfg``'s adapter: file it under its new key."""
+        old = loaded.key
+        loaded.key = self._key(loaded.path, cfg)
+        loaded.slot_config = cfg
+        self._loaded.pop(old, None)
+        self._loaded[loaded.key] = loaded
+        self._slot_key[slot] = loaded.key
+        self._slot_cfg[slot] = cfg
+        self._update(slot, message=f"LoRA {Path(cfg.lora).name} x{cfg.lora_scale:g}"
+                     if cfg.lora else "no LoRA adapter")
 
     async def shutdown(self) -> None:
         for loaded in list(self._loaded.values()):

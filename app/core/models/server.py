@@ -53,6 +53,8 @@ class ServerSpec:
     alias: str = ""
     binary: str = "auto"  # "auto", "llama-server", "python"
     extra_args: tuple[str, ...] = ()
+    lora: str = ""  # a LoRA adapter loaded at start ("" = none)
+    lora_scale: float = 1.0
     # A custom command instead (another OpenAI-compatible server); {model}, {port}, {host},
     # {ctx} and {threads} are filled in. Health is then checked on /v1/models.
     command: tuple[str, ...] = ()
@@ -121,15 +123,18 @@ def server_command(spec: ServerSpec, port: int, *, python: str = sys.executable,
                                "binary = \"python\" to use llama_cpp.server)")
     alias = spec.alias or spec.model_path.stem
     if binary:
+        lora = ["--lora-scaled", spec.lora, f"{spec.lora_scale:g}"] if spec.lora else []
         return ([binary, "--model", str(spec.model_path), "--host", spec.host,
                  "--port", str(port), "--ctx-size", str(spec.context),
                  "--n-gpu-layers", str(spec.gpu_layers if spec.gpu_layers >= 0 else 999),
                  "--threads", str(threads), "--parallel", "1", "--jinja", "--alias", alias,
-                 *spec.extra_args], "llama-server")
+                 *lora, *spec.extra_args], "llama-server")
+    # llama_cpp.server applies an adapter at full scale only (no scale option).
+    lora = ["--lora_path", spec.lora] if spec.lora else []
     return ([python, "-m", "llama_cpp.server", "--model", str(spec.model_path),
              "--host", spec.host, "--port", str(port), "--n_ctx", str(spec.context),
              "--n_gpu_layers", str(spec.gpu_layers), "--n_threads", str(threads),
-             "--model_alias", alias, *spec.extra_args], "llama_cpp.server")
+             "--model_alias", alias, *lora, *spec.extra_args], "llama_cpp.server")
 
 
 def tail(path: Path, lines: int = TAIL_LINES) -> str:
@@ -281,6 +286,22 @@ class ManagedServer:
                 await asyncio.wait({waiter}, timeout=self.probe_interval)
                 waiter.cancel()
         self._set(ServerState.READY, f"{kind} ready on port {self.port}")
+
+    async def set_lora_scale(self, scale: float) -> bool:
+        """Change the scale of the adapter this server was started with, in place
+        (llama-server's ``POST /lora-adapters``); False where the server cannot."""
+        if self._run is None or self._run.kind != "llama-server" or not self.spec.lora:
+            return False
+        url = f"http://{self.spec.host}:{self.port}/lora-adapters"
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                resp = await client.post(url, json=[{"id": 0, "scale": scale}])
+        except httpx.HTTPError:
+            return False
+        if resp.status_code != 200:
+            return False
+        self.spec = replace(self.spec, lora_scale=scale)
+        return True
 
     # --- watching ----------------------------------------------------------------------------
 

@@ -119,3 +119,11 @@ def tool_instructions(tools: tuple[ToolSpec, ...]) -> str:
         lines += ["User: Run test.py",
                   'Assistant: {"name": "exec", "arguments": {"command": "python test.py"}}']
     return "\n".join(lines)
+
+
+def schema_gbnf(schema: dict[str, Any]) -> str:
+    """A grammar under which the whole reply is one JSON value of ``schema`` (for structured
+    answers through ``ProviderRequest.extra["grammar"]``)."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return str(json_schema_to_gbnf(json.dumps(schema)))

@@ -78,8 +78,13 @@ class LlamaInProcessProvider:
                  grammar_tool_calls: bool = True, supports_thinking: bool = False,
                  tool_nudge: bool = False,
                  seed: int | None = None, name: str = "local", chat_template: str | None = None,
-                 quirks: ModelQuirks | None = None) -> None:
+                 quirks: ModelQuirks | None = None, lora_path: str | Path | None = None,
+                 lora_scale: float = 1.0) -> None:
         self.path = check_gguf(model_path)
+        # A LoRA adapter applied on load and switchable at runtime (set_lora).
+        self.lora_path: Path | None = Path(lora_path).expanduser() if lora_path else None
+        self.lora_scale = lora_scale
+        self._adapter: Any = None
         self.name = name
         self.model = label or self.path.stem
         self.n_ctx = n_ctx
@@ -154,7 +159,44 @@ class LlamaInProcessProvider:
 
             self._abort_cb = llama_cpp.ggml_abort_callback(abort)
             llama_cpp.llama_set_abort_callback(llama._ctx.ctx, self._abort_cb, None)
+            if self.lora_path is not None:
+                self._apply_lora(llama, self.lora_path, self.lora_scale)
             self._llama = llama
+
+    def _apply_lora(self, llama: Any, path: Path | None, scale: float) -> None:
+        from app.core.models.lora import AdapterError, LoadedAdapter, check_adapter, clear_adapters
+
+        if path is None:
+            clear_adapters(llama._ctx.ctx)
+            if self._adapter is not None:
+                self._adapter.free()
+            self._adapter = None
+            return
+        if self._adapter is None or self._adapter.path != path:
+            try:
+                check_adapter(path, self.path)
+            except AdapterError as exc:
+                raise ProviderError(str(exc)) from exc
+            loaded = LoadedAdapter(llama._model.model, path)
+            if self._adapter is not None:
+                clear_adapters(llama._ctx.ctx)
+                self._adapter.free()
+            self._adapter = loaded
+        self._adapter.apply(llama._ctx.ctx, scale)
+
+    async def set_lora(self, path: str | Path | None, scale: float = 1.0) -> None:
+        """Switch the adapter (None: none) or its scale on the loaded model, without reloading
+        it; the prompt cache is dropped (it was computed with the old weights). Before the model
+        is loaded this only records what to apply at load. Raises :class:`ProviderError`."""
+        def switch() -> None:
+            new = Path(path).expanduser() if path else None
+            with self._gen_lock:
+                if self._llama is not None:
+                    self._apply_lora(self._llama, new, scale)
+                    self._llama.reset()
+                self.lora_path, self.lora_scale = new, scale
+
+        await asyncio.to_thread(switch)
 
     # --- prompt ------------------------------------------------------------------------------
 

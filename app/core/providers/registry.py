@@ -58,7 +58,8 @@ def local_provider(slot: SlotConfig, *, threads: int = 0, label: str = "") -> Se
         temperature=slot.temperature, label=label,
         grammar_tool_calls=bool(caps.get("grammar_tool_calls", True)),
         supports_thinking=bool(caps.get("supports_thinking", False)),
-        tool_nudge=bool(caps.get("tool_nudge", False)), quirks=quirks)
+        tool_nudge=bool(caps.get("tool_nudge", False)), quirks=quirks,
+        lora_path=slot.lora or None, lora_scale=slot.lora_scale)
     return Selection(provider, notices)
 
 

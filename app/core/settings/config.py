@@ -44,6 +44,8 @@ class SlotConfig:
     temperature: float = 0.0  # greedy: small models lose accuracy fast when sampling
     serve: str = "inprocess"  # or "server": a managed llama.cpp server on its own port
     port: int = 0  # server port; 0 = pick a free one
+    lora: str = ""  # a LoRA adapter (GGUF) applied to this slot's model
+    lora_scale: float = 1.0
 
     @property
     def empty(self) -> bool:
@@ -154,6 +156,23 @@ class RlmConfig:
 
 
 @dataclass(frozen=True)
+class LearningConfig:
+    """Traces of every turn, recipes learned from repeated successes, calibrated budgets (P3)."""
+
+    traces: bool = True  # record each turn in the trace log (state dir, traces/)
+    recipes: bool = True  # learn recipes from repeated successes and run them on matching tasks
+    budgets: bool = True  # step budgets from history, and the flag on a task taking 10x the norm
+    crystallise_after: int = 3  # successes of one kind of task before a recipe is learned
+    min_confidence: float = 0.75  # share of that kind's successes that used one tool sequence
+    category_similarity: float = 0.75  # how alike two requests' shapes are to be one kind
+    demote_window: int = 4  # a recipe's last uses that decide demotion
+    demote_below: float = 0.5  # demoted when the success rate over that window falls below this
+    budget_min_runs: int = 5  # successful runs of a kind before its budget and norm apply
+    flag_factor: float = 10.0  # flag a task taking this many times its kind's median
+    keep_days: int = 30  # trace files older than this are removed (0 = keep all)
+
+
+@dataclass(frozen=True)
 class Config:
     agent: AgentConfig = field(default_factory=AgentConfig)
     local: LocalConfig = field(default_factory=LocalConfig)
@@ -171,6 +190,7 @@ class Config:
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
+    learning: LearningConfig = field(default_factory=LearningConfig)
     log_level: str = "info"  # debug, info, warning or error (--verbose / --quiet override)
     source: str = ""  # the file this came from ("" = defaults)
 
@@ -255,6 +275,9 @@ def _validate(cfg: Config, file: str) -> None:
             raise ConfigError(file, f"local.{slot}.serve", "'inprocess' or 'server'", s.serve)
         if not 0 <= s.port <= 65535:
             raise ConfigError(file, f"local.{slot}.port", "0 (any free port) to 65535", s.port)
+        if not -4.0 <= s.lora_scale <= 4.0:
+            raise ConfigError(file, f"local.{slot}.lora_scale", "a number from -4 to 4",
+                              s.lora_scale)
     _validate_ranges(cfg, file)
     if not 1 <= cfg.local.max_servers <= 3:
         raise ConfigError(file, "local.max_servers", "1 to 3", cfg.local.max_servers)
@@ -273,6 +296,7 @@ def _validate(cfg: Config, file: str) -> None:
         raise ConfigError(file, "agent.provider", f"'local' or a configured provider ({known})",
                           cfg.agent.provider)
     _validate_context(cfg, file)
+    _validate_learning(cfg, file)
     for name, p in cfg.providers.items():
         if not p.base_url.startswith(("http://", "https://")):
             raise ConfigError(file, f"providers.{name}.base_url", "an http(s):// URL", p.base_url)
@@ -331,6 +355,23 @@ def _validate_context(cfg: Config, file: str) -> None:
             raise ConfigError(file, key, f"an integer >= {low}", value)
     if not 1 <= w.max_depth <= 8:
         raise ConfigError(file, "swarm.max_depth", "an integer from 1 to 8", w.max_depth)
+
+
+def _validate_learning(cfg: Config, file: str) -> None:
+    lc = cfg.learning
+    for key, value in (("learning.min_confidence", lc.min_confidence),
+                       ("learning.category_similarity", lc.category_similarity),
+                       ("learning.demote_below", lc.demote_below)):
+        if not 0.0 < value <= 1.0:
+            raise ConfigError(file, key, "a fraction above 0, at most 1", value)
+    for key, ivalue, low in (("learning.crystallise_after", lc.crystallise_after, 1),
+                             ("learning.demote_window", lc.demote_window, 2),
+                             ("learning.budget_min_runs", lc.budget_min_runs, 1),
+                             ("learning.keep_days", lc.keep_days, 0)):
+        if ivalue < low:
+            raise ConfigError(file, key, f"an integer >= {low}", ivalue)
+    if lc.flag_factor <= 1.0:
+        raise ConfigError(file, "learning.flag_factor", "a number > 1", lc.flag_factor)
 
 
 def parse_config(text: str, file: Path | str = "<config>") -> Config:

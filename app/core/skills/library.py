@@ -52,22 +52,29 @@ class SkillLibrary:
 
     def index(self, window: int) -> str:
         """The system-prompt section: what each skill is for, within the window's budget."""
-        if not self.skills:
+        listed = [s for s in self.skills.values() if listed_in_index(s)]
+        if not listed:
             return ""
         head = ("# Skills\nSkills are instructions for particular tasks. When the user's request "
                 "matches a skill, call read_skill with its name first and follow what it says.")
         budget = skill_budget(window) - estimate_tokens(head)
         lines: list[str] = []
-        for skill in self.skills.values():
+        for skill in listed:
             line = f"- {skill.name}: {skill.description}"
             if estimate_tokens("\n".join([*lines, line])) > budget:
                 break
             lines.append(line)
-        left = len(self.skills) - len(lines)
+        left = len(listed) - len(lines)
         if left:
             lines.append(f"- ({left} more not listed for lack of room; read_skill takes any "
-                         f"name: {', '.join(list(self.skills)[len(lines):][:20])})")
+                         f"name: {', '.join(s.name for s in listed[len(lines):][:20])})")
         return head + "\n" + "\n".join(lines)
+
+
+def listed_in_index(skill: Skill) -> bool:
+    """Disabled skills stay out of the prompt; so do learned recipes, which the recipe runner
+    applies itself (read_skill still opens both)."""
+    return skill.metadata.get("enabled", True) is not False and not skill.metadata.get("learned")
 
 
 class ReadSkill:

@@ -1,0 +1,41 @@
+"""The learner for this process and its installer (traces, recipes, budgets).
+
+The learner lives as long as the runtime (its files are shared by every Nanobot process);
+:func:`install` binds it to one session. A session factory calls :func:`install` once per main
+session; workers' sessions are not traced on their own (their parent's turn records their depth
+and fan-out).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.core.agent.session import Session
+from app.core.learning.hook import LearningHook, install_learning
+from app.core.learning.learner import Learner
+from app.core.settings.config import Config, ConfigError, LearningConfig, load_config
+from app.core.settings.paths import get_paths
+from app.core.skills.library import SKILLS_DIR
+
+log = logging.getLogger(__name__)
+
+
+def make_learner(config: LearningConfig | None = None) -> Learner:
+    """The learner on the state dir (traces, stats) and the user's skills folder (recipes)."""
+    paths = get_paths()
+    return Learner(config or LearningConfig(), state_dir=paths.state_dir,
+                   skills_dir=paths.config_dir / SKILLS_DIR)
+
+
+def install(session: Session, config: Config, learner: Learner | None = None) -> LearningHook:
+    return install_learning(session, learner or make_learner(config.learning))
+
+
+def trace_process(record: dict[str, Any]) -> None:
+    """A million-step process's run into the trace log (``record_process``). Tracing never
+    changes how a process ends: a config or disk problem is logged and the run goes on."""
+    try:
+        make_learner(load_config().learning).record_process(record)
+    except (ConfigError, OSError) as exc:
+        log.warning("process run not traced: %s", exc)

@@ -1,0 +1,169 @@
+"""Recipes on a scripted provider: repeated successes crystallise one, the next matching task runs
+it (the model only answers), a recipe that keeps failing is demoted, and budgets come from
+history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.agent.events import Event, Notice, ToolCallStarted
+from app.core.agent.session import Session, SessionOptions
+from app.core.learning.hook import LearningHook, install_learning
+from app.core.learning.learner import Learner
+from app.core.learning.recipes import from_skill
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.settings.config import LearningConfig
+from app.core.skills.format import read_skill_file
+from app.core.tools.base import ToolRegistry
+from app.core.tools.defaults import builtin_tools
+
+CONFIG = "TIMEOUT = 37\nMAX_RETRIES = 4\nDB_PATH = 'data/stock.db'\nCURRENCY = 'EUR'\n"
+
+
+def learner(tmp_path: Path, **changes: object) -> Learner:
+    cfg = LearningConfig(**{"crystallise_after": 3, "budget_min_runs": 3, **changes})  # type: ignore[arg-type]
+    return Learner(cfg, state_dir=tmp_path / "state", skills_dir=tmp_path / "skills")
+
+
+def workspace(tmp_path: Path, name: str) -> Path:
+    ws = tmp_path / name
+    (ws / "app").mkdir(parents=True)
+    (ws / "app" / "config.py").write_text(CONFIG)
+    (ws / "notes.txt").write_text("nothing here\n")
+    return ws
+
+
+def session_for(ws: Path, provider: ScriptedProvider, learn: Learner) -> tuple[Session, LearningHook,
+                                                                               list[Event]]:
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws))
+    session.auto_approve = True
+    hook = install_learning(session, learn)
+    events: list[Event] = []
+    session.add_listener(events.append)
+    return session, hook, events
+
+
+async def edit_by_model(tmp_path: Path, learn: Learner, i: int, name: str, old: str,
+                        new: str) -> tuple[Session, LearningHook]:
+    ws = workspace(tmp_path, f"ws{i}")
+    provider = ScriptedProvider([
+        ScriptedReply.call("read_file", path="app/config.py"),
+        ScriptedReply.call("edit_file", path="app/config.py", old_text=f"{name} = {old}",
+                           new_text=f"{name} = {new}"),
+        f"Set {name} to {new}.",
+    ])
+    session, hook, _ = session_for(ws, provider, learn)
+    outcome = await session.run_turn(f"Change {name} in app/config.py to {new}.")
+    assert outcome.status == "finished"
+    assert f"{name} = {new}" in (ws / "app" / "config.py").read_text()
+    return session, hook
+
+
+async def test_repeated_successes_crystallise_a_recipe_that_is_then_used(tmp_path: Path) -> None:
+    learn = learner(tmp_path)
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        assert learn.book.load() == {}  # nothing learned before the check says so
+        hook.judge_last(session, True, "check")
+    recipes = learn.book.load()
+    assert len(recipes) == 1
+    recipe = next(iter(recipes.values()))
+    assert [s.tool for s in recipe.steps] == ["read_file", "edit_file"]
+    edit = recipe.steps[1].args
+    assert edit["path"] == {"template": "{{path0}}"}
+    assert edit["new_text"] == {"template": "{{name0}} = {{num0}}"}
+    assert edit["old_text"] == {"line_of": 0, "containing": "{{name0}}"}
+    assert recipe.stats["learned_from"] == 3 and recipe.stats["success_rate"] == 1.0
+    # It is an ordinary skill file, marked learned.
+    assert recipe.path is not None
+    skill = read_skill_file(recipe.path)
+    assert skill.metadata["learned"] is True and from_skill(skill) == recipe
+
+    # A new task of the same kind: the recipe runs the calls; the model is asked only to answer.
+    ws = workspace(tmp_path, "ws-new")
+    provider = ScriptedProvider(["Done: MAX_RETRIES is 12 now."])
+    session, hook, events = session_for(ws, provider, learn)
+    outcome = await session.run_turn("Change MAX_RETRIES in app/config.py to 12.")
+    assert outcome.status == "finished" and outcome.text == "Done: MAX_RETRIES is 12 now."
+    text = (ws / "app" / "config.py").read_text()
+    assert "MAX_RETRIES = 12" in text and "TIMEOUT = 37" in text
+    started = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert [(e.name, e.arguments.get("old_text")) for e in started] == [
+        ("read_file", None), ("edit_file", "MAX_RETRIES = 4")]
+    assert len(provider.requests) == 1 and provider.requests[0].answer_only
+    assert any(isinstance(e, Notice) and "learned recipe" in e.text for e in events)
+    trace = learn.traces.turns(last=1)[0]
+    assert trace.record["recipe"] == recipe.name and trace.record["recipe_completed"]
+    assert trace.steps == 1  # one model step: the answer
+
+    hook.judge_last(session, True, "check")
+    used = learn.book.load()[recipe.name]
+    assert used.stats["uses"] == 1 and used.stats["successes"] == 1 and used.enabled
+
+
+async def test_a_failing_recipe_is_demoted(tmp_path: Path) -> None:
+    learn = learner(tmp_path)
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        hook.judge_last(session, True, "check")
+    (name,) = learn.book.load()
+    for n in range(2):  # the recipe runs, but its results are judged wrong twice
+        ws = workspace(tmp_path, f"bad{n}")
+        session, hook, _ = session_for(ws, ScriptedProvider(["Done."]), learn)
+        await session.run_turn(f"Change TIMEOUT in app/config.py to {70 + n}.")
+        assert learn.traces.turns(last=1)[0].record["recipe"] == name
+        hook.judge_last(session, False, "check")
+    recipe = learn.book.load()[name]
+    assert not recipe.enabled and "2 of its last 2 uses failed" in recipe.demoted
+    assert hook.learned and hook.learned[-1].demoted is not None
+    # Demoted: the next matching task goes to the model again.
+    ws = workspace(tmp_path, "after")
+    provider = ScriptedProvider(["I would rather not."])
+    session, _, events = session_for(ws, provider, learn)
+    await session.run_turn("Change TIMEOUT in app/config.py to 99.")
+    assert not any(isinstance(e, ToolCallStarted) for e in events)
+    assert not provider.requests[0].answer_only
+
+
+async def test_a_recipe_whose_step_cannot_bind_hands_over_to_the_model(tmp_path: Path) -> None:
+    learn = learner(tmp_path)
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        hook.judge_last(session, True, "check")
+    (name,) = learn.book.load()
+    ws = workspace(tmp_path, "nobind")
+    # No line of config.py holds VERBOSE: the edit step cannot be bound; the model goes on.
+    provider = ScriptedProvider([ScriptedReply.call("write_file", path="app/extra.py",
+                                                    content="VERBOSE = 1\n"), "Added it."])
+    session, _, events = session_for(ws, provider, learn)
+    outcome = await session.run_turn("Change VERBOSE in app/config.py to 1.")
+    assert outcome.text == "Added it."
+    assert [e.name for e in events if isinstance(e, ToolCallStarted)] == ["read_file",
+                                                                         "write_file"]
+    assert any(isinstance(e, Notice) and e.level == "warning" and "stopped" in e.text
+               for e in events)
+    assert not provider.requests[0].answer_only
+    assert learn.book.load()[name].stats["failures"] == 1
+
+
+async def test_budget_and_norm_come_from_history(tmp_path: Path) -> None:
+    learn = learner(tmp_path, recipes=False)
+    for i in range(3):
+        session, hook = await edit_by_model(tmp_path, learn, i, "TIMEOUT", "37", str(50 + i))
+        hook.judge_last(session, True, "check")
+    (row,) = learn.stats.table()
+    assert row.runs == 3 and row.successes == 3 and row.avg_steps == 3.0
+    assert row.budget == 5  # P75 of 3 steps, + 2
+    # The next task of the kind runs under that budget: a model that loops is stopped at 5.
+    ws = workspace(tmp_path, "loop")
+    provider = ScriptedProvider([ScriptedReply.call("read_file", path="notes.txt",
+                                                    lines=f"{n}:{n}") for n in range(1, 10)])
+    session, hook, _events = session_for(ws, provider, learn)
+    outcome = await session.run_turn("Change TIMEOUT in app/config.py to 1.")
+    assert "step budget" in outcome.text and outcome.iterations == 5
+    trace = learn.traces.turns(last=1)[0]
+    assert trace.success is False and trace.judged_by == "status"

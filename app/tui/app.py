@@ -38,6 +38,7 @@ from app.core.agent.events import (
 from app.core.context.tokens import estimate_tokens, tokens_for_chars
 from app.core.store.pending import PendingStore
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
+from app.tui import signals as tui_signals
 from app.tui.boot import Boot, Booting, preload_main_model, run_boot
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
 from app.tui.conversation_actions import ConversationActions
@@ -226,6 +227,7 @@ class NanobotApp(ConversationActions, App[None]):
 
     async def on_mount(self) -> None:
         self.ready = True
+        tui_signals.install(self)  # SIGTERM/SIGHUP: cancel, kill exec trees, stop servers, exit
         prompt = self.prompt
         prompt.cursor_blink = self._blink
         prompt.completer = self.complete_prompt
@@ -304,6 +306,8 @@ class NanobotApp(ConversationActions, App[None]):
             from app.runtime.memory import close_memory
 
             await close_memory(self.session)
+            if self.session.store is not None:
+                self.session.store.close()  # releases the session file's lock
 
     # --- core events -------------------------------------------------------------------------
 
@@ -339,7 +343,7 @@ class NanobotApp(ConversationActions, App[None]):
             self._set_state("idle")
             self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
         else:
-            from app.core.context.compaction import CompactionEvent
+            from app.core.context.compaction import CompactionEvent, ContextMeasured
             from app.core.swarm.events import SwarmUpdated
 
             if isinstance(ev, SwarmUpdated):
@@ -347,6 +351,9 @@ class NanobotApp(ConversationActions, App[None]):
             elif isinstance(ev, CompactionEvent):
                 self.meter.last_tier = manager_last_tier(self.session) or ev.tier
                 self._compaction_notice(ev)
+            elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
+                self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
+                self.meter.stored = ev.stored_tokens
         self.refresh_status()
 
     async def _show_swarm(self, ev: SwarmUpdated) -> None:
@@ -395,8 +402,12 @@ class NanobotApp(ConversationActions, App[None]):
     # --- status, meter, side panels ----------------------------------------------------------
 
     def _estimate_history(self) -> int:
+        """Before the first request: what the next one will send is at most the window (the
+        compaction tiers see to that); the rest of a long session is shown as stored."""
         text = self.session.system_prompt() + "".join(m.content for m in self.session.history)
-        return self.session.context_used or estimate_tokens(text)
+        stored = self.session.context_used or estimate_tokens(text)
+        self.meter.stored = stored
+        return min(stored, self.session.context_limit)
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""

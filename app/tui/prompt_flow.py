@@ -77,7 +77,9 @@ class PromptFlow:
         app = self.app
         limit = app.session.context_limit
         need = estimate_tokens(full)
-        room = limit - app.context_estimate()[0] - REPLY_ROOM
+        # The history makes way (the compaction tiers summarise, mask and truncate it); what
+        # cannot is the system prompt and the room for the reply.
+        room = limit - estimate_tokens(app.session.system_prompt()) - REPLY_ROOM
         if need <= room:
             return True
         app.say(f"Not sent: this message is ~{format_tokens(need)} tokens but the model's context "

@@ -37,13 +37,34 @@ def slot_providers(config: Config, session: Session) -> Callable[[str], Provider
     return provider_for
 
 
-def memory_summarizer(config: Config) -> Summarizer:
-    """The background summariser on the memory slot's model (the main model when it is empty).
+def runs_remote(provider: Provider) -> bool:
+    """Whether ``provider`` (through routers and fallback chains: its first choice) is a remote
+    endpoint rather than a model on this machine (in-process or a managed local server)."""
+    from app.core.providers.openai_http import OpenAIHTTPProvider
 
-    It is its own model instance, loaded on the first summary, so summarising never waits for the
-    user's turn (and the turn never waits for it) on the in-process model's generation lock.
+    seen: set[int] = set()
+    while id(provider) not in seen:
+        seen.add(id(provider))
+        inner = getattr(provider, "current", None) or (getattr(provider, "chain", None) or [None])[0]
+        if inner is None:
+            break
+        provider = inner
+    return isinstance(provider, OpenAIHTTPProvider) and not provider.name.startswith("local")
+
+
+def memory_summarizer(config: Config, session: Session | None = None) -> Summarizer:
+    """The background summariser: the memory slot's model; with no memory slot set, the main
+    provider when that is remote (a remote model finishes; loading the local model for it would
+    cost RAM and time the user never asked for); else the main slot's model.
+
+    A local model is its own instance, loaded on the first summary, so summarising never waits
+    for the user's turn (and the turn never waits for it) on the in-process generation lock.
     """
+    memory_set = not config.local.memory.empty
+
     def make() -> Provider:
+        if not memory_set and session is not None and runs_remote(session.provider):
+            return session.provider
         from app.core.providers.registry import local_provider
 
         provider = local_provider(config.local.slot("memory"), threads=config.local.threads,
@@ -53,7 +74,9 @@ def memory_summarizer(config: Config) -> Summarizer:
             provider.background = True
         return provider
 
-    return Summarizer(make, timeout_s=config.context.summary_timeout_s)
+    # The main provider is asked each time (/model may change it); a local model is made once.
+    remote_main = not memory_set and session is not None and runs_remote(session.provider)
+    return Summarizer(make, timeout_s=config.context.summary_timeout_s, reuse=not remote_main)
 
 
 def install_features(session: Session, config: Config, *,
@@ -62,7 +85,8 @@ def install_features(session: Session, config: Config, *,
                      ) -> tuple[ContextManager, Swarm]:
     """Compaction (summaries on ``summarizer``, default: the memory slot's own instance) and the
     swarm (workers' slot models from ``provider_for``, default: :func:`slot_providers`)."""
-    manager = install_context(session, summarizer=summarizer or memory_summarizer(config),
+    manager = install_context(session,
+                              summarizer=summarizer or memory_summarizer(config, session),
                               config=config.context)
     slots = provider_for or slot_providers(config, session)
     swarm = install_swarm(session, config=config.swarm, provider_for=slots)

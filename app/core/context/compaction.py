@@ -37,7 +37,7 @@ from app.core.context.compaction_tiers import (
     span_ref,
     stub_for,
 )
-from app.core.context.summarizer import Summarizer, SummaryError, transcript_line
+from app.core.context.summarizer import Summarizer, SummaryError, SummaryTimeout, transcript_line
 from app.core.settings.config import ContextConfig
 from app.core.store.event_log import iter_log
 
@@ -60,6 +60,19 @@ class CompactionEvent(Event):
     limit: int = 0
     duration: float = 0.0
     span: str = ""
+
+
+@register_event
+@dataclass(frozen=True)
+class ContextMeasured(Event):
+    """What one request sends against the window (never more than the window once the tiers
+    have run), and what the session holds in all. A live gauge for the meter: not saved."""
+
+    persist = False
+
+    sent_tokens: int = 0
+    stored_tokens: int = 0
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +215,9 @@ class ContextManager(SessionHook):
         out = [it.message for it in items]
         # Calibrates chars per token when this request's Usage comes back.
         self._sent_chars = self._chars(out)
+        stored = int(self._chars(session.history) / self.chars_per_token) + 1
+        session.emit(ContextMeasured(session.turn_id or "", sent_tokens=tokens,
+                                     stored_tokens=stored, window=session.context_limit))
         return out
 
     def _view(self, messages: list[Message]) -> list[Item]:
@@ -298,12 +314,15 @@ class ContextManager(SessionHook):
         began = self.clock()
         self._emit(CompactionEvent(turn, tier="summary", action="started",
                                    detail=f"{reason}: messages {start + 1}-{upto}", span=ref))
+        smaller = False
         try:
             text = await self.summarizer.summarize(chunk, previous=base.text if base else "")
         except (SummaryError, Exception) as exc:  # any failure counts; the session goes on
             if not isinstance(exc, SummaryError):
                 log.exception("summariser crashed")
             self.failures += 1
+            # Out of time: the same piece would only time out again; the next try reads less.
+            smaller = isinstance(exc, SummaryTimeout) and self.summarizer.shrink()
             self._emit(CompactionEvent(self.session.turn_id or "", tier="summary",
                                        action="failed", detail=str(exc) or type(exc).__name__,
                                        duration=self.clock() - began, span=ref))
@@ -318,6 +337,9 @@ class ContextManager(SessionHook):
             return
         finally:
             self.task, self.in_flight_upto = None, 0
+            if smaller and not self.breaker_open:
+                self._start_summary(upto, reason=f"retry in a smaller piece "
+                                                 f"(~{self.summarizer.input_tokens:,} tokens)")
         self.failures = 0
         if manual:
             self.breaker_open = False

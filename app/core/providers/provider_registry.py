@@ -26,6 +26,7 @@ from app.core.models.gguf import ModelFileError
 from app.core.providers.base import Provider
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.providers.openai_stream import limits_from
 from app.core.providers.registry import ProviderSetupError, local_provider
 from app.core.providers.resilience import BreakerBoard, RetryPolicy
 from app.core.settings.config import SLOTS, Config, SlotConfig
@@ -242,7 +243,8 @@ class ProviderRegistry:
             ep = self.endpoints[target.name]
             provider = OpenAIHTTPProvider(ep.base_url, target.model, api_key_env=ep.api_key_env,
                                           name=target.name,
-                                          context_window=ep.context_window or 32768)
+                                          context_window=ep.context_window or 32768,
+                                          limits=limits_from(self.config.resilience))
         else:
             main = self.config.local.main
             slot = SlotConfig(model=target.model if target.kind == "embedded" else "",

@@ -15,6 +15,7 @@ from app.core.models.quirks import quirks_by_id, quirks_for_gguf
 from app.core.providers.base import Provider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.providers.openai_stream import limits_from
 from app.core.settings.config import Config, SlotConfig
 
 
@@ -93,4 +94,4 @@ def build_provider(config: Config, model: str | None = None) -> Selection:
                                  f"set providers.{name}.models or use {name}:MODEL")
     return Selection(OpenAIHTTPProvider(
         pconf.base_url, model_name, api_key_env=pconf.api_key_env, name=name,
-        context_window=pconf.context_window or 32768))
+        context_window=pconf.context_window or 32768, limits=limits_from(config.resilience)))

@@ -115,7 +115,7 @@ class WorkerStore(SessionStore):
     """A worker session's store: records go to the root's log, tagged ``worker=<id>``."""
 
     def __init__(self, root: SessionStore, worker_id: str) -> None:
-        super().__init__(root.path, max_bytes=root.max_bytes)
+        super().__init__(root.path, max_bytes=root.max_bytes, lock=False)  # root writes
         self.root = root
         self.worker_id = worker_id
 

@@ -9,7 +9,7 @@ from typing import Any
 from app.core.agent.events import Event
 from app.core.agent.session import Session, SessionOptions
 from app.core.context.compaction import ContextManager, install
-from app.core.context.summarizer import Summarizer
+from app.core.context.summarizer import Speed, Summarizer
 from app.core.providers.base import ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import ContextConfig
@@ -61,7 +61,9 @@ def build(tmp_path: Path, *, window: int = 2000, output: int = 400, max_tokens: 
                       store=SessionStore.create(tmp_path / "sessions") if store else None)
     events: list[Event] = []
     session.add_listener(events.append)
-    summarizer = Summarizer(memory, timeout_s=timeout_s) if summarize else None
+    # A scripted model answers at once: its measured speed never stretches ``timeout_s``.
+    summarizer = Summarizer(memory, timeout_s=timeout_s,
+                            speed=Speed(prompt=1e6, generate=1e6)) if summarize else None
     manager = install(session, summarizer=summarizer, config=config or ContextConfig())
     return session, provider, memory, manager, events, tool
 

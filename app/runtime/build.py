@@ -83,8 +83,8 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         mem_model.get, timeout_s=config.context.summary_timeout_s),
                      provider_for=stack.manager.provider if stack is not None else None)
     notices += install_project(session, config)
-    learning.install(session, config)  # traces, learned recipes, calibrated budgets
-    memory = open_memory(config, ws, model=mem_model)
+    learning.install(session, config, notices=notices)  # traces, recipes, calibrated budgets
+    memory = open_memory(config, ws, model=mem_model, notices=notices)
     install_memory(session, memory)
     install_branches(session)
     return Runtime(config, session, notices, stack, memory)

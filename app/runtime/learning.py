@@ -9,6 +9,7 @@ and fan-out).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from app.core.agent.session import Session
@@ -28,8 +29,17 @@ def make_learner(config: LearningConfig | None = None) -> Learner:
                    skills_dir=paths.config_dir / SKILLS_DIR)
 
 
-def install(session: Session, config: Config, learner: Learner | None = None) -> LearningHook:
-    return install_learning(session, learner or make_learner(config.learning))
+def install(session: Session, config: Config, learner: Learner | None = None,
+            notices: list[str] | None = None) -> LearningHook | None:
+    """Bind the learner to ``session``. Learning is a side job: if its files cannot be opened
+    (a full disk, a read-only home), the session runs without it and ``notices`` says why."""
+    try:
+        return install_learning(session, learner or make_learner(config.learning))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("learning is off for this session: %s", exc)
+        if notices is not None:
+            notices.append(f"learning is off for this session: {exc}")
+        return None
 
 
 def trace_process(record: dict[str, Any]) -> None:

@@ -56,17 +56,20 @@ def memory_model(config: Config, main: Callable[[], Provider]) -> MemoryModel:
 
 
 def open_memory(config: Config, workspace: Path, *, model: MemoryModel | None,
-                path: Path | None = None) -> MemoryHook | None:
+                path: Path | None = None, notices: list[str] | None = None) -> MemoryHook | None:
     """The app's memory (None when ``[memory] enabled = false`` or the database cannot open:
-    then the app runs without it and says so in the log)."""
+    then the app runs without it and says so in the log and in ``notices``)."""
     cfg = config.memory
     if not cfg.enabled:
         return None
     try:
         memory = Memory(path or memory_path(), cfg, embed=embedder())
         forgotten = memory.maintain()
-    except MemoryDbError:
-        log.exception("long-term memory is off for this run")
+    except MemoryDbError as exc:
+        # A full disk or a read-only home: the run goes on without memory, and says why once.
+        log.warning("long-term memory is off for this run: %s", exc)
+        if notices is not None:
+            notices.append(f"long-term memory is off for this run: {exc}")
         return None
     if forgotten:
         log.info("memory: %d fact(s) decayed and were forgotten", len(forgotten))

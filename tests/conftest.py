@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The fault-injecting OpenAI-compatible server's ``fault`` fixture, for every test module.
+pytest_plugins = ["tests.fault_server"]
+
 # Hermetic: whatever keys the developer or CI has set must not change what tests do.
 _KEY_HINTS = ("API_KEY", "_TOKEN", "OPENAI", "ANTHROPIC", "OPENROUTER", "BRAVE")
 

@@ -54,7 +54,9 @@ def write_gguf(path: Path, *, arch: str = "llama", layers: int = 4, heads: int =
         out += _s(k) + _value(v)
     offset = 0
     for name_, nbytes in tensors:
-        out += _s(name_) + struct.pack("<I", 1) + struct.pack("<Q", nbytes) + struct.pack("<I", 0)
+        # One dimension of F32 (type 0): nbytes / 4 elements, as a real file would say.
+        out += _s(name_) + struct.pack("<I", 1) + struct.pack("<Q", nbytes // 4) + struct.pack(
+            "<I", 0)
         out += struct.pack("<Q", offset)
         offset += nbytes
     out += b"\0" * ((32 - len(out) % 32) % 32)

@@ -29,6 +29,8 @@ USER_LINES = 12  # a long paste shows its head
 SHOW_DURATION = 1.0  # tool calls quicker than this do not show their time
 TOOL_ICONS = {"running": "⚙", "ok": "✓", "error": "✗", "cancelled": "■"}
 NOTICE_ICONS = {"error": "✗ ", "warning": "! ", "cancelled": "■ ", "info": "· ", "tool": "⚙ "}
+BRANCH_ENDINGS = {"done": "", "over_budget": "stopped: over budget", "cancelled": "cancelled",
+                  "failed": "failed"}
 ENDED_NOTES = {"steered": "↪ stopped here to take your steer",
                "interrupted": "↻ interrupted: another provider answers below"}
 BAR = "▌"
@@ -183,12 +185,14 @@ def draw(block: Block, width: int, canvas: Canvas) -> list[Strip]:
         return _tool(block, width, canvas)
     if kind == "delegate":
         return _reader(block, width, canvas)
+    if kind == "branch":
+        return _branch(block, width, canvas)
     return _notice(block, width, canvas)
 
 
 def content_column(block: Block) -> int:
     """Where the text of a block starts (selection leaves the bars and margins out)."""
-    return {"user": 3, "steer": 5, "delegate": 5}.get(
+    return {"user": 3, "steer": 5, "delegate": 5, "branch": 3}.get(
         block.kind, 3 if block.kind in ("thinking", "tool") else 2)
 
 
@@ -333,6 +337,22 @@ def _reader(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     return frame(lines, width, inner, look, left=left)
 
 
+def _branch(block: Block, width: int, canvas: Canvas) -> list[Strip]:
+    """A branch's answer: the question it was asked, how it ended when not done, what it found."""
+    look = canvas.look
+    inner = width - 5
+    ending = BRANCH_ENDINGS.get(block.status, block.status)
+    title = Text.assemble(("⑂ branch result", look.accent + Style(bold=True)),
+                          (f"  {printable(block.label)}", look.muted),
+                          (f"  ({ending})" if ending else "", look.accent))
+    bar = look.cancelled_bar if ending else look.reader_bar
+    left = [Segment(" ", look.base), Segment(BAR, bar), Segment(" ", look.base)]
+    body = Text(printable(block.text.strip()) or "(no text)", look.base)
+    lines = render(canvas.console, title, inner, look.base)
+    lines += render(canvas.console, body, inner, look.base)
+    return [blank(width, look), *frame(lines, width, inner, look, left=left)]
+
+
 def _notice(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     look = canvas.look
     inner = width - 4
@@ -360,6 +380,8 @@ def estimate(block: Block, width: int, show_thinking: bool) -> int:
         return (0 if kind == "steer" else 1) + _wrapped(shown_user_text(block.text), width - 5)
     if kind == "delegate":
         return 1 + (_wrapped(block.text, width - 7) if block.open or block.streaming else 0)
+    if kind == "branch":
+        return 1 + _wrapped(block.label, width - 5) + _wrapped(block.text, width - 5)
     if kind == "assistant":
         return 1 + _wrapped(block.text, width - 4) if block.text.strip() else 0
     return _wrapped(block.text, width - 4)

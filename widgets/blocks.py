@@ -12,7 +12,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-BlockKind = Literal["user", "steer", "assistant", "thinking", "tool", "notice", "delegate"]
+BlockKind = Literal[
+    "user", "steer", "assistant", "thinking", "tool", "notice", "delegate", "branch"
+]
 # How an assistant reply ended early: cut by Esc Esc, stopped to take a steer, restarted by a
 # fallback provider.
 Ended = Literal["", "cancelled", "steered", "interrupted"]
@@ -31,7 +33,8 @@ class Block:
     name: str = ""
     label: str = ""
     arguments: dict[str, Any] | None = None
-    status: str = ""  # tools: running | ok | error | cancelled; a reader: running or how it ended
+    status: str = ""  # tools: running | ok | error | cancelled; a reader: running or how it ended;
+    # a branch: done | over_budget | cancelled | failed (its question is the label)
     duration: float = 0.0
     badge: str = ""  # a vote / grounding verdict for a tool call, when the core reports one
     # view state: a thinking block or a tool call shown in full
@@ -51,4 +54,6 @@ class Block:
         if self.kind in ("tool", "delegate"):
             head = f"{self.name} {self.label}".strip()
             return f"{head}\n{self.text}" if self.text else head
+        if self.kind == "branch":
+            return f"{self.label}\n{self.text}"
         return self.text

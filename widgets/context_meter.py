@@ -44,6 +44,7 @@ class ContextMeter(Widget):
     estimated: reactive[int] = reactive(0)
     limit: reactive[int] = reactive(8192)
     last_tier: reactive[str] = reactive("")  # the compaction tier that fired last (summary/mask/…)
+    stored: reactive[int] = reactive(0)  # what the whole session holds (more than is sent)
 
     @property
     def total(self) -> int:
@@ -81,7 +82,10 @@ class ContextMeter(Widget):
         out.append("Context ", "bold")
         approx = "~" if self.estimated else ""
         out.append(f"{approx}{format_tokens(self.total)}/{format_tokens(self.limit)} "
-                   f"{pct:.0f}%\n")
+                   f"{pct:.0f}%")
+        if self.stored > self.total:  # a long session: the window holds only part of it
+            out.append(f" · {format_tokens(self.stored)} stored", label)
+        out.append("\n")
         width = max(10, self.content_region.width or self.size.width or 20)
         filled = min(width, round(width * min(pct, 100.0) / 100.0))
         marks = {min(width - 1, int(width * m / 100)) for m in MARKS}

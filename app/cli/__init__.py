@@ -42,12 +42,12 @@ def _add_verbosity(parser: argparse.ArgumentParser, *, inherit: bool) -> None:
 
 
 def _commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    from app.cli import completion, config, doctor, ingest, process, run, serve, setup, traces
+    from app.cli import completion, config, doctor, ingest, memory, process, run, serve, setup, traces
 
     return [run.register, config.register, doctor.register, setup.register,
             ingest.register_ingest, ingest.register_search, ingest.register_embed,
             ingest.register_volumes, ingest.register_ask, process.register, serve.register,
-            traces.register, completion.register]
+            traces.register, memory.register, completion.register]
 
 
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
@@ -66,6 +66,8 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--continue", dest="continue_", action="store_true",
                         help="continue the most recent session")
     parser.add_argument("--replay", metavar="FILE", help="drive the UI from a recorded event log")
+    parser.add_argument("--private", dest="private_app", action="store_true",
+                        help="keep nothing from this session in long-term memory")
     if commands:
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
         for register in _commands():

@@ -432,6 +432,12 @@ def resume_cmd(args: argparse.Namespace) -> int:
 
     try:
         store = ProcessStore.open(args.id)
+    except ProcessStateError as exc:
+        print(f"error: {exc.message}\n{exc.hint}", file=sys.stderr)
+        return 4
+    try:
+        # Claimed before anything changes: a second resume is refused with the spec untouched.
+        store.lock()
         spec = store.load_spec()
         b = spec.budget
         if any(v is not None for v in (args.max_steps, args.max_tokens, args.max_wall)):
@@ -459,6 +465,8 @@ def resume_cmd(args: argparse.Namespace) -> int:
         return _err(str(exc), 4)
     except BAD_INPUT as exc:
         return _err(str(exc))
+    finally:
+        store.unlock()
 
 
 # --- status / list / audit -----------------------------------------------------------------------

@@ -14,39 +14,26 @@ if TYPE_CHECKING:
 REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
 
-def _resume_path(args: argparse.Namespace) -> Path | None:
-    from app.runtime.sessions import find_session, sessions_dir
-
-    key: str | None = args.resume
-    if args.continue_:
-        key = ""
-    if key is None:
-        return None
-    info = find_session(key)
-    if info is None:
-        what = f"no saved session matches {key!r}" if key else "no saved sessions yet"
-        raise LookupError(f"{what} (in {sessions_dir()})")
-    return info.path
-
-
 def boot(args: argparse.Namespace) -> Booted:
     """Build the session factory (in the app's boot thread, after its first frame)."""
     from app.core.models.embedded import EmbeddedModelError
     from app.core.providers.registry import ProviderSetupError
     from app.core.settings.config import ConfigError
     from app.runtime.build import build_runtime
+    from app.runtime.sessions import resume_target
     from app.tui.boot import Booted, BootError
 
     try:
-        resume = _resume_path(args)
+        resume = resume_target(args.resume, args.continue_)
         rt = build_runtime(model=args.model, workspace=args.workspace)
-    except LookupError as exc:
+    except LookupError as exc:  # no such session, or an ambiguous id
         raise BootError(f"error: {exc}") from exc
     except ConfigError as exc:
         raise BootError(f"config error: {exc}") from exc
     except (ProviderSetupError, EmbeddedModelError) as exc:
         raise BootError(f"error: {exc}") from exc
-    return Booted(rt.factory, stack=rt.stack, notices=rt.notices, resume=resume)
+    return Booted(rt.factory, stack=rt.stack, notices=rt.notices, resume=resume,
+                  private=bool(getattr(args, "private_app", False)))
 
 
 def run_tui(args: argparse.Namespace) -> int:

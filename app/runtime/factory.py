@@ -6,10 +6,10 @@ workers) is built here from the same parts, so none of them can forget one:
 - the provider (the caller's current one: ``/model`` may have switched it),
 - a tool registry of its own (tools bound to a session, like ``spawn``, bind to this one),
 - the permission policy from ``[permissions]``, the approver that asks the user, ``--yes``,
-- the features: a seat in a worker tree with status injection, the reader for large tool
-  output (and ``ctx_ask``), the project's instructions, skills and MCP servers, the learning
-  hook (traces, recipes, step budgets), compaction, and whatever else the installers in
-  :attr:`SessionFactory.features` add,
+- the features: a seat in a worker tree with status injection, branches, the reader for large
+  tool output (and ``ctx_ask``), the project's instructions, skills and MCP servers, the learning
+  hook (traces, recipes, step budgets), long-term memory (its tools, auto-recall, the briefing),
+  compaction, and whatever else the installers in :attr:`SessionFactory.features` add,
 - the store (a new session file, the resumed one, a worker's tag in its root's file, or none).
 
 Adding a feature that needs session wiring (MCP tools, instructions, skills, memory…): write an
@@ -36,16 +36,19 @@ from app.core.agent.session import OutputReader, Session, SessionOptions
 from app.core.context.compaction import ContextManager
 from app.core.context.summarizer import Summarizer
 from app.core.learning.hook import LearningHook
+from app.core.memory.hook import MemoryHook
 from app.core.policy.permissions import Approver, PermissionGate
 from app.core.providers.base import Provider
 from app.core.rlm.ctx_ask import offer_ctx_ask
 from app.core.rlm.gate import make_reader
 from app.core.settings.config import Config
 from app.core.store.session_store import SessionStore, history_from_events, read_session
+from app.core.swarm.branch import BranchTool
 from app.core.swarm.spawn import SpawnTool
 from app.core.swarm.status import SwarmHook
 from app.core.swarm.swarm import Swarm, WorkerPlan
 from app.core.tools.base import ToolRegistry
+from app.runtime.memory import install_memory
 from app.runtime.project import Project, install_project
 
 ToolSource = Callable[[], Iterable[Any]]  # fresh tool instances for one session
@@ -113,6 +116,13 @@ def install_swarm(build: SessionBuild, *, clock: Callable[[], float] = time.mono
         build.tools.register(SpawnTool(swarm, owner))
 
 
+def install_branches(build: SessionBuild) -> None:
+    """The ``branch`` tool on a main session (forks of its conversation in its worker tree),
+    unless ``[swarm] max_branches`` is 0. Workers never branch."""
+    if build.worker is None and build.swarm is not None and build.config.swarm.max_branches > 0:
+        build.tools.register(BranchTool(build.swarm.swarm))
+
+
 def install_compaction(build: SessionBuild) -> None:
     """Masking and emergency truncation always; background summaries in main sessions only."""
     if build.worker is not None:
@@ -145,7 +155,8 @@ def install_learning(build: SessionBuild) -> None:
 
 
 DEFAULT_FEATURES: tuple[Feature, ...] = (
-    install_swarm, install_project, install_reader, install_learning, install_compaction)
+    install_swarm, install_project, install_reader, install_learning, install_memory,
+    install_branches, install_compaction)
 
 
 @dataclass
@@ -188,6 +199,7 @@ class SessionFactory:
     features: Sequence[Feature] = DEFAULT_FEATURES
     project: Project | None = None  # instructions, skills, MCP servers: shared by all sessions
     learning: LearningHook | None = None  # traces and learns from every main session
+    memory: MemoryHook | None = None  # long-term memory and the briefing: shared by all sessions
 
     # --- variations ----------------------------------------------------------------------------
 
@@ -252,6 +264,6 @@ class SessionFactory:
         parent = plan.parent
         return Session(
             build.provider, tools=build.tools, options=build.options, store=build.store,
-            permissions=parent.permissions, approver=plan.approver(),
+            history=plan.history(), permissions=parent.permissions, approver=plan.approver(),
             auto_approve=parent.auto_approve,
             swarm=build.swarm, compaction=build.compaction, hooks=build.hooks)

@@ -9,6 +9,7 @@ their own (their parent's turn records their depth and fan-out).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from app.core.learning.hook import LearningHook
@@ -27,9 +28,18 @@ def make_learner(config: LearningConfig | None = None) -> Learner:
                    skills_dir=paths.config_dir / SKILLS_DIR)
 
 
-def learning_hook(config: Config, learner: Learner | None = None) -> LearningHook:
-    """The hook a session factory gives its main sessions (``SessionFactory.learning``)."""
-    return LearningHook(learner or make_learner(config.learning))
+def learning_hook(config: Config, learner: Learner | None = None,
+                  notices: list[str] | None = None) -> LearningHook | None:
+    """The hook a session factory gives its main sessions (``SessionFactory.learning``).
+    Learning is a side job: if its files cannot be opened (a full disk, a read-only home), the
+    sessions run without it (None) and ``notices`` says why."""
+    try:
+        return LearningHook(learner or make_learner(config.learning))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("learning is off for this session: %s", exc)
+        if notices is not None:
+            notices.append(f"learning is off for this session: {exc}")
+        return None
 
 
 def trace_process(record: dict[str, Any]) -> None:

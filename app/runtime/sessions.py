@@ -16,7 +16,10 @@ def sessions_dir() -> Path:
 
 
 def find_session(key: str, directory: Path | None = None) -> SessionInfo | None:
-    """The newest session when ``key`` is empty; else an exact id, then a unique id prefix."""
+    """The newest session when ``key`` is empty; else an exact id, then a unique id prefix.
+
+    A prefix that several sessions share raises :class:`LookupError` naming them.
+    """
     infos = list_sessions(directory or sessions_dir())
     if not key:
         return infos[0] if infos else None
@@ -24,4 +27,25 @@ def find_session(key: str, directory: Path | None = None) -> SessionInfo | None:
     if exact:
         return exact[0]
     prefixed = [i for i in infos if i.session_id.startswith(key)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    if len(prefixed) > 1:
+        names = ", ".join(i.session_id for i in prefixed[:5]) + (", …" if len(prefixed) > 5
+                                                                 else "")
+        raise LookupError(f"{key!r} is ambiguous: it begins {len(prefixed)} sessions ({names}); "
+                          "give more of the id")
+    return prefixed[0] if prefixed else None
+
+
+def resume_target(key: str | None, continue_: bool = False) -> Path | None:
+    """The session file ``--resume [ID]`` / ``--continue`` name (None: neither was given).
+
+    Raises :class:`LookupError` with a message for the user when nothing (or too much) matches.
+    """
+    if continue_:
+        key = ""
+    if key is None:
+        return None
+    info = find_session(key)
+    if info is None:
+        what = f"no saved session matches {key!r}" if key else "no saved sessions yet"
+        raise LookupError(f"{what} (in {sessions_dir()})")
+    return info.path

@@ -34,6 +34,7 @@ from app.core.agent.events import (
 )
 from app.core.store.pending import PendingStore
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
+from app.tui import signals as tui_signals
 from app.tui.boot import Boot, Booting, open_session, preload_main_model, run_boot
 from app.tui.bridge import FLUSH_SECONDS, CoreEvent, SessionBridge, feed_hardware
 from app.tui.conversation_actions import ConversationActions
@@ -219,6 +220,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
 
     async def on_mount(self) -> None:
         self.ready = True
+        tui_signals.install(self)  # SIGTERM/SIGHUP: cancel, kill exec trees, stop servers, exit
         prompt = self.prompt
         prompt.cursor_blink = self._blink
         prompt.completer = self.complete_prompt
@@ -239,7 +241,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
 
     def _session_ready(self, early: list[str] | None = None) -> None:
         """Everything that needs the session, once it is attached."""
-        self._ctx_used = self.session.context_estimate()
+        self._ctx_used = self._estimate_history()
         self.model_changed()
         if self._resumed_events is not None:
             self.fold.reset()
@@ -274,6 +276,9 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
         from app.tui.screens.processes import announce_processes
 
         announce_processes(self)  # processes started from the CLI
+        from app.runtime.memory import start_memory
+
+        start_memory(self.factory.memory)  # the memory briefing's schedule
 
     async def on_unmount(self) -> None:
         if self._sampler is not None:
@@ -282,6 +287,11 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
             self.bridge.close()
             if self.factory.project is not None:  # MCP servers and their process groups
                 await self.factory.project.aclose()
+            from app.runtime.memory import close_memory
+
+            await close_memory(self.factory.memory)
+            if self.session.store is not None:
+                self.session.store.close()  # releases the session file's lock
 
     # --- core events -------------------------------------------------------------------------
 
@@ -315,7 +325,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
                 self.turn_state = TurnState("waiting", text if len(text) <= 60
                                             else text[:59] + "…")
         elif state is None:
-            from app.core.context.compaction import CompactionEvent
+            from app.core.context.compaction import CompactionEvent, ContextMeasured
             from app.core.swarm.events import SwarmUpdated
 
             if isinstance(ev, SwarmUpdated):
@@ -324,6 +334,9 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
                 manager = self.session.compaction
                 self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
                 self._compaction_notice(ev)
+            elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
+                self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
+                self.meter.stored = ev.stored_tokens
         self.refresh_status()
 
     def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
@@ -365,6 +378,13 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
 
     def watch_turn_state(self) -> None:
         self.refresh_status()
+
+    def _estimate_history(self) -> int:
+        """Before the first request: what the next one will send is at most the window (the
+        compaction tiers see to that); the rest of a long session is shown as stored."""
+        stored = self.session.context_estimate()
+        self.meter.stored = stored
+        return min(stored, self.session.context_limit)
 
     def context_estimate(self) -> tuple[int, int]:
         """(counted, estimated): the last real count, and text not counted yet."""
@@ -418,7 +438,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
         self.bridge = SessionBridge(self, session, flush_seconds=self.bridge.flush_seconds)
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
         self.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
-        self._ctx_used, self._ctx_streamed = session.context_estimate(), 0
+        self._ctx_used, self._ctx_streamed = self._estimate_history(), 0
         self.fold.reset()
         self.conversation.set_blocks(blocks_from_events(events))
         self.flow.refresh_pending()
@@ -513,11 +533,11 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))
 
-    async def action_clear_view(self) -> None:
+    async def action_clear_view(self, also: str = "") -> None:
         self.conversation.clear()
         self.fold.reset()
         n = len(self.session.history) if self.attached else 0
-        self.add_notice(f"view cleared; the session still holds {n} message"
+        self.add_notice(f"view cleared{also}; the session still holds {n} message"
                         f"{'s' if n != 1 else ''} (/new starts a fresh one)")
 
     def add_notice(self, text: str, level: str = "info") -> None:

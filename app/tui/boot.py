@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 @dataclass
 class Booted:
     """What a boot function returns: the factory of the app's sessions, the slot stack, notes
-    for the user, and the saved session to resume (None: a new one)."""
+    for the user, the saved session to resume (None: a new one), and whether long-term memory
+    keeps nothing from it (``nanobot --private``)."""
 
     factory: SessionFactory
     stack: Stack | None = None
     notices: list[str] = field(default_factory=list)
     resume: Path | None = None
+    private: bool = False
 
 
 Boot = Callable[[], Booted]
@@ -57,12 +59,12 @@ async def run_boot(app: NanobotApp) -> None:
     try:
         booted = await asyncio.to_thread(booting.boot)
         factory = app.asking(booted.factory)
-        opened = await asyncio.to_thread(open_session, factory, booted.resume)
+        opened = await asyncio.to_thread(open_session, factory, booted.resume, booted.private)
     except BootError as exc:
         booting.error = str(exc)
         app.exit(return_code=2, message=str(exc))
         return
-    except OSError as exc:  # the session to resume cannot be read
+    except OSError as exc:  # the session to resume cannot be read, or is open elsewhere
         booting.error = f"error: could not open the session: {exc}"
         app.exit(return_code=2, message=booting.error)
         return
@@ -70,9 +72,13 @@ async def run_boot(app: NanobotApp) -> None:
                notices=booted.notices)
 
 
-def open_session(factory: SessionFactory, resume: Path | None) -> Opened:
-    """A new session, or the one saved at ``resume`` (OSError when it cannot be read)."""
-    return factory.resume(resume) if resume is not None else factory.new()
+def open_session(factory: SessionFactory, resume: Path | None, private: bool = False) -> Opened:
+    """A new session, or the one saved at ``resume`` (OSError when it cannot be read);
+    ``private``: long-term memory keeps nothing from it (its notice joins the opened ones)."""
+    opened = factory.resume(resume) if resume is not None else factory.new()
+    if private and factory.memory is not None:
+        opened.notices.append(factory.memory.set_private(opened.session, True))
+    return opened
 
 
 async def preload_main_model(app: NanobotApp) -> None:

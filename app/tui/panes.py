@@ -83,5 +83,6 @@ for _cmd in (
 
 register_action(ActionSpec("dashboard", "f4", "dashboard", "Hardware and model dashboard", "Panes"))
 
-# /rate, /stats, /traces, F7 and alt+up/down; /mcp, /skills, /instructions, /init
-from app.tui import learning_commands, project_commands  # noqa: E402, F401
+# /rate, /stats, /traces, F7 and alt+up/down; /memory, /private, /branch; /mcp, /skills,
+# /instructions, /init
+from app.tui import learning_commands, memory_commands, project_commands  # noqa: E402, F401

@@ -94,7 +94,8 @@ class CommandPort(Shell, Protocol):
 
     def resume_path(self, path: Path) -> None: ...
 
-    async def action_clear_view(self) -> None: ...
+    async def action_clear_view(self, also: str = "") -> None:
+        """Clear the view; ``also``: what else went with it, for the notice."""
 
     def action_help(self) -> None: ...
 

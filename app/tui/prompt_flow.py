@@ -75,8 +75,11 @@ class PromptFlow:
     def _fits(self, full: str) -> bool:
         app = self.app
         limit = app.session.context_limit
-        need = app.session.tokens.tokens(full)
-        room = limit - app.context_estimate()[0] - REPLY_ROOM
+        tokens = app.session.tokens
+        need = tokens.tokens(full)
+        # The history makes way (the compaction tiers summarise, mask and truncate it); what
+        # cannot is the system prompt and the room for the reply.
+        room = limit - tokens.tokens(app.session.system_prompt()) - REPLY_ROOM
         if need <= room:
             return True
         app.say(f"Not sent: this message is ~{format_tokens(need)} tokens but the model's context "

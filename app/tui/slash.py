@@ -161,7 +161,9 @@ async def _new(app: CommandPort, arg: str) -> None:
 
 
 async def _clear(app: CommandPort, arg: str) -> None:
-    await app.action_clear_view()
+    from app.tui.memory_commands import drop_briefing
+
+    await app.action_clear_view(drop_briefing(app))
 
 
 async def _theme(app: CommandPort, arg: str) -> None:
@@ -187,7 +189,8 @@ for _cmd in (
     SlashCommand("sessions", "[ID]", "List saved sessions and resume one (or resume ID)",
                  _sessions),
     SlashCommand("new", "", "Start a new session (this one stays saved)", _new),
-    SlashCommand("clear", "", "Clear the view (the session keeps everything)", _clear),
+    SlashCommand("clear", "", "Clear the view and the memory briefing (the session keeps "
+                 "everything)", _clear),
     SlashCommand("theme", "[NAME]", "Switch theme and remember it", _theme,
                  ("nanobot-dark", "nanobot-light")),
     SlashCommand("help", "", "Keys and commands", _help),

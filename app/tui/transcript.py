@@ -34,6 +34,7 @@ from app.core.agent.events import (
     TurnStarted,
 )
 from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
+from app.core.swarm.events import BranchFinished
 from widgets.blocks import Block, Ended
 
 CANCELLED_TEXT = "cancelled — the partial reply is kept"
@@ -161,6 +162,8 @@ class TranscriptFold:
             self.notice(ev.text, ev.level)
         elif isinstance(ev, ErrorReported):
             self.notice(ev.message, "warning")
+        elif isinstance(ev, BranchFinished):  # between turns or mid-reply: after what is shown
+            self._add(Block("branch", ev.result, label=ev.question, status=ev.state))
         elif isinstance(ev, TurnFinished):
             self.end_reply()
             self._close(ev.turn_id)

@@ -67,6 +67,27 @@ def _call(n: int) -> ScriptedReply:
     return ScriptedReply.call("fetch", n=n)
 
 
+async def test_the_meter_never_shows_more_than_the_window_is_sent(tmp_path: Path) -> None:
+    from tests.core.context.test_long_session import NoUsage
+
+    provider = NoUsage(context_window=2000)  # no token counts: the meter relies on estimates
+    factory = make_factory(tmp_path, provider, tools=lambda: [BigOutput(600)]).with_options(
+        max_tokens=200)
+    app = NanobotApp(factory)
+    session = app.session
+    async with app.run_test(size=(100, 30)) as pilot:
+        # Twelve turns stream ~11K characters: counted without a reset, that is ~140% of 2,000.
+        for n in range(1, 13):
+            provider.enqueue(_call(n))
+            provider.enqueue(f"Record {n} is fetched. " + "Some detail about it. " * 40)
+            await pilot.press(*f"fetch record {n}", "enter")
+            await until(pilot, lambda n=n: session._turns == n and not session.running
+                        and not app.busy, what=f"turn {n}")
+            await app.settle()
+            assert app.meter.percent <= 100.0, f"turn {n}: {app.meter.percent:.0f}%"
+        assert app.meter.stored > 2000  # what the session holds is shown apart
+
+
 async def test_a_failed_summary_says_so_and_the_turn_does_not_wait(tmp_path: Path) -> None:
     from app.core.providers.base import ProviderError
 

@@ -37,6 +37,7 @@ def app_for(ws: Path, replies: list[ScriptedReply | str]) -> tuple[NanobotApp, L
     (ws / "config.py").write_text("TIMEOUT = 37\nRETRIES = 4\n")
     config = Config()
     hook = learning_hook(config)
+    assert hook is not None
     factory = make_factory(ws, ScriptedProvider(replies, model="qwen2.5-coder-0.5b"),
                            config=config, tools=builtin_tools, auto_approve=True, learning=hook,
                            project=Project.load(config, ws, get_paths().config_dir))

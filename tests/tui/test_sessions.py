@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.core.providers.scripted import ScriptedReply
 from app.core.settings.paths import get_paths
 from app.runtime.sessions import find_session
@@ -79,5 +81,6 @@ def test_find_session_by_prefix_and_newest(tmp_path: Path) -> None:
     newest = find_session("")
     assert newest is not None and newest.session_id == "20260102-000000-bbbbbb"
     assert find_session("20260101") is not None
-    assert find_session("2026") is None  # ambiguous
+    with pytest.raises(LookupError, match="ambiguous"):  # said so, not "no match"
+        find_session("2026")
     assert find_session("nope") is None

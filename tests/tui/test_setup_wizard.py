@@ -142,3 +142,21 @@ async def test_a_failed_download_keeps_next_disabled(nanobot_home: Path, tmp_pat
                         what="the downloads to fail")
             assert "HTTP 404" in text(app, "#dl-status")
             assert app.screen.query_one("#next").disabled
+
+
+async def test_an_unwritable_models_directory_is_reported(nanobot_home: Path,
+                                                          tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the models directory should be")
+    with file_server() as host:
+        app = SetupApp(hardware=fixed_snapshot(ram_gib=24), models_dir=blocker / "models",
+                       mirror=host.base)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.click("#next")
+            await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
+            await pilot.click("#next")
+            await until(pilot, lambda: "Press Back" in text(app, "#dl-status"),
+                        what="the download to fail")
+            assert "cannot write to" in text(app, "#dl-status")
+            assert "Downloading" not in text(app, "#dl-status")
+            assert app.screen.query_one("#next").disabled

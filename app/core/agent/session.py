@@ -61,6 +61,7 @@ from app.core.providers.base import (
 from app.core.store.session_store import SessionStore
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 from app.core.tools.labels import result_label
+from app.core.wire.thread_repair import unique_call_ids
 from app.core.wire.tool_args import check_arguments, repair_call
 from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
 
@@ -83,6 +84,12 @@ class OutputReader(Protocol):
 BASE_PROMPT = (
     "You are Nanobot, a concise coding assistant running on the user's machine, in the user's "
     "project directory (file paths are relative to it). Answer briefly."
+)
+
+CUT_CALL = (
+    "Error: this call was cut off at the token limit (max_tokens = {max_tokens}) before its "
+    "arguments were complete, so it was not run. Make the call again with shorter arguments "
+    "(for a long file, write it in parts)."
 )
 
 PARSE_HELP = (
@@ -154,6 +161,7 @@ class Session:
         self.options = options or SessionOptions()
         self.store = store
         self.history: list[Message] = list(history or [])
+        self.store_error = ""  # why the session file could not be written ("" = it could)
         self.session_id = store.session_id if store else uuid.uuid4().hex[:12]
         self.thinking = False
         # The policy, and who is asked when it says "ask" (the TUI's modal; None headless).
@@ -236,11 +244,24 @@ class Session:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def emit(self, event: Event) -> None:
-        if self.store is not None:
+        if self.store is not None and not self.store_error:
             try:
                 self.store.append(event)
-            except OSError:
-                log.exception("could not write the session file")
+            except OSError as exc:
+                self._store_failed(exc)
+        self._tell(event)
+
+    def _store_failed(self, exc: OSError) -> None:
+        """Say once that the session file cannot be written, and stop trying: the file keeps a
+        whole prefix of the session (never a record cut mid-line, never one from later on)."""
+        assert self.store is not None
+        self.store_error = f"{self.store.path}: {exc.strerror or exc}"
+        log.warning("could not write the session file %s; saving stops", self.store_error)
+        self._tell(Notice(self._turn_id or "", f"This session can no longer be saved "
+                          f"({self.store_error}). The conversation goes on, but nothing from "
+                          "here on is kept.", level="error"))
+
+    def _tell(self, event: Event) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -454,9 +475,30 @@ class Session:
                 self.emit(ReplySteered(turn_id, partial_text=reply.text))
                 iterations -= 1  # not a tool round
                 continue
+            # Unique in the whole history: results must pair with this call, not an older one.
+            reply.calls = unique_call_ids(reply.calls, self.history)
+            if reply.finish_reason == "length":
+                self.emit(Notice(turn_id, f"The reply was cut off at the token limit "
+                                 f"(max_tokens = {self.options.max_tokens}).", level="warning"))
             self._commit(turn_id, Message(role="assistant", content=reply.text,
                                           reasoning=reply.reasoning,
                                           tool_calls=tuple(reply.calls)))
+            if reply.finish_reason == "length" and (reply.calls or reply.errors):
+                # A cut call never runs: its arguments end wherever the limit fell (a half-written
+                # file, a path that was never given). The model is told and may try again.
+                parse_failures += 1
+                text = CUT_CALL.format(max_tokens=self.options.max_tokens)
+                for call in reply.calls:
+                    self._commit(turn_id, Message(role="tool", content=text, tool_call_id=call.id,
+                                                  name=call.name, is_error=True))
+                if not reply.calls:
+                    self._commit(turn_id, Message(role="notice", content=text))
+                if parse_failures >= self.options.max_parse_failures:
+                    text = f"Stopped: {parse_failures} replies in a row were cut off mid-call."
+                    self.emit(Notice(turn_id, text, level="error"))
+                    self.emit(TurnFinished(turn_id, text=text, iterations=iterations))
+                    return TurnOutcome(turn_id, "finished", text, iterations)
+                continue
             if reply.errors and not reply.calls:
                 parse_failures += 1
                 error = "; ".join(reply.errors)

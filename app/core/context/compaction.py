@@ -36,7 +36,7 @@ from app.core.context.compaction_tiers import (
     span_ref,
     stub_for,
 )
-from app.core.context.summarizer import Summarizer, SummaryError, transcript_line
+from app.core.context.summarizer import Summarizer, SummaryError, SummaryTimeout, transcript_line
 from app.core.settings.config import ContextConfig
 from app.core.store.event_log import iter_log
 
@@ -59,6 +59,19 @@ class CompactionEvent(Event):
     limit: int = 0
     duration: float = 0.0
     span: str = ""
+
+
+@register_event
+@dataclass(frozen=True)
+class ContextMeasured(Event):
+    """What one request sends against the window (never more than the window once the tiers
+    have run), and what the session holds in all. A live gauge for the meter: not saved."""
+
+    persist = False
+
+    sent_tokens: int = 0
+    stored_tokens: int = 0
+    window: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,13 +165,13 @@ class ContextManager(SessionHook):
         return self.session.tokens.messages([it.message for it in items],
                                             self.session.tools.specs())
 
-    def _offer_recall(self) -> None:
-        # The recall tool is offered only once something cites the log: until then it would
+    def _offer_expand(self) -> None:
+        # The expand tool is offered only once something cites the log: until then it would
         # only tempt small models into needless calls.
-        from app.core.tools.recall import RecallTool
+        from app.core.tools.expand import ExpandTool
 
-        if self.session.tools.get(RecallTool.spec.name) is None:
-            self.session.tools.register(RecallTool(self))
+        if self.session.tools.get(ExpandTool.spec.name) is None:
+            self.session.tools.register(ExpandTool(self))
 
     def _emit(self, event: CompactionEvent) -> None:
         if event.action in ("applied", "fired", "ready"):
@@ -191,13 +204,16 @@ class ContextManager(SessionHook):
             tokens = self._tokens(items)
         if tokens >= self.config.emergency_at * window:
             started = self.clock()
-            target = int(self.config.background_at * window)
+            # The tool specs go out with every request and cannot be cut: the messages get the
+            # rest of the target.
+            specs = self.session.tokens.messages([], self.session.tools.specs())
+            target = max(int(self.config.background_at * window) - specs, 64)
             cut = emergency_truncate(items, budget=target, chars_per_token=self.chars_per_token,
                                      sources={i: self.source(i) for i in range(len(self._seqs))})
             items = cut.items
             after = self._tokens(items)
             if cut.dropped or cut.cut:
-                self._offer_recall()
+                self._offer_expand()
             self._emit(CompactionEvent(
                 session.turn_id or "", tier="truncate", action="fired",
                 detail=f"left out {cut.dropped} messages, cut {cut.cut} to head and tail",
@@ -205,6 +221,9 @@ class ContextManager(SessionHook):
                 duration=self.clock() - started))
             tokens = after
         self.last_fraction = tokens / window
+        stored = session.tokens.messages(session.history, session.tools.specs())
+        session.emit(ContextMeasured(session.turn_id or "", sent_tokens=tokens,
+                                     stored_tokens=stored, window=session.context_limit))
         return [it.message for it in items]
 
     def _view(self, messages: list[Message]) -> list[Item]:
@@ -244,7 +263,7 @@ class ContextManager(SessionHook):
             items[pos] = Item(stub, it.index)
             fresh.append(it.index)
         if fresh:
-            self._offer_recall()
+            self._offer_expand()
             self._emit(CompactionEvent(
                 self.session.turn_id or "", tier="mask", action="fired",
                 detail=f"masked {len(fresh)} old tool outputs",
@@ -301,12 +320,15 @@ class ContextManager(SessionHook):
         began = self.clock()
         self._emit(CompactionEvent(turn, tier="summary", action="started",
                                    detail=f"{reason}: messages {start + 1}-{upto}", span=ref))
+        smaller = False
         try:
             text = await self.summarizer.summarize(chunk, previous=base.text if base else "")
         except (SummaryError, Exception) as exc:  # any failure counts; the session goes on
             if not isinstance(exc, SummaryError):
                 log.exception("summariser crashed")
             self.failures += 1
+            # Out of time: the same piece would only time out again; the next try reads less.
+            smaller = isinstance(exc, SummaryTimeout) and self.summarizer.shrink()
             self._emit(CompactionEvent(self.session.turn_id or "", tier="summary",
                                        action="failed", detail=str(exc) or type(exc).__name__,
                                        duration=self.clock() - began, span=ref))
@@ -321,6 +343,9 @@ class ContextManager(SessionHook):
             return
         finally:
             self.task, self.in_flight_upto = None, 0
+            if smaller and not self.breaker_open:
+                self._start_summary(upto, reason=f"retry in a smaller piece "
+                                                 f"(~{self.summarizer.input_tokens:,} tokens)")
         self.failures = 0
         if manual:
             self.breaker_open = False
@@ -338,7 +363,7 @@ class ContextManager(SessionHook):
         system = Message(role="system", content=self.session.system_prompt())
         before = self._tokens(self._view([system, *self.session.history]))
         self.summary, self.pending = pending, None
-        self._offer_recall()
+        self._offer_expand()
         # Stubs are dropped with the swap: the turns kept after the watermark go back verbatim
         # (masking fires again if they alone are too big).
         self.masked = {}

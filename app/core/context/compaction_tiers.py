@@ -69,7 +69,7 @@ def stub_for(message: Message, source: Source) -> Message:
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     stub = (f"[output of {message.name or 'tool'} elided to save context: {len(text):,} chars, "
             f"{lines} lines, began {_first_line(text)!r}. Full text: {source.ref()}; "
-            f"use the recall tool with that reference if you need it.]")
+            f"use the expand tool with that reference if you need it.]")
     return replace(message, content=stub)
 
 
@@ -130,6 +130,7 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
                     it.index)
 
     system, rest = items[0], items[1:]
+    notice_room = max(200, budget_chars // 8)  # the stubs of what is left out
     n_cut = 0
     # No single message may take more than a quarter of the room.
     capped: list[Item] = []
@@ -143,7 +144,7 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
               for i, it in enumerate(capped)]
     keep_always = [it for it, keep in zip(capped, always, strict=True) if keep]
     units = _units([it for it, keep in zip(capped, always, strict=True) if not keep])
-    room = budget_chars - size([system]) - size(keep_always) - 200  # 200: the omission notice
+    room = budget_chars - size([system]) - size(keep_always) - notice_room
     kept_units: list[list[Item]] = []
     for unit in reversed(units):
         if size(unit) <= room or not kept_units:
@@ -167,12 +168,9 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
                       key=lambda it: position[id(it)])
         notice: list[Item] = []
         if dropped:
-            logged = [sources[it.index] for it in dropped
-                      if it.index is not None and it.index in sources]
-            where = span_ref(logged) if logged else "[not logged]"
-            notice = [Item(Message(role="notice", content=(
-                f"{len(dropped)} earlier messages were left out to fit the context window; "
-                f"their full text is in {where}.")))]
+            ordered = sorted(dropped, key=lambda it: position[id(it)])
+            notice = [Item(Message(role="notice", content=left_out_notice(
+                ordered, sources, notice_room)))]
         return [shrunk.get(id(it), it) for it in (system, *older, *notice, *tail)]
 
     out = assemble()
@@ -202,6 +200,43 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
             break
         out = assemble()
     return Truncation(out, len(dropped), n_cut)
+
+
+def _stub_line(it: Item, sources: dict[int, Source]) -> str:
+    m = it.message
+    ref = sources[it.index].ref() if it.index is not None and it.index in sources else \
+        "[not logged]"
+    if m.role == "tool":
+        what = f"output of {m.name or 'tool'} ({len(m.content):,} chars)"
+    elif m.tool_calls:
+        what = "called " + ", ".join(c.name for c in m.tool_calls)
+    else:
+        what = f"{m.role}: {_first_line(m.content, 56)!r}"
+    return f"- {ref} {what}"
+
+
+def left_out_notice(dropped: Sequence[Item], sources: dict[int, Source], room: int) -> str:
+    """What truncation left out, as recallable stubs: one line per message citing its full text,
+    newest kept first when they do not all fit; the older rest as one cited span."""
+    logged = [sources[it.index] for it in dropped if it.index is not None and it.index in sources]
+    where = span_ref(logged) if logged else "[not logged]"
+    head = (f"{len(dropped)} earlier messages were left out to fit the context window; the "
+            f"recall tool restores any of them by its reference (all: {where}):")
+    lines: list[str] = []
+    used = len(head)
+    for it in reversed(dropped):
+        line = _stub_line(it, sources)
+        if used + len(line) + 1 > room - 60:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    lines.reverse()
+    rest = len(dropped) - len(lines)
+    if rest:
+        older = [sources[it.index] for it in dropped[:rest]
+                 if it.index is not None and it.index in sources]
+        lines.insert(0, f"- {rest} older: {span_ref(older) if older else '[not logged]'}")
+    return "\n".join([head, *lines])
 
 
 def expand(ref: str, *, history: Sequence[Message], log_path: Path | None,

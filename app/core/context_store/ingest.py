@@ -9,6 +9,7 @@ mapping (not read again) and keep their index rows.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import time
@@ -173,6 +174,7 @@ def _ingest_locked(sources: list[Path], name: str, root: Path, replace: bool,
                    chunk_overlap: int) -> IngestReport:
     link = root / name
     old: Volume | None = None
+    sweep_stale(root, name)
     if link.is_symlink() and not link.exists():
         link.unlink()  # its version directory is gone: nothing left to protect
     if link.exists():
@@ -227,6 +229,24 @@ def _ingest_locked(sources: list[Path], name: str, root: Path, replace: bool,
         if old is not None:
             old.close()
     return report
+
+
+def sweep_stale(root: Path, name: str) -> list[Path]:
+    """Remove what killed ingests of ``name`` left: version directories the volume does not
+    point at, and half-made links. Call with the volume's lock held (no ingest is running)."""
+    link = root / name
+    current = os.readlink(link) if link.is_symlink() else ""
+    stale = re.compile(rf"^\.{re.escape(name)}\.(?:g\d+-\d+-\d+|link-\d+)$")
+    removed: list[Path] = []
+    for p in root.iterdir():
+        if p.name == current or not stale.match(p.name):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
 
 
 def _write_version(target: Path, candidates: list[Path], base: Path, old: Volume | None,

@@ -40,6 +40,7 @@ def _int(args: dict[str, Any], key: str, default: int | None = None) -> int:
 
 
 class _CtxTool:
+    read_only = True  # changes nothing: a branch may use it
     spec: ToolSpec
 
     def __init__(self, store: VolumeStore) -> None:

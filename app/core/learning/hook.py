@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,7 @@ class LearningHook(SessionHook):
         self._attached: set[str] = set()
         self.last_trace: dict[str, str] = {}  # session id → its last recorded trace id
         self.learned: list[Learned] = []  # what judgements changed, newest last
+        self.off = False  # set when the learning files fail: the session goes on without them
 
     # --- session hook ----------------------------------------------------------------------------
 
@@ -113,13 +115,19 @@ class LearningHook(SessionHook):
         if turn is None or turn.turn_id != turn_id:
             return
         turn.task = next((m.content for m in reversed(session.history) if m.role == "user"), "")
-        self._judge_by_next_action(session, turn.task)
-        turn.category, turn.shape = self.learner.categorise(turn.task)
-        turn.budget = self.learner.budget(turn.category)
+        if self.off:
+            return
+        try:
+            self._judge_by_next_action(session, turn.task)
+            turn.category, turn.shape = self.learner.categorise(turn.task)
+            turn.budget = self.learner.budget(turn.category)
+            turn.norm = self.learner.norm(turn.category)
+            match = self.learner.match(turn.task, turn.category)
+        except (OSError, sqlite3.Error) as exc:
+            self._turn_off(session, turn_id, exc)
+            return
         if turn.budget is not None:
             session.limit_turn(turn.budget)
-        turn.norm = self.learner.norm(turn.category)
-        match = self.learner.match(turn.task, turn.category)
         if match is not None:
             turn.recipe = await run_recipe(session, turn_id, match.recipe, match.values,
                                            turn.task)
@@ -134,10 +142,21 @@ class LearningHook(SessionHook):
         turn = self._turns.pop(session.session_id, None)
         if turn is None or turn.turn_id != turn_id:
             return
+        if self.off:
+            return
         try:
             self._finish(session, turn)
+        except (OSError, sqlite3.Error) as exc:
+            self._turn_off(session, turn_id, exc)
         except Exception:
             log.exception("could not record the turn's trace")
+
+    def _turn_off(self, session: Session, turn_id: str, exc: BaseException) -> None:
+        """The learning files failed (a full disk, a read-only home): say so once and stop
+        learning; the turn itself goes on untouched."""
+        self.off = True
+        log.warning("learning is off for this session: %s", exc)
+        session.emit(Notice(turn_id, f"Learning is off for this session: {exc}", level="warning"))
 
     # --- the 👍/👎 key and the task's own check ----------------------------------------------------
 

@@ -154,7 +154,10 @@ def download(url: str, dest: Path, *, sha256: str = "", size: int | None = None,
              require_gguf: bool = True) -> DownloadResult:
     """Download ``url`` to ``dest``; resumes a ``.part`` left by an earlier try."""
     dest = dest.expanduser()
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot write to {dest.parent}: {exc.strerror or exc}") from exc
     stamp = dest.with_name(dest.name + ".sha256")
     if dest.is_file() and sha256 and stamp.is_file() \
             and stamp.read_text().strip() == sha256.lower():
@@ -165,6 +168,8 @@ def download(url: str, dest: Path, *, sha256: str = "", size: int | None = None,
     try:
         return _download(http, url, dest, stamp, sha256.lower(), size, progress, cancel,
                          attempts, require_gguf)
+    except OSError as exc:  # the disk, not the network: full, read-only, gone
+        raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}") from exc
     finally:
         if own:
             http.close()

@@ -25,4 +25,9 @@ def check_gguf(path: str | Path) -> Path:
         raise ModelFileError(f"cannot read model file {p}: {exc}") from exc
     if magic != GGUF_MAGIC:
         raise ModelFileError(f"not a GGUF file (bad magic {magic!r}): {p}")
+    from app.core.models.gguf_meta import missing_bytes, read_gguf  # it imports this module
+
+    missing = missing_bytes(read_gguf(p))  # a damaged header raises, naming the file
+    if missing:
+        raise ModelFileError(f"truncated GGUF file ({missing:,} bytes of weights missing): {p}")
     return p

@@ -260,6 +260,37 @@ def _parse(cur: _Cursor, path: Path, size: int) -> GGUFInfo:
                     tensors=tensors, data_offset=data_offset)
 
 
+# ggml type -> (elements per block, bytes per block), for the types whose size is certain.
+TYPE_SIZES: dict[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+    15: (256, 292), 20: (32, 18), 23: (256, 136), 30: (1, 2),
+}
+
+
+def missing_bytes(info: GGUFInfo) -> int:
+    """Bytes of tensor data the file lacks (0: complete, as far as its tensor table tells).
+
+    A tensor that starts past the end of the file is missing whole; the last tensor is sized
+    from its type where the type's block size is known.
+    """
+    data_len = info.file_size - info.data_offset
+    if data_len < 0:
+        return -data_len
+    if not info.tensors:
+        return 0
+    last = max(info.tensors, key=lambda t: t.offset)
+    if last.offset > data_len:
+        return last.offset - data_len
+    size = TYPE_SIZES.get(last.ggml_type)
+    if size is None:
+        return 0
+    elements = 1
+    for dim in last.shape:
+        elements *= dim
+    return max(0, -(-elements // size[0]) * size[1] - last.nbytes)
+
+
 def read_gguf_metadata(path: str | Path, keys: set[str] | None = None) -> dict[str, Any]:
     """Metadata of ``path``; with ``keys`` only those (model quirks and template probing)."""
     meta = read_gguf(path).metadata

@@ -27,6 +27,7 @@ from app.core.providers.base import Capabilities, Provider, ProviderEvent, Provi
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.providers.openai_stream import limits_from
 from app.core.providers.registry import local_provider
 from app.core.settings.config import SLOTS, Config, SlotConfig
 from app.core.settings.paths import get_paths
@@ -388,7 +389,8 @@ class _SlotProvider:
         if self._chain is None or self._chain_for is not ld.server:
             http = OpenAIHTTPProvider(ld.server.base_url, ld.label,
                                       name=f"local:{self._slot} server",
-                                      context_window=ld.slot_config.context_size)
+                                      context_window=ld.slot_config.context_size,
+                                      limits=limits_from(self._manager.config.resilience))
             self._chain = FallbackProvider([http, inprocess], role=self._slot)
             self._chain_for = ld.server
         return self._chain

@@ -3,7 +3,8 @@
 ``llama-server`` is used when it is on PATH, else ``python -m llama_cpp.server`` from the
 ``llama-cpp-python[server]`` extra. Each server runs in its own process group with stdin closed and
 its output appended to a log in the state directory; stopping kills the whole group and reaps it,
-and an ``atexit`` hook kills whatever is left if the app dies without stopping them.
+and an ``atexit`` hook kills whatever is left if the app dies without stopping them. Each server
+also gets the parent-death signal (:mod:`app.core.agent.children`), so it dies with a killed app.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from enum import Enum
 from pathlib import Path
 
 import httpx
+
+from app.core.agent import children
 
 log = logging.getLogger(__name__)
 TAIL_LINES = 12
@@ -241,13 +244,15 @@ class ManagedServer:
                 f"another port for this slot (or port = 0 to pick a free one)")
         cmd, kind = server_command(self.spec, self.port)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        launch = children.with_parent_death(cmd)  # it dies with us, even on SIGKILL
         with self.log_path.open("ab") as logf:
             logf.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: "
                        f"{' '.join(cmd)}\n".encode())
             logf.flush()
             proc = await asyncio.create_subprocess_exec(
-                *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=logf, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True)
+                *launch, stdin=asyncio.subprocess.DEVNULL, stdout=logf,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        children.track(proc.pid, "server")
         self._run = _Run(proc, time.monotonic(), self.log_path, kind)
         _live.add(self)
         self._set(ServerState.STARTING, f"starting {kind} on port {self.port}")
@@ -369,6 +374,7 @@ class ManagedServer:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(run.proc.pid, signal.SIGKILL)
         await run.proc.wait()
+        children.untrack(run.proc.pid)
 
     def kill_now(self) -> None:
         """Synchronous last resort (atexit): kill the group without an event loop."""

@@ -143,7 +143,8 @@ class EndpointPool:
         request = ProviderRequest(
             messages=(Message(role="system", content=req.prompt.system),
                       Message(role="user", content=req.prompt.user)),
-            max_tokens=req.max_tokens, temperature=req.temperature, extra=extra)
+            max_tokens=req.max_tokens, temperature=req.temperature, extra=extra,
+            allow_empty=True)  # an empty sample is red-flagged like any bad one, not a dead server
         started = time.perf_counter()
         parts: list[str] = []
         tokens, finish = -1, "stop"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -30,6 +31,11 @@ class ProcessBudget:
                             f"(at least k = {k} samples of one token)")
         if self.max_wall_s is not None and self.max_wall_s <= 0:
             raise SpecError(f"budget: wall-clock limit must be positive, got {self.max_wall_s}")
+
+
+# A process id names a directory under the processes directory: nothing that could climb out of
+# it or hide (no "/", no leading dot, no ".."), and short enough for any file system.
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def new_process_id(task: str) -> str:
@@ -62,7 +68,13 @@ class ProcessSpec:
     total_steps: int | None = None
     created: float = field(default_factory=time.time)
 
+    def check_id(self) -> None:
+        if not SAFE_ID.match(self.id) or ".." in self.id:
+            raise SpecError(f"process id {self.id!r} is not allowed: use letters, digits, '_', "
+                            "'-' and '.', starting with a letter or digit")
+
     def check(self) -> None:
+        self.check_id()
         if self.k < 1:
             raise SpecError(f"k must be at least 1, got {self.k}")
         if not 0.0 <= self.tau <= 2.0 or not 0.0 <= self.first_temperature <= 2.0:

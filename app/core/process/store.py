@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.core.process.spec import ProcessSpec, SpecError
+from app.core.process.spec import SAFE_ID, ProcessSpec, SpecError
 from app.core.settings.paths import atomic_write_text, get_paths
 
 STATUSES = ("running", "paused", "stopped", "finished", "failed")
@@ -131,7 +131,8 @@ class ProcessStore:
     def open(cls, process_id: str, root: Path | None = None) -> ProcessStore:
         root = root or processes_dir()
         directory = root / process_id
-        if not process_id or "/" in process_id or not (directory / "process.json").exists():
+        if (not SAFE_ID.match(process_id) or ".." in process_id
+                or not (directory / "process.json").exists()):
             known = sorted(p.name for p in root.glob("*") if (p / "process.json").exists()) \
                 if root.exists() else []
             hint = f"known processes: {', '.join(known[-5:])}" if known else "no processes yet"
@@ -140,6 +141,7 @@ class ProcessStore:
 
     @classmethod
     def create(cls, spec: ProcessSpec, root: Path | None = None) -> ProcessStore:
+        spec.check_id()
         directory = (root or processes_dir()) / spec.id
         directory.mkdir(parents=True, exist_ok=False)
         store = cls(directory)
@@ -201,6 +203,9 @@ class ProcessStore:
     # --- the run lock --------------------------------------------------------------------------
 
     def lock(self) -> None:
+        """Take the run lock (a no-op when this store already holds it)."""
+        if self._lock_fh is not None:
+            return
         fh = open(self.lock_path, "a+")  # noqa: SIM115 - held until unlock()
         # A status reader holds a shared lock for an instant while it looks: try a few times.
         for attempt in range(5):

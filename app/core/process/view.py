@@ -102,6 +102,19 @@ class ProcessView:
         return lines
 
 
+def steps_logged(store: ProcessStore) -> int:
+    """Steps decided according to the log (its last decision), read from the end."""
+    from app.core.store.event_log import ReadStats, _iter_segment_backwards
+
+    if not store.log_path.exists():
+        return 0
+    for line in _iter_segment_backwards(store.log_path, ReadStats()):
+        rec = line.record
+        if rec.get("r") == "d" and isinstance(rec.get("step"), int):
+            return int(rec["step"]) + 1
+    return 0
+
+
 def describe_process(store: ProcessStore) -> ProcessView:
     view = ProcessView(id=store.id)
     try:
@@ -130,11 +143,14 @@ def describe_process(store: ProcessStore) -> ProcessView:
         view.status, view.reason = "damaged", exc.message
         return view
     running = store.is_running()
+    logged = steps_logged(store)
     if cp is None:
-        view.status = "running" if running else "new"
+        view.status = "running" if running else ("new" if not logged else "interrupted")
+        view.step = logged  # decisions made before the first checkpoint count too
         return view
     c = cp.counters
-    view.step, view.k, view.reason, view.updated = cp.step, cp.k or spec.k, cp.reason, cp.updated
+    view.step, view.k, view.reason, view.updated = (max(cp.step, logged), cp.k or spec.k,
+                                                    cp.reason, cp.updated)
     view.samples, view.flagged = int(c.get("samples", 0)), int(c.get("flagged", 0))
     view.tokens, view.active_s = int(c.get("tokens", 0)), float(c.get("active_s", 0.0))
     if running:

@@ -63,6 +63,9 @@ class ProviderRequest:
     answer_only: bool = False
     # Text the assistant turn starts with (e.g. an empty think block); the model continues it.
     prefill: str = ""
+    # An empty reply is a valid result (raw sampling, where it is judged like any sample);
+    # otherwise an HTTP provider treats it as a failure, so the fallback chain takes over.
+    allow_empty: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,14 +118,19 @@ ProviderEvent = (TextChunk | ReasoningChunk | ToolCallChunk | UsageChunk | Finis
 
 
 class ProviderError(Exception):
-    """A provider failed; ``retryable`` says whether trying again (or elsewhere) may help."""
+    """A provider failed; ``retryable`` says whether trying again (or elsewhere) may help.
+
+    ``transient`` marks a failure without a status that the same provider may well not repeat (a
+    connection reset mid-reply, a stall, a stream cut short): it is retried there first.
+    """
 
     def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, transient: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable or transient
         self.status = status
         self.retry_after = retry_after
+        self.transient = transient
 
 
 @runtime_checkable

@@ -92,6 +92,9 @@ class FallbackProvider:
                                       level="info")
                 continue
             attempt = 0
+            replied = False  # some try on this provider already streamed part of a reply
+            # Tries on this provider: the retry policy's, but never more than its breaker takes.
+            tries = min(self.policy.max_retries + 1, breaker.tries_left())
             while True:
                 attempt += 1
                 got_output = False
@@ -106,22 +109,28 @@ class FallbackProvider:
                     self.active = provider
                     self.model, self.capabilities = provider.model, provider.capabilities
                     return
-                except (ProviderError, httpx.HTTPError, OSError) as raw:
+                except Exception as raw:
                     if cancel.cancelled:
                         return
+                    replied = replied or got_output
+                    if not isinstance(raw, ProviderError | httpx.HTTPError | OSError):
+                        # A provider bug is still this provider failing: the chain goes on.
+                        log.exception("%s crashed", provider.name)
                     exc = raw if isinstance(raw, ProviderError) else ProviderError(
                         f"{provider.name}: {type(raw).__name__}: {raw}", retryable=True)
                     auth = exc.status in AUTH_STATUSES
                     breaker.record_failure(_short(exc), auth=auth)
                     log.warning("%s failed (attempt %d): %s", provider.name, attempt, exc)
-                    if retry_same(exc, self.policy, attempt) and breaker.allow():
+                    if (attempt < tries and retry_same(exc, self.policy, attempt)
+                            and breaker.allow()):
                         delay = self.policy.delay(attempt, exc.retry_after)
                         why = f"answered {exc.status}" + (
                             f" with Retry-After {exc.retry_after:g} s"
-                            if exc.retry_after is not None else "")
+                            if exc.retry_after is not None else "") if exc.status else (
+                            f"failed ({_short(exc)})")
                         yield NoticeChunk(
                             f"{describe(provider)} {why}; retrying in {delay:.1f} s "
-                            f"(try {attempt + 1} of {self.policy.max_retries + 1})",
+                            f"(try {attempt + 1} of {tries})",
                             level="warning", restart=got_output)
                         if await self._sleep(delay, cancel):
                             return
@@ -132,7 +141,7 @@ class FallbackProvider:
                     last = exc
                     nxt = self._next_open(idx)
                     if nxt is not None:
-                        where = "mid-reply" if got_output else "before answering"
+                        where = "mid-reply" if replied else "before answering"
                         yield NoticeChunk(
                             f"{describe(provider)} failed {where} ({_short(exc)}); "
                             f"continuing on {describe(nxt)}", level="warning",

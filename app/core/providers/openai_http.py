@@ -11,29 +11,72 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
 
 from app.core.agent.cancel import CancelToken
-from app.core.agent.messages import ToolCall, new_call_id
 from app.core.providers.base import (
     Capabilities,
-    FinishChunk,
+    NoticeChunk,
     ProviderError,
     ProviderEvent,
     ProviderRequest,
-    ReasoningChunk,
-    TextChunk,
-    ToolCallChunk,
-    UsageChunk,
 )
+from app.core.providers.openai_stream import RETRYABLE, ReplyAssembler, StreamLimits, malformed
+from app.core.providers.sse import SSEDecoder
 from app.core.wire.render import to_openai
-from app.core.wire.think import ThinkSplitter
-from app.core.wire.tool_calls import loads_lenient
 
-RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+MAX_JSON_BYTES = 16 * 1024 * 1024
+JSON_TYPES = ("application/json", "text/json")
+SSE_FIELDS = (b"data:", b"event:", b"id:", b"retry:", b":")
+
+
+def _sniff(ctype: str, head: bytes) -> str:
+    """What a body with this content type is: "sse", "json", "other" or "" (read more first).
+
+    Some servers send an event stream under the wrong type (text/plain, application/json): the
+    first line decides, so their replies are read instead of refused.
+    """
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        return ""
+    if text.startswith(SSE_FIELDS):
+        return "sse"
+    if ctype in JSON_TYPES or text[:1] in (b"{", b"["):
+        return "json"
+    return "other"
+
+
+def _snippet(data: bytes | bytearray) -> str:
+    text = " ".join(bytes(data[:400]).decode("utf-8", "replace").split())
+    return repr(text[:160])
+
+
+class _Clock:
+    """Time since the request or the last byte, against the first-byte and idle limits."""
+
+    def __init__(self, limits: StreamLimits) -> None:
+        self.limits = limits
+        self.started = time.monotonic()
+        self.any = False
+        self.next_notice = limits.notice_after_s
+
+    def waited(self) -> float:
+        return time.monotonic() - self.started
+
+    def limit(self) -> float:
+        return self.limits.idle_s if self.any else self.limits.first_byte_s
+
+    def received(self) -> None:
+        self.any = True
+        self.started = time.monotonic()
+        self.next_notice = self.limits.notice_after_s
+
+    def noticed(self) -> None:
+        self.next_notice = self.waited() + max(30.0, self.limits.notice_after_s)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -49,7 +92,7 @@ def _retry_after(resp: httpx.Response) -> float | None:
 class OpenAIHTTPProvider:
     def __init__(self, base_url: str, model: str, *, api_key_env: str = "", name: str = "openai",
                  context_window: int = 32768, supports_thinking: bool = False,
-                 native_tool_calls: bool = True, timeout: float = 120.0,
+                 native_tool_calls: bool = True, limits: StreamLimits | None = None,
                  client: httpx.AsyncClient | None = None) -> None:
         self.name = name
         self.model = model
@@ -58,7 +101,10 @@ class OpenAIHTTPProvider:
         self.capabilities = Capabilities(
             supports_tools=True, native_tool_calls=native_tool_calls, grammar_tool_calls=False,
             supports_thinking=supports_thinking, context_window=context_window)
-        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=10.0))
+        self.limits = limits or StreamLimits()
+        # Reads wait as long as the stream limits say (with notices meanwhile), not httpx.
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(None, connect=10.0, write=30.0, pool=10.0))
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -95,21 +141,40 @@ class OpenAIHTTPProvider:
     async def stream(self, request: ProviderRequest,
                      cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
         body = self.build_body(request)
-        url = f"{self.base_url}/chat/completions"
+        req = self._client.build_request("POST", f"{self.base_url}/chat/completions", json=body,
+                                         headers=self._headers())
         cancel_task = asyncio.ensure_future(cancel.wait())
+        clock = _Clock(self.limits)
+        send: asyncio.Future[httpx.Response] = asyncio.ensure_future(
+            self._client.send(req, stream=True))
+        resp: httpx.Response | None = None
         try:
-            async with self._client.stream("POST", url, json=body,
-                                           headers=self._headers()) as resp:
-                if resp.status_code >= 400:
-                    await self._raise_for(resp)
-                async for ev in self._events(resp, cancel, cancel_task):
-                    yield ev
+            async for notice in self._wait(send, cancel_task, clock, "an answer"):
+                yield notice
+            if cancel.cancelled:
+                return
+            resp = send.result()
+            if resp.status_code >= 400:
+                await self._raise_for(resp)
+            async for ev in self._reply(resp, request, cancel, cancel_task, clock):
+                yield ev
         except httpx.HTTPError as exc:
             if cancel.cancelled:
                 return
-            raise ProviderError(f"{self.name}: {type(exc).__name__}: {exc}",
-                                retryable=True) from exc
+            # A refused connection means the server is gone: the next provider, at once. A read
+            # that failed mid-reply (reset, protocol error) is worth another try on this one.
+            gone = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise ProviderError(f"{self.name}: {type(exc).__name__}: {exc}", retryable=True,
+                                transient=not gone) from exc
         finally:
+            if not send.done():
+                send.cancel()
+                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                    await send
+            if resp is None and send.done() and not send.cancelled() and not send.exception():
+                resp = send.result()  # answered just as the wait ended: close it all the same
+            if resp is not None:
+                await resp.aclose()
             cancel_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await cancel_task
@@ -125,88 +190,100 @@ class OpenAIHTTPProvider:
         raise ProviderError(f"{self.name} answered {status}: {text}", status=status,
                             retryable=status in RETRYABLE, retry_after=_retry_after(resp))
 
-    async def _lines(self, resp: httpx.Response, cancel_task: asyncio.Future[None]
-                     ) -> AsyncIterator[str]:
-        it = resp.aiter_lines().__aiter__()
+    async def _wait(self, fut: asyncio.Future[Any], cancel_task: asyncio.Future[None],
+                    clock: _Clock, what: str) -> AsyncIterator[NoticeChunk]:
+        """Wait for ``fut`` (or a cancel); say so while it takes long; give up at the limit."""
+        while not fut.done() and not cancel_task.done():
+            limit, waited = clock.limit(), clock.waited()
+            if waited >= limit:
+                fut.cancel()
+                raise ProviderError(f"{self.name}: no data for {waited:.0f} s while waiting for "
+                                    f"{what} (limit {limit:g} s)", retryable=True,
+                                    transient=True)
+            timeout = max(0.0, min(limit, clock.next_notice) - waited)
+            await asyncio.wait({fut, cancel_task}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not fut.done() and not cancel_task.done() and clock.waited() >= clock.next_notice:
+                clock.noticed()
+                yield NoticeChunk(f"waiting for {self.name}: nothing received for "
+                                  f"{clock.waited():.0f} s (gives up after {limit:g} s)",
+                                  level="info")
+        if not fut.done():  # cancelled
+            fut.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration,
+                                     httpx.HTTPError):
+                await fut
+
+    async def _bytes(self, resp: httpx.Response, cancel_task: asyncio.Future[None],
+                     clock: _Clock) -> AsyncGenerator[bytes | NoticeChunk, None]:
+        it = resp.aiter_bytes().__aiter__()
         while True:
-            nxt: asyncio.Future[str] = asyncio.ensure_future(it.__anext__())
-            waiting: set[asyncio.Future[Any]] = {nxt, cancel_task}
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if nxt not in done:
-                nxt.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await nxt
+            nxt: asyncio.Future[bytes] = asyncio.ensure_future(it.__anext__())
+            async for notice in self._wait(nxt, cancel_task, clock, "the rest of the reply"):
+                yield notice
+            if cancel_task.done():
                 return
             try:
-                yield nxt.result()
+                data = nxt.result()
             except StopAsyncIteration:
                 return
+            clock.received()
+            yield data
 
-    async def _events(self, resp: httpx.Response, cancel: CancelToken,
-                      cancel_task: asyncio.Future[None]) -> AsyncIterator[ProviderEvent]:
-        splitter = ThinkSplitter()
-        calls: dict[int, dict[str, Any]] = {}
-        finish = "stop"
-        async for line in self._lines(resp, cancel_task):
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                break
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                continue
-            if chunk.get("error"):
-                # Mid-stream errors (OpenRouter, vLLM) carry the HTTP-like status as "code":
-                # keep it, so a 429/5xx here is retried like one before the stream started.
-                err = chunk["error"]
-                code = err.get("code") if isinstance(err, dict) else None
-                status = code if isinstance(code, int) and 100 <= code < 600 else None
-                if status is None and isinstance(code, str) and code.isdigit():
-                    status = int(code)
-                raise ProviderError(f"{self.name}: {err}", status=status,
-                                    retryable=status is None or status in RETRYABLE)
-            usage = chunk.get("usage")
-            if usage:
-                yield UsageChunk(int(usage.get("prompt_tokens") or 0),
-                                 int(usage.get("completion_tokens") or 0))
-            for choice in chunk.get("choices") or ():
-                delta = choice.get("delta") or {}
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if reasoning:
-                    yield ReasoningChunk(str(reasoning))
-                content = delta.get("content")
-                if content:
-                    visible, thought = splitter.feed(str(content))
-                    if thought:
-                        yield ReasoningChunk(thought)
-                    if visible:
-                        yield TextChunk(visible)
-                for tc in delta.get("tool_calls") or ():
-                    slot = calls.setdefault(int(tc.get("index", len(calls))),
-                                            {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = tc.get("id") or slot["id"]
-                    fn = tc.get("function") or {}
-                    slot["name"] += fn.get("name") or ""
-                    slot["arguments"] += fn.get("arguments") or ""
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
+    async def _reply(self, resp: httpx.Response, request: ProviderRequest, cancel: CancelToken,
+                     cancel_task: asyncio.Future[None],
+                     clock: _Clock) -> AsyncIterator[ProviderEvent]:
+        reply = ReplyAssembler(self.name, request.max_tokens, allow_empty=request.allow_empty)
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+        decoder = SSEDecoder()
+        kind = "sse" if ctype == "text/event-stream" else ""
+        body = bytearray()  # a whole JSON reply, or the head of a body being sniffed
+        async with contextlib.aclosing(self._bytes(resp, cancel_task, clock)) as pieces:
+            async for piece in pieces:
+                if isinstance(piece, NoticeChunk):
+                    yield piece
+                    continue
+                if not kind:
+                    body += piece
+                    kind = _sniff(ctype, bytes(body))
+                    if not kind:
+                        continue
+                    piece, body = bytes(body), bytearray()
+                if kind == "other":
+                    raise ProviderError(
+                        f"{self.name} answered {ctype or 'without a content type'}, not an "
+                        f"event stream: {_snippet(piece)}", retryable=True)
+                if kind == "json":
+                    body += piece
+                    if len(body) > MAX_JSON_BYTES:
+                        raise malformed(self.name, f"a JSON reply over {MAX_JSON_BYTES:,} bytes")
+                    continue
+                for event in decoder.feed(piece):
+                    for ev in reply.data(event.data):
+                        yield ev
+                    if reply.done or reply.overflow:
+                        break
+                if reply.done or reply.overflow:
+                    break
         if cancel.cancelled:
             return
-        rest, thought = splitter.flush()
-        if thought:
-            yield ReasoningChunk(thought)
-        if rest:
-            yield TextChunk(rest)
-        for _, slot in sorted(calls.items()):
+        if kind == "json" or (not kind and ctype in JSON_TYPES):
             try:
-                args = loads_lenient(slot["arguments"]) if slot["arguments"].strip() else {}
-            except ValueError:
-                args = {"_raw": slot["arguments"]}
-            yield ToolCallChunk(ToolCall(id=slot["id"] or new_call_id(), name=slot["name"],
-                                         arguments=args if isinstance(args, dict) else {}))
-        yield FinishChunk(finish)
+                obj = json.loads(bytes(body))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise malformed(self.name, f"an unreadable JSON reply: {_snippet(body)}") from None
+            for ev in reply.completion(obj):
+                yield ev
+        elif not kind and body.strip():
+            raise ProviderError(f"{self.name} answered {ctype or 'without a content type'}, not "
+                                f"an event stream: {_snippet(body)}", retryable=True)
+        elif not reply.done and not reply.overflow:
+            pending = decoder.close()  # a last event the server did not end with a blank line
+            if pending is not None:
+                for ev in reply.data(pending.data):
+                    yield ev
+        for ev in reply.end():
+            yield ev
 
     async def aclose(self) -> None:
         await self._client.aclose()

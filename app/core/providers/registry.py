@@ -35,6 +35,7 @@ from app.core.providers.base import Provider
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
+from app.core.providers.openai_stream import StreamLimits, limits_from
 from app.core.providers.resilience import BreakerBoard, RetryPolicy
 from app.core.settings.config import SLOTS, Config, SlotConfig
 
@@ -114,14 +115,17 @@ def build_provider(config: Config, model: str | None = None) -> Selection:
                                  f"set providers.{name}.models or use {name}:MODEL")
     return Selection(remote_provider(name, pconf.base_url, model_name,
                                      api_key_env=pconf.api_key_env,
-                                     context_window=pconf.context_window))
+                                     context_window=pconf.context_window,
+                                     limits=limits_from(config.resilience)))
 
 
 def remote_provider(name: str, base_url: str, model: str, *, api_key_env: str = "",
-                    context_window: int = 0) -> OpenAIHTTPProvider:
-    """An OpenAI-compatible endpoint's model (a window of 0: not configured, 32768 assumed)."""
+                    context_window: int = 0, limits: StreamLimits | None = None
+                    ) -> OpenAIHTTPProvider:
+    """An OpenAI-compatible endpoint's model (a window of 0: not configured, 32768 assumed;
+    ``limits``: first-byte and idle limits from ``[resilience]``)."""
     return OpenAIHTTPProvider(base_url, model, api_key_env=api_key_env, name=name,
-                              context_window=context_window or 32768)
+                              context_window=context_window or 32768, limits=limits)
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -338,7 +342,8 @@ class ProviderRegistry:
             ep = self.endpoints[target.name]
             provider = remote_provider(target.name, ep.base_url, target.model,
                                        api_key_env=ep.api_key_env,
-                                       context_window=ep.context_window)
+                                       context_window=ep.context_window,
+                                       limits=limits_from(self.config.resilience))
         else:
             main = self.config.local.main
             slot = SlotConfig(model=target.model if target.kind == "embedded" else "",

@@ -1,9 +1,10 @@
 """Retry timing and per-provider circuit breakers.
 
 One shared predicate decides what is worth retrying on the same provider: an answer with a status
-that says "later" (429, 5xx, also when it arrives mid-stream as an SSE error). A transport failure
-(connection refused or reset: the server is gone) moves on to the next provider at once, and
-401/403 are never retried: they open the breaker until the user fixes the key.
+that says "later" (429, 5xx, also when it arrives mid-stream as an SSE error), and a transient
+failure (a connection reset mid-reply, a stalled or cut stream). A refused connection (the server is
+gone) or a malformed reply moves on to the next provider at once, and 401/403 are never retried:
+they open the breaker until the user fixes the key.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class RetryPolicy:
 
 def retry_same(exc: ProviderError, policy: RetryPolicy, attempt: int) -> bool:
     """Whether to try the same provider again after ``attempt`` failed tries."""
-    if exc.status is None or exc.status in AUTH_STATUSES or not exc.retryable:
+    if exc.status in AUTH_STATUSES or not exc.retryable:
+        return False
+    if exc.status is None and not exc.transient:
         return False
     if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
         return False
@@ -78,6 +81,15 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         return self.state is not BreakerState.OPEN
+
+    def tries_left(self) -> int:
+        """How many failures in a row this breaker takes before it opens (a half-open one: 1)."""
+        state = self.state
+        if state is BreakerState.OPEN:
+            return 0
+        if state is BreakerState.HALF_OPEN:
+            return 1
+        return max(1, self.threshold - self.failures)
 
     def record_success(self) -> None:
         self.failures = 0

@@ -8,6 +8,8 @@ type hints, so validation comes for free.
 from __future__ import annotations
 
 import dataclasses
+import errno
+import math
 import tomllib
 import types
 import typing
@@ -21,6 +23,7 @@ from app.core.settings.paths import atomic_write_text, get_paths
 from app.core.settings.tool_config import PermissionsConfig, ToolsConfig, problems
 
 SLOTS = ("main", "rlm", "memory")
+MAX_CONTEXT = 16_777_216  # tokens: beyond any model's window; a bigger number is a typo
 
 
 class ConfigError(Exception):
@@ -106,6 +109,9 @@ class ResilienceConfig:
     breaker_threshold: int = 3
     breaker_cooldown: float = 30.0
     probe_local: bool = True  # look for servers on 8080 (llama.cpp), 1234 (LM Studio), 11434
+    first_byte_timeout_s: float = 120.0  # from a request to the first byte of its reply
+    idle_timeout_s: float = 60.0  # between two reads of a reply that has started
+    wait_notice_s: float = 10.0  # a "waiting for the server" notice after this long
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class ContextConfig:
     background_at: float = 0.80  # background summary by the memory-slot model
     mask_at: float = 0.85  # old tool outputs become one-line stubs
     emergency_at: float = 0.95  # deterministic truncation
-    summary_timeout_s: float = 30.0
+    summary_timeout_s: float = 30.0  # the least a summary call gets (its measured speed decides)
     breaker_failures: int = 3  # consecutive summary failures before summaries stop
     protect_recent_outputs: int = 2  # newest tool outputs never masked
 
@@ -134,6 +140,28 @@ class SwarmConfig:
     max_concurrent: int = 4
     timeout_s: float = 600.0  # wall-clock budget of a top-level worker
     token_budget: int = 200_000  # tokens a top-level worker and its children may use
+    # Branches: forks of the conversation that think on the side with read-only tools.
+    max_branches: int = 2  # running at once
+    branch_timeout_s: float = 300.0
+    branch_token_budget: int = 60_000
+    branch_max_iterations: int = 8
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Long-term memory (facts and past sessions) and the memory briefing in the prompt."""
+
+    enabled: bool = True
+    auto_recall: int = 3  # facts matching the user's message noted at each turn (0 = off)
+    half_life_days: float = 30.0  # a fact's weight halves per this many days unused
+    forget_below: float = 0.1  # unpinned facts whose weight falls below this are dropped
+    merge_similarity: float = 0.75  # word overlap at which a new fact merges into an old one
+    index_sessions: bool = True  # past sessions searchable by recall
+    bulletin: bool = True
+    bulletin_delay_s: float = 120.0  # first briefing this long after start-up
+    bulletin_every_s: float = 3600.0  # then this often
+    bulletin_words: int = 300
+    timeout_s: float = 0.0  # per memory-model call; 0 = from the model's measured speed
 
 
 @dataclass(frozen=True)
@@ -180,6 +208,7 @@ class Config:
     context: ContextConfig = field(default_factory=ContextConfig)
     swarm: SwarmConfig = field(default_factory=SwarmConfig)
     rlm: RlmConfig = field(default_factory=RlmConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     permissions: PermissionsConfig = field(default_factory=PermissionsConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
@@ -230,6 +259,8 @@ def _convert(tp: Any, value: Any, key: str, file: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(file, key, "a number", value)
+        if not math.isfinite(value):
+            raise ConfigError(file, key, "a finite number", value)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -263,9 +294,9 @@ def _build(cls: Any, table: dict[str, Any], prefix: str, file: str) -> Any:
 def _validate(cfg: Config, file: str) -> None:
     for slot in SLOTS:
         s: SlotConfig = getattr(cfg.local, slot)
-        if s.context_size < 256:
-            raise ConfigError(file, f"local.{slot}.context_size", "an integer >= 256",
-                              s.context_size)
+        if not 256 <= s.context_size <= MAX_CONTEXT:
+            raise ConfigError(file, f"local.{slot}.context_size",
+                              f"an integer from 256 to {MAX_CONTEXT:,}", s.context_size)
         if not 0.0 <= s.temperature <= 2.0:
             raise ConfigError(file, f"local.{slot}.temperature", "a number from 0 to 2",
                               s.temperature)
@@ -279,6 +310,7 @@ def _validate(cfg: Config, file: str) -> None:
         if not -4.0 <= s.lora_scale <= 4.0:
             raise ConfigError(file, f"local.{slot}.lora_scale", "a number from -4 to 4",
                               s.lora_scale)
+    _validate_ranges(cfg, file)
     if not 1 <= cfg.local.max_servers <= 3:
         raise ConfigError(file, "local.max_servers", "1 to 3", cfg.local.max_servers)
     if cfg.local.server_binary not in ("auto", "llama-server", "python"):
@@ -305,6 +337,37 @@ def _validate(cfg: Config, file: str) -> None:
         raise ConfigError(file, key, expected, got)
 
 
+def _validate_ranges(cfg: Config, file: str) -> None:
+    """Counts, sizes and durations: a value out of range names its key and the range."""
+    r = cfg.resilience
+    ints = (
+        ("agent.max_tokens", cfg.agent.max_tokens, 1, 1_000_000),
+        ("local.threads", cfg.local.threads, 0, 1024),
+        ("resilience.max_retries", r.max_retries, 0, 20),
+        ("resilience.breaker_threshold", r.breaker_threshold, 1, 1000),
+        *((f"providers.{n}.context_window", p.context_window, 0, MAX_CONTEXT)
+          for n, p in cfg.providers.items()),
+    )
+    for key, value, low, high in ints:
+        if not low <= value <= high:
+            raise ConfigError(file, key, f"an integer from {low:,} to {high:,}", value)
+    for name, p in cfg.providers.items():
+        if 0 < p.context_window < 256:
+            raise ConfigError(file, f"providers.{name}.context_window",
+                              "0 (unknown) or at least 256", p.context_window)
+    floats = (
+        ("resilience.base_delay", r.base_delay, 0.0, 3600.0),
+        ("resilience.max_delay", r.max_delay, r.base_delay, 3600.0),
+        ("resilience.breaker_cooldown", r.breaker_cooldown, 0.0, 86400.0),
+        ("resilience.first_byte_timeout_s", r.first_byte_timeout_s, 0.001, 86400.0),
+        ("resilience.idle_timeout_s", r.idle_timeout_s, 0.001, 86400.0),
+        ("resilience.wait_notice_s", r.wait_notice_s, 0.001, 86400.0),
+    )
+    for key, fvalue, flow, fhigh in floats:
+        if not flow <= fvalue <= fhigh:
+            raise ConfigError(file, key, f"a number from {flow:g} to {fhigh:g}", fvalue)
+
+
 def _validate_context(cfg: Config, file: str) -> None:
     c, w = cfg.context, cfg.swarm
     if not 0.0 < c.background_at <= c.mask_at <= c.emergency_at <= 1.0:
@@ -312,17 +375,34 @@ def _validate_context(cfg: Config, file: str) -> None:
                           "fractions with 0 < background_at <= mask_at <= emergency_at <= 1",
                           (c.background_at, c.mask_at, c.emergency_at))
     for key, value in (("context.summary_timeout_s", c.summary_timeout_s),
-                       ("swarm.timeout_s", w.timeout_s)):
+                       ("swarm.timeout_s", w.timeout_s),
+                       ("swarm.branch_timeout_s", w.branch_timeout_s),
+                       ("memory.half_life_days", cfg.memory.half_life_days),
+                       ("memory.bulletin_every_s", cfg.memory.bulletin_every_s)):
         if value <= 0:
             raise ConfigError(file, key, "a number > 0", value)
     for key, value, low in (("context.breaker_failures", c.breaker_failures, 1),
                             ("context.protect_recent_outputs", c.protect_recent_outputs, 0),
                             ("swarm.max_concurrent", w.max_concurrent, 1),
-                            ("swarm.token_budget", w.token_budget, 1)):
+                            ("swarm.token_budget", w.token_budget, 1),
+                            ("swarm.max_branches", w.max_branches, 0),
+                            ("swarm.branch_token_budget", w.branch_token_budget, 1),
+                            ("swarm.branch_max_iterations", w.branch_max_iterations, 1),
+                            ("memory.auto_recall", cfg.memory.auto_recall, 0),
+                            ("memory.bulletin_words", cfg.memory.bulletin_words, 50)):
         if value < low:
             raise ConfigError(file, key, f"an integer >= {low}", value)
     if not 1 <= w.max_depth <= 8:
         raise ConfigError(file, "swarm.max_depth", "an integer from 1 to 8", w.max_depth)
+    m = cfg.memory
+    for key, value in (("memory.forget_below", m.forget_below),
+                       ("memory.merge_similarity", m.merge_similarity)):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(file, key, "a number from 0 to 1", value)
+    for key, value in (("memory.bulletin_delay_s", m.bulletin_delay_s),
+                       ("memory.timeout_s", m.timeout_s)):
+        if value < 0:
+            raise ConfigError(file, key, "a number >= 0", value)
 
 
 def _validate_learning(cfg: Config, file: str) -> None:
@@ -356,6 +436,12 @@ def parse_config(text: str, file: Path | str = "<config>") -> Config:
 def load_config(path: Path | None = None) -> Config:
     """Load the config file; a missing file means all defaults."""
     path = path or get_paths().config_file
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(path, "(file)", f"a directory at {parent} for the config file, "
+                              "but that is a file; move it away")
+        if parent.exists():
+            break
     if not path.exists():
         return Config()
     try:
@@ -375,5 +461,10 @@ def write_template(path: Path | None = None, *, force: bool = False) -> Path:
     path = path or get_paths().config_file
     if path.exists() and not force:
         raise FileExistsError(str(path))
+    for parent in path.parents:  # mkdir would call a file in the way "exists" too
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, f"{parent} is a file, not a directory")
+            break
     atomic_write_text(path, template_text())
     return path

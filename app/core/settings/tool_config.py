@@ -17,6 +17,9 @@ DEFAULT_TOOL_POLICY: dict[str, str] = {
     "web_fetch": "ask",
     # Starting a worker changes nothing by itself: each of its tool calls meets this same policy.
     "spawn": "allow",
+    # A branch too: its tools only read. Memory: a kept fact changes no file, and /memory shows,
+    # edits and deletes every one (a private session keeps none).
+    "branch": "allow", "remember": "allow", "recall": "allow",
     # Volumes are read-only copies the user ingested.
     "ctx_search": "allow", "ctx_grep": "allow", "ctx_slice": "allow", "ctx_info": "allow",
 }

@@ -9,18 +9,22 @@ Every record gets a monotonically increasing ``seq``; a citation such as ``[log 
 ``[log SID#3-188]`` names records by ``seq``, which survives rotation. When the active file passes
 ``max_bytes`` it is renamed to ``<name>.jsonl.<first seq>`` (so ``*.jsonl`` globs still list one file
 per session) and a fresh active file begins. A ``kill -9`` can at worst leave a torn last line:
-readers skip such lines and count them, and the next writer starts on a fresh line.
+readers skip such lines and count them, and the next writer starts on a fresh line. One process
+writes a log at a time (an exclusive ``flock``), and a failed write leaves no partial record.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _BLOCK = 64 * 1024
@@ -52,7 +56,11 @@ class LogLine:
 
 
 def parse_line(line: bytes | str) -> dict[str, Any] | None:
-    text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
+    """The record on one line, or None when it is damaged (torn, not JSON, not UTF-8)."""
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError:
+        return None  # replacing the bytes would hide the damage and change the text
     text = text.strip()
     if not text:
         return None
@@ -189,67 +197,110 @@ def read_span(path: Path, first: int, last: int | None = None,
     return out
 
 
-class EventLog:
-    """The single writer of one log: assigns ``seq``, flushes every record, rotates by size."""
+class LogInUseError(OSError):
+    """Another process holds the log open for writing (its exclusive ``flock``)."""
 
-    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+
+class EventLog:
+    """The single writer of one log: assigns ``seq``, writes every record whole, rotates by size.
+
+    The writer holds an exclusive ``flock`` on the active file, so a second process cannot
+    interleave records (it gets :class:`LogInUseError`, at once for an existing file). A write
+    that fails (disk full, file too large) is undone with ``ftruncate``: the file keeps ending on
+    a whole record, and a file this writer created and never completed a record in is removed.
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 lock: bool = True) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[bytes] | None = None
+        self._fd: int | None = None
+        self._created = False
+        self._needs_nl = False
         self._next_seq: int | None = None
         self._active_first: int | None = None
         self.last_seq = 0  # seq of the last record written by this writer (0 = none yet)
+        if lock and path.exists():
+            self._fd = self._open()  # an existing file is claimed now, before any turn runs
 
-    def _open(self) -> IO[bytes]:
+    def _open(self) -> int:
+        # Made on the first record, not before: a directory that cannot be made (a read-only
+        # home) fails that write, which the session reports, instead of the whole command.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LogInUseError(errno.EWOULDBLOCK, f"{self.path.name} is open in another "
+                                "Nanobot process; close it there first") from None
+        except OSError:
+            os.close(fd)
+            raise
+        self._created = not existed
+        # The previous writer may have died mid-line: the next record starts on a fresh one.
+        self._needs_nl = existed and os.fstat(fd).st_size > 0 and not _ends_nl(self.path)
         if self._next_seq is None:
             last = next((ln.seq for ln in iter_log_backwards(self.path) if ln.seq is not None), 0)
             self._next_seq = last + 1
-            self._active_first = _first_seq(self.path) if self.path.exists() else None
-        # Start on a fresh line in case the previous writer died mid-line.
-        needs_nl = self.path.exists() and self.path.stat().st_size > 0 and not _ends_nl(self.path)
-        fh = open(self.path, "ab")  # noqa: SIM115 - held open for the life of the writer
-        if needs_nl:
-            fh.write(b"\n")
-            fh.flush()
-        return fh
+            self._active_first = _first_seq(self.path) if existed else None
+        return fd
+
+    def _write(self, fd: int, data: bytes) -> None:
+        """All of ``data`` or nothing: a failed write is cut back off the file."""
+        before = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, before)
+            if self._created and before == 0:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                os.close(fd)
+                self._fd, self._created = None, False
+            raise
 
     def append_record(self, record: dict[str, Any]) -> int:
-        """Write one record (a ``seq`` is put first) and flush it; returns the record's seq."""
-        if self._fh is None:
-            self._fh = self._open()
+        """Write one record (a ``seq`` is put first) as one write; returns the record's seq."""
+        if self._fd is None:
+            self._fd = self._open()
+        fd = self._fd
         assert self._next_seq is not None
         seq = self._next_seq
         line = json.dumps({"seq": seq, **{k: v for k, v in record.items() if k != "seq"}},
-                          ensure_ascii=False, default=str)
-        # One write per record: a kill can only tear the record being written.
-        self._fh.write(line.encode("utf-8") + b"\n")
-        self._fh.flush()
+                          ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+        if self._needs_nl:
+            line = b"\n" + line
+        self._write(fd, line)
+        self._created = self._needs_nl = False
         self._next_seq = seq + 1
         self.last_seq = seq
         if self._active_first is None:
             self._active_first = seq
-        if self._fh.tell() >= self.max_bytes:
+        if os.fstat(fd).st_size >= self.max_bytes:
             self._rotate()
         return seq
 
     def _rotate(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
         first = self._active_first if self._active_first is not None else 0
         os.replace(self.path, self.path.with_name(f"{self.path.name}.{first:010d}"))
         self._active_first = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def sync(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+        if self._fd is not None:
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _ends_nl(path: Path) -> bool:

@@ -26,9 +26,11 @@ from app.core.agent.events import (
     to_record,
 )
 from app.core.agent.messages import Message
+from app.core.memory.events import MemoryNoted  # noqa: F401 - registers memory events for reading
 from app.core.policy.permissions import PermissionRequested  # noqa: F401 - registers permission events for reading
 from app.core.policy.redact import redact_value
 from app.core.store.event_log import DEFAULT_MAX_BYTES, EventLog, ReadStats, iter_log, parse_line
+from app.core.swarm.events import BranchFinished  # noqa: F401 - registers swarm events for reading
 
 
 def new_session_id() -> str:
@@ -38,8 +40,9 @@ def new_session_id() -> str:
 class SessionStore(EventLog):
     """The single writer of one session's event log."""
 
-    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        super().__init__(path, max_bytes=max_bytes)
+    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 lock: bool = True) -> None:
+        super().__init__(path, max_bytes=max_bytes, lock=lock)
 
     @property
     def session_id(self) -> str:
@@ -131,7 +134,20 @@ class SessionInfo:
     turns: int
 
 
+def _first_line(text: object) -> str:
+    lines = [ln.strip() for ln in text.splitlines()] if isinstance(text, str) else []
+    return next((ln for ln in lines if ln), "")[:80]
+
+
+def _number(value: object, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return default
+
+
 def session_info(path: Path) -> SessionInfo:
+    """What the session list shows; any record of any shape is tolerated (a damaged or odd
+    record only costs its own contribution, never the listing of every session)."""
     title, model, created, turns = "", "", path.stat().st_mtime, 0
     for line in iter_log(path):
         rec = line.record
@@ -140,19 +156,22 @@ def session_info(path: Path) -> SessionInfo:
         kind = rec.get("type")
         if kind == SessionStarted.__name__:
             model = str(rec.get("model", ""))
-            created = float(rec.get("ts", created))
-            title = str(rec.get("title", "")) or title
+            created = _number(rec.get("ts"), created)
+            title = _first_line(rec.get("title")) or title
         elif kind == TurnStarted.__name__:
             turns += 1
-            if not title:
-                title = str(rec.get("text", "")).strip().splitlines()[0][:80] if rec.get(
-                    "text") else ""
+            title = title or _first_line(rec.get("text"))
     return SessionInfo(path.stem, path, title or "(empty)", model, created, path.stat().st_mtime,
                        turns)
 
 
 def list_sessions(directory: Path) -> list[SessionInfo]:
-    if not directory.exists():
+    if not directory.is_dir():
         return []
-    infos = [session_info(p) for p in directory.glob("*.jsonl")]
+    infos: list[SessionInfo] = []
+    for p in directory.glob("*.jsonl"):
+        try:
+            infos.append(session_info(p))
+        except OSError:
+            continue  # unreadable (permissions) or gone meanwhile: not listable, others are
     return sorted(infos, key=lambda i: i.updated, reverse=True)

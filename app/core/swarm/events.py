@@ -73,3 +73,16 @@ class WorkerFinished(Event):
     tokens: int = 0
     iterations: int = 0
     elapsed: float = 0.0
+
+
+@register_event
+@dataclass(frozen=True)
+class BranchFinished(Event):
+    """A branch ended; ``result`` is its answer (or what it had when it was stopped)."""
+
+    worker_id: str
+    question: str
+    state: str  # done | failed | cancelled | over_budget
+    result: str = ""
+    stop_reason: str = ""
+    elapsed: float = 0.0

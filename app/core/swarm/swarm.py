@@ -37,6 +37,7 @@ from app.core.policy.permissions import ApprovalRequest, Approver, Decision
 from app.core.providers.base import Provider
 from app.core.settings.config import SwarmConfig
 from app.core.swarm.events import (
+    BranchFinished,
     SwarmSnapshot,
     SwarmUpdated,
     WorkerFinished,
@@ -55,7 +56,7 @@ WORKER_PROMPT = (
     "You are a worker started by another agent for one task. Do the task with the tools you "
     "have, then reply with the result only: complete and concise. Nobody can answer questions.")
 RESULT_CHARS = 2000  # of a result in the log and in status lines' source
-HIDDEN_TOOLS = ("spawn", "recall")  # per-session tools: never copied from parent to child
+HIDDEN_TOOLS = ("spawn", "expand", "branch")  # per-session tools: never copied from parent to child
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,11 @@ class WorkerPlan:
         return SessionOptions(workspace=parent.workspace,
                               max_iterations=self.worker.budget.max_iterations,
                               max_tokens=parent.max_tokens, temperature=parent.temperature,
-                              system_prompt=WORKER_PROMPT)
+                              system_prompt=self.worker.system_prompt or WORKER_PROMPT)
+
+    def history(self) -> list[Message] | None:
+        """Where the worker starts: a branch from a copy of its parent's conversation."""
+        return list(self.worker.history) or None
 
     def store(self) -> SessionStore | None:
         """The root's session file, records tagged with the worker id (None when not saved)."""
@@ -90,8 +95,12 @@ class WorkerPlan:
         return WorkerStore(root, self.worker.id) if root is not None else None
 
     def approver(self) -> Approver | None:
-        """The parent's approver, with the question saying which worker asks."""
-        return labelled(self.parent.approver, self.worker.label)
+        """The parent's approver, with the question saying which worker asks. A branch (and
+        whatever it spawns) never talks to the user: nobody is asked there."""
+        w = self.worker
+        if w.kind == "branch" or any(a.kind == "branch" for a in self.swarm.ancestors(w.id)):
+            return None
+        return labelled(self.parent.approver, w.label)
 
 
 WorkerSessionMaker = Callable[[WorkerPlan], Session]
@@ -171,14 +180,19 @@ class Swarm:
 
     def spawn(self, parent: str | None, task: str, *, label: str = "",
               tools: list[str] | None = None, context: str = "", model: str = "",
-              timeout_s: float | None = None) -> Worker:
-        """Start a worker under ``parent`` (None = the root). Raises ToolError when not allowed."""
+              timeout_s: float | None = None, kind: str = "worker",
+              history: list[Message] | None = None, system_prompt: str = "",
+              max_iterations: int | None = None, token_budget: int | None = None) -> Worker:
+        """Start a worker under ``parent`` (None = the root). Raises ToolError when not allowed.
+
+        A branch (``kind="branch"``) starts from ``history`` (a copy of its parent's) with its own
+        ``system_prompt`` and budget (``max_iterations``, ``token_budget``, ``timeout_s``)."""
         if not task.strip():
             raise ToolError("a worker needs a task")
         now = self.clock()
         if parent is None:
             base = self.budget_of(None)
-            tokens_left: int | None = self.config.token_budget
+            tokens_left: int | None = token_budget or self.config.token_budget
             timeout_s = min(timeout_s or self.config.timeout_s, self.config.timeout_s)
         else:
             pw = self.workers[parent]
@@ -187,12 +201,15 @@ class Swarm:
             budget = base.child(now, timeout_s=timeout_s, tokens_left=tokens_left)
         except BudgetError as exc:
             raise ToolError(str(exc)) from exc
+        if max_iterations is not None:
+            budget = dataclasses.replace(budget, max_iterations=max_iterations)
         parent_tools = self.session_of(parent).tools
         allowed = self._allowed_tools(parent_tools, tools)
         provider = self._provider(parent, model)
         wid = f"w{next(self._ids)}"
         worker = Worker(wid, parent, label.strip() or task.strip().splitlines()[0][:40], task,
-                        context, allowed, provider.model, budget, created=now)
+                        context, allowed, provider.model, budget, created=now, kind=kind,
+                        history=list(history or ()), system_prompt=system_prompt)
         self.workers[wid] = worker
         if parent is not None:
             self.workers[parent].children.append(wid)
@@ -372,6 +389,12 @@ class Swarm:
             parent = self.session_of(w.parent)
         except (ToolError, KeyError):
             return
+        if w.kind == "branch":
+            parent.emit(BranchFinished(
+                parent.turn_id or "", worker_id=w.id, question=w.task, state=w.state,
+                result=w.result, stop_reason=w.stop_reason or w.error,
+                elapsed=w.elapsed(w.finished)))
+            return
         level = "info" if w.state == "done" else "warning"
         headline = text.splitlines()[0]
         parent.emit(Notice(parent.turn_id or "", headline, level=level))
@@ -379,6 +402,10 @@ class Swarm:
     def describe(self, w: Worker) -> str:
         """A worker's outcome as the parent reads it."""
         took = f"{w.elapsed(w.finished or self.clock()):.0f}s"
+        if w.kind == "branch":
+            from app.core.swarm.branch import describe_branch
+
+            return describe_branch(w, took)
         if w.state == "done":
             head = f"[worker {w.id} '{w.label}' finished in {took}]"
         elif w.state == "over_budget":

@@ -80,6 +80,11 @@ class Worker:
     partial: str = ""  # text streamed since the last committed message
     done: asyncio.Event = field(default_factory=asyncio.Event)
     handle: asyncio.Task[None] | None = None
+    # A branch is a worker that starts from a copy of its parent's conversation, with read-only
+    # tools and nobody to ask (app/core/swarm/branch.py).
+    kind: str = "worker"
+    history: list[Message] = field(default_factory=list)
+    system_prompt: str = ""
 
     @property
     def final(self) -> bool:
@@ -110,7 +115,7 @@ class WorkerStore(SessionStore):
     """A worker session's store: records go to the root's log, tagged ``worker=<id>``."""
 
     def __init__(self, root: SessionStore, worker_id: str) -> None:
-        super().__init__(root.path, max_bytes=root.max_bytes)
+        super().__init__(root.path, max_bytes=root.max_bytes, lock=False)  # root writes
         self.root = root
         self.worker_id = worker_id
 

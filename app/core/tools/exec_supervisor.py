@@ -1,6 +1,8 @@
 """Runs one ``exec`` command and makes sure nothing it started outlives it (Linux).
 
-Started by the ``exec`` tool as ``python -I -S exec_supervisor.py [--keep] -- ARGV…``. It marks
+Started by the ``exec`` tool as ``python -I -S exec_supervisor.py [--keep] [--parent PID] --
+ARGV…``. With ``--parent`` it asks for SIGTERM when that process dies (``PR_SET_PDEATHSIG``), so a
+killed Nanobot still has its commands stopped and swept. It marks
 itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so every process the command
 starts and then abandons, including ones that left the process group and the session with
 ``setsid`` or a double fork, is re-parented to it rather than to init. The command runs in its
@@ -20,6 +22,7 @@ import sys
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 
 
 class _Stop(Exception):
@@ -34,6 +37,16 @@ def _subreaper() -> None:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:
         pass  # without it, the process group kill below still applies
+
+
+def _die_with_parent() -> None:
+    """SIGTERM (a stop and sweep, below) when the parent dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except Exception:
+        pass  # the parent's own shutdown still stops the command
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -127,8 +140,11 @@ def sweep(me: int, deadline: float = 5.0) -> None:
 
 def main(argv: list[str]) -> int:
     keep = False
+    parent = 0
     if argv and argv[0] == "--keep":
         keep, argv = True, argv[1:]
+    if len(argv) > 1 and argv[0] == "--parent" and argv[1].isdigit():
+        parent, argv = int(argv[1]), argv[2:]
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
@@ -141,6 +157,10 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
+    if parent:
+        _die_with_parent()
+        if os.getppid() != parent:  # it died before the line above: nothing was started
+            return 128 + signal.SIGTERM
     pid = -1
     status = 0
     try:

@@ -47,6 +47,7 @@ def parse_lines(spec: str) -> tuple[int, int | None]:
 
 
 class ReadFile:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="read_file",
         description="Read a text file in the workspace, optionally only some lines.",
@@ -117,6 +118,7 @@ class ReadFile:
 
 
 class ListDir:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="list_dir",
         description="List the entries of a directory in the workspace ('.' is the workspace root).",

@@ -1,10 +1,11 @@
 """Finding things in the workspace: ``glob`` (file names) and ``grep`` (file contents).
 
 Both walk the tree without following symlinks, skip the usual bulky folders (.git, .venv,
-node_modules, caches) unless asked for them by name, and never report a path whose real location is
-outside the workspace. Patterns run on RE2 (linear time, see :mod:`safe_regex`) in a worker
-thread, so neither a pathological regex nor a pathological glob can stall the app, and a cancel is
-seen between files and every few thousand lines.
+node_modules, caches) and what the workspace's ``.gitignore`` files exclude (the rules of
+:mod:`app.core.context_store.ignore_rules`, as ingest uses) unless asked for them by name, and
+never report a path whose real location is outside the workspace. Patterns run on RE2 (linear time,
+see :mod:`safe_regex`) in a worker thread, so neither a pathological regex nor a pathological glob
+can stall the app, and a cancel is seen between files and every few thousand lines.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.core.context_store.ignore_rules import IgnoreRules
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import (
     ToolContext,
@@ -61,7 +63,14 @@ def glob_regex(pattern: str) -> Regex[str]:
                 i += 1
             else:
                 body = pattern[i + 1:end].replace("\\", "\\\\")
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+                cls = "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
+                try:
+                    re.compile(cls)
+                except re.error:  # "[]", "[z-a]", "[!]": git matches nothing; take it literally
+                    out.append(re.escape(ch))
+                    i += 1
+                    continue
+                out.append(cls)
                 i = end + 1
         else:
             out.append(re.escape(ch))
@@ -81,14 +90,44 @@ def _check_pattern(pattern: str) -> None:
             raise ToolError(f"pattern {pattern!r} climbs out of the workspace ('..'); refused")
 
 
+def _rules_down_to(root: Path, base: Path) -> IgnoreRules:
+    """The ignore rules in force at ``base``: those of every directory from ``root`` down."""
+    rules = IgnoreRules().with_dir("", root)
+    try:
+        parts = base.relative_to(root).parts
+    except ValueError:
+        return rules
+    for i in range(1, len(parts) + 1):
+        rules = rules.with_dir("/".join(parts[:i]), root.joinpath(*parts[:i]))
+    return rules
+
+
 def walk_files(root: Path, base: Path, *, named: str = "") -> Iterator[Path]:
-    """Files under ``base`` (inside ``root``), not following symlinks out of the workspace."""
+    """Files under ``base`` (inside ``root``), not following symlinks out of the workspace, minus
+    what the workspace's ``.gitignore`` files exclude (a directory the pattern names by name is
+    searched all the same, like the bulky folders of SKIP_DIRS)."""
     if base.is_file():
         yield base
         return
+    rules_at = {str(base): _rules_down_to(root, base)}
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS or d in named)
+        rules = rules_at.pop(dirpath, IgnoreRules())
+        rel_dir = _rel(root, Path(dirpath))
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        kept = []
+        for d in sorted(dirnames):
+            ignored = d in SKIP_DIRS or rules.ignored(prefix + d, True)
+            if ignored and d not in named:
+                continue
+            kept.append(d)
+            # A directory searched because it was named: the rules that excluded it do not
+            # apply inside it (its own .gitignore files still do).
+            parent = IgnoreRules() if ignored else rules
+            rules_at[os.path.join(dirpath, d)] = parent.with_dir(prefix + d, Path(dirpath, d))
+        dirnames[:] = kept
         for name in sorted(filenames):
+            if rules.ignored(prefix + name, False):
+                continue
             p = Path(dirpath) / name
             if p.is_symlink():
                 real = Path(os.path.realpath(p))
@@ -105,6 +144,7 @@ def _rel(root: Path, p: Path) -> str:
 
 
 class Glob:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="glob",
         description="Find files by name pattern, e.g. '*.py' (any depth) or 'src/**/*.ts'.",
@@ -155,6 +195,7 @@ class Glob:
 
 
 class Grep:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="grep",
         description="Search file contents for a regular expression; prints path:line: text.",

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.core.agent import children
 from app.core.policy.exec_review import CommandReview, review
 from app.core.policy.secret_env import child_env
 from app.core.policy.shell_policy import deny_reason
@@ -182,7 +183,9 @@ class Exec:
         if not SUPERVISED:
             return ["/bin/sh", "-c", command]
         keep = ["--keep"] if self.keep_background else []
-        return [sys.executable, "-I", "-S", SUPERVISOR, *keep, "--", "/bin/sh", "-c", command]
+        # --parent: the supervisor stops and sweeps the command if this process dies (SIGKILL).
+        return [sys.executable, "-I", "-S", SUPERVISOR, *keep, "--parent", str(os.getpid()), "--",
+                "/bin/sh", "-c", command]
 
     @staticmethod
     def _stop(pgid: int) -> None:
@@ -218,6 +221,7 @@ class Exec:
             raise ToolError(f"could not start the shell: {exc}") from exc
         pgid = proc.pid  # start_new_session: it leads its own session and group
         self.last_pgid = pgid
+        children.track(pgid, "exec", self._stop)  # a shutdown by signal stops it too
         # Cancel stops the tree inside cancel() itself, from whichever thread cancels: no wait
         # for the event loop to wake this task first.
         unsubscribe = ctx.cancel.on_cancel(lambda: self._stop(pgid))
@@ -252,6 +256,7 @@ class Exec:
                 await self._gone(pgid, 0.5)
             raise
         finally:
+            children.untrack(pgid)
             unsubscribe()
             stop.cancel()
             reader.cancel()

@@ -31,6 +31,8 @@ _TEXTUAL = ("text/", "application/json", "application/xml", "application/xhtml",
 
 
 class WebFetch:
+    # Reads only, so a branch may use it; its policy still asks before it reaches a host.
+    read_only = True
     spec = ToolSpec(
         name="web_fetch",
         description="Fetch a web page (http or https) and return its text.",
@@ -133,6 +135,7 @@ class WebFetch:
 
 
 class WebSearch:
+    read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
         name="web_search",
         description="Search the web; returns titles, URLs and snippets.",

@@ -4,8 +4,9 @@ History is never mutated to suit a model; every send renders it afresh from the 
 :class:`~app.core.agent.messages.Message` list, guided by the template's probed
 :class:`~app.core.wire.template_caps.TemplateCaps`:
 
-1. tool pairing: orphan and duplicate results are dropped, calls left without a result get an
-   explicit "interrupted" result (so no call is ever left dangling);
+1. tool pairing: reused call ids are renamed, results that pair with no call (a second result,
+   a missing call) are folded into user text, calls left without a result get an explicit
+   "interrupted" result (so no call is ever left dangling and no result is lost);
 2. roles the template lacks are folded into ones it has: a leading system message into the first
    user message, later system messages, notices and summaries into user text, tool calls into
    assistant text (the JSON the model itself writes, arguments kept: dropping them makes small
@@ -21,9 +22,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from app.core.agent.messages import Message
+from app.core.agent.messages import Message, ToolCall
 from app.core.wire.template_caps import TemplateCaps
 
 log = logging.getLogger(__name__)
@@ -47,47 +49,76 @@ def result_as_text(msg: Message) -> str:
     return f"[Tool result: {msg.name or 'tool'}]\n{msg.content}"
 
 
+def _fresh_id(original: str, taken: set[str]) -> str:
+    base = original or "call"
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"
+
+
+def unique_call_ids(calls: Sequence[ToolCall], history: Sequence[Message]) -> list[ToolCall]:
+    """``calls`` with every id unique against ``history`` and each other: servers that number
+    calls per response send ``call_0`` every time, and a reused id would pair a later result
+    with an earlier call. Used when a reply enters the history."""
+    taken = {c.id for m in history for c in m.tool_calls}
+    taken |= {m.tool_call_id for m in history if m.tool_call_id}
+    out: list[ToolCall] = []
+    for c in calls:
+        new = c.id if c.id and c.id not in taken else _fresh_id(c.id, taken)
+        taken.add(new)
+        out.append(c if new == c.id else replace(c, id=new))
+    return out
+
+
 def repair_tool_pairs(messages: list[Message]) -> list[Message]:
-    """Drop orphan and duplicate tool results; add an "interrupted" result for unanswered calls.
+    """Pair every tool call with one result; fold results that pair with nothing into text.
 
     A result belongs to the calls of the nearest preceding assistant message; anything else that
-    comes between (a user message, a notice) closes those calls first.
+    comes between (a user message, a notice) closes those calls first, and a call left without a
+    result gets an explicit "interrupted" one. A call id used before (or twice in one message)
+    is renamed here, with its results, so a history from a server that numbers calls per
+    response pairs as it was meant to. A result that still pairs with nothing (a second result
+    for one call, a result whose call is missing) becomes user text after the pairs, so the model
+    still reads it: nothing is dropped.
     """
-    answered: set[str] = set()
     out: list[Message] = []
-    open_calls: dict[str, Message] = {}
+    open_calls: dict[str, ToolCall] = {}  # wire id -> call, in call order
+    by_original: dict[str, list[str]] = {}  # id as sent -> wire ids still waiting for a result
+    seen: set[str] = set()
+    folded: list[Message] = []
 
     def close_open() -> None:
-        for call_id, owner in open_calls.items():
-            call = next(c for c in owner.tool_calls if c.id == call_id)
+        for call in open_calls.values():
             out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call.id,
                                name=call.name, is_error=True))
-            answered.add(call_id)
         open_calls.clear()
+        by_original.clear()
+        out.extend(folded)
+        folded.clear()
 
     for msg in messages:
         if msg.role == "tool":
-            cid = msg.tool_call_id or ""
-            if cid in open_calls and cid not in answered:
-                out.append(msg)
-                answered.add(cid)
-                del open_calls[cid]
-            continue  # orphan or duplicate: dropped
+            original = msg.tool_call_id or ""
+            waiting = by_original.get(original)
+            if waiting:
+                wire = waiting.pop(0)
+                del open_calls[wire]
+                out.append(msg if wire == original else replace(msg, tool_call_id=wire))
+            else:
+                folded.append(Message(role="user", content=result_as_text(msg)))
+            continue
         close_open()
         if msg.role == "assistant" and msg.tool_calls:
-            # A call id seen before (a model reusing ids) gets no second result slot.
-            seen: set[str] = set()
-            calls = []
+            calls: list[ToolCall] = []
             for c in msg.tool_calls:
-                if c.id in answered or c.id in seen:
-                    continue
-                seen.add(c.id)
-                calls.append(c)
-            if len(calls) != len(msg.tool_calls):
-                msg = Message(role="assistant", content=msg.content, reasoning=msg.reasoning,
-                              tool_calls=tuple(calls), cancelled=msg.cancelled)
-            for c in calls:
-                open_calls[c.id] = msg
+                wire = c.id if c.id and c.id not in seen else _fresh_id(c.id, seen)
+                seen.add(wire)
+                calls.append(c if wire == c.id else replace(c, id=wire))
+                open_calls[wire] = calls[-1]
+                by_original.setdefault(c.id, []).append(wire)
+            if any(a is not b for a, b in zip(calls, msg.tool_calls, strict=True)):
+                msg = replace(msg, tool_calls=tuple(calls))
         out.append(msg)
     close_open()
     return out

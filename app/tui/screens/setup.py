@@ -270,8 +270,9 @@ class SetupScreen(Screen[bool]):
             try:
                 res = download(c.url, Path(c.path), sha256=c.sha256, progress=progress,
                                cancel=self._cancel)
-            except DownloadError as exc:
-                self.app.call_from_thread(self._downloads_done, False, f"{c.slot}: {exc}")
+            except Exception as exc:  # whatever it is, the wizard must say so, not wait forever
+                why = str(exc) if isinstance(exc, DownloadError) else f"{type(exc).__name__}: {exc}"
+                self.app.call_from_thread(self._downloads_done, False, f"{c.slot}: {why}")
                 return
             self.app.call_from_thread(self._progress, c.slot, res.size, res.size)
             notes.append(f"✓ {c.slot}: {res.path.name} "
@@ -301,7 +302,12 @@ class SetupScreen(Screen[bool]):
 
     @on(Button.Pressed, "#write")
     def write(self) -> None:
-        backup = write_config(self.config_text, self.config_path)
+        try:
+            backup = write_config(self.config_text, self.config_path)
+        except OSError as exc:
+            self.query_one("#write-status", Static).update(
+                f"✗ cannot write {self.config_path}: {exc.strerror or exc}")
+            return
         self.written = True
         self.query_one("#write-status", Static).update(
             f"✓ wrote {self.config_path}" + (f" (the old one is kept as {backup.name})"
@@ -319,7 +325,11 @@ class SetupScreen(Screen[bool]):
 
         out = self.query_one("#test-output", Static)
         try:
-            rt = build_runtime(config=load_config(self.config_path), persist=False)
+            config = load_config(self.config_path)
+            # A test prompt is no conversation: long-term memory stays out of it.
+            config = dataclasses.replace(
+                config, memory=dataclasses.replace(config.memory, enabled=False))
+            rt = build_runtime(config=config, persist=False)
         except Exception as exc:  # a config or model problem: show it, keep the wizard open
             out.update(f"✗ {type(exc).__name__}: {exc}")
             return

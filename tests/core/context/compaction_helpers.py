@@ -10,7 +10,7 @@ from app.core.agent.events import Event
 from app.core.agent.session import Session, SessionOptions
 from app.core.context.compaction import ContextManager
 from app.core.context.context_gate import ContextGate
-from app.core.context.summarizer import Summarizer
+from app.core.context.summarizer import Speed, Summarizer
 from app.core.providers.base import ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import ContextConfig
@@ -57,7 +57,9 @@ def build(tmp_path: Path, *, window: int = 2000, output: int = 400, max_tokens: 
     provider = ScriptedProvider(context_window=window)
     memory = ScriptedProvider(summary_replies or [], model="memory-slot", context_window=4096)
     tool = BigOutput(output)
-    summarizer = Summarizer(memory, timeout_s=timeout_s) if summarize else None
+    # A scripted model answers at once: its measured speed never stretches ``timeout_s``.
+    summarizer = Summarizer(memory, timeout_s=timeout_s,
+                            speed=Speed(prompt=1e6, generate=1e6)) if summarize else None
     manager = ContextManager(summarizer=summarizer, config=config or ContextConfig())
     session = Session(provider, tools=ToolRegistry([tool]),
                       options=SessionOptions(workspace=tmp_path, max_tokens=max_tokens),

@@ -60,7 +60,8 @@ async def test_server_slot_then_unload(model_path: Path, tmp_path: Path) -> None
         st = await mgr.start("main")
         assert st.state is SlotState.READY and st.mode == "server" and st.port > 0
         text, notes = await ask(mgr.provider("main"))
-        assert text.strip() and notes == []
+        # Served by the server itself: no retry, no fallback ("waiting for" only says it is slow).
+        assert text.strip() and [n for n in notes if not n.startswith("waiting for")] == []
         assert (tmp_path / "server-main.log").stat().st_size > 0
         await mgr.unload("main")
         assert mgr.status("main").state is SlotState.UNLOADED

@@ -103,7 +103,8 @@ def test_inprocess_provider_with_a_strict_template_never_crashes(model_path: Pat
         prompt = provider.render_prompt(request)
         assert provider.capabilities.template.alternation and provider.template_fallbacks == 0
         assert prompt.count("<start_of_turn>user") == 1 and "You can call tools" in prompt
-        assert "orphan" not in prompt and "[System notice] note" in prompt
+        # A result without its call is kept, as text: the model still reads it.
+        assert "[Tool result: exec]\norphan" in prompt and "[System notice] note" in prompt
     finally:
         if provider._llama is not None:
             provider._llama.close()

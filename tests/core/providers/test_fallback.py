@@ -71,7 +71,8 @@ async def test_429_honours_retry_after_then_succeeds() -> None:
         fb = FallbackProvider([http(base, "cloud")], sleep=sleeps)
         text, notes = await collect(fb)
     assert text == "fine" and sleeps.delays == [7.0]
-    assert "answered 429 with Retry-After 7 s; retrying in 7.0 s (try 2 of 4)" in notes[0].text
+    # Three tries, not four: the default breaker opens after three failures in a row.
+    assert "answered 429 with Retry-After 7 s; retrying in 7.0 s (try 2 of 3)" in notes[0].text
     assert not notes[0].restart
 
 

@@ -18,6 +18,7 @@ from app.core.wire.thread_repair import (
     render_prompt,
     render_thread,
     repair_tool_pairs,
+    unique_call_ids,
 )
 from tests.core.wire.template_set import TemplateUnderTest, file_templates, load
 
@@ -108,14 +109,15 @@ def test_strict_thread_starts_and_ends_with_user() -> None:
     assert not render_prompt(t.render, [], t.caps)[1]
 
 
-def test_unanswered_call_gets_interrupted_result_and_orphans_go() -> None:
+def test_unanswered_call_gets_interrupted_result_and_orphans_become_text() -> None:
     history = [Message(role="user", content="q"),
                Message(role="tool", content="orphan", tool_call_id="zz", name="x"),
                Message(role="assistant", content="", tool_calls=(READ,)),
                Message(role="user", content="never mind")]
     repaired = repair_tool_pairs(history)
-    assert [m.role for m in repaired] == ["user", "assistant", "tool", "user"]
-    assert repaired[2].content == INTERRUPTED and repaired[2].is_error
+    assert [m.role for m in repaired] == ["user", "user", "assistant", "tool", "user"]
+    assert repaired[1].content == "[Tool result: x]\norphan"  # kept, as text
+    assert repaired[3].content == INTERRUPTED and repaired[3].is_error
 
 
 def test_single_call_template_gets_parallel_calls_as_text() -> None:
@@ -139,9 +141,9 @@ def test_reused_call_id_does_not_leave_a_dangling_native_call() -> None:
     history = [Message(role="user", content="q"), again,
                Message(role="tool", content="r1", tool_call_id="c1", name="read_file"), again]
     wire = render_thread(history, TemplateCaps())
-    calls = [m for m in wire if m.get("tool_calls")]
-    results = [m for m in wire if m["role"] == "tool"]
-    assert len(calls) == 1 and len(results) == 1
+    call_ids = [c["id"] for m in wire for c in m.get("tool_calls", ())]
+    result_ids = [m["tool_call_id"] for m in wire if m["role"] == "tool"]
+    assert len(set(call_ids)) == 2 and sorted(call_ids) == sorted(result_ids)
 
 
 # --- fuzz -----------------------------------------------------------------------------------
@@ -167,10 +169,8 @@ MESSAGE = st.one_of(ASSISTANT, TOOL, OTHER, ASSISTANT, TOOL)
 
 
 def must_survive(history: list[Message]) -> list[str]:
-    """User text and every tool result that answers a declared call (first answer wins)."""
-    kept = repair_tool_pairs(history)
-    keep = [m.content for m in history if m.role in ("user", "system", "notice", "summary")]
-    keep += [m.content for m in kept if m.role == "tool" and m.content != INTERRUPTED]
+    """User text and every tool result: paired, reused id, second result or orphan alike."""
+    keep = [m.content for m in history if m.role in ("user", "system", "notice", "summary", "tool")]
     return [k.strip() for k in keep if k.strip()]
 
 
@@ -188,3 +188,52 @@ def test_fuzz_every_template_renders_and_keeps_content(
                 assert text in prompt, f"{t.name} lost {text!r}"
 
     check()
+
+
+# --- ids reused across turns, second results, missing calls ------------------------------------
+
+
+def adversarial_history() -> list[Message]:
+    """What servers that number calls per response produce, plus the other unpairable cases."""
+    first = ToolCall("call_0", "read_file", {"path": "a.py"})
+    later = ToolCall("call_0", "list_dir", {"path": "src"})  # same id, a later turn
+    return [
+        Message(role="user", content="read a.py"),
+        Message(role="assistant", content="", tool_calls=(first,)),
+        Message(role="tool", content="RESULT-ONE", tool_call_id="call_0", name="read_file"),
+        Message(role="tool", content="SECOND-RESULT", tool_call_id="call_0", name="read_file"),
+        Message(role="assistant", content="done"),
+        Message(role="user", content="now list src"),
+        Message(role="assistant", content="", tool_calls=(later,)),
+        Message(role="tool", content="RESULT-LATER", tool_call_id="call_0", name="list_dir"),
+        Message(role="tool", content="NO-SUCH-CALL", tool_call_id="call_9", name="exec"),
+    ]
+
+
+def test_a_reused_id_pairs_with_its_own_call() -> None:
+    repaired = repair_tool_pairs(adversarial_history())
+    pairs = {m.tool_call_id: m.content for m in repaired if m.role == "tool"}
+    assert pairs["call_0"] == "RESULT-ONE"
+    renamed = [c.id for m in repaired for c in m.tool_calls if c.name == "list_dir"]
+    assert renamed == ["call_0_2"] and pairs["call_0_2"] == "RESULT-LATER"
+    texts = [m.content for m in repaired if m.role == "user"]
+    assert "[Tool result: read_file]\nSECOND-RESULT" in texts
+    assert "[Tool result: exec]\nNO-SUCH-CALL" in texts
+
+
+def test_no_template_loses_an_unpairable_result(all_templates: list[TemplateUnderTest]) -> None:
+    history = adversarial_history()
+    for t in all_templates:
+        for native in (True, False):
+            prompt, fallback = render_prompt(t.render, history, t.caps, native_tools=native)
+            assert not fallback, t.name
+            for text in ("RESULT-ONE", "SECOND-RESULT", "RESULT-LATER", "NO-SUCH-CALL"):
+                assert text in prompt, f"{t.name} lost {text}"
+
+
+def test_call_ids_are_unique_when_a_reply_enters_the_history() -> None:
+    history = adversarial_history()
+    calls = [ToolCall("call_0", "read_file", {}), ToolCall("call_0", "exec", {}),
+             ToolCall("", "glob", {})]
+    ids = [c.id for c in unique_call_ids(calls, history)]
+    assert len(set(ids)) == 3 and "call_0" not in ids and "call_9" not in ids and all(ids)

@@ -1,4 +1,6 @@
-"""``recall``: bring back the full text behind a compaction stub or summary citation."""
+"""``expand``: bring back the full text behind a compaction stub or summary citation.
+
+(Long-term memory across sessions is the other tool pair, ``remember`` and ``recall``.)"""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ if TYPE_CHECKING:
 MAX_CHARS = 12_000
 
 
-class RecallTool:
+class ExpandTool:
+    read_only = True
     spec = ToolSpec(
-        name="recall",
+        name="expand",
         description=("Bring back text that was shortened to save context. Pass the reference "
                      "from the note, e.g. [log 20250101-120000-ab12cd#57]."),
         parameters={
@@ -31,7 +34,7 @@ class RecallTool:
         self.manager = manager
 
     def label(self, args: dict[str, Any]) -> str:
-        return f"Recalling {args.get('ref', '?')}"
+        return f"Expanding {args.get('ref', '?')}"
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         ref = str(args.get("ref", ""))
@@ -48,6 +51,6 @@ class RecallTool:
             parts.append(f"--- {label}\n{body}")
         text = "\n".join(parts)
         if len(text) > MAX_CHARS:
-            text = text[:MAX_CHARS] + f"\n[… {len(text) - MAX_CHARS:,} more chars; recall a " \
+            text = text[:MAX_CHARS] + f"\n[… {len(text) - MAX_CHARS:,} more chars; expand a " \
                                       "narrower reference]"
         return ToolResult(text)

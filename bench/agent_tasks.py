@@ -179,7 +179,9 @@ async def run_model(model: str, tasks: list[Task], config: Config, base: Path, w
     await stack.aclose()
     print_summary(model, results, (load_before, load_after))
     return {"model": model, "load_before": load_before, "load_after": load_after,
-            "harness": dict(vars(getattr(config, "harness", None) or {})),
+            # A tree without the harness (the baseline) has no [harness] section.
+            "harness": (dict(vars(config.harness)) if getattr(config, "harness", None) is not None
+                        else {}),
             "threads": config.local.threads,
             "summary": [dict(zip(("category", "passed", "total", "unsupported"), row, strict=True))
                         for row in summary_rows(results)],
@@ -241,7 +243,7 @@ def main() -> int:
     for name in FIXTURES:
         build(name, base / name)
     config = make_config(args.threads, args.set)
-    runs = []
+    runs: list[dict[str, Any]] = []
     try:
         for model in args.model or DEFAULT_MODELS:
             work = tmp / f"work-{len(runs)}"

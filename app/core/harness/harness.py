@@ -326,7 +326,9 @@ class Harness:
             self.counters["loops_ended"] += 1
             lines = [ln for ln in result.content.strip().splitlines()
                      if ln.strip() and not ln.startswith("(identical call")]
-            first = lines[0] if lines else "failed"
+            # The line that says why (a syntax check follows a write's own success line).
+            first = next((ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
+                         lines[0] if lines else "failed")
             return (f"I stopped: {what} failed again with the same error ({first[:200]}). "
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""
@@ -442,8 +444,9 @@ def syntax_note(path: Path, rel: str) -> str:
         else:
             tomllib.loads(text)
     except SyntaxError as exc:
-        return (f"Syntax check: {rel} line {exc.lineno}: {exc.msg}. The file is broken; fix it "
-                "before anything else.")
+        shown = f" (`{exc.text.strip()[:80]}`)" if exc.text and exc.text.strip() else ""
+        return (f"Syntax check: {rel} line {exc.lineno}{shown}: {exc.msg}. The file is broken; "
+                "fix it before anything else.")
     except ValueError as exc:
         return f"Syntax check: {rel} is not valid {suffix[1:].upper()}: {exc}. Fix it."
     return f"Syntax check: {rel} OK."

@@ -335,6 +335,18 @@ async def test_the_same_failing_call_ends_the_turn_with_its_error(tmp_path: Path
     assert len(provider.requests) == 2
 
 
+async def test_a_broken_write_repeated_ends_the_turn_naming_the_syntax_error(
+        tmp_path: Path) -> None:
+    bad = ScriptedReply.call("write_file", path="hello.py", content="hello world\n")
+    session, provider, events = session_with(tmp_path, bad, bad, bad, "x")
+    out = await session.run_turn("Create hello.py that prints hello world")
+    first = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert "line 1 (`hello world`)" in first.content  # the model sees the line it got wrong
+    assert out.text.startswith("I stopped: `write_file hello.py` failed again with the same "
+                               "error (Syntax check: hello.py line 1")
+    assert len(provider.requests) == 2
+
+
 # --- voting --------------------------------------------------------------------------------------
 
 def _requests_for(provider: ScriptedProvider) -> list[ProviderRequest]:

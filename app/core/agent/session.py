@@ -355,9 +355,6 @@ class Session:
         """The user's latest message, whole (the harness reads what it names)."""
         return next((m.content for m in reversed(self.history) if m.role == "user"), "")
 
-    def commit_message(self, turn_id: str, message: Message) -> None:
-        self._commit(turn_id, message)
-
     def _last_request(self) -> str:
         for msg in reversed(self.history):
             if msg.role == "user":

@@ -1,9 +1,10 @@
 """Which bundled model an empty ``main`` slot runs on this machine, chosen from measurements.
 
-The choice is between the two bundled models, by what ``bench/agent_tasks.py`` measured (see
-BENCHMARKS.md, "Agent tasks"): the larger model does more of the job, the smaller one answers in
-about a third of the time. The larger one is chosen where it is installed and the machine has the
-cores to keep its answers quick and the memory to hold it next to everything else.
+The choice is between the two bundled models, by what BENCHMARKS.md records: on 2 threads the
+larger model gets more tool prompts right (``bench/toolcalls.py``: 17/22 final answers against
+11/22) but takes about 15 s per prompt against 4 s. The larger one is chosen where it is installed
+and the machine has the cores to keep its answers quick and the memory to hold it next to
+everything else.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import psutil
 from app.core.models.embedded import DEFAULT_MODEL_ID, catalog
 
 LARGER_MODEL_ID = "qwen2.5-coder-1.5b"
-# On 2 cores the larger model's median task time is above the 10 s a task should take (measured,
-# BENCHMARKS.md); from 4 cores generation and prompt evaluation are about twice as fast.
+# On 2 cores the larger model takes about 15 s per prompt (bench/toolcalls.py, BENCHMARKS.md),
+# above the 10 s a task should take; with 4+ cores llama.cpp has twice the threads for it (not
+# measured here: this machine has 2).
 LARGER_MIN_CORES = 4
 LARGER_MIN_RAM = 8 << 30  # bytes: its 1.1 GB file, an 8K context, and room for the rest
 

@@ -311,11 +311,14 @@ class Session:
             turn = self._model_turn()
             text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
             messages.append(Message(role="user", content=text))
+        # Hooks first (a memory note finds the request by its words), then the harness attaches
+        # the map and the grounded reads to the request.
+        messages = _hooks.run_prepare(self, messages)
         if self.harness is not None:
             current = (self.history[self._turn_start] if self.running
                        and self._turn_start < len(self.history) else None)
             messages = self.harness.render(messages, current, self.context_limit)
-        return _hooks.run_prepare(self, messages)
+        return messages
 
     def _grounded(self, message: Message) -> bool:
         h = self.harness

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.core.agent.events import Event
 from app.core.agent.session import Session
+from app.core.harness.harness import install as install_harness
 from app.core.policy.permissions import PermissionGate
 from app.core.settings.paths import get_paths
 from app.core.store.session_store import (
@@ -61,7 +62,14 @@ def _carry(current: Session, new: Session) -> Session:
     new.hooks.extend(h for h in current.hooks if getattr(h, "carry_over", False))
     new.permissions = PermissionGate(current.permissions.config)
     new.approver = current.approver
+    _carry_harness(current, new)
     return new
+
+
+def _carry_harness(current: Session, new: Session) -> None:
+    """The new session runs with the same harness settings (a fresh one: reads are per session)."""
+    if current.harness is not None:
+        install_harness(new, current.harness.config)
 
 
 def find_session(key: str, directory: Path | None = None) -> SessionInfo | None:

@@ -12,6 +12,7 @@ from app.core.agent.session import Session
 from app.core.context.compaction import ContextManager
 from app.core.context.compaction import install as install_context
 from app.core.context.summarizer import Summarizer
+from app.core.harness.harness import install as install_harness
 from app.core.providers.base import Provider
 from app.core.rlm.ctx_ask import install as install_ctx_ask
 from app.core.rlm.gate import install as install_reader
@@ -83,8 +84,10 @@ def install_features(session: Session, config: Config, *,
                      summarizer: Summarizer | None = None,
                      provider_for: Callable[[str], Provider] | None = None,
                      ) -> tuple[ContextManager, Swarm]:
-    """Compaction (summaries on ``summarizer``, default: the memory slot's own instance) and the
-    swarm (workers' slot models from ``provider_for``, default: :func:`slot_providers`)."""
+    """The agent harness (``[harness]``), compaction (summaries on ``summarizer``, default: the
+    memory slot's own instance) and the swarm (workers' slot models from ``provider_for``,
+    default: :func:`slot_providers`)."""
+    install_harness(session, config.harness)
     manager = install_context(session,
                               summarizer=summarizer or memory_summarizer(config, session),
                               config=config.context)

@@ -166,6 +166,32 @@ def test_tool_call_block(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
 
+def test_grounded_read_and_vote_badge(snap_compare: Any, tmp_path: Path) -> None:
+    """A file the request names is shown as read for it; a small model's voted call shows its
+    tally."""
+    from dataclasses import replace
+
+    from app.core.harness.config import HarnessConfig
+    from app.core.harness.harness import install
+
+    (tmp_path / "notes.txt").write_text("buy milk\n")
+    (tmp_path / "todo.txt").write_text("call mum\n")
+    listing = ScriptedReply(tool_calls=[ToolCall("c1", "list_dir", {"path": "."})])
+    app = app_with(tmp_path, listing, listing, "It says buy milk.", "It says buy milk.")
+    provider = provider_of(app)
+    provider.capabilities = replace(provider.capabilities, small=True)
+    install(app.session, HarnessConfig(vote_k=2))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await type_and_wait(pilot, "what does notes.txt say?")
+        tools = [b for b in app.conversation.blocks if b.kind == "tool"]
+        assert [(b.name, b.badge) for b in tools] == [
+            ("read_file", "read for your request"), ("list_dir", "vote 2/2")]
+        await settle_view(pilot, app)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
 def _held_reply() -> ScriptedReply:
     return ScriptedReply(chunks=["Counting: ", "one, ", "two, ", "three, ", "four"], gate_at=4,
                          gate=asyncio.Event())

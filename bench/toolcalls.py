@@ -1,6 +1,9 @@
 """Tool-call success of a local model on a fixed prompt set, through the real Session loop.
 
-Usage: python bench/toolcalls.py [--model MODEL_ID_OR_GGUF] [--temperature 0]
+Usage: python bench/toolcalls.py [--model MODEL_ID_OR_GGUF] [--temperature 0] [--no-harness]
+
+Sessions get the agent harness (``[harness]`` defaults) as the app's do; ``--no-harness`` measures
+the bare loop, as the figures before the harness were.
 
 For each prompt it records the first step's decision (the right tool with the right path, or no
 tool when none is needed) and whether the final answer contains the expected text.
@@ -19,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.agent.events import Event, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
+from app.core.harness.config import HarnessConfig
+from app.core.harness.harness import Harness
 from app.core.providers.registry import local_provider
 from app.core.settings.config import SlotConfig
 from app.runtime.build import default_registry
@@ -30,6 +35,7 @@ async def main() -> None:
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0 = all cores)")
+    ap.add_argument("--no-harness", action="store_true", help="the bare loop, without the harness")
     args = ap.parse_args()
     slot = (SlotConfig(path=args.model, temperature=args.temperature) if args.model.endswith(
         ".gguf") else SlotConfig(model=args.model, temperature=args.temperature))
@@ -40,7 +46,8 @@ async def main() -> None:
     t0 = time.perf_counter()
     for case in CASES:
         session = Session(provider, tools=default_registry(),
-                          options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200))
+                          options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200),
+                          harness=None if args.no_harness else Harness(HarnessConfig(), ws))
         calls: list[ToolCallStarted] = []
 
         def on(ev: Event, calls: list[ToolCallStarted] = calls) -> None:
@@ -66,7 +73,8 @@ async def main() -> None:
         print(f"[{len(rows)}/{len(CASES)}] {'✓' if good_first else '✗'} {'✓' if good_answer else '✗'} "
               f"{dt:5.1f}s {case.prompt[:40]} → {what[:50]} / {outcome.text[:50]!r}", flush=True)
     total = time.perf_counter() - t0
-    print(f"model: {provider.model}  temperature: {args.temperature}  prompts: {len(CASES)}")
+    print(f"model: {provider.model}  temperature: {args.temperature}  prompts: {len(CASES)}  "
+          f"harness: {'off' if args.no_harness else 'on'}")
     print(f"{'ok1':3} {'ans':3} {'calls':5} {'s':>5}  prompt → first call / answer")
     for case, first, g1, g2, n, dt, text in rows:
         what = (f"{first.name}({first.arguments})" if first else "-")

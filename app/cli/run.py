@@ -92,7 +92,9 @@ class _Printer:
         elif self.quiet:
             return
         elif isinstance(ev, ToolCallStarted):
-            print(f"→ {ev.label or ev.name}", file=sys.stderr)
+            extra = " (read for your request)" if ev.grounded else ""
+            extra += f" [vote {ev.votes}]" if ev.votes else ""
+            print(f"→ {ev.label or ev.name}{extra}", file=sys.stderr)
         elif isinstance(ev, ToolCallFinished) and ev.is_error:
             print(f"  ✗ {ev.content.splitlines()[0] if ev.content else 'failed'}",
                   file=sys.stderr)

@@ -129,5 +129,6 @@ def build_runtime(*, model: str | None = None, workspace: str | None = None,
         project=project,
         # Traces, learned recipes, calibrated budgets (None: its files failed).
         learning=learning_hook(config, notices=notices),
-        memory=memory)  # remember/recall, auto-recall, past turns, the briefing
+        memory=memory,  # remember/recall, auto-recall, past turns, the briefing
+        harness=config.harness)  # map, grounded reads, constrained/voted steps, checked answers
     return Runtime(config, factory, notices, stack)

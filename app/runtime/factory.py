@@ -7,9 +7,10 @@ workers) is built here from the same parts, so none of them can forget one:
 - a tool registry of its own (tools bound to a session, like ``spawn``, bind to this one),
 - the permission policy from ``[permissions]``, the approver that asks the user, ``--yes``,
 - the features: a seat in a worker tree with status injection, branches, the reader for large
-  tool output (and ``ctx_ask``), the project's instructions, skills and MCP servers, the learning
-  hook (traces, recipes, step budgets), long-term memory (its tools, auto-recall, the briefing),
-  compaction, and whatever else the installers in :attr:`SessionFactory.features` add,
+  tool output (and ``ctx_ask``), the project's instructions, skills and MCP servers, the agent
+  harness, the learning hook (traces, recipes, step budgets), long-term memory (its tools,
+  auto-recall, the briefing), compaction, and whatever else the installers in
+  :attr:`SessionFactory.features` add,
 - the store (a new session file, the resumed one, a worker's tag in its root's file, or none).
 
 Adding a feature that needs session wiring (MCP tools, instructions, skills, memory…): write an
@@ -35,6 +36,8 @@ from app.core.agent.messages import Message
 from app.core.agent.session import OutputReader, Session, SessionOptions
 from app.core.context.compaction import ContextManager
 from app.core.context.summarizer import Summarizer
+from app.core.harness.config import HarnessConfig
+from app.core.harness.harness import Harness
 from app.core.learning.hook import LearningHook
 from app.core.memory.hook import MemoryHook
 from app.core.policy.permissions import Approver, PermissionGate
@@ -83,6 +86,7 @@ class SessionBuild:
     swarm: SwarmHook | None = None
     reader: OutputReader | None = None
     compaction: ContextManager | None = None
+    harness: Harness | None = None
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -147,6 +151,14 @@ def install_reader(build: SessionBuild) -> None:
     offer_ctx_ask(build.tools, None, rlm, build.factory.helper)
 
 
+def install_harness(build: SessionBuild) -> None:
+    """The agent harness (workspace map, grounded reads, constrained and voted steps, checked
+    answers) on a main session, a fresh one per session (its reads are per session), when the
+    factory has ``[harness]`` settings (the app's factory always does). Workers run bare."""
+    if build.worker is None and build.factory.harness is not None:
+        build.harness = Harness(build.factory.harness, build.options.workspace)
+
+
 def install_learning(build: SessionBuild) -> None:
     """A main session's turns are traced and learned from (recipes, step budgets) by the
     factory's one learning hook; workers' are not traced on their own."""
@@ -155,8 +167,8 @@ def install_learning(build: SessionBuild) -> None:
 
 
 DEFAULT_FEATURES: tuple[Feature, ...] = (
-    install_swarm, install_project, install_reader, install_learning, install_memory,
-    install_branches, install_compaction)
+    install_swarm, install_project, install_reader, install_harness, install_learning,
+    install_memory, install_branches, install_compaction)
 
 
 @dataclass
@@ -200,6 +212,7 @@ class SessionFactory:
     project: Project | None = None  # instructions, skills, MCP servers: shared by all sessions
     learning: LearningHook | None = None  # traces and learns from every main session
     memory: MemoryHook | None = None  # long-term memory and the briefing: shared by all sessions
+    harness: HarnessConfig | None = None  # the agent harness's settings (None: sessions run bare)
 
     # --- variations ----------------------------------------------------------------------------
 
@@ -243,7 +256,7 @@ class SessionFactory:
             history=history, permissions=PermissionGate(self.config.permissions),
             approver=self.approver, auto_approve=self.auto_approve,
             swarm=build.swarm, reader=build.reader, compaction=build.compaction,
-            hooks=build.hooks)
+            harness=build.harness, hooks=build.hooks)
         return Opened(session, notices=build.notices)
 
     def helper(self, provider: Provider, tools: ToolRegistry,

@@ -75,8 +75,15 @@ def delegate_summary(ev: DelegateFinished) -> str:
 
 
 def tool_badge(event: Any) -> str:
-    """A vote / grounding verdict, when the core reports one on the tool call."""
+    """A vote / grounding verdict, when the core reports one on the tool call: a read the
+    harness made for the request before the model's first step ("read for your request"), the
+    tally of the vote that chose the call ("vote 3/3")."""
     parts = []
+    if getattr(event, "grounded", False):
+        parts.append("read for your request")
+    votes = getattr(event, "votes", "")
+    if votes:
+        parts.append(f"vote {votes}")
     for name in ("vote", "grounding"):
         value = getattr(event, name, None)
         if value:
@@ -146,7 +153,8 @@ class TranscriptFold:
         elif isinstance(ev, ToolCallStarted):
             self.end_reply()
             self.tools[ev.call_id] = self._add(Block(
-                "tool", name=ev.name, label=ev.label, arguments=ev.arguments, status="running"))
+                "tool", name=ev.name, label=ev.label, arguments=ev.arguments, status="running",
+                badge=tool_badge(ev)))
         elif isinstance(ev, ToolCallFinished):
             self._tool_finished(ev)
         elif isinstance(ev, DelegateStarted | DelegateStep | DelegateFinished):

@@ -152,9 +152,9 @@ async def test_an_unwritable_models_directory_is_reported(nanobot_home: Path,
         app = SetupApp(hardware=fixed_snapshot(ram_gib=24), models_dir=blocker / "models",
                        mirror=host.base)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.click("#next")
-            await until(pilot, lambda: app.screen.query("#dl-rlm"), what="the models step")
-            await pilot.click("#next")
+            await click_button(pilot, "#next")
+            await until(pilot, lambda: at_step(app, "models"), what="the models step")
+            await click_button(pilot, "#next")
             await until(pilot, lambda: "Press Back" in text(app, "#dl-status"),
                         what="the download to fail")
             assert "cannot write to" in text(app, "#dl-status")

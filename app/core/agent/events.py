@@ -58,6 +58,11 @@ class ToolCallStarted(Event):
     name: str
     arguments: dict[str, Any]
     label: str = ""
+    # The harness made this call before the first model step (a file the request names), so the
+    # user sees what the model was shown.
+    grounded: bool = False
+    # The vote that chose this call, e.g. "3/3" (winner's votes / counted votes); "" = no vote.
+    votes: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +44,7 @@ from app.core.agent.messages import Message, ToolCall
 from app.core.agent.tool_selection import select_tools
 from app.core.context.context_gate import ContextGate, session_cache_dir
 from app.core.context.tokens import TokenEstimator, request_chars
+from app.core.harness.harness import Harness
 from app.core.policy.permissions import Approver, PermissionGate, Verdict
 from app.core.policy.redact import redact, redact_value
 from app.core.providers.base import (
@@ -154,7 +155,7 @@ class Session:
                  permissions: PermissionGate | None = None, approver: Approver | None = None,
                  auto_approve: bool = False, gate: ContextGate | None = None,
                  swarm: SwarmHook | None = None, compaction: ContextManager | None = None,
-                 reader: OutputReader | None = None,
+                 reader: OutputReader | None = None, harness: Harness | None = None,
                  hooks: Sequence[_hooks.SessionHook] = ()) -> None:
         self.provider = provider
         self.tools = tools or ToolRegistry()
@@ -194,6 +195,11 @@ class Session:
         self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
         self._turn_limit: int | None = None  # this turn's step budget (see limit_turn)
+        # The agent harness (app/core/harness): workspace map, grounded reads, constrained and
+        # voted steps, checked answers. None = the bare loop.
+        self._harness = harness
+        self._vote = ""  # the vote that chose the current step's calls
+        self._answer_check = ""  # the grounding check's retry instruction, for one step
         self._swarm = swarm
         self._compaction = compaction
         self._hooks: tuple[_hooks.SessionHook, ...] = tuple(
@@ -236,6 +242,10 @@ class Session:
     @property
     def compaction(self) -> ContextManager | None:
         return self._compaction
+
+    @property
+    def harness(self) -> Harness | None:
+        return self._harness
 
     # --- events ------------------------------------------------------------------------------
 
@@ -362,18 +372,41 @@ class Session:
         """What the model sees this step: the system prompt plus the history."""
         messages = [Message(role="system", content=self.system_prompt()), *self.history]
         request = self._last_request()
-        if self._force_answer:
+        if self._answer_check:
+            messages.append(Message(role="user", content=self._answer_check))
+        elif self._force_answer:
             kept = self._without_failed_calls()
             messages = [messages[0], *kept]
             if kept and kept[-1].role != "user":  # some tool did help: ask for the answer
-                turn = kept[self._turn_start:]
+                turn = self._model_turn(kept[self._turn_start:])
                 messages.append(Message(role="user", content=nudges.answer_now(turn, request)))
         elif (self.history and self.history[-1].role == "tool"
-              and self.provider.capabilities.tool_nudge):
-            turn = self.history[self._turn_start:]
+              and self.provider.capabilities.tool_nudge and not self._grounded(self.history[-1])):
+            turn = self._model_turn()
             text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
             messages.append(Message(role="user", content=text))
-        return _hooks.run_prepare(self, messages)
+        # Hooks first (a memory note finds the request by its words), then the harness attaches
+        # the map and the grounded reads to the request.
+        messages = _hooks.run_prepare(self, messages)
+        if self.harness is not None:
+            current = (self.history[self._turn_start] if self.running
+                       and self._turn_start < len(self.history) else None)
+            messages = self.harness.render(messages, current, self.context_limit)
+        return messages
+
+    def _grounded(self, message: Message) -> bool:
+        h = self.harness
+        if h is None:
+            return False
+        if message.role == "tool":
+            return h.is_grounded(message.tool_call_id or "")
+        return bool(message.tool_calls) and all(h.is_grounded(c.id) for c in message.tool_calls)
+
+    def _model_turn(self, turn: list[Message] | None = None) -> list[Message]:
+        """This turn's messages without the harness's grounded reads: the step plan counts only
+        the calls the model made."""
+        turn = self.history[self._turn_start:] if turn is None else turn
+        return [m for m in turn if not self._grounded(m)]
 
     def _without_failed_calls(self) -> list[Message]:
         """This turn's history minus tool calls whose every result failed: for an answer-only
@@ -394,6 +427,10 @@ class Session:
     def last_request(self) -> str:
         """The latest user message, on one line (at most 300 characters)."""
         return self._last_request()
+
+    def last_request_text(self) -> str:
+        """The user's latest message, whole (the harness reads what it names)."""
+        return next((m.content for m in reversed(self.history) if m.role == "user"), "")
 
     def _last_request(self) -> str:
         for msg in reversed(self.history):
@@ -430,8 +467,12 @@ class Session:
         _hooks.run_turn_started(self, turn_id)
         self._turn_start = len(self.history)
         self._commit(turn_id, Message(role="user", content=text))
+        if self.harness is not None:
+            self.harness.turn_started(text)
         try:
             await _hooks.run_before_turn(self, turn_id)
+            if self.harness is not None:
+                await self.harness.ground(self, turn_id, cancel)
             return await self._loop(turn_id, cancel)
         except ProviderError as exc:
             self.emit(TurnFailed(turn_id, error=str(exc)))
@@ -475,6 +516,11 @@ class Session:
                 self.emit(ReplySteered(turn_id, partial_text=reply.text))
                 iterations -= 1  # not a tool round
                 continue
+            if not reply.calls and not reply.errors and not self._steer:
+                checked = self._reviewed_answer(turn_id, reply.text)
+                if checked is None:  # the answer claimed what the turn never saw: one more step
+                    continue
+                reply.text = checked
             # Unique in the whole history: results must pair with this call, not an older one.
             reply.calls = unique_call_ids(reply.calls, self.history)
             if reply.finish_reason == "length":
@@ -520,9 +566,38 @@ class Session:
             for call in reply.calls:
                 if cancel.cancelled:
                     break
-                await self.run_tool(turn_id, call, cancel, cache)
+                stop = await self.run_tool(turn_id, call, cancel, cache)
+                if stop:  # a refused or repeated failing call: end with what happened
+                    self._commit(turn_id, Message(role="assistant", content=stop))
+                    self.emit(TextDelta(turn_id, stop))
+                    self.emit(TurnFinished(turn_id, text=stop, iterations=iterations))
+                    return TurnOutcome(turn_id, "finished", stop, iterations)
             if cancel.cancelled:
                 return self._finish_cancelled(turn_id, _Reply(cancelled=True), cancel, iterations)
+
+    def _reviewed_answer(self, turn_id: str, text: str) -> str | None:
+        """A final answer after the harness's grounding check, before it enters history: ``text``
+        itself, a replacement ("I could not find it"), or None when the model gets one
+        extractive retry first (the draft never enters history: the model would copy it)."""
+        if self.harness is None:
+            return text
+        used = any(m.role == "tool" for m in self.history[self._turn_start:])
+        review = self.harness.review_answer(text, used_tools=used)
+        if review.action == "accept":
+            return text
+        claims = ", ".join(c.text for c in review.unsupported[:5])
+        what = (f"it named {claims}, which nothing read in this turn shows" if claims
+                else "it repeated the request")
+        if review.action == "retry":
+            self.emit(ReplyRestarted(turn_id, f"answer not supported by what was read: {claims}"))
+            self.emit(Notice(turn_id, f"Checked the answer: {what}; asking again.", level="info"))
+            self._answer_check = review.instruction
+            return None
+        self.emit(ReplyRestarted(turn_id, f"answer still not supported: {claims}"))
+        self.emit(Notice(turn_id, f"Checked the answer again: {what}; not shown.",
+                         level="warning"))
+        self.emit(TextDelta(turn_id, review.text))
+        return review.text
 
     def _finish_cancelled(self, turn_id: str, reply: _Reply, cancel: CancelToken,
                           iterations: int) -> TurnOutcome:
@@ -535,22 +610,33 @@ class Session:
 
     async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
         caps = self.provider.capabilities
-        turn = self.history[self._turn_start:]
+        turn = self._model_turn()
         if (caps.tool_nudge and turn and turn[-1].role == "tool" and not turn[-1].is_error
+                and not self._answer_check
                 and nudges.all_steps_done(turn, self._last_request())):
             self._force_answer = True  # small models: every step had its call, now the answer
         used = {c.name for m in turn for c in m.tool_calls}
-        tools = () if self._force_answer else tuple(
+        # An answer-only step keeps the tool list in the prompt (the provider forbids calls), so
+        # the prompt up to the newest messages is the one the last step had: llama.cpp's prompt
+        # cache holds it instead of evaluating it all again.
+        tools = tuple(
             t for t in select_tools(self.tools.specs(), self._last_request(), caps.core_tools, used)
             if t.name not in self._avoid_tools)
+        if self.harness is not None and tools:
+            self.harness.refresh()
+            tools = self.harness.offer(tools, self.gate.handles())
+        callable_ = (self.harness.retry_callable(tools) if self.harness is not None
+                     and self._answer_check else ())
         self._avoid_tools = set()
         # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
         prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
+            callable=callable_,
             max_tokens=self.options.max_tokens, temperature=self.options.temperature,
             thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
         sent_chars = request_chars(request.messages, request.tools)
+        self._answer_check = ""
         reply = _Reply()
         full: list[str] = []
         reasoning: list[str] = []
@@ -562,12 +648,13 @@ class Session:
 
         unlink = cancel.on_cancel(stop_step)
         self._step = step
+        self._vote = ""
         self._step_cuttable = lambda: not filt.holding and not reply.calls
         if self._steer:  # a steer that came while the request was being built
             step.cancel(STEERED)
         try:
             n = 0
-            async for chunk in self.provider.stream(request, step):
+            async for chunk in self._step_stream(request, step):
                 if step.cancelled:
                     break
                 filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt,
@@ -597,7 +684,9 @@ class Session:
             reply.steered = True
             reply.text = filt.emitted
             return reply
-        return self._finish_reply(turn_id, reply, text, filt, bool(tools))
+        # An answer-only step keeps the tool list (one cached prefix) but its reply is the answer.
+        return self._finish_reply(turn_id, reply, text, filt,
+                                  bool(tools) and not request.answer_only)
 
     def _on_chunk(self, turn_id: str, chunk: ProviderEvent, reply: _Reply, full: list[str],
                   reasoning: list[str], filt: CallStreamFilter,
@@ -652,29 +741,59 @@ class Session:
             self.emit(TextDelta(turn_id, rest))
         return reply
 
+    def _step_stream(self, request: ProviderRequest,
+                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        """The provider's reply to one step, or, for a small model with voting on, the reply
+        that won the vote (see app/core/harness/vote.py)."""
+        h = self.harness
+        if h is None or not h.votes_on(self.provider.capabilities, request):
+            return self.provider.stream(request, cancel)
+        return self._voted(h, request, cancel)
+
+    async def _voted(self, h: Harness, request: ProviderRequest,
+                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
+        from app.core.harness.vote import decide
+
+        cfg = h.config
+        decision = await decide(self.provider, request, cancel, k=cfg.vote_k,
+                                max_samples=cfg.vote_max_samples,
+                                temperature=cfg.vote_temperature,
+                                answer_tokens=cfg.vote_answer_tokens, known=self.tools.names(),
+                                request_text=self.last_request_text())
+        h.count_vote(decision)
+        self._vote = decision.votes
+        for chunk in decision.sample.chunks():
+            yield chunk
+
     async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
-                       cache: dict[str, ToolResult] | None = None) -> str:
-        """Run one call (permission, context gate, events) and commit its result to history;
-        returns "" (the turn goes on)."""
+                       cache: dict[str, ToolResult] | None = None, *,
+                       grounded: bool = False) -> str:
+        """Run one call and commit its result; returns the turn's closing statement when the
+        harness ends the turn after it (a refusal or failure being retried), else ""."""
         cache = {} if cache is None else cache
+        h = self.harness
         call, _repairs = repair_call(call, self.tools)
         tool = self.tools.get(call.name)
         label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
         self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
-                                  arguments=redact_value(call.arguments), label=label))
+                                  arguments=redact_value(call.arguments), label=label,
+                                  grounded=grounded, votes="" if grounded else self._vote))
         started = time.monotonic()
         key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
+        refused = repeated = False
         if key in cache:
             prev = cache[key]
             result = ToolResult("(identical call earlier in this turn; same result)\n"
                                 + prev.content, prev.is_error)
+            repeated = prev.is_error
             self._force_answer = not self._retry_step(call.name)
         elif tool is None:
             known = ", ".join(sorted(self.tools.names())) or "none"
             result = ToolResult(f"Error: unknown tool {call.name!r}. Available tools: {known}.",
                                 is_error=True)
         else:
-            problem = check_arguments(tool.spec.parameters, call.arguments)
+            problem = (h.review_call(call, tool.spec.parameters) if h is not None
+                       else check_arguments(tool.spec.parameters, call.arguments))
             validate = getattr(tool, "validate", None)  # a full JSON-schema check (MCP tools)
             if not problem and callable(validate):
                 problem = str(validate(call.arguments) or "")
@@ -683,6 +802,7 @@ class Session:
                 result = ToolResult(f"Error: {problem}", is_error=True)
             elif verdict is not None and not verdict.allowed:
                 result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
+                refused = True
             else:
                 result = await self._admit(call, await self._execute(tool, call, cancel, turn_id),
                                            turn_id, cancel)
@@ -692,6 +812,8 @@ class Session:
                     cache[key] = result
         if cancel.cancelled and not result.is_error:
             result = ToolResult("[cancelled by user]", is_error=True)
+        if h is not None and not cancel.cancelled:
+            result = h.after_call(call, result)
         self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
                                    content=result.content, is_error=result.is_error,
                                    duration=time.monotonic() - started,
@@ -699,7 +821,9 @@ class Session:
                                                       result.is_error, result.meta)))
         self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
                                       name=call.name, is_error=result.is_error))
-        return ""
+        if h is None or grounded or cancel.cancelled:
+            return ""
+        return h.stop_after(call, result, refused=refused, repeated=repeated)
 
     def _retry_step(self, name: str) -> bool:
         """A small model that repeats a call while steps of the request remain gets one more

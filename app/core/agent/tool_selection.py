@@ -1,9 +1,17 @@
 """Which tools one step offers the model.
 
 Large models get every tool. A model whose capability record names ``core_tools`` (small local
-models, which choose worse among many tools) gets those plus the tools its request clearly asks for
-("search the web", a URL, "replace", "grep"), the tools the request names (by name, or by a
-keyword of the tool: an MCP server's name, a skill's name) and any tool it already used this turn.
+models, which choose worse among many tools) gets that fixed set, the web tools when the request
+names a URL or the web, the tools the request names (by name, or by a keyword of the tool: an MCP
+server's name, a skill's name) and any tool it already used this turn.
+
+The core set is fixed rather than picked by words in the request: the phrase triggers that used to
+add ``write_file``, ``edit_file``, ``exec`` and ``grep`` missed ordinary requests ("mark X as done",
+"set font_size to 16", "append …"), and a tool list that changes with the request defeats the prompt
+cache. What they protected against (a small model calling a tool it should not, inventing values)
+is now caught by the harness: paths limited to real files, read-before-write, checked answers
+(bench/agent_tasks.py measures it). The web tools stay out of a small model's prompt unless asked
+for: they are rarely needed and cost prompt tokens on every step.
 """
 
 from __future__ import annotations
@@ -14,23 +22,9 @@ from collections.abc import Iterable
 from app.core.providers.base import ToolSpec
 
 TRIGGERS: dict[str, re.Pattern[str]] = {
-    # Offered to the default 0.5B model only when asked for: with them always in its prompt it
-    # answered "What is 17*3?" with 41 (51 with read_file and list_dir alone).
-    "write_file": re.compile(r"\b(create|write|save|make|generate|add|new|put|overwrite)\b",
-                             re.IGNORECASE),
-    "exec": re.compile(r"\b(run|runs|execute|exec|test|tests|pytest|install|build|compile|"
-                       r"command|shell|terminal|git|pip|npm|make|python\d?|bash|sh)\b",
-                       re.IGNORECASE),
-    "edit_file": re.compile(r"\b(edit|replace|change|rename|fix|modify|update|insert|remove)\b",
-                            re.IGNORECASE),
-    "grep": re.compile(r"\b(grep|search|find|where|contain|contains|occurrences?|mention)",
-                       re.IGNORECASE),
-    "glob": re.compile(r"\b(glob|all \S+ files|files? (named|matching|ending)|\*\.\w+)",
-                       re.IGNORECASE),
-    "web_fetch": re.compile(r"https?://|\bwww\.|\b(url|web ?page|website|fetch|download)\b",
-                            re.IGNORECASE),
+    "web_fetch": re.compile(r"https?://|\bwww\.|\b(url|web ?page|website)\b", re.IGNORECASE),
     "web_search": re.compile(r"\b(search the web|web search|google|look (it )?up online|"
-                             r"on the internet|latest news)\b", re.IGNORECASE),
+                             r"on the internet)\b", re.IGNORECASE),
 }
 
 

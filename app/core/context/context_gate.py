@@ -82,6 +82,13 @@ class ContextGate:
         """Cache ``text`` whole (already redacted) and return its ``@outN`` handle and file."""
         return self._store(text)
 
+    def handles(self) -> list[str]:
+        """Every ``@outN`` this session can read back (for tools that must name one)."""
+        if not self.cache_dir.is_dir():
+            return []
+        nums = sorted(int(p.stem) for p in self.cache_dir.glob("*.txt") if p.stem.isdigit())
+        return [f"@out{n}" for n in nums]
+
     def _store(self, text: str) -> tuple[str, Path]:
         self._gc()
         self.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from app.core.agent.cancel import CancelToken
-from app.core.models.embedded import DEFAULT_MODEL_ID, EmbeddedModelError, catalog
+from app.core.models.default_model import default_model_id
+from app.core.models.embedded import EmbeddedModelError, catalog
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.metered import MeteredProvider
 from app.core.models.server import ManagedServer, ServerSpec, ServerStartError, ServerState, ServerStatus
@@ -101,7 +102,7 @@ class ModelManager:
             cfg = self._slot_cfg[s]
             # An empty rlm/memory slot runs main's model: say so before anything loads.
             shared = "main" if s != "main" and getattr(config.local, s).empty else ""
-            self._status[s] = SlotStatus(s, cfg.model or cfg.path or DEFAULT_MODEL_ID,
+            self._status[s] = SlotStatus(s, cfg.model or cfg.path or default_model_id(),
                                          cfg.path, cfg.serve, SlotState.IDLE,
                                          context=cfg.context_size, shared_with=shared)
 

@@ -41,6 +41,7 @@ class ModelQuirks:
     think_prefill: str = ""  # assistant prefill that closes the reasoning block
     tool_call_format: str = "json"  # "json": bare JSON (grammar); "tags": <tool_call>{json}</tool_call>
     core_tools: tuple[str, ...] = ()  # tools offered by default (empty = all)
+    small: bool = False  # a small model: the harness votes on its small decisions
     sampling: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -49,6 +49,8 @@ class Capabilities:
     # Small models choose worse among many tools: offer these plus what the request asks for
     # (see tool_selection). Empty = every tool.
     core_tools: tuple[str, ...] = ()
+    # A small model (catalog): the harness votes on its small decisions.
+    small: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,14 @@ class ProviderRequest:
     # otherwise an HTTP provider treats it as a failure, so the fallback chain takes over.
     allow_empty: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # The tools this step may call, when fewer than the ``tools`` shown (empty = all of them):
+    # the prompt keeps the full list, so its cached prefix holds, and the call is limited.
+    callable: tuple[str, ...] = ()
+
+    def callable_tools(self) -> tuple[ToolSpec, ...]:
+        if not self.callable:
+            return self.tools
+        return tuple(t for t in self.tools if t.name in self.callable) or self.tools
 
 
 # --- what a provider yields -------------------------------------------------------------------

@@ -100,7 +100,7 @@ class LlamaInProcessProvider:
             supports_tools=True, native_tool_calls=False, grammar_tool_calls=q.grammar_tool_calls,
             supports_thinking=q.supports_thinking, context_window=n_ctx, tool_nudge=q.tool_nudge,
             always_reasons=q.always_reasons, think_prefill=q.think_prefill,
-            core_tools=q.core_tools)
+            core_tools=q.core_tools, small=q.small)
         self._template_override = chat_template
         # How often the probed template still refused a thread and the strictest form was used.
         self.template_fallbacks = 0
@@ -260,15 +260,15 @@ class LlamaInProcessProvider:
             key: tuple[str, ...] = ("<answer-only>",)
             text = ANSWER_ONLY_GBNF
         elif request.tools:
-            key = tuple(json.dumps(t.parameters, sort_keys=True) + t.name for t in request.tools)
-            text = ""
+            tools = request.callable_tools()
+            key = tuple(json.dumps(t.parameters, sort_keys=True) + t.name for t in tools)
+            text = tool_or_text_gbnf(tools) if key not in self._grammar_cache else ""
         else:
             return None
         if key not in self._grammar_cache:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            self._grammar_cache[key] = LlamaGrammar.from_string(
-                text or tool_or_text_gbnf(request.tools), verbose=False)
+            self._grammar_cache[key] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammar_cache[key]
 
     def _custom_grammar(self, text: str) -> Any:

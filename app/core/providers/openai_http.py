@@ -126,6 +126,11 @@ class OpenAIHTTPProvider:
         }
         if request.tools and native:
             body["tools"] = [t.to_openai() for t in request.tools]
+            if request.answer_only:  # the tools stay in the prompt (cached); calls are off
+                body["tool_choice"] = "none"
+            elif len(request.callable) == 1:
+                body["tool_choice"] = {"type": "function",
+                                       "function": {"name": request.callable[0]}}
         if request.max_tokens:
             body["max_tokens"] = request.max_tokens
         if request.temperature is not None:

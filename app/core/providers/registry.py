@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from app.core.models.default_model import default_model_id
 from app.core.models.embedded import DEFAULT_MODEL_ID, EmbeddedModelError, catalog, ensure_embedded
 from app.core.models.gguf import ModelFileError, check_gguf
 from app.core.models.quirks import quirks_by_id, quirks_for_gguf
@@ -56,7 +57,7 @@ def local_provider(slot: SlotConfig, *, threads: int = 0, label: str = "") -> Se
     embedded = catalog()
     path: Path | None = None
     caps = embedded[DEFAULT_MODEL_ID].capabilities
-    model_id = slot.model or DEFAULT_MODEL_ID
+    model_id = slot.model or default_model_id()
     if slot.path:
         try:
             path = check_gguf(slot.path)

@@ -234,10 +234,12 @@ class RoutedProvider:
         decision, new = self.decide(request)
         self.last = decision
         provider = self.targets[decision.level]
+        # An escalation to the model already answering changes nothing the user can see.
+        moved = provider is not self.current
         self.current = provider
         self.name, self.model, self.capabilities = provider.name, provider.model, \
             provider.capabilities
-        if new and (self.announce or decision.escalated):
+        if new and (self.announce or (decision.escalated and moved)):
             yield NoticeChunk(decision.notice(), level="info")
         async for ev in provider.stream(request, cancel):
             yield ev

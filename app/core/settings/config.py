@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.harness.config import HarnessConfig
 from app.core.mcp.settings import McpServerConfig
 from app.core.mcp.settings import problems as mcp_problems
 from app.core.settings.paths import atomic_write_text, get_paths
@@ -214,6 +215,7 @@ class Config:
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
     learning: LearningConfig = field(default_factory=LearningConfig)
     log_level: str = "info"  # debug, info, warning or error (--verbose / --quiet override)
+    harness: HarnessConfig = field(default_factory=HarnessConfig)
     source: str = ""  # the file this came from ("" = defaults)
 
 

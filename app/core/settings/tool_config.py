@@ -14,7 +14,7 @@ POLICIES = ("ask", "allow", "deny")
 DEFAULT_TOOL_POLICY: dict[str, str] = {
     "read_file": "allow", "list_dir": "allow", "glob": "allow", "grep": "allow",
     "web_search": "allow", "write_file": "ask", "edit_file": "ask", "exec": "ask",
-    "web_fetch": "ask",
+    "python": "ask", "web_fetch": "ask",
     # Starting a worker changes nothing by itself: each of its tool calls meets this same policy.
     "spawn": "allow",
     # A branch too: its tools only read. Memory: a kept fact changes no file, and /memory shows,

@@ -7,6 +7,7 @@ from typing import Any
 from app.core.settings.tool_config import PermissionsConfig, ToolsConfig
 from app.core.tools.edit import EditFile, WriteFile
 from app.core.tools.files import ListDir, ReadFile
+from app.core.tools.python_tool import Python
 from app.core.tools.search import Glob, Grep
 from app.core.tools.shell import Exec
 from app.core.tools.web import WebFetch, WebSearch
@@ -25,6 +26,10 @@ def builtin_tools(tools: ToolsConfig | None = None,
              deny_patterns=permissions.exec_deny, builtin_deny=permissions.exec_builtin_deny,
              env_keep=tools.exec_env_keep, env_exclude=tools.exec_env_exclude,
              keep_background=tools.exec_keep_background),
+        # The python tool runs like exec: the same secret-free environment and supervisor.
+        Python(timeout=float(tools.exec_timeout), max_output=tools.exec_max_output,
+               env_keep=tools.exec_env_keep, env_exclude=tools.exec_env_exclude,
+               keep_background=tools.exec_keep_background),
         Glob(), Grep(),
         WebFetch(max_bytes=tools.web_fetch_max_bytes, timeout=float(tools.web_fetch_timeout),
                  private_hosts=tools.web_fetch_private_hosts),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.core.tools.confined import open_regular, write_beneath
 from app.core.tools.labels import label_for
 
 MAX_DIFF_LINES = 200
+_IDENT = re.compile(r"[A-Za-z_]\w*")
 MAX_EDIT_BYTES = 20_000_000
 
 
@@ -163,6 +165,15 @@ class EditFile:
         if not old_text:
             raise ToolError("old_text is empty; give the exact text to replace")
         text = _read_text(ctx.workspace.resolve(), path, rel)
+        if old_text == new_text:
+            raise ToolError("old_text and new_text are the same; nothing would change")
+        if _IDENT.fullmatch(old_text) and _IDENT.fullmatch(new_text):
+            # One name for another is a rename: every whole-word occurrence changes, or the file
+            # is left half-renamed (a definition renamed, its callers not).
+            pattern = re.compile(rf"(?<![\w]){re.escape(old_text)}(?![\w])")
+            count = len(pattern.findall(text))
+            if count:
+                return path, rel, text, pattern.sub(new_text, text), count
         count = text.count(old_text)
         if count == 0:
             raise ToolError(self._not_found(text, old_text, rel))
@@ -177,16 +188,25 @@ class EditFile:
 
     @staticmethod
     def _not_found(text: str, old_text: str, rel: str) -> str:
-        # Point at the first line of old_text when it exists with different spacing.
-        first = next(("".join(ln.split()) for ln in old_text.splitlines() if ln.strip()), "")
-        hint = "; read the file first and copy the text exactly"
-        if first:
-            for no, line in enumerate(text.splitlines(), start=1):
-                if first in "".join(line.split()):
-                    hint = (f"; a similar line is at line {no} ({line.strip()[:80]!r}): check "
-                            "whitespace and indentation")
-                    break
-        return f"old_text was not found in {rel}{hint}"
+        """Say where the closest text is, with line numbers, so the next try can copy it."""
+        lines = text.splitlines()
+        want = [ln for ln in old_text.splitlines() if ln.strip()] or [old_text]
+        span = len(want)
+        target = "\n".join(ln.strip() for ln in want)
+        best, best_at = 0.0, -1
+        for i in range(max(1, len(lines) - span + 1)):
+            window = "\n".join(ln.strip() for ln in lines[i:i + span])
+            score = difflib.SequenceMatcher(None, target, window, autojunk=False).ratio()
+            if score > best:
+                best, best_at = score, i
+        if best_at < 0 or best < 0.3:
+            return (f"old_text was not found in {rel}, and nothing in it is close; read the file "
+                    "and copy the exact text to replace")
+        shown = "\n".join(f"{n:>4}: {ln}" for n, ln in enumerate(
+            lines[best_at:best_at + span], start=best_at + 1))
+        return (f"old_text was not found in {rel}. The closest text is at line {best_at + 1}:\n"
+                f"{shown}\nCopy it exactly as it appears there (without the line numbers), "
+                "including its indentation, as old_text.")
 
     def preview(self, args: dict[str, Any], ctx: ToolContext) -> str:
         _, rel, old, new, _ = self._plan(args, ctx)
@@ -200,5 +220,9 @@ class EditFile:
         write_beneath(ctx.workspace.resolve(), path, new.encode("utf-8"), rel)
         diff = unified_diff(old, new, rel)
         plural = "s" if n != 1 else ""
-        return ToolResult(f"Edited {rel} ({n} replacement{plural}).\n{diff}",
+        old_text, new_text = str(args.get("old_text", "")), str(args.get("new_text", ""))
+        head = (f"Renamed {old_text} to {new_text} in {rel} ({n} occurrence{plural})."
+                if _IDENT.fullmatch(old_text) and _IDENT.fullmatch(new_text)
+                else f"Edited {rel} ({n} replacement{plural}).")
+        return ToolResult(f"{head}\n{diff}",
                           meta={"path": rel, "diff": diff})

@@ -116,6 +116,9 @@ def result_label(name: str, args: dict[str, Any], content: str, is_error: bool,
             what = exec_label(str(args.get("command") or "")).replace("Running", "Ran", 1)
             out = "no output" if content in ("", "(no output)") else _count(content, "line")
             return _short(f"{what}: {out}")
+        if name == "python":
+            out = "no output" if content.startswith("(no output") else _count(content, "line")
+            return _short(f"Ran Python: {out}")
         if name == "glob":
             return _short(f"{_count(content, 'file')} found" if not first.startswith("no files")
                           else first)

@@ -15,15 +15,14 @@ from app.core.providers.base import ProviderRequest
 from app.core.providers.llama_inprocess import BACKGROUND_NICE, LlamaInProcessProvider
 from app.core.settings.config import Config
 from app.runtime.build import memory_summarizer
+from tests.gguf_fixture import write_gguf
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
 
 
 def unloaded(tmp_path: Path) -> LlamaInProcessProvider:
-    """A provider that is never loaded (only its file's magic is checked)."""
-    path = tmp_path / "model.gguf"
-    path.write_bytes(b"GGUF" + bytes(60))
-    return LlamaInProcessProvider(path)
+    """A provider that is never loaded (only its file's header is checked)."""
+    return LlamaInProcessProvider(write_gguf(tmp_path / "model.gguf"))
 
 
 def priorities_seen(provider: LlamaInProcessProvider) -> list[int]:

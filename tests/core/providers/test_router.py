@@ -143,6 +143,20 @@ async def test_one_target_for_all_levels_stays_quiet(tmp_path: Path) -> None:
     assert router.last is not None and router.last.level == "light"  # decided, just not shown
 
 
+async def test_an_escalation_to_the_same_model_is_not_announced(tmp_path: Path) -> None:
+    broken = '<tool_call>{"name": "read_file", "arguments": {</tool_call>'
+    only = ScriptedProvider([broken, broken, "Here is the answer."])
+    router = RoutedProvider({"light": only, "standard": only, "heavy": only},
+                            RouterConfig(light_below=3))
+    session = Session(router, tools=ToolRegistry(default_tools()),
+                      options=SessionOptions(workspace=tmp_path))
+    events: list[object] = []
+    session.add_listener(events.append)
+    assert (await session.run_turn("What is in a.txt?")).text == "Here is the answer."
+    assert router.last is not None and router.last.escalated  # decided, just not shown
+    assert not any(isinstance(e, Notice) and "escalated" in e.text for e in events)
+
+
 async def test_stack_routes_heavy_turns_to_a_configured_provider(tmp_path: Path) -> None:
     def cloud(body):  # type: ignore[no-untyped-def]
         return 200, {}, [sse({"content": "cloud answer"}), "data: [DONE]"]

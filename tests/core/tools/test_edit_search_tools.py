@@ -67,23 +67,34 @@ async def test_edit_exact_replace_shows_the_diff(ctx: ToolContext) -> None:
 
 async def test_edit_errors_the_model_can_act_on(ctx: ToolContext) -> None:
     tool = EditFile()
-    with pytest.raises(ToolError, match=r"similar line is at line 2"):
+    with pytest.raises(ToolError, match=r"closest text is at line 2:\n   2:     print\('hi'\)"):
         await tool.run({"path": "app.py", "old_text": "print( 'hi' )", "new_text": "x"}, ctx)
     with pytest.raises(ToolError, match="not found"):
         await tool.run({"path": "app.py", "old_text": "nowhere", "new_text": "x"}, ctx)
-    (ctx.workspace / "dup.txt").write_text("a\nb\na\n")
+    (ctx.workspace / "dup.txt").write_text("a = 1\nb\na = 1\n")
     with pytest.raises(ToolError, match=r"occurs 2 times .*lines 1, 3"):
-        await tool.run({"path": "dup.txt", "old_text": "a", "new_text": "c"}, ctx)
-    all_ = await tool.run({"path": "dup.txt", "old_text": "a", "new_text": "c",
+        await tool.run({"path": "dup.txt", "old_text": "a = 1", "new_text": "c = 2"}, ctx)
+    all_ = await tool.run({"path": "dup.txt", "old_text": "a = 1", "new_text": "c = 2",
                            "replace_all": True}, ctx)
     assert "2 replacements" in all_.content
-    assert (ctx.workspace / "dup.txt").read_text() == "c\nb\nc\n"
+    assert (ctx.workspace / "dup.txt").read_text() == "c = 2\nb\nc = 2\n"
     with pytest.raises(ToolError, match="binary"):
         await tool.run({"path": "blob.bin", "old_text": "TODO", "new_text": "x"}, ctx)
     with pytest.raises(ToolError, match=r"file not found.*write_file"):
         await tool.run({"path": "missing.py", "old_text": "a", "new_text": "b"}, ctx)
     with pytest.raises(ToolError, match="old_text is empty"):
         await tool.run({"path": "app.py", "old_text": "", "new_text": "b"}, ctx)
+
+
+async def test_one_name_for_another_renames_every_whole_word_occurrence(ctx: ToolContext) -> None:
+    (ctx.workspace / "report.py").write_text(
+        "def format_row(x):\n    return x\n\n\nprint(format_row(1), format_rows)\n")
+    result = await EditFile().run({"path": "report.py", "old_text": "format_row",
+                                   "new_text": "render_row"}, ctx)
+    assert result.content.startswith("Renamed format_row to render_row in report.py "
+                                     "(2 occurrences)")
+    text = (ctx.workspace / "report.py").read_text()
+    assert "def render_row(x)" in text and "print(render_row(1), format_rows)" in text
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes files whatever their mode")

@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 
 from app.core.agent.events import Usage
 from app.core.agent.messages import ToolCall
+from app.core.harness.config import HarnessConfig
 from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
@@ -43,9 +44,11 @@ CODE_REPLY = ("Here is the function:\n\n```python\ndef add(a: int, b: int) -> in
               "    return a + b\n```\n\nAnd a test:\n\n```python\nassert add(2, 3) == 5\n```\n")
 
 
-def app_with(tmp_path: Path, *replies: ScriptedReply | str, **kwargs: Any) -> NanobotApp:
+def app_with(tmp_path: Path, *replies: ScriptedReply | str, harness: HarnessConfig | None = None,
+             **kwargs: Any) -> NanobotApp:
     provider = ScriptedProvider(replies, model="qwen2.5-coder-0.5b")
-    app = NanobotApp(make_factory(tmp_path, provider), hardware=FIXED_HW, blink=False, **kwargs)
+    app = NanobotApp(make_factory(tmp_path, provider, harness=harness), hardware=FIXED_HW,
+                     blink=False, **kwargs)
     app.session.session_id = "20260101-120000-snap"  # the status bar shows it
     return app
 
@@ -164,6 +167,31 @@ def test_tool_call_block(snap_compare: Any, tmp_path: Path) -> None:
         await type_and_wait(pilot, "what is here?")
         (block,) = blocks(app, "tool")
         assert block.status == "ok" and "README.md" in block.text
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def test_grounded_read_and_vote_badge(snap_compare: Any, tmp_path: Path) -> None:
+    """A file the request names is shown as read for it; a small model's voted call shows its
+    tally."""
+    from dataclasses import replace
+
+    from app.core.harness.config import HarnessConfig
+
+    (tmp_path / "notes.txt").write_text("buy milk\n")
+    (tmp_path / "todo.txt").write_text("call mum\n")
+    listing = ScriptedReply(tool_calls=[ToolCall("c1", "list_dir", {"path": "."})])
+    app = app_with(tmp_path, listing, listing, "It says buy milk.", "It says buy milk.",
+                   harness=HarnessConfig(vote_k=2))
+    provider = provider_of(app)
+    provider.capabilities = replace(provider.capabilities, small=True)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await type_and_wait(pilot, "what does notes.txt say?")
+        tools = [b for b in app.conversation.blocks if b.kind == "tool"]
+        assert [(b.name, b.badge) for b in tools] == [
+            ("read_file", "read for your request"), ("list_dir", "vote 2/2")]
+        await settle_view(pilot, app)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 

@@ -1,0 +1,36 @@
+"""``[harness]``: each mechanism of the agent harness, on or off, with its measured defaults.
+
+The same harness runs for every model (big models only gain from grounded context and checked
+answers); voting applies to models whose capability record marks them small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    # The workspace map in the system prompt (files, line counts, top-level symbols).
+    repo_map: bool = True
+    map_tokens: int = 0  # 0 = scale with the context window (window / 16, 256 to 2048)
+    # Files and folders the request names are read before the first model step.
+    grounded_reads: bool = True
+    ground_max_files: int = 3
+    ground_max_bytes: int = 16_000  # larger named files are left for the model to read in parts
+    # Tool arguments limited to what exists (path enums) and validated against the schema.
+    constrain_paths: bool = True
+    path_enum_limit: int = 200  # more paths than this: a free string, checked after the call
+    # Claims in an answer checked against what the turn read; one extractive retry.
+    grounding_check: bool = True
+    # write_file refuses to overwrite a file the session has not read.
+    read_before_write: bool = True
+    # A syntax check after each write or edit of source code, reported to the model.
+    syntax_check: bool = True
+    # Voting on small decisions of small models: first-to-ahead-by-k (0 or 1 = no voting).
+    vote_k: int = 0
+    vote_max_samples: int = 5
+    vote_temperature: float = 0.7
+    vote_answer_tokens: int = 64  # a longer answer is not voted on (it streams as usual)
+    # A refused call or the same failing call is tried at most this many extra times.
+    max_retries_after_refusal: int = 1

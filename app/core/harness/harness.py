@@ -1,0 +1,452 @@
+"""The harness a session runs with: one object, called by the turn loop at fixed points.
+
+:func:`install` is the only place a session gets it (from ``[harness]`` in config). The loop calls:
+
+- :meth:`Harness.turn_started` — refresh the workspace index, reset the turn's evidence;
+- :meth:`Harness.render` — the request as the model sees it: workspace map, grounded reads;
+- :meth:`Harness.ground` — read what the request names before the first model step;
+- :meth:`Harness.offer` — the step's tool specs with arguments limited to what exists;
+- :meth:`Harness.review_call` — schema validation and read-before-write, before a call runs;
+- :meth:`Harness.after_call` — record reads and evidence, add a syntax check to write results;
+- :meth:`Harness.stop_after` — end the turn after a repeated refusal or failure, with a reason;
+- :meth:`Harness.review_answer` — the grounding check of a final answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.claims import (
+    STOPWORDS,
+    Claim,
+    Evidence,
+    not_found_answer,
+    retry_instruction,
+    without_literals,
+)
+from app.core.harness.config import HarnessConfig
+from app.core.harness.schema import missing_path, validate
+from app.core.harness.workspace import WorkspaceIndex
+from app.core.providers.base import ToolSpec
+from app.core.tools.base import ToolResult
+
+if TYPE_CHECKING:
+    from app.core.agent.cancel import CancelToken
+    from app.core.agent.session import Session
+    from app.core.harness.vote import Decision
+    from app.core.providers.base import Capabilities, ProviderRequest
+
+# Tools whose ``path`` must name an existing file / folder (what the enum limits them to).
+FILE_PATH_TOOLS = ("read_file", "edit_file")
+DIR_PATH_TOOLS = ("list_dir",)
+WRITE_TOOLS = ("write_file", "edit_file")
+RUN_TOOLS = ("exec", "python")
+MAP_HEADER = "Files in the workspace (path, line count, top-level names):"
+
+
+@dataclass
+class _Turn:
+    evidence: Evidence = field(default_factory=Evidence)
+    retried: set[str] = field(default_factory=set)
+    refusals: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)
+    unsupported: list[Claim] = field(default_factory=list)  # what the retry is about
+    request: str = ""
+    shrink_warned: set[str] = field(default_factory=set)
+
+
+@dataclass
+class AnswerReview:
+    """What the loop does with a final answer: show it, retry once, or replace it."""
+
+    action: str  # "accept" | "retry" | "replace"
+    instruction: str = ""
+    text: str = ""
+    unsupported: tuple[Claim, ...] = ()
+
+
+class Harness:
+    def __init__(self, config: HarnessConfig, workspace: Path) -> None:
+        self.config = config
+        self.workspace = workspace
+        self._index: WorkspaceIndex | None = None
+        self.read_paths: set[str] = set()  # files read (or written) in this session
+        # Calls the harness made for a request → what they read ("inventory/config.py").
+        self.grounded: dict[str, str] = {}
+        self.turn = _Turn()
+        # Counted for the user and the benchmark: how often each mechanism fired.
+        self.counters: dict[str, int] = {"grounded_reads": 0, "grounding_retries": 0,
+                                         "not_found": 0, "refused_unread_writes": 0,
+                                         "invalid_args": 0, "loops_ended": 0}
+
+    # --- workspace -----------------------------------------------------------------------------
+
+    @property
+    def index(self) -> WorkspaceIndex:
+        if self._index is None or self._index.root != self.workspace.resolve():
+            self._index = WorkspaceIndex.build(self.workspace)
+        return self._index
+
+    def refresh(self) -> None:
+        self.index.refresh()
+
+    def turn_started(self, request: str) -> None:
+        self.turn = _Turn(evidence=Evidence(question=request), request=request)
+        if self.config.repo_map or self.config.grounded_reads or self.config.constrain_paths:
+            self.refresh()
+
+    def map_text(self, context_window: int) -> str:
+        """The workspace map, cut to a budget that scales with the window."""
+        if not self.config.repo_map:
+            return ""
+        tokens = self.config.map_tokens or max(256, min(2048, context_window // 16))
+        body = self.index.render_map(tokens * 4)
+        # What the map states as fact is evidence; its line counts are not (they would make
+        # every small number look read).
+        for entry in self.index.files.values():
+            self.turn.evidence.add(" ".join([entry.path, *entry.symbols]))
+        return f"{MAP_HEADER}\n{body}" if body else "The workspace is empty."
+
+    # --- grounded reads --------------------------------------------------------------------------
+
+    def grounding_targets(self, request: str) -> list[tuple[str, dict[str, Any]]]:
+        """(tool, arguments) for what the request names: files, folders, defined symbols."""
+        if not self.config.grounded_reads:
+            return []
+        index = self.index
+        files = index.mentioned_files(request)
+        for _name, defined_in in index.mentioned_symbols(request).items():
+            if len(defined_in) == 1 and defined_in[0] not in files:
+                files.append(defined_in[0])
+        out: list[tuple[str, dict[str, Any]]] = []
+        for rel in files:
+            entry = index.files.get(rel)
+            if entry is not None and entry.size <= self.config.ground_max_bytes:
+                out.append(("read_file", {"path": rel}))
+        for word in _path_words(request):
+            if word in index.dirs and not any(f.startswith(word + "/") for f in files):
+                out.append(("list_dir", {"path": word}))
+        return out[: self.config.ground_max_files]
+
+    async def ground(self, session: Session, turn_id: str, cancel: CancelToken) -> None:
+        """Run the reads before the first model step, shown to the user as the agent's reads."""
+        targets = [(n, a) for n, a in self.grounding_targets(session.last_request_text())
+                   if session.tools.get(n) is not None]
+        if not targets:
+            return
+        calls = [ToolCall(new_call_id(), name, args) for name, args in targets]
+        for c in calls:
+            path = str(c.arguments.get("path", ""))
+            self.grounded[c.id] = path if c.name == "read_file" else f"the folder {path}"
+        session.commit_message(turn_id, Message(role="assistant", content="",
+                                                tool_calls=tuple(calls)))
+        for call in calls:
+            if cancel.cancelled:
+                break
+            await session.run_tool(turn_id, call, cancel, grounded=True)
+            self.counters["grounded_reads"] += 1
+
+    def is_grounded(self, call_id: str) -> bool:
+        return call_id in self.grounded
+
+    def render(self, messages: list[Message], request: Message | None,
+               context_window: int) -> list[Message]:
+        """What the model sees this step. Grounded reads are attached to the request they were
+        made for, like files a user attaches (a small model shown "its own" read call tends to
+        make it again); the current request also carries the workspace map. Both go into the
+        request rather than the system prompt, so the system prompt and the tool list stay the
+        same from one request to the next and llama.cpp's prompt cache keeps them."""
+        attached: dict[int, list[Message]] = {}
+        out: list[Message] = []
+        for m in messages:
+            if m.role == "assistant" and m.tool_calls and not m.content and all(
+                    c.id in self.grounded for c in m.tool_calls):
+                continue
+            if m.role == "tool" and (m.tool_call_id or "") in self.grounded:
+                at = next((i for i in range(len(out) - 1, -1, -1) if out[i].role == "user"), -1)
+                if at >= 0:
+                    attached.setdefault(at, []).append(m)
+                continue
+            out.append(m)
+        for i, m in enumerate(out):
+            current = request is not None and m is request
+            reads = attached.get(i, [])
+            if not reads and not current:
+                continue
+            parts: list[str] = []
+            if current:
+                parts.append(self.map_text(context_window))
+            if reads:
+                parts.append("Already read for you:\n" + "\n".join(
+                    f"--- {self.grounded.get(r.tool_call_id or '', 'read')} ---\n"
+                    f"{r.content.rstrip()}" for r in reads))
+            parts.append(m.content)
+            out[i] = replace(m, content="\n\n".join(p for p in parts if p))
+        return out
+
+    # --- constrained and validated calls -----------------------------------------------------------
+
+    def offer(self, specs: tuple[ToolSpec, ...], handles: list[str]) -> tuple[ToolSpec, ...]:
+        """The tool specs of this step with ``path`` limited to paths that exist."""
+        if not self.config.constrain_paths:
+            return specs
+        files = self.index.file_paths()
+        dirs = [".", *self.index.dir_paths()]
+        out = []
+        for spec in specs:
+            if spec.name in FILE_PATH_TOOLS:
+                allowed = files + (handles if spec.name == "read_file" else [])
+            elif spec.name in DIR_PATH_TOOLS:
+                allowed = dirs
+            else:
+                out.append(spec)
+                continue
+            if not allowed or len(allowed) > self.config.path_enum_limit:
+                out.append(spec)
+                continue
+            out.append(_with_path_enum(spec, allowed))
+        return tuple(out)
+
+    def review_call(self, call: ToolCall, schema: dict[str, Any]) -> str:
+        """A problem that stops ``call`` before it runs ("" when it may run)."""
+        problem = validate(schema, call.arguments)
+        raw = call.arguments.get("path")
+        if not problem and call.name in FILE_PATH_TOOLS and isinstance(raw, str) and raw.strip() \
+                and not raw.strip().startswith(("@", "/", "~")) \
+                and not (self.workspace / raw.strip()).exists():
+            problem = missing_path(raw, self.index.file_paths())
+        if problem:
+            self.counters["invalid_args"] += 1
+            return problem
+        if self.config.read_before_write and call.name == "edit_file":
+            # Claude Code's rule for edits too: a file is changed only after it was read, so an
+            # edit matches what is there and a question is never answered by changing a file
+            # nobody looked at (a 0.5B model asked which function raises an error renamed a class).
+            rel = _rel(call.arguments.get("path"))
+            if rel and rel in self.index.files and rel not in self.read_paths:
+                self.counters["refused_unread_writes"] += 1
+                return (f"you have not read {rel} in this session; read it first with read_file "
+                        "and edit it only if the request asks for a change.")
+        if self.config.read_before_write and call.name == "write_file":
+            rel = _rel(call.arguments.get("path"))
+            if rel and rel in self.index.files and rel not in self.read_paths:
+                self.counters["refused_unread_writes"] += 1
+                return (f"{rel} already exists and you have not read it in this session; "
+                        "writing would replace its whole content. Read it first with read_file, "
+                        "then either change part of it with edit_file or write the complete new "
+                        "content.")
+            lost, had = self._lines_lost(rel, str(call.arguments.get("content", "")))
+            if lost and rel not in self.turn.shrink_warned:
+                # Small models "edit" by writing only the changed part: the rest of the file is
+                # gone. Once per file the write is stopped with what it would delete.
+                self.turn.shrink_warned.add(rel)
+                self.counters["refused_shrinking_writes"] = (
+                    self.counters.get("refused_shrinking_writes", 0) + 1)
+                return (f"this write_file would delete {lost} of the {had} non-blank lines of "
+                        f"{rel}. To change part of a file, use edit_file with the exact "
+                        "old text and the new text. If you really mean to replace the whole file, "
+                        "send the same write_file again.")
+        return ""
+
+    def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
+        """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
+        lines it has), when it drops more than half of them; (0, n) otherwise."""
+        if not rel or rel not in self.index.files:
+            return 0, 0
+        try:
+            old = (self.workspace / rel).read_text("utf-8", errors="replace").splitlines()
+        except OSError:
+            return 0, 0
+        old_lines = [ln.strip() for ln in old if ln.strip()]
+        kept = {ln.strip() for ln in content.splitlines()}
+        lost = sum(1 for ln in old_lines if ln not in kept)
+        if len(old_lines) >= 3 and lost * 2 > len(old_lines):
+            return lost, len(old_lines)
+        return 0, len(old_lines)
+
+    def after_call(self, call: ToolCall, result: ToolResult) -> ToolResult:
+        """Record what the call showed; append a syntax check to a successful write or edit."""
+        ev = self.turn.evidence
+        if call.name in RUN_TOOLS:
+            # What a program printed is evidence, except values written into the program itself:
+            # print(1250) computes nothing.
+            source = str(call.arguments.get("code") or call.arguments.get("command") or "")
+            ev.add(without_literals(result.content, source), "computed")
+        else:
+            ev.add(result.content, "file")
+            ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
+        if result.is_error:
+            return result
+        rel = _rel(call.arguments.get("path"))
+        if call.name in ("read_file", *WRITE_TOOLS) and rel:
+            self.read_paths.add(rel)
+            if call.name == "read_file" and rel not in self.turn.read:
+                self.turn.read.append(rel)
+        if call.name in WRITE_TOOLS and rel:
+            self.refresh()
+            if self.config.syntax_check:
+                note = syntax_note(self.workspace / rel, rel)
+                if note:
+                    # A write that leaves a broken file did not do its step: reported as a
+                    # failure, so the loop asks for the fix instead of an answer.
+                    return replace(result, content=f"{result.content}\n{note}",
+                                   is_error=not note.endswith(" OK."))
+        elif getattr(call, "name", "") in ("exec", "python"):
+            self.refresh()  # a command may have created or changed files
+        return result
+
+    def stop_after(self, call: ToolCall, result: ToolResult, *, refused: bool,
+                   repeated: bool) -> str:
+        """The turn's closing statement when a refused or failing call is being retried ("" =
+        go on)."""
+        limit = self.config.max_retries_after_refusal
+        what = _describe(call)
+        if refused:
+            self.turn.refusals += 1
+            if self.turn.refusals > limit:
+                self.counters["loops_ended"] += 1
+                reason = result.content.removeprefix("Refused:").strip()
+                return (f"I stopped: {what} was refused ({reason}). Nothing else was changed. If "
+                        "you want it done, approve the call when asked, allow the tool in "
+                        "[permissions], or tell me another way to do it.")
+            return ""
+        if not result.is_error:
+            return ""
+        key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+        seen = self.turn.failures.get(key, 0) + 1
+        self.turn.failures[key] = seen
+        if seen > limit or repeated:
+            self.counters["loops_ended"] += 1
+            lines = [ln for ln in result.content.strip().splitlines()
+                     if ln.strip() and not ln.startswith("(identical call")]
+            # The line that says why (a syntax check follows a write's own success line).
+            first = next((ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
+                         lines[0] if lines else "failed")
+            return (f"I stopped: {what} failed again with the same error ({first[:200]}). "
+                    "Tell me how you want to proceed, or fix the cause and ask again.")
+        return ""
+
+    def retry_callable(self, specs: tuple[ToolSpec, ...]) -> tuple[str, ...]:
+        """The tools the extractive retry step may call (empty = any). Numbers the files did not
+        show were counted or computed in the model's head: that step may call only the tool that
+        computes (small models otherwise read the same file again and repeat the guess)."""
+        claims = self.turn.unsupported
+        if claims and any(s.name == "python" for s in specs) and all(
+                c.kind == "number" for c in claims):
+            return ("python",)
+        return ()
+
+    # --- votes ---------------------------------------------------------------------------------
+
+    def votes_on(self, caps: Capabilities, request: ProviderRequest) -> bool:
+        """Voting is for models marked small in their capability record."""
+        return self.config.vote_k >= 2 and caps.small and not request.extra.get("grammar")
+
+    def count_vote(self, decision: Decision) -> None:
+        self.counters["votes"] = self.counters.get("votes", 0) + (1 if decision.votes else 0)
+        self.counters["vote_samples"] = self.counters.get("vote_samples", 0) + decision.samples
+        if decision.votes and not decision.decided:
+            self.counters["votes_undecided"] = self.counters.get("votes_undecided", 0) + 1
+
+    # --- answers -------------------------------------------------------------------------------
+
+    def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
+        if not self.config.grounding_check or not text.strip():
+            return AnswerReview("accept")
+        if echoes(text, self.turn.request):  # the request parroted back is no answer
+            return self._retry_or_give_up("echo", ECHO_RETRY, [])
+        ev = self.turn.evidence
+        missing = ev.unsupported(text)
+        if not used_tools:
+            # Without tool results the answer is general knowledge: only claims about things in
+            # the workspace (its files and names) are checked.
+            names = {n.lower() for n in self.index.file_paths()} | {
+                s.lower() for e in self.index.files.values() for s in e.symbols}
+            missing = [c for c in missing if c.kind == "identifier" and any(
+                c.text.lower() in n for n in names)]
+        if not missing:
+            return AnswerReview("accept")
+        return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)
+
+    def _retry_or_give_up(self, why: str, instruction: str, missing: list[Claim]) -> AnswerReview:
+        """One retry per kind of problem (a parroted request, unsupported values), then the
+        honest answer."""
+        if why not in self.turn.retried:
+            self.turn.retried.add(why)
+            self.turn.unsupported = list(missing)
+            self.counters["grounding_retries"] += 1
+            return AnswerReview("retry", instruction, unsupported=tuple(missing))
+        self.counters["not_found"] += 1
+        return AnswerReview("replace", text=not_found_answer(self.turn.read),
+                            unsupported=tuple(missing))
+
+
+ECHO_RETRY = ("You repeated my request instead of answering it. Answer it now, using the files "
+              "and tool results above; if the answer is not there, say that you could not find it.")
+
+
+def echoes(answer: str, request: str) -> bool:
+    """Whether ``answer`` is the request said back (small models do that when unsure): it adds
+    no word the request did not have. "TIMEOUT in config.py is 37" restates the question too, but
+    it adds the answer."""
+    a = re.findall(r"\w+", answer.lower())
+    r = set(re.findall(r"\w+", request.lower()))
+    if len(a) < 3 or not r:
+        return False
+    return not (set(a) - r - STOPWORDS)
+
+
+def _rel(raw: Any) -> str:
+    if not isinstance(raw, str):
+        return ""
+    return raw.strip().removeprefix("./").strip("/")
+
+
+def _path_words(text: str) -> list[str]:
+    return [w.strip("./").removesuffix("/") for w in re.findall(r"[\w./-]+", text)]
+
+
+def _describe(call: ToolCall) -> str:
+    key = next((str(call.arguments[k]) for k in ("path", "command", "url", "query", "code")
+                if call.arguments.get(k)), "")
+    key = key if len(key) <= 60 else key[:59] + "…"
+    return f"`{call.name} {key}`".replace(" `", "`") if key else f"`{call.name}`"
+
+
+def _with_path_enum(spec: ToolSpec, allowed: list[str]) -> ToolSpec:
+    params = json.loads(json.dumps(spec.parameters))
+    prop = params.setdefault("properties", {}).setdefault("path", {"type": "string"})
+    prop["enum"] = list(allowed)
+    return ToolSpec(spec.name, spec.description, params)
+
+
+def syntax_note(path: Path, rel: str) -> str:
+    """"Syntax check: OK" / the first error, for file types with a parser at hand."""
+    suffix = path.suffix.lower()
+    if suffix not in (".py", ".json", ".toml"):
+        return ""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    try:
+        if suffix == ".py":
+            compile(text, rel, "exec")
+        elif suffix == ".json":
+            json.loads(text)
+        else:
+            tomllib.loads(text)
+    except SyntaxError as exc:
+        shown = f" (`{exc.text.strip()[:80]}`)" if exc.text and exc.text.strip() else ""
+        return (f"Syntax check: {rel} line {exc.lineno}{shown}: {exc.msg}. The file is broken; "
+                "fix it before anything else.")
+    except ValueError as exc:
+        return f"Syntax check: {rel} is not valid {suffix[1:].upper()}: {exc}. Fix it."
+    return f"Syntax check: {rel} OK."

@@ -1,0 +1,425 @@
+"""The agent harness on a scripted provider: map, grounded reads, constrained and validated calls,
+read-before-write, syntax checks, the grounding check, loop ending, voting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.core.agent.events import (
+    Event,
+    ReplyRestarted,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnFinished,
+)
+from app.core.agent.messages import ToolCall
+from app.core.agent.session import Session, SessionOptions
+from app.core.harness.claims import Evidence, extract_claims
+from app.core.harness.config import HarnessConfig
+from app.core.harness.harness import Harness, syntax_note
+from app.core.harness.workspace import WorkspaceIndex
+from app.core.providers.base import ProviderRequest
+from app.core.providers.grammar import tool_or_text_gbnf
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.tools.base import ToolRegistry, ToolResult
+from app.core.tools.defaults import builtin_tools
+
+REGISTRY_TOOLS = builtin_tools
+
+
+def project(root: Path) -> Path:
+    files = {
+        "app/config.py": "TIMEOUT = 37\nNAME = 'shop'\n",
+        "app/models.py": "class Item:\n    pass\n\n\ndef total(items):\n    return 0\n",
+        "data/rows.csv": "id,name\n1,a\n2,b\n3,c\n",
+        "notes.txt": "buy milk\n",
+        "build/out.txt": "ignored\n",
+        ".gitignore": "build/\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def session_with(tmp_path: Path, *replies: ScriptedReply | str,
+                 **cfg: object) -> tuple[Session, ScriptedProvider, list[Event]]:
+    ws = project(tmp_path / "ws")
+    provider = ScriptedProvider(replies)
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
+    events: list[Event] = []
+    session.add_listener(events.append)
+    return session, provider, events
+
+
+# --- the workspace map ---------------------------------------------------------------------------
+
+def test_map_lists_what_exists_respects_gitignore_and_fits_its_budget(tmp_path: Path) -> None:
+    index = WorkspaceIndex.build(project(tmp_path))
+    full = index.render_map(10_000)
+    assert "app/config.py (2 lines): TIMEOUT = 37; NAME = 'shop'" in full
+    assert "app/models.py (6 lines): class Item; def total(items)" in full
+    assert "data/rows.csv (4 lines): columns: id,name" in full
+    assert "build/" not in full
+    small = index.render_map(60, request="what is in notes.txt?")
+    assert small.splitlines()[0].startswith("notes.txt")  # the named file first when cut
+    assert len(small) <= 60 + len("… and 9 more files")
+    assert "more files" in small.splitlines()[-1]
+
+
+def test_map_refreshes_only_when_a_file_changes(tmp_path: Path) -> None:
+    index = WorkspaceIndex.build(project(tmp_path))
+    assert not index.refresh()
+    (tmp_path / "new.py").write_text("def hello():\n    pass\n")
+    assert index.refresh()
+    assert index.defines("hello") == ["new.py"]
+
+
+# --- grounded reads ------------------------------------------------------------------------------
+
+async def test_files_and_symbols_the_request_names_are_read_first_and_shown(
+        tmp_path: Path) -> None:
+    session, provider, events = session_with(tmp_path, "TIMEOUT is 37.")
+    out = await session.run_turn("What is TIMEOUT in config.py, and what does total return?")
+    assert out.text == "TIMEOUT is 37."
+    started = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert [(e.name, e.arguments["path"], e.grounded) for e in started] == [
+        ("read_file", "app/config.py", True), ("read_file", "app/models.py", True)]
+    first = provider.requests[0]
+    # The model gets them attached to the request, like files the user attached, after the map.
+    assert [m.role for m in first.messages] == ["system", "user"]
+    user = first.messages[1].content
+    assert user.startswith("Files in the workspace (path, line count, top-level names):\n")
+    assert "app/config.py (2 lines)" in user
+    assert "Already read for you:\n--- app/config.py ---\nTIMEOUT = 37" in user
+    assert "--- app/models.py ---" in user
+    assert user.endswith("\n\nWhat is TIMEOUT in config.py, and what does total return?")
+    assert "app/config.py" not in first.messages[0].content  # the system prompt stays the same
+    # History keeps them as the calls they were (the view and the session file show them).
+    assert [m.role for m in session.history] == ["user", "assistant", "tool", "tool",
+                                                 "assistant"]
+
+
+async def test_no_grounded_read_when_nothing_is_named(tmp_path: Path) -> None:
+    session, _, events = session_with(tmp_path, "Paris.")
+    await session.run_turn("What is the capital of France?")
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
+
+
+# --- constrained and validated calls -------------------------------------------------------------
+
+def test_read_tools_offer_only_existing_paths_and_the_grammar_holds_them(tmp_path: Path) -> None:
+    h = Harness(HarnessConfig(), project(tmp_path))
+    specs = h.offer(ToolRegistry(builtin_tools()).specs(), ["@out1"])
+    by = {s.name: s for s in specs}
+    assert by["read_file"].parameters["properties"]["path"]["enum"] == [
+        "app/config.py", "app/models.py", "data/rows.csv", "notes.txt", "@out1"]
+    assert by["list_dir"].parameters["properties"]["path"]["enum"] == [".", "app", "data"]
+    assert "enum" not in by["write_file"].parameters["properties"]["path"]
+    gbnf = tool_or_text_gbnf((by["read_file"],))
+    assert '\\"app/config.py\\"' in gbnf and "notes.txt" in gbnf
+    many = Harness(HarnessConfig(path_enum_limit=3), tmp_path)
+    read = next(s for s in many.offer(ToolRegistry(builtin_tools()).specs(), [])
+                if s.name == "read_file")
+    assert "enum" not in read.parameters["properties"]["path"]  # past the limit: a free string
+
+
+def test_arguments_are_validated_before_anything_runs(tmp_path: Path) -> None:
+    h = Harness(HarnessConfig(), project(tmp_path))
+    tools = ToolRegistry(builtin_tools())
+    schema = tools.get("read_file").spec.parameters  # type: ignore[union-attr]
+    assert h.review_call(ToolCall("1", "read_file", {"path": "notes.txt"}), schema) == ""
+    assert "missing required argument 'path'" in h.review_call(
+        ToolCall("1", "read_file", {}), schema)
+    assert "must be string" in h.review_call(ToolCall("1", "read_file", {"path": 3}), schema)
+    miss = h.review_call(ToolCall("1", "read_file", {"path": "config.py"}), schema)
+    assert miss == "file not found: config.py. Did you mean: app/config.py?"
+    # Ignored files exist on disk: reading one is not a "not found".
+    assert h.review_call(ToolCall("1", "read_file", {"path": "build/out.txt"}), schema) == ""
+    assert h.counters["invalid_args"] == 3
+
+
+async def test_an_unread_file_is_not_overwritten(tmp_path: Path) -> None:
+    session, _, events = session_with(
+        tmp_path,
+        ScriptedReply.call("write_file", path="notes.txt", content="done\n"),
+        ScriptedReply.call("read_file", path="notes.txt"),
+        ScriptedReply.call("write_file", path="notes.txt", content="buy milk\ndone\n"),
+        "I appended done.", grounded_reads=False)
+    await session.run_turn("Append a line with the word done to notes.txt")
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert finished[0].is_error and "have not read it" in finished[0].content
+    assert not finished[2].is_error
+    assert (session.options.workspace / "notes.txt").read_text() == "buy milk\ndone\n"
+    assert session.harness is not None and session.harness.counters["refused_unread_writes"] == 1
+
+
+async def test_an_unread_file_is_not_edited(tmp_path: Path) -> None:
+    session, _, events = session_with(
+        tmp_path,
+        ScriptedReply.call("edit_file", path="app/models.py", old_text="Item", new_text="Product"),
+        ScriptedReply.call("read_file", path="app/models.py"),
+        ScriptedReply.call("edit_file", path="app/models.py", old_text="Item", new_text="Product"),
+        "Renamed.", grounded_reads=False)
+    await session.run_turn("Rename the class to Product")
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert finished[0].is_error and "have not read app/models.py" in finished[0].content
+    assert not finished[2].is_error
+    assert "class Product" in (session.options.workspace / "app/models.py").read_text()
+
+
+def test_syntax_check_after_writes(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    (tmp_path / "bad.py").write_text("def f(:\n")
+    (tmp_path / "bad.json").write_text("{1}")
+    assert syntax_note(tmp_path / "ok.py", "ok.py") == "Syntax check: ok.py OK."
+    assert syntax_note(tmp_path / "bad.py", "bad.py").startswith("Syntax check: bad.py line 1")
+    assert "not valid JSON" in syntax_note(tmp_path / "bad.json", "bad.json")
+    assert syntax_note(tmp_path / "x.txt", "x.txt") == ""
+
+
+async def test_a_write_result_carries_the_syntax_check(tmp_path: Path) -> None:
+    session, _, events = session_with(
+        tmp_path, ScriptedReply.call("write_file", path="hello.py", content="print('hi'\n"),
+        ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n"), "Done.")
+    await session.run_turn("Create hello.py that prints hi")
+    broken, fixed = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert broken.is_error and "Syntax check: hello.py line 1" in broken.content
+    assert not fixed.is_error and fixed.content.endswith("Syntax check: hello.py OK.")
+
+
+async def test_a_write_that_drops_most_of_a_file_is_stopped_once(tmp_path: Path) -> None:
+    ws_file = "app/models.py"
+    short = ScriptedReply.call("write_file", path=ws_file, content="class Item:\n    x = 1\n")
+    session, _, events = session_with(tmp_path, short, short, "Done.")
+    await session.run_turn("Change app/models.py so that Item has no methods")
+    first, second = [e for e in events if isinstance(e, ToolCallFinished) and not e.name.startswith(
+        "read")]
+    assert first.is_error and "would delete 3 of the 4 non-blank lines" in first.content
+    assert "send the same write_file again" in first.content
+    assert not second.is_error  # asked twice: the user's request stands
+
+
+# --- the grounding check -------------------------------------------------------------------------
+
+def test_claims_are_values_by_shape() -> None:
+    claims = {c.text for c in extract_claims(
+        "TIMEOUT in `config.py` is 10; the class is `Model`, see load_items and 18,500 EUR.")}
+    assert claims == {"config.py", "Model", "load_items", "10", "18500"}
+    names = {c.text for c in extract_claims("The release is owned by the United States.")}
+    assert names == {"United States"}
+    ev = Evidence(["TIMEOUT = 37", "class Item", "budget: 18,500"])
+    assert [c.text for c in ev.unsupported("TIMEOUT is 37 and the budget 18500.")] == []
+    assert [c.text for c in ev.unsupported("TIMEOUT is 10.")] == ["10"]
+
+
+def test_a_value_counts_only_where_the_question_topic_is() -> None:
+    csv = "sku,name,qty\nA1,bolt,250\nD5,caster wheel,6\nE6,panel,18\n"
+    ev = Evidence([csv], question="How many rows are in items.csv?")
+    assert [c.text for c in ev.unsupported("There are 6 rows.")] == ["6"]  # 6 is a qty, not a count
+    ev.add("6\n", "computed")  # a program counted them
+    assert ev.unsupported("There are 6 rows.") == []
+    conf = 'TIMEOUT = 37\nDB_PATH = "data/stock.db"\n'
+    pw = Evidence([conf], question="What is the database password in config.py?")
+    assert [c.text for c in pw.unsupported('The password is "data/stock.db".')] == [
+        "data/stock.db"]
+    timeout = Evidence([conf], question="What is the value of TIMEOUT in config.py?")
+    assert timeout.unsupported("TIMEOUT is 37.") == []
+    eggs = Evidence(["200 g flour\n2 eggs\n"], question="How many eggs do I need?")
+    assert eggs.unsupported("You need 2 eggs.") == []
+    assert [c.text for c in eggs.unsupported("Add 1 tbsp of sugar.")] == ["1"]
+
+
+async def test_an_invented_value_gets_one_extractive_retry(tmp_path: Path) -> None:
+    session, provider, events = session_with(tmp_path, "TIMEOUT is 10.", "TIMEOUT is 37.")
+    out = await session.run_turn("What is TIMEOUT in app/config.py?")
+    assert out.text == "TIMEOUT is 37."
+    retry = provider.requests[1].messages[-1]
+    assert retry.role == "user" and "'10'" in retry.content and "could not find" in retry.content
+    assert any(isinstance(e, ReplyRestarted) for e in events)
+    assert [m.content for m in session.history if m.role == "assistant" and m.content] == [
+        "TIMEOUT is 37."]  # the rejected draft never entered history
+
+
+async def test_a_guessed_count_is_retried_with_only_the_python_tool_callable(
+        tmp_path: Path) -> None:
+    session, provider, _ = session_with(
+        tmp_path, "There are 4 rows.", ScriptedReply.call(
+            "python", code="print(len(open('data/rows.csv').readlines()) - 1)"),
+        "There are 3 rows.")
+    session.tools.get("python")  # the python tool is part of the built-in set
+    out = await session.run_turn("How many rows does data/rows.csv have after the header?")
+    first, retry, answer = provider.requests
+    assert retry.callable == ("python",) and retry.tools == first.tools  # same prompt prefix
+    assert "call the python tool" in retry.messages[-1].content
+    assert answer.callable == ()
+    assert out.text == "There are 3 rows."  # 3 is what the program printed
+
+
+async def test_a_program_that_prints_its_guess_is_no_evidence(tmp_path: Path) -> None:
+    session, _, _ = session_with(
+        tmp_path, "There are 4 rows.", ScriptedReply.call("python", code="print(4)"),
+        "There are 4 rows.")
+    out = await session.run_turn("How many rows does data/rows.csv have after the header?")
+    assert out.text.startswith("I could not find that")
+
+
+async def test_a_second_unsupported_answer_becomes_could_not_find(tmp_path: Path) -> None:
+    session, _, events = session_with(tmp_path, "TIMEOUT is 10.", "It is 10 seconds.")
+    out = await session.run_turn("What is TIMEOUT in app/config.py?")
+    assert out.text.startswith("I could not find that in the workspace (I read app/config.py)")
+    assert "10" not in out.text
+    assert next(e for e in events if isinstance(e, TurnFinished)).text == out.text
+    assert session.harness is not None
+    assert session.harness.counters["grounding_retries"] == 1
+    assert session.harness.counters["not_found"] == 1
+
+
+async def test_the_request_said_back_is_not_an_answer(tmp_path: Path) -> None:
+    session, provider, _ = session_with(
+        tmp_path, "How many rows does data/rows.csv have?", "How many rows does data/rows.csv have",
+        grounded_reads=False)
+    out = await session.run_turn("How many rows does data/rows.csv have?")
+    assert "You repeated my request" in provider.requests[1].messages[-1].content
+    assert out.text.startswith("I could not find that")
+
+
+def test_an_answer_that_restates_the_question_is_no_echo() -> None:
+    from app.core.harness.harness import echoes
+
+    ask = "What is the value of TIMEOUT in inventory/config.py?"
+    assert echoes("What is the value of TIMEOUT in inventory/config.py", ask)
+    assert echoes("the value of TIMEOUT in inventory/config.py", ask)
+    assert not echoes("The value of TIMEOUT in inventory/config.py is 37.", ask)
+    assert not echoes("TIMEOUT is 37", ask)
+
+
+async def test_general_knowledge_is_not_checked_against_the_workspace(tmp_path: Path) -> None:
+    session, provider, _ = session_with(tmp_path, "17*3 = 51.")
+    assert (await session.run_turn("What is 17*3?")).text == "17*3 = 51."
+    assert len(provider.requests) == 1
+
+
+async def test_the_check_can_be_turned_off(tmp_path: Path) -> None:
+    session, _, _ = session_with(tmp_path, "TIMEOUT is 10.", grounding_check=False)
+    assert (await session.run_turn("What is TIMEOUT in app/config.py?")).text == "TIMEOUT is 10."
+
+
+# --- loops end with an explanation ---------------------------------------------------------------
+
+async def test_a_refused_call_is_not_retried_more_than_once(tmp_path: Path) -> None:
+    call = ScriptedReply.call("exec", command="rm -rf /")
+    session, provider, _ = session_with(tmp_path, call,
+                                        ScriptedReply.call("exec", command="rm -rf /"),
+                                        ScriptedReply.call("exec", command="rm -rf /"), "x")
+    out = await session.run_turn("clean everything")
+    assert out.text.startswith("I stopped: `exec rm -rf /` was refused (the command is on the "
+                               "exec deny-list")
+    assert len(provider.requests) == 2
+
+
+async def test_the_same_failing_call_ends_the_turn_with_its_error(tmp_path: Path) -> None:
+    bad = {"path": "notes.txt", "old_text": "buy bread", "new_text": "buy rice"}
+    session, provider, _ = session_with(tmp_path, ScriptedReply.call("edit_file", **bad),
+                                        ScriptedReply.call("edit_file", **bad),
+                                        ScriptedReply.call("edit_file", **bad), "x")
+    out = await session.run_turn("change bread to rice in notes.txt")
+    assert out.text.startswith("I stopped: `edit_file notes.txt` failed again with the same error "
+                               "(Error: old_text was not found in notes.txt.")
+    assert len(provider.requests) == 2
+
+
+async def test_a_broken_write_repeated_ends_the_turn_naming_the_syntax_error(
+        tmp_path: Path) -> None:
+    bad = ScriptedReply.call("write_file", path="hello.py", content="hello world\n")
+    session, provider, events = session_with(tmp_path, bad, bad, bad, "x")
+    out = await session.run_turn("Create hello.py that prints hello world")
+    first = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert "line 1 (`hello world`)" in first.content  # the model sees the line it got wrong
+    assert out.text.startswith("I stopped: `write_file hello.py` failed again with the same "
+                               "error (Syntax check: hello.py line 1")
+    assert len(provider.requests) == 2
+
+
+# --- voting --------------------------------------------------------------------------------------
+
+def _requests_for(provider: ScriptedProvider) -> list[ProviderRequest]:
+    return provider.requests
+
+
+async def test_voting_takes_the_call_ahead_by_k_and_shows_the_tally(tmp_path: Path) -> None:
+    read = ScriptedReply.call("read_file", path="notes.txt")
+    wrong = ScriptedReply.call("read_file", path="data/rows.csv")
+    session, provider, events = session_with(
+        tmp_path, wrong, read, read, read, "It says buy milk.", "It says buy milk.",
+        vote_k=2, vote_max_samples=5)
+    object.__setattr__(provider, "capabilities",
+                       provider.capabilities.__class__(**{**provider.capabilities.__dict__,
+                                                          "small": True}))
+    out = await session.run_turn("What is in my shopping note?")
+    started = [e for e in events if isinstance(e, ToolCallStarted)]
+    assert [(e.arguments["path"], e.votes) for e in started] == [("notes.txt", "3/4")]
+    temps = [r.temperature for r in _requests_for(provider)]
+    assert temps[0] is None and all(t == 0.7 for t in temps[1:4])  # greedy first, then sampled
+    assert out.text == "It says buy milk."
+
+
+def test_canonical_forms_ignore_payload_and_phrasing() -> None:
+    from app.core.harness.vote import Sample, canonical
+
+    a = Sample(calls=[ToolCall("1", "write_file", {"path": "./x.py", "content": "a" * 200})])
+    b = Sample(calls=[ToolCall("2", "write_file", {"path": "x.py", "content": "b" * 200})])
+    assert canonical(a, "") == canonical(b, "")
+    assert canonical(Sample(text="There are 6 rows."), "how many rows?") == canonical(
+        Sample(text="6"), "how many rows?")
+    assert canonical(Sample(text=""), "q") is None  # red flag: not counted
+
+
+def test_a_new_or_resumed_session_in_the_app_keeps_the_harness(tmp_path: Path) -> None:
+    from app.core.settings.config import Config
+    from app.runtime.factory import SessionFactory
+
+    ws = project(tmp_path / "ws")
+    factory = SessionFactory(Config(), ScriptedProvider(), options=SessionOptions(workspace=ws),
+                             sessions_dir=tmp_path / "sessions", tools=builtin_tools,
+                             harness=HarnessConfig(vote_k=3))
+    session = factory.new().session
+    assert session.harness is not None and session.harness.config.vote_k == 3
+    fresh = factory.new().session
+    assert fresh.harness is not None and fresh.harness is not session.harness
+    assert fresh.harness.config.vote_k == 3
+    assert session.store is not None
+    resumed = factory.resume(session.store.path).session
+    assert resumed.harness is not None and resumed.harness.config.vote_k == 3
+
+
+def test_config_section_parses() -> None:
+    from app.core.settings.config import parse_config
+
+    cfg = parse_config("[harness]\nvote_k = 3\ngrounded_reads = false\n")
+    assert cfg.harness.vote_k == 3 and not cfg.harness.grounded_reads
+    assert json.dumps(cfg.harness.__dict__)  # plain values only
+
+
+def test_tool_result_type_is_the_registry_one() -> None:
+    assert ToolResult("x").content == "x"
+
+
+@pytest.mark.parametrize("flag", ["repo_map", "grounded_reads", "constrain_paths"])
+async def test_each_mechanism_can_be_turned_off(tmp_path: Path, flag: str) -> None:
+    session, provider, events = session_with(tmp_path, "ok", **{flag: False})
+    await session.run_turn("What is TIMEOUT in config.py?")
+    seen = provider.requests[0].messages[-1].content
+    grounded = [e for e in events if isinstance(e, ToolCallStarted) and e.grounded]
+    if flag == "repo_map":
+        assert "app/config.py (2 lines)" not in seen and grounded
+    elif flag == "grounded_reads":
+        assert not grounded and "app/config.py (2 lines)" in seen
+    else:
+        read = next(t for t in provider.requests[0].tools if t.name == "read_file")
+        assert "enum" not in read.parameters["properties"]["path"]

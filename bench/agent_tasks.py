@@ -102,16 +102,17 @@ async def run_task(task: Task, provider: Any, config: Config, base: Path, work: 
     ws = work / task.id
     shutil.copytree(base / task.fixture, ws)
     before = snapshot(ws)
-    rt = build_runtime(config=config, provider=provider, workspace=str(ws), persist=False)
-    rt.session.auto_approve = True  # --yes
+    rt = build_runtime(config=config, provider=provider, workspace=str(ws), persist=False,
+                       auto_approve=True)  # --yes
+    session = rt.factory.new().session
     rec = _Recorder()
-    rt.session.add_listener(rec)
+    session.add_listener(rec)
     t0, c0 = time.perf_counter(), time.process_time()
     status = ""
-    turn = asyncio.ensure_future(rt.session.run_turn(task.prompt))
+    turn = asyncio.ensure_future(session.run_turn(task.prompt))
     done, _ = await asyncio.wait({turn}, timeout=limit_s)
     if not done:  # cancel like a user would, and let the turn wind down cleanly
-        rt.session.cancel("benchmark timeout")
+        session.cancel("benchmark timeout")
         status = "timeout"
     outcome = await turn
     answer = outcome.text if status != "timeout" else ""
@@ -119,7 +120,7 @@ async def run_task(task: Task, provider: Any, config: Config, base: Path, work: 
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
     g = grade(task, answer, before, ws)
-    harness = getattr(rt.session, "harness", None)
+    harness = session.harness
     counters = dict(harness.counters) if harness is not None else {}
     return {
         "id": task.id, "category": task.category, "prompt": task.prompt, "passed": g.passed,
@@ -160,7 +161,7 @@ async def run_model(model: str, tasks: list[Task], config: Config, base: Path, w
     warm = work / "_warmup"
     warm.mkdir()
     rt = build_runtime(config=config, provider=provider, workspace=str(warm), persist=False)
-    await rt.session.run_turn("Say hi.")  # loads the model; not timed
+    await rt.factory.new().session.run_turn("Say hi.")  # loads the model; not timed
     load_before = os.getloadavg()[0]
     results: list[dict[str, Any]] = []
     for n, task in enumerate(tasks, start=1):

@@ -28,22 +28,23 @@ from textual.message import Message
 
 from app.core.agent.events import TextDelta, TurnCancelled
 from app.core.agent.messages import ToolCall
-from app.core.agent.session import Session, SessionOptions
+from app.core.agent.session import SessionOptions
 from app.core.models.embedded import ensure_embedded
-from app.core.models.hardware import HardwareSnapshot
-from app.core.policy.permissions import PermissionGate
+from app.core.models.hardware import fixed_snapshot
 from app.core.providers.base import Provider, ToolSpec
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.settings.config import Config
 from app.core.settings.tool_config import PermissionsConfig
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from tests.servers import llama_server  # run as `python -m bench.cancel` from the repository root
 
 PROMPT = "Count from 1 to 500, one number per line."
-HW = HardwareSnapshot(0.0, 1, 0, 1, 0)
+HW = fixed_snapshot(cpu_percent=0.0, cores=1)
 
 
 class Clock:
@@ -73,10 +74,11 @@ def press_escape_twice(app: NanobotApp) -> float:
 
 async def one_trial(provider: Provider, tools: ToolRegistry | None = None,
                     ready: asyncio.Event | None = None) -> tuple[float, int]:
-    session = Session(provider, tools=tools, options=SessionOptions(max_tokens=1024))
+    factory = SessionFactory(Config(), provider, options=SessionOptions(max_tokens=1024),
+                             tools=lambda: tools or (), features=())
     streaming = asyncio.Event()
-    session.add_listener(lambda ev: streaming.set() if isinstance(ev, TextDelta) else None)
-    app = NanobotApp(session, blink=False, hardware=HW)
+    app = NanobotApp(factory, blink=False, hardware=HW)
+    app.session.add_listener(lambda ev: streaming.set() if isinstance(ev, TextDelta) else None)
     clock = Clock()
     async with app.run_test(size=(100, 30), message_hook=clock) as pilot:
         app.flow.start_turn(PROMPT)
@@ -124,10 +126,10 @@ class SleepTool:
 async def tool_trial() -> tuple[float, float]:
     tool = SleepTool()
     provider = ScriptedProvider([ScriptedReply(tool_calls=[ToolCall("c1", "sleep_tool", {})])])
-    session = Session(provider, tools=ToolRegistry([tool]), options=SessionOptions())
     # Allowed by policy, as a user's allow-list would: a permission dialog is not what is timed.
-    session.permissions = PermissionGate(PermissionsConfig(tools={"sleep_tool": "allow"}))
-    app = NanobotApp(session, blink=False, hardware=HW)
+    config = Config(permissions=PermissionsConfig(tools={"sleep_tool": "allow"}))
+    factory = SessionFactory(config, provider, tools=lambda: [tool], features=())
+    app = NanobotApp(factory, blink=False, hardware=HW)
     clock = Clock()
     async with app.run_test(size=(100, 30), message_hook=clock) as pilot:
         app.flow.start_turn("sleep")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.agent.events import Event, TextDelta, TurnStarted
 from app.core.agent.session import Session, SessionOptions
-from app.core.context.compaction import CompactionEvent, ContextManager, install
+from app.core.context.compaction import CompactionEvent, ContextManager
 from app.core.context.compaction_tiers import REF_RE
 from app.core.context.summarizer import Summarizer
 from app.core.providers.base import Provider, ToolSpec
@@ -121,9 +121,10 @@ async def latency_run(kind: str, turns: int, background: bool) -> Probe:
     """Quick turns with (or without) a summary running the whole time."""
     with tempfile.TemporaryDirectory() as d:
         provider = ScriptedProvider(context_window=32768)
+        manager = ContextManager(summarizer=summariser(kind) if background else None)
         session = Session(provider, tools=ToolRegistry([Fetch(300)]),
-                          options=SessionOptions(workspace=Path(d), max_tokens=256))
-        manager = install(session, summarizer=summariser(kind) if background else None)
+                          options=SessionOptions(workspace=Path(d), max_tokens=256),
+                          compaction=manager)
         probe = Probe()
         session.add_listener(probe.on_event)
         for n in range(4):  # some history to summarise
@@ -151,13 +152,13 @@ async def tier_run(kind: str, window: int, output: int) -> tuple[list[Compaction
     """One long session across all three thresholds; returns tier events and lost turns."""
     with tempfile.TemporaryDirectory() as d:
         provider = ScriptedProvider(context_window=window)
+        manager = ContextManager(summarizer=summariser(kind), config=ContextConfig())
         session = Session(provider, tools=ToolRegistry([Fetch(output)]),
                           options=SessionOptions(workspace=Path(d), max_tokens=256),
-                          store=SessionStore.create(Path(d) / "sessions"))
+                          store=SessionStore.create(Path(d) / "sessions"), compaction=manager)
         events: list[CompactionEvent] = []
         session.add_listener(lambda e: events.append(e) if isinstance(e, CompactionEvent)
                              else None)
-        manager = install(session, summarizer=summariser(kind), config=ContextConfig())
         probe = Probe()
         n = 0
         while not any(e.tier == "truncate" for e in events) and n < 400:

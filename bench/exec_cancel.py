@@ -61,8 +61,8 @@ async def one_turn(ws: Path) -> float:
     tool = Exec(timeout=60)
     provider = ScriptedProvider([ScriptedReply.call("exec", command=TREE), "never"])
     session = Session(provider, tools=ToolRegistry([tool]),
-                      options=SessionOptions(workspace=ws))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"exec": "allow"}))
+                      options=SessionOptions(workspace=ws),
+                      permissions=PermissionGate(PermissionsConfig(tools={"exec": "allow"})))
     started = asyncio.Event()
 
     def on(ev: Event) -> None:

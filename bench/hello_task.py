@@ -1,4 +1,4 @@
-"""The issue's end-to-end task on a real local model: "create hello.py that prints hi, then run it".
+"""An end-to-end task on a real local model: "create hello.py that prints hi, then run it".
 
 Usage: python bench/hello_task.py [--model qwen2.5-coder-0.5b] [--runs 5] [--temperature 0.3]
 
@@ -37,8 +37,8 @@ ALLOW = PermissionsConfig(tools={"write_file": "allow", "edit_file": "allow", "e
 async def one_run(provider: Provider, prompt: str) -> tuple[bool, str]:
     ws = Path(tempfile.mkdtemp(prefix="nb-hello-"))
     session = Session(provider, tools=default_registry(),
-                      options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200))
-    session.permissions = PermissionGate(ALLOW)
+                      options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200),
+                      permissions=PermissionGate(ALLOW))
     steps: list[str] = []
 
     def on(ev: Event) -> None:

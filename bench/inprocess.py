@@ -20,10 +20,12 @@ import time
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event, TextDelta, TurnFinished, Usage
 from app.core.agent.messages import Message
-from app.core.agent.session import Session, SessionOptions
+from app.core.agent.session import SessionOptions
 from app.core.models.embedded import ensure_embedded
 from app.core.providers.base import ProviderRequest, TextChunk, UsageChunk
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
+from app.core.settings.config import Config
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 
 PROMPT = "Write a long, detailed story about a robot who learns to garden. Use many paragraphs."
@@ -46,7 +48,9 @@ async def bare(provider: LlamaInProcessProvider, max_tokens: int) -> tuple[int, 
 
 
 async def with_ui(provider: LlamaInProcessProvider, max_tokens: int) -> tuple[int, float]:
-    session = Session(provider, options=SessionOptions(max_tokens=max_tokens, temperature=0.0))
+    factory = SessionFactory(Config(), provider,
+                             options=SessionOptions(max_tokens=max_tokens, temperature=0.0),
+                             features=())
     marks: dict[str, float] = {}
     tokens = 0
 
@@ -61,8 +65,8 @@ async def with_ui(provider: LlamaInProcessProvider, max_tokens: int) -> tuple[in
         elif isinstance(ev, TurnFinished):
             marks["done"] = time.perf_counter()
 
-    session.add_listener(listen)
-    app = NanobotApp(session, blink=False)  # the real hardware sampler runs, as for a user
+    app = NanobotApp(factory, blink=False)  # the real hardware sampler runs, as for a user
+    app.session.add_listener(listen)
     async with app.run_test(size=(120, 40)) as pilot:
         app.flow.start_turn(PROMPT)
         await app.workers.wait_for_complete()

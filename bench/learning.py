@@ -40,7 +40,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.learning.hook import learning_of
 from app.core.models.embedded import models_dir
 from app.core.providers.stack import build_stack
 from app.core.settings.config import Config, parse_config
@@ -65,22 +64,23 @@ async def run_one(task: StreamTask, mode: str, provider: Any, config: Config, wo
     os.environ["NANOBOT_HOME"] = str(home)
     ws = workspace(task, work / "fixtures", work / f"ws-{mode}")
     before = snapshot(ws)
-    rt = build_runtime(config=config, provider=provider, workspace=str(ws), persist=False)
-    rt.session.auto_approve = True  # --yes
+    rt = build_runtime(config=config, provider=provider, workspace=str(ws), persist=False,
+                       auto_approve=True)  # --yes
+    session = rt.factory.new().session
     t0, c0 = time.perf_counter(), time.process_time()
-    turn = asyncio.ensure_future(rt.session.run_turn(task.task.prompt))
+    turn = asyncio.ensure_future(session.run_turn(task.task.prompt))
     done, _ = await asyncio.wait({turn}, timeout=limit_s)
     timed_out = not done
     if timed_out:
-        rt.session.cancel("benchmark timeout")
+        session.cancel("benchmark timeout")
     outcome = await turn
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
     answer = "" if timed_out else outcome.text
     g = grade(task.task, answer, before, ws)
-    hook = learning_of(rt.session)
-    assert hook is not None, "the runtime installs learning on every session"
-    trace_id = hook.judge_last(rt.session, g.passed, "check")
+    hook = rt.factory.learning
+    assert hook is not None and hook in session.hooks, "the runtime gives every session learning"
+    trace_id = hook.judge_last(session, g.passed, "check")
     run = hook.learner.stats.run(trace_id) if trace_id else None
     record = hook.learner.traces.find(trace_id) if trace_id else None
     calls = [c.get("name", "") for c in (record.calls if record else [])]
@@ -117,7 +117,7 @@ async def run_stream(tasks: list[StreamTask], args: argparse.Namespace, results:
     warm = args.work / "warmup"
     warm.mkdir(parents=True, exist_ok=True)
     rt = build_runtime(config=config, provider=provider, workspace=str(warm), persist=False)
-    await rt.session.run_turn("Say hi.")  # loads the model; not timed
+    await rt.factory.new().session.run_turn("Say hi.")  # loads the model; not timed
     configs = {m: mode_config(m, args.threads) for m in MODES}
     done = done_keys(results)
     modes = MODES if args.mode == "both" else (args.mode,)

@@ -119,15 +119,15 @@ async def seed(ws: Path) -> None:
             provider.enqueue("Noted.")
         rt = build_runtime(provider=provider, workspace=str(ws), persist=True,
                            config=Config(memory=MemoryConfig(bulletin=False)))
+        session = rt.factory.new().session
         for said, _fact, _q, _a in chunk:
-            await rt.session.run_turn(f"{said} Please remember that.")
-        await close_memory(rt.session)
+            await session.run_turn(f"{said} Please remember that.")
+        await close_memory(rt.memory)
 
 
 async def ask(provider: object, ws: Path, condition: str, question: str,
               answers: tuple[str, ...]) -> Row:
     from app.core.agent.events import Event, ToolCallStarted, Usage
-    from app.core.memory.hook import memory_of
     from app.core.settings.config import AgentConfig, Config, MemoryConfig
     from app.runtime.build import build_runtime
     from app.runtime.memory import close_memory
@@ -137,9 +137,10 @@ async def ask(provider: object, ws: Path, condition: str, question: str,
     config = Config(agent=AgentConfig(max_iterations=4, max_tokens=200), memory=memory)
     rt = build_runtime(provider=provider, workspace=str(ws), persist=True,  # type: ignore[arg-type]
                        config=config)
-    hook = memory_of(rt.session)
+    session = rt.factory.new().session
+    hook = rt.memory
     if hook is not None:
-        hook.set_private(rt.session, True)  # this question leaves nothing for the next one
+        hook.set_private(session, True)  # this question leaves nothing for the next one
     usage: list[int] = []
     recalls = 0
 
@@ -150,11 +151,11 @@ async def ask(provider: object, ws: Path, condition: str, question: str,
         elif isinstance(ev, ToolCallStarted) and ev.name == "recall":
             recalls += 1
 
-    rt.session.add_listener(on)
+    session.add_listener(on)
     t0, c0 = time.perf_counter(), time.process_time()
-    outcome = await rt.session.run_turn(question)
+    outcome = await session.run_turn(question)
     took, cpu = time.perf_counter() - t0, time.process_time() - c0
-    await close_memory(rt.session)
+    await close_memory(rt.memory)
     text = " ".join(outcome.text.split())
     right = any(a in text.lower() for a in answers)
     return Row(question, text, right, usage[0] if usage else 0, sum(usage), recalls, took,

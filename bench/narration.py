@@ -1,4 +1,4 @@
-"""Narration compliance (N8): do models say what they are doing before they call tools?
+"""Narration compliance: do models say what they are doing before they call tools?
 
 Scores session logs: a *tool batch* is one model step that calls tools; it is *narrated* when that
 step also wrote text. Reported per log: batches, narrated share, the longest run of silent batches,

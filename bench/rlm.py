@@ -45,7 +45,7 @@ from app.core.providers.base import (
 )
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.rlm.events import DelegateFinished
-from app.core.rlm.gate import install as install_reader
+from app.core.rlm.gate import make_reader
 from app.core.settings.config import RlmConfig
 from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
 from app.core.tools.files import ReadFile
@@ -201,14 +201,13 @@ class Counting:
 async def run_case(model: LlamaInProcessProvider, case: Case, delegate: bool, workspace: Path,
                    scale: float) -> dict[str, Any]:
     main = Main(model, case)
+    rlm = Counting(model)
+    reader = make_reader(lambda: rlm, RlmConfig(budget_scale=scale)) if delegate else None
     session = Session(main, tools=ToolRegistry([Output(case), ReadFile()]),
                       options=SessionOptions(workspace=workspace, max_iterations=4,
-                                             max_tokens=96))
-    session.auto_approve = True
-    rlm = Counting(model)
+                                             max_tokens=96), auto_approve=True, reader=reader)
     rounds: list[int] = []
     if delegate:
-        install_reader(session, lambda: rlm, RlmConfig(budget_scale=scale))
         session.add_listener(lambda ev: rounds.append(ev.rounds)
                              if isinstance(ev, DelegateFinished) and not ev.error else None)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -31,8 +31,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from app.core.agent.cancel import CancelToken
-from app.core.agent.session import Session, SessionOptions
-from app.core.models.hardware import HardwareSnapshot
+from app.core.models.hardware import fixed_snapshot
 from app.core.providers.base import (
     Capabilities,
     FinishChunk,
@@ -41,6 +40,8 @@ from app.core.providers.base import (
     TextChunk,
     UsageChunk,
 )
+from app.core.settings.config import Config
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from widgets.blocks import Block
 from widgets.conversation import Conversation
@@ -221,9 +222,10 @@ class Firehose:
 
 
 async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = None) -> Result:
-    session = Session(Firehose(tokens, rate), options=SessionOptions())
+    factory = SessionFactory(Config(), Firehose(tokens, rate), features=())
     # Fixed hardware numbers: no sampler thread competing for the CPU being measured.
-    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    app = NanobotApp(factory, blink=False, hardware=fixed_snapshot(cpu_percent=0.0, cores=1),
+                     resumed_events=history_events(history_blocks))
     tracker = Tracker()
     original = Conversation.changed
 
@@ -236,7 +238,6 @@ async def run_ours(tokens: list[str], history_blocks: int, rate: float | None = 
     Conversation.changed = patched  # type: ignore[method-assign]
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await app.ops.rebuild_view(history_events(history_blocks))
             await pilot.pause()
             frames = frame_clock(app)
             cpu0, t0 = time.process_time(), time.perf_counter()
@@ -300,10 +301,10 @@ async def memory_one(n: int) -> tuple[float, float]:
     import psutil
 
     proc = psutil.Process()
-    session = Session(Firehose([]), options=SessionOptions())
-    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0))
+    factory = SessionFactory(Config(), Firehose([]), features=())
+    app = NanobotApp(factory, blink=False, hardware=fixed_snapshot(cpu_percent=0.0, cores=1),
+                     resumed_events=history_events(n))
     async with app.run_test(size=SIZE) as pilot:
-        await app.ops.rebuild_view(history_events(n))
         await pilot.pause()
         gc.collect()
         opened = proc.memory_info().rss / 2**20

@@ -140,15 +140,16 @@ def child_plain(args: argparse.Namespace, out: Path) -> None:
 
 
 def child_ours(args: argparse.Namespace, out: Path) -> None:
-    from app.core.agent.session import Session, SessionOptions
-    from app.core.models.hardware import HardwareSnapshot
+    from app.core.models.hardware import fixed_snapshot
+    from app.core.settings.config import Config
+    from app.runtime.factory import SessionFactory
     from app.tui.app import NanobotApp
     from bench.stream import Firehose, history_events, make_tokens
 
     tokens = make_tokens(args.tokens)
     marks, frames = Marks(), list[float]()
-    session = Session(Firehose(tokens, args.rate), options=SessionOptions())
-    app = NanobotApp(session, blink=False, hardware=HardwareSnapshot(0.0, 1, 0, 1, 0),
+    factory = SessionFactory(Config(), Firehose(tokens, args.rate), features=())
+    app = NanobotApp(factory, blink=False, hardware=fixed_snapshot(cpu_percent=0.0, cores=1),
                      resumed_events=history_events(args.history))
 
     profile = os.environ.get("NANOBOT_BENCH_PROFILE")  # a path: write a pyinstrument profile

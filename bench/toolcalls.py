@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core.agent.events import Event, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.config import HarnessConfig
-from app.core.harness.harness import install
+from app.core.harness.harness import Harness
 from app.core.providers.registry import local_provider
 from app.core.settings.config import SlotConfig
 from app.runtime.build import default_registry
@@ -46,7 +46,8 @@ async def main() -> None:
     t0 = time.perf_counter()
     for case in CASES:
         session = Session(provider, tools=default_registry(),
-                          options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200))
+                          options=SessionOptions(workspace=ws, max_iterations=6, max_tokens=200),
+                          harness=None if args.no_harness else Harness(HarnessConfig(), ws))
         calls: list[ToolCallStarted] = []
 
         def on(ev: Event, calls: list[ToolCallStarted] = calls) -> None:
@@ -54,8 +55,6 @@ async def main() -> None:
                 calls.append(ev)
 
         session.add_listener(on)
-        if not args.no_harness:
-            install(session, HarnessConfig())
         t = time.perf_counter()
         outcome = await session.run_turn(case.prompt)
         dt = time.perf_counter() - t

@@ -11,7 +11,7 @@ import pytest
 # The fault-injecting OpenAI-compatible server's ``fault`` fixture, for every test module.
 pytest_plugins = ["tests.fault_server"]
 
-# Hermetic (B2): whatever keys the developer or CI has set must not change what tests do.
+# Hermetic: whatever keys the developer or CI has set must not change what tests do.
 _KEY_HINTS = ("API_KEY", "_TOKEN", "OPENAI", "ANTHROPIC", "OPENROUTER", "BRAVE")
 
 

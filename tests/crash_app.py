@@ -28,7 +28,7 @@ async def main() -> int:
         ToolCall(f"c{k}", "spawn", {"action": "spawn", "task": f"{k} task"})
         for k in ("alpha", "beta", "gamma")]), ScriptedReply(chunks=list(ENDLESS)))
     rt = build_runtime(provider=provider, persist=True)
-    session = rt.session
+    session = rt.factory.new().session
     assert session.store is not None
     ready = asyncio.Event()
     count = 0

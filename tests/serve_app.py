@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.agent.events import to_record
-from app.core.providers.scripted import ScriptedReply
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.tui.app import NanobotApp
-from tests.tui.harness import FIXED_HW, make_session
+from tests.tui.harness import FIXED_HW, make_factory
 
 REPLY = "Hello from the scripted model, served to a browser."
 SLOW = "This reply waits for Esc Esc"
@@ -31,14 +31,15 @@ def main() -> None:
     events = Path(sys.argv[1])
     workspace = Path(tempfile.mkdtemp(prefix="nanobot-serve-"))
     slow = ScriptedReply(chunks=[SLOW, " and never ends."], gate_at=1, gate=asyncio.Event())
-    session, _ = make_session(workspace, ScriptedReply.text(REPLY), slow)
+    provider = ScriptedProvider([ScriptedReply.text(REPLY), slow], model="qwen2.5-coder-0.5b")
+    app = NanobotApp(make_factory(workspace, provider), hardware=FIXED_HW, blink=False)
 
     def record(ev: object) -> None:
         with events.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(to_record(ev), ensure_ascii=False, default=str) + "\n")  # type: ignore[arg-type]
 
-    session.add_listener(record)
-    NanobotApp(session, hardware=FIXED_HW, blink=False).run()
+    app.session.add_listener(record)
+    app.run()
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@
 While a turn runs, Enter steers it; Tab completes a ``/command``, its argument or an ``@path``
 (the App supplies :attr:`PromptInput.completer`) and otherwise queues for after the turn; ↑ on an
 empty prompt recalls the last pending message; the backtick on an empty prompt opens the inject
-line. A paste with line breaks (CR, LF or CRLF) or over :data:`ATTACH_CHARS` characters is not
-typed in: it is announced as an attachment, with LF line ends.
+line (the keys are the app's to bind: see ``action_queue``, ``action_recall``,
+``action_inject_prompt``, ``action_focus_conversation``). A paste with line breaks (CR, LF or
+CRLF) or over :data:`ATTACH_CHARS` characters is not typed in: it is announced as an attachment,
+with LF line ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
@@ -35,15 +35,9 @@ class PromptInput(Input):
     PromptInput.-busy { border: tall $accent 60%; }
     PromptInput.-busy:focus { border: tall $accent; }
     """
-    # Ids match app/tui/actions.py, so [keymap] remaps these too and F1 lists them.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "queue", "Queue", show=False, id="queue"),
-        Binding("up", "recall", "Recall", show=False, id="recall"),
-        Binding("grave_accent", "inject_prompt", "Inject", show=False, priority=True,
-                id="inject_prompt"),
-        Binding("shift+tab", "focus_conversation", "Conversation", show=False,
-                id="focus_conversation"),
-    ]
+    # No BINDINGS here: the app binds the actions (queue, recall, inject_prompt,
+    # focus_conversation) from its action registry, where their keys are declared once
+    # (app/tui/actions.py, where="prompt").
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:

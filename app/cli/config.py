@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"ok: {where}")
     print(f"  provider: {cfg.agent.provider}; providers configured: "
           f"{', '.join(cfg.providers) or 'none'}")
-    from app.core.providers.provider_registry import ProviderRegistry
+    from app.core.providers.registry import ProviderRegistry
 
     for p in ProviderRegistry(cfg, local_factory=_unused).check():
         print(f"  warning: {p.key}: {p.message}\n    fix: {p.fix}")

@@ -39,24 +39,28 @@ def run_ask(args: argparse.Namespace) -> int:
     import asyncio
 
     from app.core.agent.events import Event, ToolCallStarted
-    from app.core.agent.session import Session, SessionOptions
+    from app.core.agent.session import SessionOptions
     from app.core.context_store.store import VolumeStore
     from app.core.context_store.tools import ctx_tools
     from app.core.providers.registry import ProviderSetupError, build_provider
     from app.core.rlm.volume_reader import VolumeReader
     from app.core.settings.config import ConfigError, load_config
-    from app.core.tools.base import ToolRegistry
+    from app.runtime.factory import SessionFactory
 
     store = VolumeStore()
     try:
         store.get(args.name)
-        selection = build_provider(load_config(), args.ask_model or args.model)
+        config = load_config()
+        selection = build_provider(config, args.ask_model or args.model)
     except (VolumeError, ConfigError, ProviderSetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     planner = VolumeReader(selection.provider, args.name, window=args.window)
-    session = Session(planner, tools=ToolRegistry(ctx_tools(store, always=True)),
-                      options=SessionOptions(max_iterations=24, max_tokens=128))
+    # One retrieval question: the ctx_* tools only, a short answer, nothing saved, no workers.
+    factory = SessionFactory(config, planner, tools=lambda: ctx_tools(store, always=True),
+                             options=SessionOptions(max_iterations=24, max_tokens=128),
+                             features=())
+    session = factory.new().session
 
     def show(ev: Event) -> None:
         if isinstance(ev, ToolCallStarted):

@@ -19,7 +19,7 @@ from app.core.agent.events import Event
 from app.core.models.embedded import EmbeddedModelError
 from app.core.process import kmath
 from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
-from app.core.process.spec import Budget, ProcessSpec, SpecError, new_process_id
+from app.core.process.spec import ProcessBudget, ProcessSpec, SpecError, new_process_id
 from app.core.process.store import ProcessBusy, ProcessStateError
 from app.core.process.task import TaskError, known_tasks, task_variant
 from app.core.process.view import describe_process, fmt_duration, tree_order
@@ -399,7 +399,7 @@ def run_cmd(args: argparse.Namespace) -> int:
         if isinstance(chosen, int):
             return chosen
         k, cap, used = chosen
-        budget = Budget(args.max_steps, args.max_tokens, args.max_wall)
+        budget = ProcessBudget(args.max_steps, args.max_tokens, args.max_wall)
         spec = ProcessSpec(
             id=args.process_id or new_process_id(task.name), task=task.name,
             params=dict(task.params), k=k, sampler=conf, tau=args.tau, token_cap=cap,
@@ -441,9 +441,9 @@ def resume_cmd(args: argparse.Namespace) -> int:
         spec = store.load_spec()
         b = spec.budget
         if any(v is not None for v in (args.max_steps, args.max_tokens, args.max_wall)):
-            b = Budget(args.max_steps if args.max_steps is not None else b.max_steps,
-                       args.max_tokens if args.max_tokens is not None else b.max_tokens,
-                       args.max_wall if args.max_wall is not None else b.max_wall_s)
+            b = ProcessBudget(args.max_steps if args.max_steps is not None else b.max_steps,
+                              args.max_tokens if args.max_tokens is not None else b.max_tokens,
+                              args.max_wall if args.max_wall is not None else b.max_wall_s)
             spec = replace(spec, budget=b)
             spec.check()
             store.save_spec(spec)

@@ -24,13 +24,11 @@ from app.core.agent.events import (
     TurnFailed,
     to_record,
 )
-from app.core.mcp.manager import close_mcp
 from app.core.models.embedded import EmbeddedModelError
 from app.core.providers.registry import ProviderSetupError
 from app.core.settings.config import ConfigError
 from app.core.swarm.branch import running_branches
 from app.core.swarm.events import BranchFinished
-from app.core.swarm.swarm import swarm_of
 from app.runtime.memory import close_memory
 
 # After a turn that started branches, a headless run waits for them and asks once more, so the
@@ -138,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         resume = resume_target(getattr(args, "resume", None), getattr(args, "continue_", False))
         rt = build_runtime(model=args.run_model or args.model, workspace=args.workspace,
-                           persist=not args.no_save, resume_path=resume)
+                           persist=not args.no_save, auto_approve=bool(args.yes))
+        opened = rt.factory.resume(resume) if resume is not None else rt.factory.new()
     except (LookupError, OSError) as exc:  # no such session, or it is open elsewhere
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -148,17 +147,18 @@ def run(args: argparse.Namespace) -> int:
     except (ProviderSetupError, EmbeddedModelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    session = opened.session
     quiet = bool(getattr(args, "quiet", False))
-    for note in () if quiet else rt.notices:
+    damage = opened.damage_note(resume.name) if resume is not None else ""
+    for note in () if quiet else [*rt.notices, *opened.notices, *filter(None, [damage])]:
         print(f"[notice] {note}", file=sys.stderr)
-    rt.session.auto_approve = bool(args.yes)
     if args.private and rt.memory is not None:
-        note = rt.memory.set_private(rt.session, True)
+        note = rt.memory.set_private(session, True)
         if not quiet:
             print(f"[notice] {note}", file=sys.stderr)
     printer = _Printer(args.json, quiet)
-    rt.session.add_listener(printer)
-    swarm = swarm_of(rt.session)
+    session.add_listener(printer)
+    swarm = session.swarm
     stopped_by: list[int] = []
 
     def cancel_branches() -> None:
@@ -166,14 +166,14 @@ def run(args: argparse.Namespace) -> int:
             swarm.cancel(w.id, "cancelled by user")  # type: ignore[union-attr]
 
     def interrupt() -> None:
-        rt.session.cancel()
+        session.cancel()
         cancel_branches()
 
     def stop(sig: int) -> None:
         # SIGTERM and SIGHUP (the terminal closed) do what Ctrl+C does: cancel the turn, which
         # kills its exec trees; MCP and managed servers stop below, on the way out.
         stopped_by.append(sig)
-        rt.session.cancel(f"stopped by {signal.Signals(sig).name}")
+        session.cancel(f"stopped by {signal.Signals(sig).name}")
         cancel_branches()
         children.kill_all(("exec",))
 
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, stop, sig)
         try:
-            outcome = await rt.session.run_turn(prompt)
+            outcome = await session.run_turn(prompt)
             branches = running_branches(swarm) if swarm is not None else []
             if outcome.status == "finished" and branches and swarm is not None:
                 if not quiet:
@@ -192,25 +192,26 @@ def run(args: argparse.Namespace) -> int:
                 if any(w.state != "cancelled" or w.result for w in branches):
                     if printer.wrote_text and not args.json:
                         sys.stdout.write("\n")
-                    outcome = await rt.session.run_turn(FOLLOW_UP)
+                    outcome = await session.run_turn(FOLLOW_UP)
         finally:
             for sig in (signal.SIGINT, *STOP_SIGNALS):
                 loop.remove_signal_handler(sig)
             if swarm is not None:
                 await swarm.aclose()
-            await close_memory(rt.session)
-            await close_mcp(rt.session)  # MCP servers and their process groups
-            await rt.session.provider.aclose()
+            await close_memory(rt.memory)
+            if rt.factory.project is not None:  # MCP servers and their process groups
+                await rt.factory.project.aclose()
+            await session.provider.aclose()
             if rt.stack is not None:  # managed servers, if any slot runs on one
                 await rt.stack.manager.shutdown()
-            if rt.session.store:
-                rt.session.store.close()
+            if session.store:
+                session.store.close()
         if printer.wrote_text and not args.json:
             sys.stdout.write("\n")
         if stopped_by:
             return 128 + stopped_by[0]
         code = {"finished": 0, "cancelled": 130}.get(outcome.status, 1)
         # The answer stands, but a session that could not be saved is not a success.
-        return 1 if code == 0 and rt.session.store_error else code
+        return 1 if code == 0 and session.store_error else code
 
     return asyncio.run(go())

@@ -15,29 +15,25 @@ REPLAY_DELAY = 0.03  # seconds per recorded chunk: reads like a live stream
 
 
 def boot(args: argparse.Namespace) -> Booted:
-    """Build the session (in the app's boot thread, after its first frame)."""
+    """Build the session factory (in the app's boot thread, after its first frame)."""
     from app.core.models.embedded import EmbeddedModelError
     from app.core.providers.registry import ProviderSetupError
     from app.core.settings.config import ConfigError
-    from app.core.store.session_store import read_session
     from app.runtime.build import build_runtime
     from app.runtime.sessions import resume_target
     from app.tui.boot import Booted, BootError
 
     try:
         resume = resume_target(args.resume, args.continue_)
-        rt = build_runtime(model=args.model, workspace=args.workspace, resume_path=resume)
-    except (LookupError, OSError) as exc:  # OSError: the session is open elsewhere, unreadable
+        rt = build_runtime(model=args.model, workspace=args.workspace)
+    except LookupError as exc:  # no such session, or an ambiguous id
         raise BootError(f"error: {exc}") from exc
     except ConfigError as exc:
         raise BootError(f"config error: {exc}") from exc
     except (ProviderSetupError, EmbeddedModelError) as exc:
         raise BootError(f"error: {exc}") from exc
-    events = read_session(resume).events if resume is not None else None
-    if getattr(args, "private_app", False) and rt.memory is not None:
-        rt.notices.append(rt.memory.set_private(rt.session, True))
-    return Booted(rt.session, config=rt.config, stack=rt.stack, notices=rt.notices,
-                  resumed_events=events)
+    return Booted(rt.factory, stack=rt.stack, notices=rt.notices, resume=resume,
+                  private=bool(getattr(args, "private_app", False)))
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -59,9 +55,9 @@ def run_tui(args: argparse.Namespace) -> int:
 
 
 def run_replay(path: Path, args: argparse.Namespace) -> int:
-    from app.core.agent.session import Session, SessionOptions
     from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
     from app.core.settings.config import ConfigError, load_config
+    from app.runtime.factory import SessionFactory
 
     if not path.is_file():
         print(f"error: no such replay file: {path}", file=sys.stderr)
@@ -77,11 +73,12 @@ def run_replay(path: Path, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     provider = ReplayProvider(script, delay=REPLAY_DELAY)
-    session = Session(provider, tools=ReplayTools(script), options=SessionOptions())
+    # Recorded tool results stand in for the tools (so no spawn, no compaction); nothing is saved.
+    factory = SessionFactory(config, provider, tools=lambda: ReplayTools(script), features=())
     notices = [f"Replaying {path.name}: {len(script.turns)} recorded turn(s); nothing is saved."]
     if script.skipped:
         notices.append(f"{script.skipped} unreadable line(s) in {path.name} were skipped")
     from app.tui.app import NanobotApp
 
-    NanobotApp(session, config=config, notices=notices, replay=provider).run()
+    NanobotApp(factory, notices=notices, replay=provider).run()
     return 0

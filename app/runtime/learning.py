@@ -1,9 +1,9 @@
 """The learner for this process and its installer (traces, recipes, budgets).
 
-The learner lives as long as the runtime (its files are shared by every Nanobot process);
-:func:`install` binds it to one session. A session factory calls :func:`install` once per main
-session; workers' sessions are not traced on their own (their parent's turn records their depth
-and fan-out).
+The learner lives as long as the runtime (its files are shared by every Nanobot process); one
+:class:`LearningHook` on it serves every main session of a session factory (it keeps what it
+tracks per session, so ``/new`` and resume go on learning); workers' sessions are not traced on
+their own (their parent's turn records their depth and fan-out).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from app.core.agent.session import Session
-from app.core.learning.hook import LearningHook, install_learning
+from app.core.learning.hook import LearningHook
 from app.core.learning.learner import Learner
 from app.core.settings.config import Config, ConfigError, LearningConfig, load_config
 from app.core.settings.paths import get_paths
@@ -29,12 +28,13 @@ def make_learner(config: LearningConfig | None = None) -> Learner:
                    skills_dir=paths.config_dir / SKILLS_DIR)
 
 
-def install(session: Session, config: Config, learner: Learner | None = None,
-            notices: list[str] | None = None) -> LearningHook | None:
-    """Bind the learner to ``session``. Learning is a side job: if its files cannot be opened
-    (a full disk, a read-only home), the session runs without it and ``notices`` says why."""
+def learning_hook(config: Config, learner: Learner | None = None,
+                  notices: list[str] | None = None) -> LearningHook | None:
+    """The hook a session factory gives its main sessions (``SessionFactory.learning``).
+    Learning is a side job: if its files cannot be opened (a full disk, a read-only home), the
+    sessions run without it (None) and ``notices`` says why."""
     try:
-        return install_learning(session, learner or make_learner(config.learning))
+        return LearningHook(learner or make_learner(config.learning))
     except (OSError, sqlite3.Error) as exc:
         log.warning("learning is off for this session: %s", exc)
         if notices is not None:

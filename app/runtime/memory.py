@@ -1,10 +1,11 @@
 """Long-term memory and the memory briefing, wired into sessions.
 
 :func:`open_memory` makes the app-wide parts once (the database, the briefing and its schedule,
-the memory model); :func:`install_memory` binds them to one session: the ``remember`` and
-``recall`` tools, the hook (auto-recall, turns indexed, turn boundaries for the schedule) and the
-briefing as a system prompt section. A session factory calls :func:`install_memory` for each
-session it makes; the TUI starts the schedule once the app runs (:func:`start_memory`).
+the memory model) and belongs to the session factory (``factory.memory``); :func:`install_memory`
+is the factory's installer that gives them to each main session it makes (the first, ``/new``, a
+resumed one): the ``remember`` and ``recall`` tools, the hook (auto-recall, turns indexed, turn
+boundaries for the schedule) and the briefing as a system prompt section. The TUI starts the
+schedule once the app runs (:func:`start_memory`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.core.agent.session import Session
 from app.core.memory.bulletin import Bulletin, BulletinSchedule
 from app.core.memory.db import MemoryDbError
-from app.core.memory.hook import MemoryHook, memory_of
+from app.core.memory.hook import MemoryHook
 from app.core.memory.model import MemoryModel
 from app.core.memory.semantic import embedder
 from app.core.memory.service import Memory
@@ -25,6 +26,9 @@ from app.core.memory.tools import RecallTool, RememberTool
 from app.core.providers.base import Provider
 from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
+
+if TYPE_CHECKING:
+    from app.runtime.factory import SessionBuild
 
 log = logging.getLogger(__name__)
 
@@ -85,28 +89,28 @@ def open_memory(config: Config, workspace: Path, *, model: MemoryModel | None,
     return hook
 
 
-def install_memory(session: Session, hook: MemoryHook | None) -> None:
-    """The memory tools, the hook and the briefing section on ``session`` (no-op for None)."""
-    if hook is None:
+def install_memory(build: SessionBuild) -> None:
+    """The factory's memory on a main session: the ``remember`` and ``recall`` tools, the hook
+    (it binds to the session it is attached to) and the briefing as a system prompt section.
+    Workers get none of it (a branch may use its parent's ``remember``)."""
+    hook = build.factory.memory
+    if hook is None or build.worker is not None:
         return
-    hook.bind(session)
-    session.tools.register(RememberTool(hook))
-    session.tools.register(RecallTool(hook))
-    if hook not in session.hooks:
-        session.hooks.append(hook)
-    if hook.bulletin is not None and hook.bulletin.section not in session.options.prompt_sections:
-        session.options.prompt_sections.append(hook.bulletin.section)
+    build.tools.register(RememberTool(hook))
+    build.tools.register(RecallTool(hook))
+    build.hooks.append(hook)
+    if hook.bulletin is not None and hook.bulletin.section not in build.options.prompt_sections:
+        build.options.prompt_sections.append(hook.bulletin.section)
 
 
-def start_memory(session: Session) -> None:
+def start_memory(hook: MemoryHook | None) -> None:
     """Start the briefing's schedule (call with the event loop running: the TUI on mount)."""
-    hook = memory_of(session)
     if hook is not None and hook.schedule is not None:
         hook.schedule.start()
 
 
-async def close_memory(session: Session) -> None:
-    hook = memory_of(session)
+async def close_memory(hook: MemoryHook | None) -> None:
+    """Stop the briefing's schedule and close the database (the app's or the run's end)."""
     if hook is None:
         return
     if hook.schedule is not None:

@@ -1,75 +1,18 @@
-"""Start a fresh session or resume a saved one next to the current one (same model and tools).
+"""Saved sessions: where they live and which one a key (``--resume ID``, ``--continue``) names.
 
-No Textual here: the App calls these and rebuilds its view from what they return.
+Sessions themselves are made by :class:`app.runtime.factory.SessionFactory` (``new``, ``resume``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.agent.events import Event
-from app.core.agent.session import Session
-from app.core.harness.harness import install as install_harness
-from app.core.policy.permissions import PermissionGate
 from app.core.settings.paths import get_paths
-from app.core.store.session_store import (
-    SessionInfo,
-    SessionStore,
-    history_from_events,
-    list_sessions,
-    read_session,
-)
-
-
-@dataclass
-class Opened:
-    session: Session
-    events: list[Event]
-    skipped: int = 0
-    skipped_lines: tuple[int, ...] = ()
-
-    def damage_note(self, name: str) -> str:
-        if not self.skipped:
-            return ""
-        lines = ", ".join(map(str, self.skipped_lines[:5]))
-        more = "…" if len(self.skipped_lines) > 5 else ""
-        return (f"{self.skipped} damaged line(s) in {name} could not be read and were skipped "
-                f"(line {lines}{more}); everything else is shown. The file was not changed.")
+from app.core.store.session_store import SessionInfo, list_sessions
 
 
 def sessions_dir() -> Path:
     return get_paths().sessions_dir
-
-
-def open_like(current: Session, path: Path | None = None) -> Opened:
-    """A new session (``path`` None) or the one saved at ``path``, reusing provider and tools."""
-    persist = current.store is not None
-    if path is None:
-        store = SessionStore.create(sessions_dir()) if persist else None
-        return Opened(_carry(current, Session(current.provider, tools=current.tools,
-                                              options=current.options, store=store)), [])
-    read = read_session(path)
-    session = Session(current.provider, tools=current.tools, options=current.options,
-                      store=SessionStore(path), history=history_from_events(read.events))
-    return Opened(_carry(current, session), read.events, read.skipped, tuple(read.skipped_lines))
-
-
-def _carry(current: Session, new: Session) -> Session:
-    """What belongs to the app rather than to one conversation goes on: hooks that say so (the
-    MCP servers), the permission policy (not what "allow for this session" allowed) and the
-    approver that asks the user."""
-    new.hooks.extend(h for h in current.hooks if getattr(h, "carry_over", False))
-    new.permissions = PermissionGate(current.permissions.config)
-    new.approver = current.approver
-    _carry_harness(current, new)
-    return new
-
-
-def _carry_harness(current: Session, new: Session) -> None:
-    """The new session runs with the same harness settings (a fresh one: reads are per session)."""
-    if current.harness is not None:
-        install_harness(new, current.harness.config)
 
 
 def find_session(key: str, directory: Path | None = None) -> SessionInfo | None:

@@ -1,51 +1,50 @@
 """The Textual app: composes the main screen, binds keys from the registry, routes events.
 
 Everything else lives next door: prompt handling in :mod:`app.tui.prompt_flow`, session/model/theme
-switching in :mod:`app.tui.session_ops`, events → conversation blocks in :mod:`app.tui.transcript`,
-keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`, palette in :mod:`app.tui.commands`.
+switching in :mod:`app.tui.session_ops`, events → conversation blocks in
+:mod:`app.tui.transcript`, keys in :mod:`app.tui.actions`, slash commands in :mod:`app.tui.slash`,
+palette in :mod:`app.tui.commands`. Those helpers see the App only through the ports in
+:mod:`app.tui.ports`, which it implements. Sessions come from one
+:class:`~app.runtime.factory.SessionFactory`: the first one, ``/new`` and resumed ones.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import BindingsMap, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer
 
 from app.core.agent.events import (
     ErrorReported,
+    Event,
     Injected,
     Notice,
     ReasoningDelta,
     TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnCancelled,
-    TurnFailed,
-    TurnFinished,
     TurnStarted,
     Usage,
 )
-from app.core.context.tokens import estimate_tokens, tokens_for_chars
 from app.core.store.pending import PendingStore
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui import signals as tui_signals
-from app.tui.boot import Boot, Booting, preload_main_model, run_boot
-from app.tui.bridge import FLUSH_SECONDS, CoreEvent, HardwareSampled, SessionBridge
+from app.tui.boot import Boot, Booting, open_session, preload_main_model, run_boot
+from app.tui.bridge import FLUSH_SECONDS, CoreEvent, SessionBridge, feed_hardware
 from app.tui.conversation_actions import ConversationActions
+from app.tui.palette import PALETTE
 from app.tui.prompt_flow import PromptFlow
 from app.tui.screens import get_screen
 from app.tui.session_ops import SessionOps
+from app.tui.side_panels import SidePanels
 from app.tui.transcript import TranscriptFold, blocks_from_events
+from app.tui.turn_state import IDLE, WAITING, TurnState, state_after
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -60,89 +59,77 @@ from widgets.worker_transcript import WorkerTranscript
 
 if TYPE_CHECKING:  # loaded after the first frame (app/tui/boot.py), or by whoever passes them
     from app.core.agent.session import Session
-    from app.core.context.compaction import CompactionEvent
     from app.core.models.hardware import HardwareSampler, HardwareSnapshot
+    from app.core.policy.permissions import ApprovalRequest, Decision
     from app.core.providers.replay import ReplayProvider
+    from app.core.providers.stack import Stack
     from app.core.settings.config import Config
-    from app.core.swarm.events import SwarmUpdated
-
-
-def manager_last_tier(session: Session) -> str:
-    from app.core.context.compaction import manager_of
-
-    manager = manager_of(session)
-    return manager.last_tier if manager is not None else ""
-
-
-def _lazy(module: str, name: str) -> Callable[[], Any]:
-    """A palette provider imported when the palette first opens, not before the first frame."""
-    def load() -> Any:
-        return getattr(importlib.import_module(module), name)
-
-    load.__qualname__ = f"lazy {name}"
-    return load
-
-
-# Only ours: a theme picked from Textual's list would not persist.
-PALETTE: set[Any] = {
-    *(_lazy("app.tui.commands", n) for n in (
-        "ActionsProvider", "SlashProvider", "ModelsProvider", "SessionsProvider",
-        "ThemesProvider")),
-    _lazy("app.tui.commands_models", "ModelCommandsProvider")}
+    from app.runtime.factory import Opened, SessionFactory
 
 
 DOUBLE_PRESS_SECONDS = 2.0
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
-MIN_SIZE = (80, 24)  # below this the side column hides
 STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 
-SamplerFactory = Callable[[Callable[["HardwareSnapshot"], None]], "HardwareSampler"]
+
+class Prompt(PromptInput):
+    """The prompt, with its keys from the action registry (ids, so ``[keymap]`` remaps them)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("prompt"))
 
 
-class NanobotApp(ConversationActions, App[None]):
+class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=False):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS: ClassVar[set[Any]] = PALETTE
+    # Every action is registered at import of a module imported above (panes registers the
+    # features' keys), so the class's bindings are the registry's, and only those (Textual's
+    # own App keys are not inherited: the registry declares quit, the palette and the rest).
     BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("app"))
 
     thinking: reactive[bool] = reactive(False, init=False)
+    busy: reactive[bool] = reactive(False, init=False)  # a turn runs (or is about to)
+    turn_state: reactive[TurnState] = reactive(IDLE, init=False)
 
-    session: Session  # set by attach(): at once when given, after the first frame when booting
+    session: Session  # set by attach(): at once when given a factory, after the first frame
     bridge: SessionBridge
+    factory: SessionFactory  # asks the user through the permission modal
 
-    def __init__(self, session: Session | None = None, *, config: Config | None = None,
-                 notices: list[str] | None = None, hardware: HardwareSnapshot | None = None,
-                 sampler: SamplerFactory | None = None, replay: ReplayProvider | None = None,
+    def __init__(self, factory: SessionFactory | None = None, *, resume: Path | None = None,
+                 config: Config | None = None, notices: list[str] | None = None,
+                 hardware: HardwareSnapshot | None = None, replay: ReplayProvider | None = None,
                  blink: bool = True, flush_seconds: float = FLUSH_SECONDS,
-                 resumed_events: list[Any] | None = None, stack: Any | None = None,
-                 boot: Boot | None = None) -> None:
+                 stack: Stack | None = None, boot: Boot | None = None,
+                 resumed_events: list[Event] | None = None) -> None:
+        """``factory`` makes the first session at once (``resume``: the saved one, and an
+        OSError when it cannot be read); without one, ``boot`` builds it after the first frame.
+        ``config`` (booting only) styles the app until the factory's arrives.
+        ``resumed_events``: a history to show without a file behind it (benchmarks, tests)."""
         super().__init__()
-        self.stack = stack  # app.core.providers.stack.Stack: slots, registry, router
-        # Actions registered after this class was created (other panes) still get bound.
-        self._bindings = BindingsMap(actions.bindings("app"))
+        self.stack = stack  # slots, registry, router
         if config is None:
-            from app.core.settings.config import Config
+            if factory is not None:
+                config = factory.config
+            else:
+                from app.core.settings.config import Config
 
-            config = Config()
+                config = Config()
         self.config = config
         self.keymap = dict(self.config.keymap)
         self._flush_seconds = flush_seconds
         self._startup_notices = list(notices or [])
         self._fixed_hardware = hardware
-        self._sampler_factory = sampler
+        self._sampler: HardwareSampler | None = None
         self.replay = replay
         self._blink = blink
         self._resumed_events = resumed_events
         # Until the session is attached: messages typed are kept here, in memory.
         self.pending = PendingStore(None)
         self.attachments: list[str] = []
-        self.busy = False
         self.side_mode = "auto"
-        self.turn_state = "idle"
-        self.turn_detail = ""
         self._esc_at = 0.0
         self._ctrl_c_at = 0.0
         self._key_time = 0.0  # Textual's clock (monotonic) at the key event being handled
@@ -155,36 +142,42 @@ class NanobotApp(ConversationActions, App[None]):
         self.ops = SessionOps(self)
         for theme in THEMES:
             self.register_theme(theme)
-        self.theme = self.ops.initial_theme()
-        self.booting = Booting(boot) if session is None else None
-        if session is not None:
-            self.attach(session)
+        self.theme, theme_note = self.ops.initial_theme()
+        self._startup_notices += [theme_note] if theme_note else []
+        self.booting = Booting(boot) if factory is None else None
+        if factory is not None:
+            factory = self.asking(factory)
+            self.attach(factory, open_session(factory, resume), resume=resume)
 
     @property
     def attached(self) -> bool:
         return self.booting is None or self.booting.done
 
-    def attach(self, session: Session, *, config: Config | None = None,
-               stack: Any | None = None, notices: list[str] | None = None,
-               resumed_events: list[Any] | None = None) -> None:
-        """Connect the app to its session: given to the constructor, or built by the boot
-        worker after the first frame (with the config, slot stack and events it read)."""
-        if config is not None:
-            self.config = config
+    def asking(self, factory: SessionFactory) -> SessionFactory:
+        """``factory``, with every session it makes (the first, /new, resumed ones, their
+        workers) asking the user through the permission modal when a tool's policy is "ask"."""
+        return factory.asking(self.ask_permission)
+
+    async def ask_permission(self, request: ApprovalRequest) -> Decision:
+        from app.tui.screens.permission import ask_permission
+
+        return await ask_permission(self, request)
+
+    def attach(self, factory: SessionFactory, opened: Opened, *, resume: Path | None = None,
+               stack: Stack | None = None, notices: list[str] | None = None) -> None:
+        """Connect the app to its first session: opened by the constructor, or by the boot
+        worker after the first frame (with the slot stack and notices it gathered)."""
+        self.factory = factory
+        self.config = factory.config
         if stack is not None:
             self.stack = stack
-        if resumed_events is not None:
-            self._resumed_events = resumed_events
-        self._startup_notices += notices or []
-        self.session = session
+        self._startup_notices += [*(notices or []), *opened.notices]
+        if resume is not None:
+            note = opened.damage_note(resume.name)
+            self._startup_notices += [note] if note else []
+            self._resumed_events = opened.events
+        session = self.session = opened.session
         self.bridge = SessionBridge(self, session, flush_seconds=self._flush_seconds)
-
-        def approver(request: Any) -> Any:  # tool calls whose policy is "ask": the modal
-            from app.tui.screens.permission import ask_permission
-
-            return ask_permission(self, request)
-
-        session.approver = approver
         early = [item.text for item in self.pending]  # typed while the app was starting
         self.pending = PendingStore.for_session(session.store.path if session.store else None)
         self.pending.convert("steer", "queue")  # left by a crash: no turn runs, so they wait
@@ -214,7 +207,7 @@ class NanobotApp(ConversationActions, App[None]):
         self.main_row = Horizontal(self.conversation, self.side, id="main")
         self.flash = Flash(id="flash")
         self.strip = PendingStrip(id="pending")
-        self.prompt = PromptInput(id="prompt")
+        self.prompt: PromptInput = Prompt(id="prompt")
         self.status_bar = StatusBar(id="status")
 
     def compose(self) -> ComposeResult:
@@ -249,7 +242,7 @@ class NanobotApp(ConversationActions, App[None]):
     def _session_ready(self, early: list[str] | None = None) -> None:
         """Everything that needs the session, once it is attached."""
         self._ctx_used = self._estimate_history()
-        self._update_model_panel()
+        self.model_changed()
         if self._resumed_events is not None:
             self.fold.reset()
             self.conversation.set_blocks(blocks_from_events(self._resumed_events))
@@ -267,8 +260,10 @@ class NanobotApp(ConversationActions, App[None]):
                      "Enter on an empty prompt sends the next, ↑ edits the last")
         if self._fixed_hardware is not None:
             self.hardware_panel.show_snapshot(self._fixed_hardware)
-        else:
-            self.bridge.start_hardware(self._sampler_factory)
+        else:  # the side panel shows CPU, RAM and this process: no GPU polling for it
+            from app.core.models.hardware import HardwareSampler
+
+            self._sampler = feed_hardware(self, HardwareSampler(interval=2.0, gpus=False))
         if self.replay is not None:
             self.run_worker(self.flow.replay_all(self.replay), group="turn", exit_on_error=False)
         if self.stack is not None:
@@ -283,29 +278,18 @@ class NanobotApp(ConversationActions, App[None]):
         announce_processes(self)  # processes started from the CLI
         from app.runtime.memory import start_memory
 
-        start_memory(self.session)  # the memory briefing's schedule
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._apply_size(event.size.width, event.size.height)
-
-    def _apply_size(self, width: int, height: int) -> None:
-        main = self.main_row
-        narrow = width < MIN_SIZE[0] or height < MIN_SIZE[1]
-        if narrow != main.has_class("-narrow") and self.side_mode != "auto":
-            # F2 chose for the size the terminal had; a new size is the automatic rule's again.
-            self.side_mode = "auto"
-            main.remove_class("-side-on", "-side-off")
-        main.set_class(narrow, "-narrow")
+        start_memory(self.factory.memory)  # the memory briefing's schedule
 
     async def on_unmount(self) -> None:
+        if self._sampler is not None:
+            self._sampler.stop()
         if self.attached:
-            from app.core.mcp.manager import close_mcp
-
             self.bridge.close()
-            await close_mcp(self.session)  # MCP servers and their process groups
+            if self.factory.project is not None:  # MCP servers and their process groups
+                await self.factory.project.aclose()
             from app.runtime.memory import close_memory
 
-            await close_memory(self.session)
+            await close_memory(self.factory.memory)
             if self.session.store is not None:
                 self.session.store.close()  # releases the session file's lock
 
@@ -314,57 +298,46 @@ class NanobotApp(ConversationActions, App[None]):
     async def on_core_event(self, message: CoreEvent) -> None:
         ev = message.event
         self.fold.apply(ev)
+        state = state_after(ev)
         if isinstance(ev, TextDelta | ReasoningDelta):
             self._ctx_streamed += len(ev.text)
-            state = "thinking" if isinstance(ev, ReasoningDelta) else "streaming"
             # The meter's estimate grows with every batch: redraw it twice a second, not ten
             # times (the side panels cost more per frame than the new text).
-            now = time.monotonic()
-            if state != self.turn_state or now - self._status_at >= STATUS_EVERY:
-                self._set_state(state)
+            if state is not None and state != self.turn_state:
+                self.turn_state = state  # its watcher redraws the status
+            elif time.monotonic() - self._status_at >= STATUS_EVERY:
                 self.refresh_status()
             return
+        if state is not None:
+            self.turn_state = state
+            if state == IDLE and self.screen_stack:  # (none left when the app is closing)
+                self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
         if isinstance(ev, Usage):
             self._ctx_used, self._ctx_streamed = ev.context_used, 0
         elif isinstance(ev, TurnStarted):
             self._ctx_streamed += len(ev.text)
-            self._set_state("waiting", "for the model")
-        elif isinstance(ev, ToolCallStarted):
-            self._set_state("tool", ev.label or ev.name)
-        elif isinstance(ev, ToolCallFinished):
-            self._set_state("waiting", "for the model")
         elif isinstance(ev, Injected):
             self.flow.steer_delivered(ev.text)
-        elif isinstance(ev, Notice | ErrorReported) and self.turn_state == "waiting":
-            # Retries, fallbacks, routing: what the wait is about, on the status line too.
-            text = ev.text if isinstance(ev, Notice) else ev.message
-            self._set_state("waiting", text if len(text) <= 60 else text[:59] + "…")
-        elif isinstance(ev, TurnFinished | TurnCancelled | TurnFailed):
-            self._set_state("idle")
-            self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
-        else:
+        elif isinstance(ev, Notice | ErrorReported):
+            if self.turn_state.state == "waiting":
+                # Retries, fallbacks, routing: what the wait is about, on the status line too.
+                text = ev.text if isinstance(ev, Notice) else ev.message
+                self.turn_state = TurnState("waiting", text if len(text) <= 60
+                                            else text[:59] + "…")
+        elif state is None:
             from app.core.context.compaction import CompactionEvent, ContextMeasured
             from app.core.swarm.events import SwarmUpdated
 
             if isinstance(ev, SwarmUpdated):
                 await self._show_swarm(ev)
             elif isinstance(ev, CompactionEvent):
-                self.meter.last_tier = manager_last_tier(self.session) or ev.tier
+                manager = self.session.compaction
+                self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
                 self._compaction_notice(ev)
             elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
                 self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
                 self.meter.stored = ev.stored_tokens
         self.refresh_status()
-
-    async def _show_swarm(self, ev: SwarmUpdated) -> None:
-        self.swarm_tree.show(ev.snapshot)
-        self.swarm.display = not ev.snapshot.rows  # the tree replaces the empty state
-        if isinstance(self.screen, WorkerTranscript):
-            await self.screen.show(self.bridge.worker_transcript(self.screen.worker_id))
-
-    def on_swarm_tree_cancel_requested(self, message: SwarmTree.CancelRequested) -> None:
-        stopped = self.bridge.cancel_worker(message.worker_id)
-        self.say(f"cancelling {', '.join(stopped) or message.worker_id}", "warning")
 
     def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
         row = next((r for r in self.swarm_tree.snapshot.rows if r.id == message.worker_id), None)
@@ -390,22 +363,26 @@ class NanobotApp(ConversationActions, App[None]):
             self.bridge.flush()
         for _ in range(1000):  # bounded: the queue also carries the app's own housekeeping
             await asyncio.sleep(0)  # a yield, so the app's loop handles the CoreEvents
-            if self._message_queue.empty():
+            if self.message_queue_size == 0:
                 break
 
-    def on_hardware_sampled(self, message: HardwareSampled) -> None:
-        self.hardware_panel.show_snapshot(message.snapshot)
-
-    def _set_state(self, state: str, detail: str = "") -> None:
-        self.turn_state, self.turn_detail = state, detail
-
     # --- status, meter, side panels ----------------------------------------------------------
+
+    def watch_busy(self, busy: bool) -> None:
+        self.prompt.set_busy(busy)
+        # The status bar says what happens from the frame Enter is drawn in, before the core's
+        # first event arrives.
+        self.turn_state = WAITING if busy else IDLE
+        self.refresh_bindings()
+        self.refresh_status()
+
+    def watch_turn_state(self) -> None:
+        self.refresh_status()
 
     def _estimate_history(self) -> int:
         """Before the first request: what the next one will send is at most the window (the
         compaction tiers see to that); the rest of a long session is shown as stored."""
-        text = self.session.system_prompt() + "".join(m.content for m in self.session.history)
-        stored = self.session.context_used or estimate_tokens(text)
+        stored = self.session.context_estimate()
         self.meter.stored = stored
         return min(stored, self.session.context_limit)
 
@@ -413,9 +390,10 @@ class NanobotApp(ConversationActions, App[None]):
         """(counted, estimated): the last real count, and text not counted yet."""
         if not self.attached:
             return 0, 0
-        pending = sum(estimate_tokens(i.text) for i in self.pending)
-        pending += sum(estimate_tokens(a) for a in self.attachments)
-        return self._ctx_used, tokens_for_chars(self._ctx_streamed) + pending
+        tokens = self.session.tokens
+        pending = sum(tokens.tokens(i.text) for i in self.pending)
+        pending += sum(tokens.tokens(a) for a in self.attachments)
+        return self._ctx_used, tokens.for_chars(self._ctx_streamed) + pending
 
     def refresh_status(self) -> None:
         self._status_at = time.monotonic()
@@ -423,8 +401,6 @@ class NanobotApp(ConversationActions, App[None]):
             self.status_bar.set(state="starting", detail="loading the model and tools",
                                 model="…", thinking="…", context="", session="")
             return
-        from app.core.context.compaction import manager_of
-
         meter = self.meter
         used, estimated = self.context_estimate()
         meter.set_usage(used, self.session.context_limit, estimated)
@@ -435,45 +411,44 @@ class NanobotApp(ConversationActions, App[None]):
                 think += " · model can't"
         else:
             think = "off"
-        manager = manager_of(self.session)
+        manager = self.session.compaction
         self.status_bar.set(
-            state=self.turn_state if self.busy or self.turn_state != "idle" else "idle",
-            detail=self.turn_detail, model=self.session.provider.model, thinking=think,
+            state=self.turn_state.state, detail=self.turn_state.detail,
+            model=self.session.provider.model, thinking=think,
             context=f"{meter.percent:.0f}%", session=self.session.session_id,
             background="summarising" if manager is not None and manager.task else "")
 
-    def _compaction_notice(self, ev: CompactionEvent) -> None:
-        """A background summary's outcome, in the conversation: nobody waits for it, but the
-        user should know whether it happened."""
-        if ev.tier != "summary":
-            return
-        if ev.action == "failed":
-            self.add_notice(f"compaction: the summary failed ({ev.detail}); nothing waited for "
-                            "it, the conversation goes on as it is (old tool outputs are masked "
-                            "when needed). /compact tries again.", "warning")
-        elif ev.action == "ready":
-            self.add_notice(f"compaction: summary ready, {ev.detail}")
+    def model_changed(self) -> None:
+        """The session's provider changed (or was attached): the side panel and the header."""
+        from app.tui.model_ops import model_detail
 
-    def _update_model_panel(self) -> None:
-        p = self.session.provider
-        where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
-            p.name, f"{p.name} (HTTP)")
-        if p.name.startswith("local:") and self.stack is not None:
-            # A slot of the model manager: in-process, or a managed llama.cpp server.
-            slot = p.name.partition(":")[2]
-            try:
-                mode = self.stack.manager.status(slot).mode
-            except (KeyError, ValueError):
-                mode = "inprocess"
-            where = f"{p.name} · " + ("server" if mode == "server" else "in-process")
-        detail = f"{where} · ctx {p.capabilities.context_window:,}"
-        self.hardware_panel.set_model(p.model, detail)
+        provider = self.session.provider
+        self.hardware_panel.set_model(provider.model, model_detail(provider, self.stack))
+        self.sub_title = provider.model  # the dashboard's and doctor's header show it
+        self.refresh_status()
+
+    # --- the session on screen ------------------------------------------------------------------
+
+    async def show_session(self, session: Session, events: list[Event]) -> None:
+        """Make ``session`` the one on screen: events, pending messages and the meter follow it,
+        and the conversation is rebuilt from ``events`` (all of it, drawn lazily)."""
+        self.bridge.close()
+        self.session = session
+        session.thinking = self.thinking
+        self.bridge = SessionBridge(self, session, flush_seconds=self.bridge.flush_seconds)
+        self.pending = PendingStore.for_session(session.store.path if session.store else None)
+        self.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
+        self._ctx_used, self._ctx_streamed = self._estimate_history(), 0
+        self.fold.reset()
+        self.conversation.set_blocks(blocks_from_events(events))
+        self.flow.refresh_pending()
+        self.model_changed()
 
     # --- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":  # hidden (and Esc free for other uses) when nothing runs
-            return self.busy and self.turn_state != "idle"
+            return self.busy and self.turn_state != IDLE
         return True
 
     def run_registered_action(self, action_id: str) -> None:
@@ -523,7 +498,7 @@ class NanobotApp(ConversationActions, App[None]):
             self.workers.cancel_group(self, "turn")
             took = True
         if took:
-            self._set_state("cancelling")
+            self.turn_state = TurnState("cancelling")
             self.flash.show("Cancelling…", "warning", 1.0)
         else:
             self.flash.show("Nothing to cancel", "info", 1.0)
@@ -552,14 +527,6 @@ class NanobotApp(ConversationActions, App[None]):
         if self.ready:
             self.conversation.show_thinking = self.thinking
 
-    def action_toggle_side(self) -> None:
-        side = self.side
-        visible = side.display
-        self.side_mode = "off" if visible else "on"
-        main = self.main_row
-        main.set_class(self.side_mode == "off", "-side-off")
-        main.set_class(self.side_mode == "on", "-side-on")
-
     def action_help(self) -> None:
         from app.tui.screens.help import HelpScreen
 
@@ -585,6 +552,11 @@ class NanobotApp(ConversationActions, App[None]):
     def say(self, text: str, kind: str = "info") -> None:
         """A short message to the user: the flash line (errors stay a little longer)."""
         self.flash.show(text, kind, 4.0 if kind == "error" else 2.5)
+
+    async def dispatch_slash(self, text: str) -> bool:
+        from app.tui.slash import dispatch
+
+        return await dispatch(self, text)
 
     # --- delegations: prompt flow (app/tui/prompt_flow.py) ---------------------------------------
 

@@ -16,7 +16,7 @@ from app.tui import actions, slash
 from app.tui.screens import screens
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 Entry = tuple[str, str, Callable[[], Any]]  # (title, help, callback)
 
@@ -25,8 +25,8 @@ class _ListProvider(Provider):
     """Turns :meth:`entries` into hits: all of them on an empty query, fuzzy matches otherwise."""
 
     @property
-    def nano(self) -> NanobotApp:
-        return cast("NanobotApp", self.app)
+    def nano(self) -> CommandPort:
+        return cast("CommandPort", self.app)
 
     def entries(self) -> list[Entry]:
         raise NotImplementedError

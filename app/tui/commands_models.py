@@ -7,39 +7,43 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from app.core.models.commands import ModelCommand
 from app.core.settings.config import SLOTS
 
+if TYPE_CHECKING:
+    from app.tui.ports import CommandPort
+
 
 class ModelCommandsProvider(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], Awaitable[object] | None], str]]:
-        from app.tui import model_ops as ui_models
+        from app.tui import model_ops
 
-        app = self.app
+        app = cast("CommandPort", self.app)
         out: list[tuple[str, Callable[[], Awaitable[object] | None], str]] = [
-            ("Models: pick a model for a slot", partial(ui_models.open_model_picker, app),
+            ("Models: pick a model for a slot", partial(model_ops.open_model_picker, app),
              "choose main, rlm or memory and a model for it"),
             ("Models: switch main between local and cloud (/local)",
-             partial(ui_models.handle_slash, app, "/local"), "flip the main slot"),
-            ("Models: dashboard", partial(ui_models.open_dashboard, app),
+             partial(model_ops.local_slash, app), "flip the main slot"),
+            ("Models: dashboard", partial(model_ops.open_dashboard, app),
              "CPU, RAM, GPUs and slots"),
-            ("Models: doctor", partial(ui_models.handle_slash, app, "/doctor"),
+            ("Models: doctor", partial(model_ops.open_doctor, app),
              "environment, hardware, fits, providers"),
         ]
-        stack = getattr(app, "stack", None)
+        stack = app.stack
         if stack is None:
             return out
         for slot in SLOTS:
             out.append((f"Models: unload {slot}",
-                        partial(ui_models.run_model_command, app, ModelCommand("unload", slot)),
+                        partial(model_ops.run_model_command, app, ModelCommand("unload", slot)),
                         "free its memory; it loads again when used"))
-        for opt in ui_models.picker_options(stack):
+        for opt in model_ops.picker_options(stack):
             for slot in (("main",) if opt.main_only else SLOTS):
                 out.append((f"Models: {slot} ← {opt.label}",
-                            partial(ui_models.run_model_command, app,
+                            partial(model_ops.run_model_command, app,
                                     ModelCommand("switch", slot, opt.target)), opt.target))
         return out
 

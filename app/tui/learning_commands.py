@@ -13,21 +13,20 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from app.core.learning.export import export_chat
-from app.core.learning.hook import learning_of
 from app.core.learning.report import stats_text
 from app.tui.actions import ActionSpec, register_action
 from app.tui.screens import ScreenEntry, register_screen
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 NO_LEARNING = "Learning is not available in this session ([learning] in the config)."
 
 
-def rate_last(app: NanobotApp, good: bool) -> str:
+def rate_last(app: CommandPort, good: bool) -> str:
     """The user's verdict on the last answer; returns what the user is told."""
-    hook = learning_of(app.session)
+    hook = app.factory.learning
     if hook is None:
         return NO_LEARNING
     if app.session.running:
@@ -44,29 +43,29 @@ def rate_last(app: NanobotApp, good: bool) -> str:
     return text
 
 
-def rate_key(app: NanobotApp, good: bool) -> None:
+def rate_key(app: CommandPort, good: bool) -> None:
     text = rate_last(app, good)
     app.say(text, "info" if text.startswith("Marked") else "warning")
 
 
-async def _rate(app: NanobotApp, arg: str) -> None:
+async def _rate(app: CommandPort, arg: str) -> None:
     word = arg.strip().lower()
     if word not in ("good", "bad", "up", "down", "+", "-"):
         app.say("usage: /rate good|bad", "warning")
         return
-    await app.conversation.add_notice(rate_last(app, word in ("good", "up", "+")))
+    app.add_notice(rate_last(app, word in ("good", "up", "+")))
 
 
-async def _stats(app: NanobotApp, arg: str) -> None:
-    hook = learning_of(app.session)
+async def _stats(app: CommandPort, arg: str) -> None:
+    hook = app.factory.learning
     if hook is None:
-        await app.conversation.add_notice(NO_LEARNING, "warning")
+        app.add_notice(NO_LEARNING, "warning")
         return
     rows = await asyncio.to_thread(hook.learner.stats.table)
-    await app.conversation.add_notice("Per kind of task (nanobot stats):\n" + stats_text(rows))
+    app.add_notice("Per kind of task (nanobot stats):\n" + stats_text(rows))
 
 
-async def _traces(app: NanobotApp, arg: str) -> None:
+async def _traces(app: CommandPort, arg: str) -> None:
     verb, _, rest = arg.strip().partition(" ")
     if not verb:
         app.action_show_screen("traces")
@@ -74,9 +73,9 @@ async def _traces(app: NanobotApp, arg: str) -> None:
     if verb != "export":
         app.say("usage: /traces [export [PATH]]", "warning")
         return
-    hook = learning_of(app.session)
+    hook = app.factory.learning
     if hook is None:
-        await app.conversation.add_notice(NO_LEARNING, "warning")
+        app.add_notice(NO_LEARNING, "warning")
         return
     out = Path(rest.strip() or "nanobot-traces.jsonl")
     if not out.is_absolute() and not rest.strip().startswith("~"):
@@ -86,9 +85,9 @@ async def _traces(app: NanobotApp, arg: str) -> None:
         result = await asyncio.to_thread(export_chat, learner.traces, learner.stats,
                                          out.expanduser())
     except OSError as exc:
-        await app.conversation.add_notice(f"cannot write {out}: {exc}", "error")
+        app.add_notice(f"cannot write {out}: {exc}", "error")
         return
-    await app.conversation.add_notice(
+    app.add_notice(
         f"Exported {result.positives} successful turn(s) to {result.path} and "
         f"{result.negatives} failed one(s) to {result.negatives_path} (chat format; "
         "docs/LEARNING.md says how to train a LoRA on them)")

@@ -11,23 +11,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.core.memory.db import MemoryDbError
-from app.core.memory.hook import MemoryHook, memory_of
+from app.core.memory.hook import MemoryHook
 from app.core.memory.store import MemoryInputError
 from app.core.swarm.branch import start_branch
-from app.core.swarm.swarm import swarm_of
 from app.core.tools.base import ToolError
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 OFF = "Long-term memory is off ([memory] enabled = false in the config)."
 USAGE = ("/memory [add TEXT | edit ID TEXT | delete ID | search QUERY | briefing | rebuild]; "
          "no argument opens the memory screen")
 
 
-def _hook(app: NanobotApp) -> MemoryHook | None:
-    hook = memory_of(app.session)
+def _hook(app: CommandPort) -> MemoryHook | None:
+    hook = app.factory.memory  # one memory for the app, given to every session it makes
     if hook is not None:
         hook.bind(app.session)  # /new and resume: act for the session on screen
     return hook
@@ -40,7 +39,7 @@ def _fact_id(text: str) -> int:
         raise MemoryInputError(f"{text!r} is not a fact number; /memory lists them") from None
 
 
-async def memory_command(app: NanobotApp, arg: str) -> str:
+async def memory_command(app: CommandPort, arg: str) -> str:
     """Run ``/memory ARG`` (not the screen); returns the answer for the conversation."""
     hook = _hook(app)
     if hook is None:
@@ -77,7 +76,7 @@ async def memory_command(app: NanobotApp, arg: str) -> str:
     return USAGE
 
 
-async def _memory(app: NanobotApp, arg: str) -> None:
+async def _memory(app: CommandPort, arg: str) -> None:
     if arg.strip():
         app.add_notice(await memory_command(app, arg))
         return
@@ -90,7 +89,7 @@ async def _memory(app: NanobotApp, arg: str) -> None:
     app.push_screen(MemoryScreen(hook))
 
 
-async def _private(app: NanobotApp, arg: str) -> None:
+async def _private(app: CommandPort, arg: str) -> None:
     hook = _hook(app)
     if hook is None:
         app.say(OFF, "warning")
@@ -103,8 +102,8 @@ async def _private(app: NanobotApp, arg: str) -> None:
     app.add_notice(note)
 
 
-async def _branch(app: NanobotApp, arg: str) -> None:
-    swarm = swarm_of(app.session)
+async def _branch(app: CommandPort, arg: str) -> None:
+    swarm = app.session.swarm
     if swarm is None:
         app.say("Branches need the swarm, which this session does not have.", "warning")
         return
@@ -118,9 +117,9 @@ async def _branch(app: NanobotApp, arg: str) -> None:
         "comes back here and into the next turn (swarm pane: x cancels)")
 
 
-def drop_briefing(app: NanobotApp) -> str:
+def drop_briefing(app: CommandPort) -> str:
     """``/clear``'s part: the memory briefing goes, so stale topics do not carry over."""
-    hook = memory_of(app.session)
+    hook = app.factory.memory
     if hook is None or hook.bulletin is None:
         return ""
     return "; memory briefing dropped" if hook.bulletin.clear() else ""

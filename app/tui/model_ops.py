@@ -1,13 +1,13 @@
-"""Glue between the app and issue 5's model features: ``/model``, ``/local``, ``/doctor``,
-``/dashboard``, the model picker and managed servers at start-up.
+"""Models in the TUI: ``/model``, ``/local``, ``/doctor``, ``/dashboard``, the model picker,
+managed servers at start-up, and how the side panel names where the model runs.
 
-Kept out of ``app/tui/app.py`` so the app only needs a few one-line hooks (see the README section
-"Models, hardware and providers").
+The work itself is UI-free (:mod:`app.core.models.commands`); these functions turn it into
+screens and messages. They see the app through :class:`~app.tui.ports.CommandPort`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.core.models.commands import (
     ModelCommand,
@@ -18,31 +18,29 @@ from app.core.models.commands import (
 )
 from app.core.models.discover import model_dirs, scan
 from app.core.models.embedded import catalog
-from app.core.models.hardware_snapshot import HardwareSampler
+from app.core.models.hardware import HardwareSampler
+from app.core.providers.base import Provider
 from app.core.settings.config import SLOTS
 from app.tui.screens.model_picker import ModelPickerScreen, PickerOption
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from app.core.providers.stack import Stack
-
-SLASH = ("/model", "/m", "/local", "/l", "/doctor", "/dashboard", "/dash")
-
-
-def _stack(app: App[Any]) -> Stack | None:
-    stack: Stack | None = getattr(app, "stack", None)
-    return stack
+    from app.tui.ports import CommandPort, Shell
 
 
-async def _tell(app: App[Any], text: str, kind: str = "info") -> None:
-    from widgets.conversation import Conversation
-
-    convs = app.query(Conversation)
-    if convs:
-        await convs.first().add_notice(text, kind)
-    else:
-        app.notify(text, severity="error" if kind == "error" else "information")
+def model_detail(provider: Provider, stack: Stack | None) -> str:
+    """Where the model runs and its window, for the side panel."""
+    where = {"local": "in-process", "replay": "replay", "scripted": "scripted"}.get(
+        provider.name, f"{provider.name} (HTTP)")
+    if provider.name.startswith("local:") and stack is not None:
+        # A slot of the model manager: in-process, or a managed llama.cpp server.
+        slot = provider.name.partition(":")[2]
+        try:
+            mode = stack.manager.status(slot).mode
+        except (KeyError, ValueError):
+            mode = "inprocess"
+        where = f"{provider.name} · " + ("server" if mode == "server" else "in-process")
+    return f"{where} · ctx {provider.capabilities.context_window:,}"
 
 
 def picker_options(stack: Stack) -> list[PickerOption]:
@@ -58,11 +56,10 @@ def picker_options(stack: Stack) -> list[PickerOption]:
     return opts
 
 
-async def run_model_command(app: App[Any], cmd: ModelCommand) -> None:
-    stack = _stack(app)
-    session = getattr(app, "session", None)
-    if stack is None or session is None:
-        await _tell(app, "model management is not available in this session", "warning")
+async def run_model_command(app: CommandPort, cmd: ModelCommand) -> None:
+    stack = app.stack
+    if stack is None:
+        app.add_notice("model management is not available in this session", "warning")
         return
     if cmd.action == "pick":
         open_model_picker(app)
@@ -72,16 +69,16 @@ async def run_model_command(app: App[Any], cmd: ModelCommand) -> None:
         app.notify(text, timeout=2)
 
     try:
-        msg = await apply_model_command(cmd, stack, session, progress)
+        msg = await apply_model_command(cmd, stack, app.session, progress)
     except ModelCommandError as exc:
-        await _tell(app, str(exc), "error")
+        app.add_notice(str(exc), "error")
         return
-    await _tell(app, msg)
-    app.sub_title = session.provider.model
+    app.add_notice(msg)
+    app.model_changed()
 
 
-def open_model_picker(app: App[Any], slot: str = "main") -> None:
-    stack = _stack(app)
+def open_model_picker(app: CommandPort, slot: str = "main") -> None:
+    stack = app.stack
     if stack is None:
         app.notify("model management is not available in this session", severity="warning")
         return
@@ -94,50 +91,56 @@ def open_model_picker(app: App[Any], slot: str = "main") -> None:
                     chosen)
 
 
-def open_dashboard(app: App[Any]) -> None:
+def open_dashboard(app: CommandPort) -> None:
     from app.tui.screens.dashboard import DashboardScreen
 
     sampler = HardwareSampler(interval=1.0)
     sampler.sample_once()  # the first numbers (and the GPU count) before the screen composes
-    stack = _stack(app)
+    stack = app.stack
     route = (lambda: stack.router.last if stack.router else None) if stack else None
     app.push_screen(DashboardScreen(sampler, stack.manager if stack else None, route=route))
 
 
-async def handle_slash(app: App[Any], text: str) -> bool:
-    """Run ``/model``, ``/local``, ``/doctor`` or ``/dashboard``; False for anything else."""
-    head, _, rest = text.strip().partition(" ")
-    if head not in SLASH:
-        return False
-    if head in ("/doctor",):
-        from app.tui.screens.doctor import DoctorScreen
+def open_doctor(app: Shell) -> None:
+    from app.tui.screens.doctor import DoctorScreen
 
-        app.push_screen(DoctorScreen())
-    elif head in ("/dashboard", "/dash"):
-        open_dashboard(app)
-    elif head in ("/local", "/l"):
-        stack, session = _stack(app), getattr(app, "session", None)
-        if stack is None or session is None:
-            await _tell(app, "/local is not available in this session", "warning")
-            return True
-        try:
-            await _tell(app, await toggle_local(stack, session))
-            app.sub_title = session.provider.model
-        except ModelCommandError as exc:
-            await _tell(app, str(exc), "error")
-    else:
-        try:
-            cmd = parse_model_command(rest)
-        except ModelCommandError as exc:
-            await _tell(app, str(exc), "error")
-            return True
-        await run_model_command(app, cmd)
-    return True
+    app.push_screen(DoctorScreen())
 
 
-async def start_managed_servers(app: App[Any]) -> None:
+async def model_slash(app: CommandPort, arg: str) -> None:
+    """``/model [list|load|unload|SLOT TARGET|NAME]``: through the slot manager; without it (a
+    replay, a test app) switch the session's provider only."""
+    if app.stack is None:
+        if arg:
+            await app.switch_model(arg)
+        else:
+            app.open_model_picker()
+        return
+    try:
+        cmd = parse_model_command(arg)
+    except ModelCommandError as exc:
+        app.add_notice(str(exc), "error")
+        return
+    await run_model_command(app, cmd)
+
+
+async def local_slash(app: CommandPort, arg: str = "") -> None:
+    """``/local``: main on the local slot, or back on the configured cloud provider."""
+    stack = app.stack
+    if stack is None:
+        app.add_notice("/local is not available in this session", "warning")
+        return
+    try:
+        app.add_notice(await toggle_local(stack, app.session))
+    except ModelCommandError as exc:
+        app.add_notice(str(exc), "error")
+        return
+    app.model_changed()
+
+
+async def start_managed_servers(app: CommandPort) -> None:
     """Start the slots configured with ``serve = "server"``, reporting in the conversation."""
-    stack = _stack(app)
+    stack = app.stack
     if stack is None:
         return
     for slot in SLOTS:
@@ -146,4 +149,4 @@ async def start_managed_servers(app: App[Any]) -> None:
         st = await stack.manager.start(slot, lambda t: app.notify(t, timeout=2))
         kind = "info" if st.state.value == "ready" else "error"
         detail = st.message + (f"\n{st.log_tail}" if st.log_tail and kind == "error" else "")
-        await _tell(app, f"{slot}: {st.model} {st.state.value} — {detail}", kind)
+        app.add_notice(f"{slot}: {st.model} {st.state.value} — {detail}", kind)

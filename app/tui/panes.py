@@ -1,8 +1,7 @@
 """Panes, keys and slash commands contributed by features outside the core TUI.
 
-Imported once by :mod:`app.tui.app` so every registration happens before the app builds its bindings:
-volumes (issue 7), the dashboard and model commands (issue 5), compaction (issue 6), processes
-(issue 8).
+Imported once by :mod:`app.tui.app` so every registration happens before the app builds its
+bindings: volumes, processes, the dashboard and the model commands, compaction.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from app.tui.screens import ScreenEntry, register_screen
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 
 def _volumes() -> Screen[Any]:
@@ -25,45 +24,44 @@ def _volumes() -> Screen[Any]:
     return VolumesScreen()
 
 
-async def _models(app: NanobotApp, arg: str, name: str) -> None:
-    """/model, /local, /doctor, /dashboard through the slot manager (issue 5)."""
-    from app.tui.model_ops import handle_slash
-
-    text = f"/{name} {arg}".strip()
-    if app.stack is None and name == "model":  # replay or a test app: switch the provider only
-        if arg:
-            await app.switch_model(arg)
-        else:
-            app.open_model_picker()
-        return
-    if not await handle_slash(app, text):
-        app.say(f"/{name} is not available in this session", "warning")
-
-
-async def _model(app: NanobotApp, arg: str) -> None:
-    await _models(app, arg, "model")
-
-
-async def _local(app: NanobotApp, arg: str) -> None:
-    await _models(app, arg, "local")
-
-
-async def _doctor(app: NanobotApp, arg: str) -> None:
-    await _models(app, arg, "doctor")
-
-
-async def _dashboard(app: NanobotApp, arg: str) -> None:
-    await _models(app, arg, "dashboard")
-
-
 def _processes() -> Screen[Any]:
     from app.tui.screens.processes import ProcessesScreen
 
     return ProcessesScreen()
 
 
-async def _compact(app: NanobotApp, arg: str) -> None:
-    app.add_notice(f"compact: {app.bridge.compact()}")
+# The model commands live in app/tui/model_ops.py, imported on first use: it loads the core's
+# model modules, which the app's first frame does not wait for.
+
+
+async def _model(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import model_slash
+
+    await model_slash(app, arg)
+
+
+async def _local(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import local_slash
+
+    await local_slash(app, arg)
+
+
+async def _doctor(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import open_doctor
+
+    open_doctor(app)
+
+
+async def _dashboard(app: CommandPort, arg: str) -> None:
+    from app.tui.model_ops import open_dashboard
+
+    open_dashboard(app)
+
+
+async def _compact(app: CommandPort, arg: str) -> None:
+    manager = app.session.compaction
+    answer = manager.compact_now() if manager is not None else "compaction is not set up"
+    app.add_notice(f"compact: {answer}")
 
 
 register_screen(ScreenEntry("volumes", _volumes, "Volumes", keys="ctrl+o",
@@ -72,11 +70,13 @@ register_screen(ScreenEntry("processes", _processes, "Processes", keys="f6",
                             description="Processes: MAKER runs on this machine"))
 for _cmd in (
     SlashCommand("model", "[list|load|unload|SLOT TARGET|NAME]",
-                 "Models: pick, switch, load or unload a slot", _model),
+                 "Models: pick, switch, load or unload a slot", _model,
+                 aliases=("m",)),
     SlashCommand("local", "", "Switch main between local and the configured cloud provider",
-                 _local),
+                 _local, aliases=("l",)),
     SlashCommand("doctor", "", "Environment, hardware, tier and what fits", _doctor),
-    SlashCommand("dashboard", "", "Hardware and model dashboard", _dashboard),
+    SlashCommand("dashboard", "", "Hardware and model dashboard", _dashboard,
+                 aliases=("dash",)),
     SlashCommand("compact", "", "Compact the context now (background summary)", _compact),
 ):
     register_slash(_cmd)

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.mcp.manager import mcp_of
 from app.core.project.init_draft import write_draft
-from app.core.project.instructions import instructions_of
 from app.tui.slash import SlashCommand, register_slash
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
 MCP_HELP = ("No MCP servers configured. Add one to the config, e.g.\n"
             "  [mcp_servers.files]\n  command = \"npx\"\n"
@@ -21,8 +19,9 @@ MCP_HELP = ("No MCP servers configured. Add one to the config, e.g.\n"
             "(README: MCP servers; `nanobot doctor` checks them)")
 
 
-def mcp_report(app: NanobotApp) -> str:
-    manager = mcp_of(app.session)
+def mcp_report(app: CommandPort) -> str:
+    project = app.factory.project
+    manager = project.mcp if project is not None else None
     if manager is None:
         return MCP_HELP
     lines = ["MCP servers (/mcp start, /mcp restart NAME):"]
@@ -35,36 +34,38 @@ def mcp_report(app: NanobotApp) -> str:
     return "\n".join(lines)
 
 
-async def _mcp(app: NanobotApp, arg: str) -> None:
-    manager = mcp_of(app.session)
+async def _mcp(app: CommandPort, arg: str) -> None:
+    project = app.factory.project
+    manager = project.mcp if project is not None else None
     verb, _, name = arg.strip().partition(" ")
     if manager is not None and verb == "start":
         app.say("Starting MCP servers…")
         for note, level in await manager.start_all():
-            await app.conversation.add_notice(note, level)
+            app.add_notice(note, level)
     elif manager is not None and verb == "restart":
         name = name.strip()
         if name not in manager.connections:
             app.say(f"no MCP server {name!r}; /mcp lists them", "error")
             return
         note, level = await manager.restart(name)
-        await app.conversation.add_notice(note, level)
+        app.add_notice(note, level)
     elif verb:
         app.say("/mcp takes no argument, start, or restart NAME", "warning")
         return
-    await app.conversation.add_notice(mcp_report(app))
+    app.add_notice(mcp_report(app))
 
 
-async def _skills(app: NanobotApp, arg: str) -> None:
+async def _skills(app: CommandPort, arg: str) -> None:
     from app.tui.skill_ops import run_skills
 
     await run_skills(app, arg)
 
 
-def instructions_report(app: NanobotApp) -> str:
-    found = instructions_of(app.session)
-    if found is None:
+def instructions_report(app: CommandPort) -> str:
+    project = app.factory.project
+    if project is None:
         return "Project instructions are not available in this session."
+    found = project.instructions
     found.reload()
     window = app.session.context_limit
     parts = found.parts(window)
@@ -79,28 +80,27 @@ def instructions_report(app: NanobotApp) -> str:
     return "\n".join(lines)
 
 
-async def _instructions(app: NanobotApp, arg: str) -> None:
-    await app.conversation.add_notice(instructions_report(app))
+async def _instructions(app: CommandPort, arg: str) -> None:
+    app.add_notice(instructions_report(app))
 
 
-async def _init(app: NanobotApp, arg: str) -> None:
+async def _init(app: CommandPort, arg: str) -> None:
     workspace = app.session.options.workspace
     force = arg.strip() == "force"
     path, created = write_draft(workspace, force=force)
     if not created and not force:
-        await app.conversation.add_notice(
+        app.add_notice(
             f"{path.name} already exists ({path}); it is in the system prompt. /init force "
             "writes a fresh draft to AGENTS.draft.md to compare.", "warning")
         return
-    found = instructions_of(app.session)
-    if found is not None:
-        found.reload()
+    if app.factory.project is not None:
+        app.factory.project.instructions.reload()
     if created:
         text = (f"Drafted {path} from the project's files; it is in the system prompt from "
                 "the next message. Check it and add your own conventions.")
     else:
         text = f"Wrote a fresh draft to {path} (your AGENTS.md is unchanged)."
-    await app.conversation.add_notice(text)
+    app.add_notice(text)
 
 
 for _cmd in (

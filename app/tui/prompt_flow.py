@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.context.tokens import estimate_tokens, format_tokens
-from app.tui import slash
+from app.core.context.tokens import format_tokens
 from widgets.pending_strip import human_size
 from widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
     from app.core.agent.session import TurnOutcome
     from app.core.providers.replay import ReplayProvider
-    from app.tui.app import NanobotApp
+    from app.tui.ports import PromptPort
 
 REPLY_ROOM = 512  # tokens kept free for the answer when judging whether a message fits
 
@@ -38,7 +37,7 @@ def with_attachments(text: str, attachments: list[str]) -> str:
 
 
 class PromptFlow:
-    def __init__(self, app: NanobotApp) -> None:
+    def __init__(self, app: PromptPort) -> None:
         self.app = app
 
     @property
@@ -55,7 +54,7 @@ class PromptFlow:
                 self.refresh_pending()
                 app.say("Starting up: this goes out as soon as the model is ready.")
             return
-        if await slash.dispatch(app, text):
+        if await app.dispatch_slash(text):
             return
         if app.busy:
             self.steer(text)
@@ -76,10 +75,11 @@ class PromptFlow:
     def _fits(self, full: str) -> bool:
         app = self.app
         limit = app.session.context_limit
-        need = estimate_tokens(full)
+        tokens = app.session.tokens
+        need = tokens.tokens(full)
         # The history makes way (the compaction tiers summarise, mask and truncate it); what
         # cannot is the system prompt and the room for the reply.
-        room = limit - estimate_tokens(app.session.system_prompt()) - REPLY_ROOM
+        room = limit - tokens.tokens(app.session.system_prompt()) - REPLY_ROOM
         if need <= room:
             return True
         app.say(f"Not sent: this message is ~{format_tokens(need)} tokens but the model's context "
@@ -89,7 +89,7 @@ class PromptFlow:
 
     def start_turn(self, text: str) -> None:
         app = self.app
-        self._set_busy(True)
+        app.busy = True
         app.run_worker(self._turn(text), group="turn", exit_on_error=False)
 
     async def _turn(self, text: str) -> TurnOutcome:
@@ -100,22 +100,12 @@ class PromptFlow:
         await self.after_turn(outcome)
         return outcome
 
-    def _set_busy(self, busy: bool) -> None:
-        app = self.app
-        app.busy = busy
-        self.prompt.set_busy(busy)
-        # The status bar says what happens from the frame Enter is drawn in, before the core's
-        # first event arrives.
-        app.turn_state, app.turn_detail = ("waiting", "for the model") if busy else ("idle", "")
-        app.refresh_bindings()
-        app.refresh_status()
-
     async def after_turn(self, outcome: TurnOutcome) -> None:
         app = self.app
         leftovers = app.bridge.take_steers()
         if leftovers:  # arrived too late for this turn: they wait in the queue
             app.pending.convert("steer", "queue")
-        self._set_busy(False)
+        app.busy = False
         self.refresh_pending()
         queued = app.pending.items("queue")
         if outcome.status == "finished" and queued and app.replay is None:
@@ -131,7 +121,7 @@ class PromptFlow:
         rest wait in the queue for their turn."""
         app = self.app
         for text in texts:
-            if await slash.dispatch(app, text):
+            if await app.dispatch_slash(text):
                 continue
             if app.busy:
                 app.pending.add("queue", text)
@@ -232,6 +222,6 @@ class PromptFlow:
         provider.on_inject = inject
         for i in range(len(provider.script.turns)):
             prompt = provider.start_turn(i)
-            self._set_busy(True)
+            app.busy = True
             await self._turn(prompt)
         app.say("Replay finished.")

@@ -8,30 +8,27 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.tui.transcript import blocks_from_events
 from themes import DEFAULT_THEME
 
 if TYPE_CHECKING:  # the core's modules are imported where used: the app draws before they load
-    from app.core.agent.events import Event
-    from app.runtime.sessions import Opened
-    from app.tui.app import NanobotApp
+    from app.runtime.factory import Opened
+    from app.tui.ports import SessionPort
 
 log = logging.getLogger(__name__)
 
 
 class SessionOps:
-    def __init__(self, app: NanobotApp) -> None:
+    def __init__(self, app: SessionPort) -> None:
         self.app = app
 
     # --- themes ------------------------------------------------------------------------------
 
-    def initial_theme(self) -> str:
+    def initial_theme(self) -> tuple[str, str]:
+        """The theme to start with, and a note for the user when the config's is unknown."""
         wanted = self.app.config.ui.theme or DEFAULT_THEME
         if wanted in self.app.available_themes:
-            return wanted
-        self.app._startup_notices.append(
-            f"unknown theme {wanted!r} in [ui] theme; using {DEFAULT_THEME}")
-        return DEFAULT_THEME
+            return wanted, ""
+        return DEFAULT_THEME, f"unknown theme {wanted!r} in [ui] theme; using {DEFAULT_THEME}"
 
     def theme_names(self) -> list[str]:
         ours = [t for t in ("nanobot-dark", "nanobot-light") if t in self.app.available_themes]
@@ -95,9 +92,7 @@ class SessionOps:
             self.app.say("That is the session you are in.")
             return
         try:
-            from app.runtime.sessions import open_like
-
-            opened = open_like(self.app.session, path)
+            opened = self.app.factory.resume(path, provider=self.app.session.provider)
         except OSError as exc:
             self.app.say(f"Could not open {path.name}: {exc}", "error")
             return
@@ -109,38 +104,21 @@ class SessionOps:
     async def new_session(self) -> None:
         if self._refuse_while_busy("starting a new session"):
             return
-        from app.runtime.sessions import open_like
-
-        await self._switch(open_like(self.app.session), "New session")
+        opened = self.app.factory.new(provider=self.app.session.provider)
+        await self._switch(opened, "New session")
 
     async def _switch(self, opened: Opened, message: str) -> None:
         app = self.app
-        old = app.session
-        app.bridge.close()
+        old, new = app.session, opened.session
+        new.thinking_budget = old.thinking_budget
+        await app.show_session(new, opened.events)
+        if old.swarm is not None:  # nobody could see or stop the old session's workers
+            await old.swarm.aclose("the user left the session")
         if old.store is not None:
             old.store.close()
-        app.session = opened.session
-        opened.session.thinking = app.thinking
-        opened.session.thinking_budget = old.thinking_budget
-        from app.core.store.pending import PendingStore
-        from app.tui.bridge import SessionBridge
-
-        app.bridge = SessionBridge(app, opened.session, flush_seconds=app.bridge.flush_seconds)
-        if app._fixed_hardware is None:
-            app.bridge.start_hardware(app._sampler_factory)
-        store = opened.session.store
-        app.pending = PendingStore.for_session(store.path if store else None)
-        app.pending.convert("steer", "queue")  # no turn runs: restored steers wait in the queue
-        app._ctx_used, app._ctx_streamed = app._estimate_history(), 0
-        await self.rebuild_view(opened.events)
-        app.flow.refresh_pending()
-        app.refresh_status()
+        for note in opened.notices:
+            app.add_notice(note, "warning")
         app.say(message)
-
-    async def rebuild_view(self, events: list[Event]) -> None:
-        """Show a saved session: all of it, scrollable (drawn lazily, the newest first)."""
-        self.app.fold.reset()
-        self.app.conversation.set_blocks(blocks_from_events(events))
 
     # --- models --------------------------------------------------------------------------------
 
@@ -169,8 +147,7 @@ class SessionOps:
         app.session.set_provider(selection.provider)
         for note in selection.notices:
             app.add_notice(note, "warning")
-        app._update_model_panel()
-        app.refresh_status()
+        app.model_changed()
         app.say(f"Model: {selection.provider.model}")
         if old is not selection.provider:
             try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.app import App
 
-from app.core.models.hardware_snapshot import HardwareSnapshot
+from app.core.models.hardware import HardwareSnapshot
 from app.tui.screens.setup import SetupScreen
 
 

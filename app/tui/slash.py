@@ -1,15 +1,18 @@
 """Slash commands typed in the prompt. They never reach the model, known or not.
 
-Adding one (for a new feature's issue):
+Adding one (for a new feature):
 
     from app.tui.slash import SlashCommand, register_slash
 
-    async def _doctor(app: NanobotApp, arg: str) -> None:
+    async def _doctor(app: CommandPort, arg: str) -> None:
         ...
 
     register_slash(SlashCommand("doctor", "", "Check the installation", _doctor))
 
-The help screen and the command palette list every registered command.
+Each name (and alias) is registered once: registering a taken one is an error, so two modules
+cannot silently fight over a command. The help screen and the command palette list every
+registered command with its aliases. Handlers see the app through
+:class:`~app.tui.ports.CommandPort`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.tui.app import NanobotApp
+    from app.tui.ports import CommandPort
 
-Handler = Callable[["NanobotApp", str], Awaitable[None]]
+Handler = Callable[["CommandPort", str], Awaitable[None]]
 
 THINK_MIN, THINK_MAX = 1024, 128_000
 
@@ -34,18 +37,37 @@ class SlashCommand:
     help: str
     run: Handler
     palette: tuple[str, ...] = ("",)  # argument variants offered in the command palette
+    aliases: tuple[str, ...] = ()  # short names that run the same command (/m for /model)
+
+    @property
+    def title(self) -> str:
+        """``/model (/m)``: the name and its aliases, as help shows them."""
+        short = ", ".join(f"/{a}" for a in self.aliases)
+        return f"/{self.name}" + (f" ({short})" if short else "")
 
 
 _COMMANDS: dict[str, SlashCommand] = {}
+_NAMES: dict[str, str] = {}  # every name and alias → the command's name
 
 
 def register_slash(cmd: SlashCommand) -> SlashCommand:
+    for name in (cmd.name, *cmd.aliases):
+        if name in _NAMES:
+            raise ValueError(f"/{name} is already registered (by /{_NAMES[name]})")
     _COMMANDS[cmd.name] = cmd
+    for name in (cmd.name, *cmd.aliases):
+        _NAMES[name] = cmd.name
     return cmd
 
 
 def commands() -> list[SlashCommand]:
     return sorted(_COMMANDS.values(), key=lambda c: c.name)
+
+
+def lookup(name: str) -> SlashCommand | None:
+    """The command ``name`` (or an alias of it) runs."""
+    key = _NAMES.get(name)
+    return _COMMANDS[key] if key is not None else None
 
 
 def parse(text: str) -> tuple[str, str] | None:
@@ -65,13 +87,13 @@ def suggest(name: str) -> str | None:
     return prefixed[0] if prefixed else None
 
 
-async def dispatch(app: NanobotApp, text: str) -> bool:
+async def dispatch(app: CommandPort, text: str) -> bool:
     """Run a slash command; returns False when ``text`` is not one (send it to the model)."""
     parsed = parse(text)
     if parsed is None:
         return False
     name, arg = parsed
-    cmd = _COMMANDS.get(name)
+    cmd = lookup(name)
     if cmd is None:
         hint = suggest(name)
         tip = f" Did you mean /{hint}?" if hint else ""
@@ -106,7 +128,7 @@ def parse_think(arg: str, current: bool) -> tuple[bool, int | None, str]:
 # --- the built-in commands --------------------------------------------------------------------
 
 
-async def _think(app: NanobotApp, arg: str) -> None:
+async def _think(app: CommandPort, arg: str) -> None:
     try:
         on, budget, message = parse_think(arg, app.thinking)
     except ValueError as exc:
@@ -116,14 +138,7 @@ async def _think(app: NanobotApp, arg: str) -> None:
     app.say(message)
 
 
-async def _model(app: NanobotApp, arg: str) -> None:
-    if not arg:
-        app.open_model_picker()
-        return
-    await app.switch_model(arg)
-
-
-async def _sessions(app: NanobotApp, arg: str) -> None:
+async def _sessions(app: CommandPort, arg: str) -> None:
     if not arg:
         app.action_sessions()
         return
@@ -141,17 +156,17 @@ async def _sessions(app: NanobotApp, arg: str) -> None:
     app.resume_path(match[0].path)
 
 
-async def _new(app: NanobotApp, arg: str) -> None:
+async def _new(app: CommandPort, arg: str) -> None:
     await app.new_session()
 
 
-async def _clear(app: NanobotApp, arg: str) -> None:
+async def _clear(app: CommandPort, arg: str) -> None:
     from app.tui.memory_commands import drop_briefing
 
     await app.action_clear_view(drop_briefing(app))
 
 
-async def _theme(app: NanobotApp, arg: str) -> None:
+async def _theme(app: CommandPort, arg: str) -> None:
     if not arg:  # in the conversation: it wraps (the flash line would cut the list)
         names = ", ".join(app.theme_names())
         app.add_notice(f"theme: {app.theme}. Available: {names}. /theme NAME switches "
@@ -160,18 +175,17 @@ async def _theme(app: NanobotApp, arg: str) -> None:
     app.set_theme(arg)
 
 
-async def _copy(app: NanobotApp, arg: str) -> None:
+async def _copy(app: CommandPort, arg: str) -> None:
     app.copy_last(arg.strip().lower())
 
 
-async def _help(app: NanobotApp, arg: str) -> None:
+async def _help(app: CommandPort, arg: str) -> None:
     app.action_help()
 
 
 for _cmd in (
     SlashCommand("think", "[on|off|N]", "Thinking on/off, or on with a token budget N", _think,
                  ("on", "off", "4096")),
-    SlashCommand("model", "[NAME]", "Switch model (no name: pick from a list)", _model),
     SlashCommand("sessions", "[ID]", "List saved sessions and resume one (or resume ID)",
                  _sessions),
     SlashCommand("new", "", "Start a new session (this one stays saved)", _new),

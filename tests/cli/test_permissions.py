@@ -8,23 +8,24 @@ from typing import Any
 import pytest
 
 from app import cli
-from app.core.agent.session import Session, SessionOptions
-from app.core.policy.permissions import PermissionGate
+from app.core.agent.session import SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
 from app.runtime import build as runtime
+from app.runtime.factory import SessionFactory, builtin_tool_source
 
 
 @pytest.fixture
 def scripted_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    def build(**_: Any) -> runtime.Runtime:
+    def build(**kwargs: Any) -> runtime.Runtime:
         config = Config()  # default policy: write_file asks
         provider = ScriptedProvider([
             ScriptedReply.call("write_file", path="x.txt", content="hi\n"), "finished"])
-        session = Session(provider, tools=runtime.default_registry(config),
-                          options=SessionOptions(workspace=tmp_path))
-        session.permissions = PermissionGate(config.permissions)
-        return runtime.Runtime(config, session)
+        # The real factory, as build_runtime makes it, on a scripted model and no saving.
+        factory = SessionFactory(config, provider, options=SessionOptions(workspace=tmp_path),
+                                 tools=builtin_tool_source(config),
+                                 auto_approve=kwargs["auto_approve"])
+        return runtime.Runtime(config, factory)
 
     monkeypatch.setattr(runtime, "build_runtime", build)
     return tmp_path

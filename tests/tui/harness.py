@@ -8,41 +8,49 @@ from typing import Any
 
 from textual.message import Message
 
-from app.core.agent.session import Session, SessionOptions
-from app.core.models.hardware import HardwareSnapshot
-from app.core.providers.base import ToolSpec
+from app.core.agent.session import SessionOptions
+from app.core.models.hardware import fixed_snapshot
+from app.core.providers.base import Provider, ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
-from app.core.store.session_store import SessionStore
-from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
+from app.core.tools.base import ToolContext, ToolResult
 from app.core.tools.files import default_tools
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from widgets.blocks import Block
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_LOG = ROOT / "assets" / "demo-session.jsonl"
-FIXED_HW = HardwareSnapshot(cpu_percent=23.0, cpu_count=2, ram_used=9 * 2**30,
-                            ram_total=24 * 2**30, process_rss=612 * 2**20)
+FIXED_HW = fixed_snapshot(cpu_percent=23.0, cores=2, ram_gib=24, ram_available_gib=15,
+                          process_rss=612 * 2**20)
 
 
-def make_session(workspace: Path, *replies: ScriptedReply | str, persist: bool = False,
-                 context_window: int = 8192, model: str = "qwen2.5-coder-0.5b"
-                 ) -> tuple[Session, ScriptedProvider]:
+def make_factory(workspace: Path, provider: Provider, *, persist: bool = False,
+                 config: Config | None = None, **kwargs: Any) -> SessionFactory:
+    """The app's factory on ``provider``: file tools, sessions saved under the test's state dir
+    when ``persist``, every feature (workers, compaction) as in the product."""
+    kwargs.setdefault("tools", default_tools)
+    return SessionFactory(config or Config(), provider, options=SessionOptions(workspace=workspace),
+                          sessions_dir=get_paths().sessions_dir if persist else None, **kwargs)
+
+
+def scripted_factory(workspace: Path, *replies: ScriptedReply | str, persist: bool = False,
+                     config: Config | None = None, context_window: int = 8192,
+                     model: str = "qwen2.5-coder-0.5b") -> tuple[SessionFactory, ScriptedProvider]:
+    """:func:`make_factory` on a scripted provider that gives ``replies``."""
     provider = ScriptedProvider(replies, model=model, context_window=context_window)
-    store = SessionStore.create(get_paths().sessions_dir) if persist else None
-    session = Session(provider, tools=ToolRegistry(default_tools()),
-                      options=SessionOptions(workspace=workspace), store=store)
-    return session, provider
+    return make_factory(workspace, provider, persist=persist, config=config), provider
 
 
 def make_app(workspace: Path, *replies: ScriptedReply | str, persist: bool = False,
-             config: Config | None = None, context_window: int = 8192, **kwargs: Any
+             config: Config | None = None, context_window: int = 8192,
+             model: str = "qwen2.5-coder-0.5b", **kwargs: Any
              ) -> tuple[NanobotApp, ScriptedProvider]:
-    session, provider = make_session(workspace, *replies, persist=persist,
-                                     context_window=context_window)
-    app = NanobotApp(session, config=config, hardware=FIXED_HW, blink=False, **kwargs)
+    factory, provider = scripted_factory(workspace, *replies, persist=persist, config=config,
+                                         context_window=context_window, model=model)
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False, **kwargs)
     return app, provider
 
 

@@ -8,17 +8,17 @@ from pathlib import Path
 from app.tui.app import NanobotApp
 from app.tui.boot import Booted, BootError
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW, blocks, make_session
+from tests.tui.harness import FIXED_HW, blocks, scripted_factory
 
 
 async def test_keys_typed_while_starting_are_sent_once_the_session_is_there(
         tmp_path: Path) -> None:
-    session, provider = make_session(tmp_path, "first answer", "second answer")
+    factory, provider = scripted_factory(tmp_path, "first answer", "second answer")
     release = threading.Event()
 
     def boot() -> Booted:  # runs in the boot thread: holds until the test lets it go
         release.wait(30)
-        return Booted(session, notices=["a notice from the boot"])
+        return Booted(factory, notices=["a notice from the boot"])
 
     app = NanobotApp(boot=boot, hardware=FIXED_HW, blink=False)
     async with app.run_test(size=(100, 30)) as pilot:

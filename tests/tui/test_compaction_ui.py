@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.context.compaction import CompactionEvent, manager_of
-from app.core.providers.scripted import ScriptedReply
+from app.core.agent.events import Event
+from app.core.context.compaction import CompactionEvent
+from app.core.context.summarizer import Summarizer
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.tui.app import NanobotApp
-from tests.core.context.compaction_helpers import build, gated_summary
+from tests.core.context.compaction_helpers import BigOutput, gated_summary
 from tests.pilot_wait import until
-from tests.tui.harness import blocks
+from tests.tui.harness import blocks, make_factory
 
 
 async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
     reply, gate = gated_summary("## Task\n- fetch records")
-    session, provider, memory, manager, events, _ = build(tmp_path, summary_replies=[reply],
-                                                          output=1000)
-    app = NanobotApp(session)
+    provider = ScriptedProvider(context_window=2000)
+    memory = ScriptedProvider([reply], model="memory-slot", context_window=4096)
+    factory = make_factory(tmp_path, provider, tools=lambda: [BigOutput(1000)],
+                           summarizer=Summarizer(memory, timeout_s=30.0)).with_options(
+        max_tokens=200)
+    app = NanobotApp(factory)
+    session, manager = app.session, app.session.compaction
+    assert manager is not None
+    events: list[Event] = []
+    session.add_listener(events.append)
     async with app.run_test(size=(100, 30)) as pilot:
         n = 0
         while manager.task is None:
@@ -49,7 +58,7 @@ async def test_input_is_accepted_while_the_summary_runs(tmp_path: Path) -> None:
         await pilot.pause()
         assert len(provider.requests) == turns_before
         assert any(b.text.startswith("compact: ") for b in blocks(app, "notice"))
-        assert manager_of(session) is manager
+        assert app.session.compaction is manager
         assert [e.action for e in events if isinstance(e, CompactionEvent)
                 and e.tier == "summary"][:2] == ["started", "ready"]
 
@@ -61,10 +70,11 @@ def _call(n: int) -> ScriptedReply:
 async def test_the_meter_never_shows_more_than_the_window_is_sent(tmp_path: Path) -> None:
     from tests.core.context.test_long_session import NoUsage
 
-    session, _, _, _, _, _ = build(tmp_path, window=2000, output=600, summarize=False)
     provider = NoUsage(context_window=2000)  # no token counts: the meter relies on estimates
-    session.set_provider(provider)
-    app = NanobotApp(session)
+    factory = make_factory(tmp_path, provider, tools=lambda: [BigOutput(600)]).with_options(
+        max_tokens=200)
+    app = NanobotApp(factory)
+    session = app.session
     async with app.run_test(size=(100, 30)) as pilot:
         # Twelve turns stream ~11K characters: counted without a reset, that is ~140% of 2,000.
         for n in range(1, 13):
@@ -82,9 +92,14 @@ async def test_a_failed_summary_says_so_and_the_turn_does_not_wait(tmp_path: Pat
     from app.core.providers.base import ProviderError
 
     failing = ScriptedReply(error=ProviderError("memory slot model crashed"))
-    session, provider, memory, manager, _, _ = build(tmp_path, summary_replies=[failing],
-                                                     output=1000)
-    app = NanobotApp(session)
+    provider = ScriptedProvider(context_window=2000)
+    memory = ScriptedProvider([failing], model="memory-slot", context_window=4096)
+    factory = make_factory(tmp_path, provider, tools=lambda: [BigOutput(1000)],
+                           summarizer=Summarizer(memory, timeout_s=30.0)).with_options(
+        max_tokens=200)
+    app = NanobotApp(factory)
+    manager = app.session.compaction
+    assert manager is not None
     async with app.run_test(size=(100, 30)) as pilot:
         n = 0
         while not memory.requests:

@@ -7,19 +7,21 @@ from pathlib import Path
 
 from app.core.agent.messages import ToolCall
 from app.core.harness.config import HarnessConfig
-from app.core.harness.harness import install
 from app.core.providers.scripted import ScriptedReply
+from app.tui.app import NanobotApp
 from app.tui.transcript import blocks_from_events
 from tests.pilot_wait import until
-from tests.tui.harness import blocks, drawn_text, make_app
+from tests.tui.harness import FIXED_HW, blocks, drawn_text, scripted_factory
 
 
 async def test_blocks_show_a_grounded_read_and_a_vote_tally(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("buy milk\n")
     listing = ScriptedReply(tool_calls=[ToolCall("c1", "list_dir", {"path": "."})])
-    app, provider = make_app(tmp_path, listing, listing, "It says buy milk.", "It says buy milk.")
+    factory, provider = scripted_factory(tmp_path, listing, listing, "It says buy milk.",
+                                         "It says buy milk.")
+    app = NanobotApp(replace(factory, harness=HarnessConfig(vote_k=2)), hardware=FIXED_HW,
+                     blink=False)
     provider.capabilities = replace(provider.capabilities, small=True)
-    install(app.session, HarnessConfig(vote_k=2))
     events: list[object] = []
     app.session.add_listener(events.append)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from app.core.agent.messages import ToolCall
-from app.core.providers.scripted import ScriptedReply
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.store.pending import PendingStore
 from app.tui.screens.inject import InjectScreen
 from tests.tui.harness import Recorder, blocks, make_app, said, tool_running_app
@@ -158,18 +158,22 @@ async def test_backtick_opens_the_inject_line_only_while_running(tmp_path: Path)
 
 async def test_pending_messages_come_back_after_a_crash(tmp_path: Path) -> None:
     from app.tui.app import NanobotApp
-    from tests.tui.harness import FIXED_HW, make_session
+    from tests.tui.harness import FIXED_HW, make_factory
 
-    session, provider = make_session(tmp_path, "answer to the saved one", persist=True)
+    provider = ScriptedProvider(["the first answer", "answer to the saved one"])
+    factory = make_factory(tmp_path, provider, persist=True)
+    session = factory.new().session
+    await session.run_turn("the first question")
     assert session.store is not None
+    session.store.close()
     # What a crash leaves: a pending file with a steer that never reached the model.
     left = PendingStore.for_session(session.store.path)
     left.add("steer", "the steer the crash interrupted")
-    app = NanobotApp(session, hardware=FIXED_HW, blink=False)
+    app = NanobotApp(factory, resume=session.store.path, hardware=FIXED_HW, blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.query_one(PendingStrip).items == [("queue", "the steer the crash interrupted")]
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert provider.requests[0].messages[-1].content == "the steer the crash interrupted"
+        assert provider.requests[-1].messages[-1].content == "the steer the crash interrupted"
         assert len(app.pending) == 0

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from textual.binding import Binding
 from textual.command import CommandPalette
 
 from app.core.providers.scripted import ScriptedReply
@@ -172,6 +173,44 @@ async def test_f2_toggles_the_side_column_and_it_hides_below_80x24(tmp_path: Pat
         await pilot.press("f2")
         await pilot.pause()
         assert side.display  # the user asked for it
+
+
+async def test_prompt_keys_come_from_the_registry_and_the_keymap_remaps_them(
+        tmp_path: Path) -> None:
+    # The prompt widget declares no keys of its own; the app binds the registry's prompt actions.
+    from widgets.prompt_input import PromptInput
+
+    assert "BINDINGS" not in vars(PromptInput)
+    app, _ = make_app(tmp_path, config=Config(keymap={"queue": "ctrl+k"}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        bound = {b.id for b in type(app.prompt).BINDINGS if isinstance(b, Binding)}
+        assert bound == {a.id for a in actions.actions("prompt")}
+        reply, gate = gated("a ", "b")
+        app.session.provider.enqueue(reply)  # type: ignore[attr-defined]
+        await pilot.press(*"go", "enter")
+        await until(pilot, lambda: app.busy, what="the turn")
+        await pilot.press(*"later", "ctrl+k")  # Tab, remapped
+        await until(pilot, lambda: [i.text for i in app.pending] == ["later"], what="the queue")
+        gate.set()
+        await app.workers.wait_for_complete()
+
+
+async def test_busy_and_the_turn_state_drive_the_prompt_and_the_status_bar(
+        tmp_path: Path) -> None:
+    from app.tui.turn_state import TurnState
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        bar = app.query_one(StatusBar)
+        app.busy = True
+        await until(pilot, lambda: app.prompt.has_class("-busy"), what="the busy prompt")
+        app.turn_state = TurnState("tool", "Reading x.py")
+        await until(pilot, lambda: (bar.state, bar.detail) == ("tool", "Reading x.py"),
+                    what="the status bar")
+        app.busy = False  # the turn is over: the state goes back to idle with it
+        await until(pilot, lambda: not app.prompt.has_class("-busy") and bar.state == "idle",
+                    what="idle")
+        assert app.turn_state == TurnState()
 
 
 async def test_after_f2_a_resize_across_80x24_hands_the_side_column_back_to_the_rule(

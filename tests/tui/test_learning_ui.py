@@ -9,19 +9,19 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static, TextArea
 
-from app.core.agent.session import Session, SessionOptions
-from app.core.learning.hook import LearningHook, learning_of
+from app.core.learning.hook import LearningHook
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
+from app.core.settings.paths import get_paths
 from app.core.skills.format import read_skill_file
-from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
-from app.runtime.learning import install
+from app.runtime.learning import learning_hook
+from app.runtime.project import Project
 from app.tui.app import NanobotApp
 from app.tui.screens.skill_editor import SkillEditor
 from app.tui.screens.traces import TracesScreen
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW
+from tests.tui.harness import FIXED_HW, make_factory
 
 EDITS = [("TIMEOUT", "37", "60"), ("RETRIES", "4", "9"), ("TIMEOUT", "60", "15")]
 
@@ -35,14 +35,13 @@ def edit_replies(name: str, old: str, new: str) -> list[ScriptedReply | str]:
 
 def app_for(ws: Path, replies: list[ScriptedReply | str]) -> tuple[NanobotApp, LearningHook]:
     (ws / "config.py").write_text("TIMEOUT = 37\nRETRIES = 4\n")
-    session = Session(ScriptedProvider(replies, model="qwen2.5-coder-0.5b"),
-                      tools=ToolRegistry(builtin_tools()), options=SessionOptions(workspace=ws))
-    session.auto_approve = True
-    hook = install(session, Config())
-    from app.runtime.build import install_project
-
-    install_project(session, Config())
-    return NanobotApp(session, hardware=FIXED_HW, blink=False), hook
+    config = Config()
+    hook = learning_hook(config)
+    assert hook is not None
+    factory = make_factory(ws, ScriptedProvider(replies, model="qwen2.5-coder-0.5b"),
+                           config=config, tools=builtin_tools, auto_approve=True, learning=hook,
+                           project=Project.load(config, ws, get_paths().config_dir))
+    return NanobotApp(factory, hardware=FIXED_HW, blink=False), hook
 
 
 def notices(app: NanobotApp) -> list[str]:
@@ -169,4 +168,4 @@ async def test_skills_show_edit_disable_delete_a_learned_recipe(tmp_path: Path) 
         assert hook.learner.book.load() == {} and not recipe.path.exists()
         # A recipe deleted is not learned again from the same runs.
         assert hook.learner.maybe_crystallise(hook.learner.traces.turns()[0].category) is None
-    assert learning_of(app.session) is hook
+    assert app.factory.learning is hook and hook in app.session.hooks

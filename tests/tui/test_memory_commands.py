@@ -32,7 +32,7 @@ def app_for(tmp_path: Path, provider: ScriptedProvider) -> tuple[NanobotApp, Mem
     ws.mkdir(exist_ok=True)
     cfg = Config(memory=MemoryConfig(auto_recall=0))
     rt = build_runtime(provider=provider, workspace=str(ws), persist=True, config=cfg)
-    app = NanobotApp(rt.session, config=rt.config, hardware=FIXED_HW, blink=False)
+    app = NanobotApp(rt.factory, config=rt.config, hardware=FIXED_HW, blink=False)
     hook = memory_of(app.session)
     assert hook is not None
     return app, hook

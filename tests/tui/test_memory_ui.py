@@ -12,7 +12,6 @@ from app.core.memory.hook import memory_of
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config, MemoryConfig
 from app.core.swarm.branch import RESULT_HEAD
-from app.core.swarm.swarm import swarm_of
 from app.runtime.build import build_runtime
 from app.tui.app import NanobotApp
 from app.tui.screens.memory import MemoryScreen
@@ -29,7 +28,7 @@ def app_for(tmp_path: Path, provider: ScriptedProvider, **memory: object) -> Nan
     ws.mkdir(exist_ok=True)
     cfg = Config(memory=MemoryConfig(auto_recall=0, **memory))  # type: ignore[arg-type]
     rt = build_runtime(provider=provider, workspace=str(ws), persist=True, config=cfg)
-    return NanobotApp(rt.session, config=rt.config, hardware=FIXED_HW, blink=False)
+    return NanobotApp(rt.factory, config=rt.config, hardware=FIXED_HW, blink=False)
 
 
 def gated(text: str) -> tuple[ScriptedReply, asyncio.Event]:
@@ -47,7 +46,7 @@ async def test_a_branch_result_arrives_while_the_user_keeps_chatting(tmp_path: P
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press(*"/branch why is test_expiry flaky?", "enter")
         await provider.branch.request_seen.wait()
-        swarm = swarm_of(app.session)
+        swarm = app.session.swarm
         assert swarm is not None
         (w,) = swarm.workers.values()
         tree = app.query_one(SwarmTree)
@@ -99,7 +98,7 @@ async def test_branch_cap_and_empty_question_are_refused_with_a_message(tmp_path
 
     rt = build_runtime(provider=provider, workspace=str(ws), persist=False,
                        config=Config(swarm=SwarmConfig(max_branches=1)))
-    app = NanobotApp(rt.session, config=rt.config, hardware=FIXED_HW, blink=False)
+    app = NanobotApp(rt.factory, config=rt.config, hardware=FIXED_HW, blink=False)
     reply, gate = gated("done")
     provider.branch.enqueue(reply)
     async with app.run_test(size=(120, 36)) as pilot:

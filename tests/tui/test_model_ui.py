@@ -1,4 +1,4 @@
-"""Pilot tests for issue 5's screens and commands: dashboard keys, doctor, model picker,
+"""Pilot tests for the model screens and commands: dashboard keys, doctor, model picker,
 /model, /local, /doctor and /dashboard in the main app."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider
 from app.core.providers.stack import build_stack
 from app.core.settings.config import parse_config
@@ -16,6 +15,8 @@ from app.tui.app import NanobotApp
 from app.tui.screens.dashboard import DashboardScreen
 from app.tui.screens.doctor import DoctorScreen
 from app.tui.screens.model_picker import ModelPickerScreen
+from tests.pilot_wait import until
+from tests.tui.harness import make_factory
 from tests.tui.snapshots.model_screens import (
     BUSY_SLOTS,
     FixedSlots,
@@ -66,8 +67,7 @@ async def test_dashboard_keys(tmp_path: Path) -> None:
 
 def make_app(tmp_path: Path, config: str = "[local.main]\ncontext_size = 1024\n") -> NanobotApp:
     stack = build_stack(parse_config(config))
-    session = Session(ScriptedProvider(["hello"]), options=SessionOptions(workspace=tmp_path))
-    return NanobotApp(session, stack=stack)
+    return NanobotApp(make_factory(tmp_path, ScriptedProvider(["hello"])), stack=stack)
 
 
 def notices(app: NanobotApp) -> list[str]:
@@ -89,6 +89,13 @@ async def test_slash_commands_in_the_app(tmp_path: Path) -> None:
         await pilot.press(*"/local", "enter")
         await pilot.pause()
         assert notices(app)[-1].startswith("no cloud provider configured")
+        # The short names run the same commands.
+        await pilot.press(*"/m list", "enter")
+        await until(pilot, lambda: notices(app)[-1].startswith("main: qwen2.5-coder-0.5b"),
+                    what="/m list")
+        await pilot.press(*"/l", "enter")
+        await until(pilot, lambda: len([n for n in notices(app)
+                                        if n.startswith("no cloud provider")]) == 2, what="/l")
         provider = app.session.provider
         assert provider.requests == []  # type: ignore[attr-defined]  # nothing reached the model
         await pilot.press(*"/doctor", "enter")
@@ -99,6 +106,10 @@ async def test_slash_commands_in_the_app(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         assert app.screen.query_one("#cpu", ResourceMeter).figure.endswith("%")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press(*"/dash", "enter")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="/dash")
         await pilot.press("escape")
         await pilot.pause()
         await pilot.press("f4")
@@ -173,8 +184,7 @@ async def test_palette_offers_model_commands(tmp_path: Path) -> None:
 async def test_model_panel_says_where_the_slot_runs(tmp_path: Path) -> None:
     # The session talks to the manager's slot ("local:main"); the panel once called that HTTP.
     stack = build_stack(parse_config("[local.main]\ncontext_size = 1024\n"))
-    session = Session(stack.provider, options=SessionOptions(workspace=tmp_path))
-    app = NanobotApp(session, stack=stack)
+    app = NanobotApp(make_factory(tmp_path, stack.provider), stack=stack)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert app.hardware_panel.model_detail.startswith("local:main · in-process · ctx")

@@ -10,29 +10,26 @@ from textual.message import Message
 from textual.widgets import Button
 
 from app.core.agent.events import Event, ToolCallFinished
-from app.core.agent.session import Session, SessionOptions
-from app.core.policy.permissions import PermissionGate
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
 from app.tui.app import NanobotApp
 from app.tui.screens.permission import PermissionScreen
+from tests.tui.harness import make_factory
 
 
 def make_app(tmp_path: Path, *replies: ScriptedReply | str
              ) -> tuple[NanobotApp, ScriptedProvider, list[ToolCallFinished]]:
     provider = ScriptedProvider(replies)
-    session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=tmp_path))
-    session.permissions = PermissionGate()  # exec and write_file ask
+    # The default policy: exec and write_file ask.
+    app = NanobotApp(make_factory(tmp_path, provider, tools=builtin_tools))
     finished: list[ToolCallFinished] = []
 
     def on(ev: Event) -> None:
         if isinstance(ev, ToolCallFinished):
             finished.append(ev)
 
-    session.add_listener(on)
-    return NanobotApp(session), provider, finished
+    app.session.add_listener(on)
+    return app, provider, finished
 
 
 class ModalWatch:

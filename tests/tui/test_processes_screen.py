@@ -6,17 +6,17 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.process.recovery import new_counters
 from app.core.process.store import Checkpoint
 from app.core.providers.scripted import ScriptedProvider
 from app.tui.app import NanobotApp
 from app.tui.screens.processes import ProcessesScreen, progress_bar
+from tests.tui.harness import make_factory
 from tests.tui.process_fixtures import make_process, three_processes
 
 
 def _app(tmp_path: Path) -> NanobotApp:
-    return NanobotApp(Session(ScriptedProvider(), options=SessionOptions(workspace=tmp_path)))
+    return NanobotApp(make_factory(tmp_path, ScriptedProvider()))
 
 
 async def test_f6_opens_the_process_view_and_escape_closes_it(tmp_path: Path,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider
 from app.tui.app import NanobotApp
 from app.tui.screens.processes import ProcessesScreen
 from tests.cli.test_cli import ROOT, nanobot
 from tests.core.process.test_job_task import _job
 from tests.pilot_wait import until
+from tests.tui.harness import make_factory
 
 
 async def test_f6_shows_a_task_file_and_a_job_like_built_in_tasks(tmp_path: Path,
@@ -30,7 +30,7 @@ async def test_f6_shows_a_task_file_and_a_job_like_built_in_tasks(tmp_path: Path
                   f"{tmp_path / 'sim_model.py'}:make", "--k", "2", "--id", "sum-b")
     assert job.returncode == 0, job.stderr
 
-    app = NanobotApp(Session(ScriptedProvider(), options=SessionOptions(workspace=tmp_path)))
+    app = NanobotApp(make_factory(tmp_path, ScriptedProvider()))
     async with app.run_test(size=(120, 32)) as pilot:
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(app.screen, ProcessesScreen)

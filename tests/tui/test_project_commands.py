@@ -1,5 +1,5 @@
 """/mcp, /skills, /instructions and /init in the real app, with the runtime's wiring
-(app.runtime.build.install_project) on a scripted model; MCP through the real test server."""
+(app.runtime.project) on a scripted model; MCP through the real test server."""
 
 from __future__ import annotations
 
@@ -8,28 +8,27 @@ from pathlib import Path
 
 import pytest
 
-from app.core.mcp.manager import mcp_of
 from app.core.mcp.settings import McpServerConfig
-from app.core.policy.permissions import PermissionGate
-from app.core.providers.scripted import ScriptedReply
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
+from app.core.settings.paths import get_paths
 from app.core.skills.format import Skill, write_skill
-from app.runtime.build import install_project
+from app.runtime.project import Project
 from app.tui.app import NanobotApp
 from app.tui.screens.permission import PermissionScreen
 from tests.pilot_wait import until
 from tests.servers import MCP_SERVER
-from tests.tui.harness import FIXED_HW, make_session
+from tests.tui.harness import FIXED_HW, make_factory
 
 
 def app_for(ws: Path, *replies: ScriptedReply | str, config: Config | None = None
             ) -> tuple[NanobotApp, object]:
     config = config or Config()
-    session, provider = make_session(ws, *replies)
-    session.permissions = PermissionGate(config.permissions)
-    notes = install_project(session, config)
-    return NanobotApp(session, config=config, notices=notes, hardware=FIXED_HW,
-                      blink=False), provider
+    provider = ScriptedProvider(replies, model="qwen2.5-coder-0.5b", context_window=8192)
+    project = Project.load(config, ws, get_paths().config_dir)
+    factory = make_factory(ws, provider, config=config, project=project)
+    notes = project.notes(provider.capabilities.context_window)
+    return NanobotApp(factory, notices=notes, hardware=FIXED_HW, blink=False), provider
 
 
 def notices(app: NanobotApp) -> list[str]:
@@ -54,7 +53,8 @@ async def test_mcp_lists_starts_and_a_prompt_calls_a_tool_after_the_question(
     app, _ = app_for(tmp_path, ScriptedReply.call("test__write_note", path=str(note),
                                                   text="typed in the TUI"), "Saved.",
                      config=config)
-    manager = mcp_of(app.session)
+    assert app.factory.project is not None
+    manager = app.factory.project.mcp
     assert manager is not None
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.press(*"/mcp", "enter")
@@ -71,6 +71,12 @@ async def test_mcp_lists_starts_and_a_prompt_calls_a_tool_after_the_question(
         await pilot.press("y")
         await until(pilot, lambda: note.exists() and not app.busy, seconds=30)
         assert note.read_text() == "typed in the TUI"
+        # A new session shares the running server: its tools are in the new session's registry.
+        old = app.session
+        await pilot.press(*"/new", "enter")
+        await until(pilot, lambda: app.session is not old, what="the new session")
+        assert "test__write_note" in app.session.tools.names()
+        assert app.session.tools.get("test__write_note") is old.tools.get("test__write_note")
     # Leaving the app stopped the server.
     assert manager.status()[0].state == "stopped"
 

@@ -8,8 +8,9 @@ import pytest
 from textual import events
 
 from app.core.agent.events import Usage
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
+from app.core.settings.config import Config
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from tests.tui.harness import DEMO_LOG, FIXED_HW, blocks, make_app, screen_lines
@@ -99,8 +100,8 @@ async def test_the_whole_conversation_stays_scrollable(tmp_path: Path) -> None:
 async def test_replay_of_the_demo_log_drives_the_same_view() -> None:
     script = ReplayScript.load(DEMO_LOG)
     provider = ReplayProvider(script)
-    session = Session(provider, tools=ReplayTools(script), options=SessionOptions())
-    app = NanobotApp(session, hardware=FIXED_HW, blink=False, replay=provider)
+    factory = SessionFactory(Config(), provider, tools=lambda: ReplayTools(script), features=())
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False, replay=provider)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.rlm.gate import install as install_reader
-from app.core.settings.config import RlmConfig
-from app.core.swarm.swarm import install as install_swarm
-from app.core.tools.base import ToolRegistry
 from app.tui.app import NanobotApp
 from app.tui.transcript import blocks_from_events
-from tests.core.rlm.test_gate import BIG, Build, act
+from tests.core.rlm.test_gate import BIG, Build, act, reader_factory
 from tests.pilot_wait import until
 from tests.tui.harness import FIXED_HW, blocks, drawn_text
 from widgets.swarm_tree import SwarmTree
@@ -27,13 +22,12 @@ async def test_reader_steps_show_as_a_block_and_a_swarm_row(tmp_path: Path) -> N
         act("answer", 0.9, text="frobnicate_v2"),  # the summarize helper's answer
         act("answer", 0.95, text="undefined symbol frobnicate_v2 in src/main.o"),
     ], model="reader-model")
-    session = Session(main, tools=ToolRegistry([Build(BIG)]),
-                      options=SessionOptions(workspace=tmp_path))
-    swarm = install_swarm(session)
-    install_reader(session, lambda: reader, RlmConfig(budget_scale=100))
+    app = NanobotApp(reader_factory(main, reader, tmp_path, [Build(BIG)]), hardware=FIXED_HW,
+                     blink=False)
+    swarm = app.session.swarm
+    assert swarm is not None and app.session.reader is not None
     events: list[object] = []
-    session.add_listener(events.append)
-    app = NanobotApp(session, hardware=FIXED_HW, blink=False)
+    app.session.add_listener(events.append)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"why does the build fail?", "enter")
         await until(pilot, lambda: any(not b.streaming for b in blocks(app, "delegate")),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Checkbox, Input, ProgressBar, Static
 
-from app.core.models.hardware_snapshot import fixed_snapshot
+from app.core.models.hardware import fixed_snapshot
 from app.core.models.model_catalog import load_catalog
 from app.tui.screens.setup import STEPS, SetupScreen
 from app.tui.setup_app import SetupApp

@@ -109,3 +109,14 @@ async def test_help_and_clear_and_sessions_commands(tmp_path: Path) -> None:
         await pilot.press(*"/clear", "enter")
         await pilot.pause()
         assert "view cleared" in app.conversation.blocks[-1].text
+
+
+def test_each_name_is_registered_once() -> None:
+    # /model used to be registered twice (the last import won) and its short names were
+    # unreachable: now every name and alias belongs to one command, and a clash is an error.
+    model = slash.lookup("model")
+    assert model is not None and slash.lookup("m") is model and "/m" in model.title
+    assert slash.lookup("dash") is slash.lookup("dashboard") is not None
+    with pytest.raises(ValueError, match="already registered"):
+        slash.register_slash(slash.SlashCommand("mine", "", "a clash", model.run, aliases=("m",)))
+    assert slash.lookup("mine") is None

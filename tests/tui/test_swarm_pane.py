@@ -8,9 +8,8 @@ from pathlib import Path
 from app.core.agent.messages import ToolCall
 from app.core.providers.scripted import ScriptedReply
 from app.core.swarm.events import SwarmSnapshot, WorkerRow
-from app.core.swarm.swarm import swarm_of as get_swarm
 from app.tui.app import NanobotApp
-from tests.core.swarm.swarm_helpers import gated, make_root
+from tests.core.swarm.swarm_helpers import gated, root_factory
 from tests.core.swarm.test_swarm import spawn_call
 from tests.tui.harness import blocks
 from widgets.swarm_tree import SwarmTree
@@ -18,7 +17,10 @@ from widgets.worker_transcript import WorkerTranscript
 
 
 async def test_three_live_rows_and_cancel_from_the_pane(tmp_path: Path) -> None:
-    session, provider, swarm, _ = make_root(tmp_path)
+    factory, provider = root_factory(tmp_path)
+    app = NanobotApp(factory)
+    swarm = app.session.swarm
+    assert swarm is not None
     gates: dict[str, asyncio.Event] = {}
     for key in ("beta", "gamma", "inner"):
         provider.script(key, (pair := gated(f"{key} done"))[0])
@@ -29,7 +31,6 @@ async def test_three_live_rows_and_cancel_from_the_pane(tmp_path: Path) -> None:
                                                       spawn_call("beta task"),
                                                       spawn_call("gamma task")]),
                     "Three workers started.", "One was cancelled, two finished.")
-    app = NanobotApp(session)
     async with app.run_test(size=(120, 36)) as pilot:
         tree = app.query_one(SwarmTree)
         assert not tree.display or tree.has_class("-empty")  # hidden while there are no workers
@@ -84,7 +85,7 @@ async def test_three_live_rows_and_cancel_from_the_pane(tmp_path: Path) -> None:
         reports = [m.content for m in provider.requests[-1].messages
                    if m.role == "notice" and m.content.startswith("[worker")]
         assert len(reports) == 3 and any(alpha in r and "cancelled" in r for r in reports)
-        assert get_swarm(session) is swarm
+        assert app.session.swarm is swarm
 
 
 async def test_cancel_key_on_an_ended_worker_only_warns(tmp_path: Path) -> None:

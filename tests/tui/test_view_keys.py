@@ -11,7 +11,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from app.tui.transcript import blocks_from_events
 from bench.stream import history_events
-from tests.tui.harness import FIXED_HW, blocks, drawn_text, make_app, make_session, screen_lines
+from tests.tui.harness import FIXED_HW, blocks, drawn_text, make_app, screen_lines, scripted_factory
 
 
 async def until(pilot: object, check: Callable[[], bool], what: str, tries: int = 200) -> None:
@@ -24,8 +24,8 @@ async def until(pilot: object, check: Callable[[], bool], what: str, tries: int 
 
 
 def history_app(tmp_path: Path, blocks_n: int, *replies: ScriptedReply | str) -> NanobotApp:
-    session, _ = make_session(tmp_path, *replies)
-    return NanobotApp(session, hardware=FIXED_HW, blink=False,
+    factory, _ = scripted_factory(tmp_path, *replies)
+    return NanobotApp(factory, hardware=FIXED_HW, blink=False,
                       resumed_events=history_events(blocks_n))
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from app.core.agent.session import Session, SessionOptions
 from app.core.context_store.ingest import ingest
 from app.core.context_store.store import default_root
 from app.core.providers.scripted import ScriptedProvider
 from app.tui.app import NanobotApp
 from app.tui.screens.volumes import EMPTY, VolumesScreen
+from tests.tui.harness import make_factory
 
 
 def make_volumes(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def make_volumes(tmp_path: Path) -> None:
 
 
 def app_for(tmp_path: Path) -> NanobotApp:
-    return NanobotApp(Session(ScriptedProvider(), options=SessionOptions(workspace=tmp_path)))
+    return NanobotApp(make_factory(tmp_path, ScriptedProvider()))
 
 
 async def test_ctrl_o_lists_volumes_and_escape_returns(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """Extension points of the turn loop, so features live in their own modules.
 
-The :class:`~app.core.agent.session.Session` calls every installed hook at five points: when a
-turn starts (and, awaited, right after it), before each model step (a hook may hand back messages
-to commit, e.g. a worker's result), when the request is built (a hook may rewrite what the model
-sees: a summary, stubs, a status block) and when a turn ends. A hook that raises is logged and
-skipped: a broken feature never breaks a turn.
+A hook is handed to the :class:`~app.core.agent.session.Session` constructor, which calls
+:meth:`SessionHook.attach` once with itself. The session then calls every hook at five points:
+when a turn starts (and, awaited, right after it), before each model step (a hook may hand back
+messages to commit, e.g. a worker's result), when the request is built (a hook may rewrite what the
+model sees: a summary, stubs, a status block) and when a turn ends. A hook that raises is logged
+and skipped: a broken feature never breaks a turn.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 
 class SessionHook:
     """Override what you need; every method is a no-op by default."""
+
+    def attach(self, session: Session) -> None:
+        """Called once, by the constructor of the session this hook belongs to."""
 
     def turn_started(self, session: Session, turn_id: str) -> None:
         """Called before the turn's user message is committed (a turn boundary)."""

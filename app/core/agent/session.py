@@ -13,10 +13,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.agent import hooks as _hooks
 from app.core.agent import nudges
@@ -42,7 +42,8 @@ from app.core.agent.events import (
 )
 from app.core.agent.messages import Message, ToolCall
 from app.core.agent.tool_selection import select_tools
-from app.core.context.context_gate import ContextGate, estimate_tokens, session_cache_dir
+from app.core.context.context_gate import ContextGate, session_cache_dir
+from app.core.context.tokens import TokenEstimator, request_chars
 from app.core.harness.harness import Harness
 from app.core.policy.permissions import Approver, PermissionGate, Verdict
 from app.core.policy.redact import redact, redact_value
@@ -64,6 +65,11 @@ from app.core.tools.labels import result_label
 from app.core.wire.thread_repair import unique_call_ids
 from app.core.wire.tool_args import check_arguments, repair_call
 from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
+
+if TYPE_CHECKING:
+    from app.core.context.compaction import ContextManager
+    from app.core.swarm.status import SwarmHook
+    from app.core.swarm.swarm import Swarm
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +138,25 @@ class _Reply:
 
 
 class Session:
+    """One conversation with the model. Everything it is made of comes in through the constructor
+    (the session factory in ``app/runtime/factory.py`` assembles it from config), so a session is
+    complete from its first line: nothing is plugged in afterwards.
+
+    ``swarm`` is this session's seat in a worker tree (workers, their reports and the status
+    block), ``reader`` reads large or interpretive tool output for the model, ``compaction``
+    keeps its requests inside the model's window, ``hooks`` are further features; they run in
+    that order at each extension point (``app/core/agent/hooks.py``), with compaction last so it
+    measures what the others added.
+    """
+
     def __init__(self, provider: Provider, *, tools: ToolRegistry | None = None,
                  options: SessionOptions | None = None, store: SessionStore | None = None,
-                 history: list[Message] | None = None) -> None:
+                 history: list[Message] | None = None,
+                 permissions: PermissionGate | None = None, approver: Approver | None = None,
+                 auto_approve: bool = False, gate: ContextGate | None = None,
+                 swarm: SwarmHook | None = None, compaction: ContextManager | None = None,
+                 reader: OutputReader | None = None, harness: Harness | None = None,
+                 hooks: Sequence[_hooks.SessionHook] = ()) -> None:
         self.provider = provider
         self.tools = tools or ToolRegistry()
         self.options = options or SessionOptions()
@@ -143,16 +165,18 @@ class Session:
         self.store_error = ""  # why the session file could not be written ("" = it could)
         self.session_id = store.session_id if store else uuid.uuid4().hex[:12]
         self.thinking = False
+        # The policy, and who is asked when it says "ask" (the TUI's modal; None headless).
+        self._permissions = permissions or PermissionGate()
+        self._approver = approver
         # Headless runs with --yes approve tools that would otherwise ask the user.
-        self.auto_approve = False
-        # Permissions: the policy, and the hook the TUI / CLI plug in to ask the user.
-        self.permissions = PermissionGate()
-        self.approver: Approver | None = None
+        self._auto_approve = auto_approve
+        # Token estimates for text the provider has not counted, calibrated from its counts.
+        self.tokens = TokenEstimator()
         # The one choke point where tool output enters context (oversized output is cached).
-        self.gate = ContextGate(session_cache_dir(self.session_id))
+        self.gate = gate or ContextGate(session_cache_dir(self.session_id), self.tokens)
         self._admitted_tokens = 0  # tool output admitted since the last usage report
         # Reads large or interpretive tool output for the main model (the RLM delegate); None: off.
-        self.reader: OutputReader | None = None
+        self._reader = reader
         self.thinking_budget: int | None = None
         self.context_used = 0
         self._listeners: list[Listener] = []
@@ -171,13 +195,57 @@ class Session:
         self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
         self._turn_limit: int | None = None  # this turn's step budget (see limit_turn)
-        # Compaction, workers and status injection plug in here (app/core/agent/hooks.py).
-        self.hooks: list[_hooks.SessionHook] = []
         # The agent harness (app/core/harness): workspace map, grounded reads, constrained and
         # voted steps, checked answers. None = the bare loop.
-        self.harness: Harness | None = None
+        self._harness = harness
         self._vote = ""  # the vote that chose the current step's calls
         self._answer_check = ""  # the grounding check's retry instruction, for one step
+        self._swarm = swarm
+        self._compaction = compaction
+        self._hooks: tuple[_hooks.SessionHook, ...] = tuple(
+            h for h in (swarm, *hooks, compaction) if h is not None)
+        for hook in self._hooks:
+            hook.attach(self)
+
+    # --- what the session is made of (read-only: given to the constructor) -------------------
+
+    @property
+    def permissions(self) -> PermissionGate:
+        return self._permissions
+
+    @property
+    def approver(self) -> Approver | None:
+        return self._approver
+
+    @property
+    def auto_approve(self) -> bool:
+        return self._auto_approve
+
+    @property
+    def reader(self) -> OutputReader | None:
+        return self._reader
+
+    @property
+    def hooks(self) -> tuple[_hooks.SessionHook, ...]:
+        return self._hooks
+
+    @property
+    def swarm(self) -> Swarm | None:
+        """The worker tree this session belongs to (None: it cannot start workers)."""
+        return self._swarm.swarm if self._swarm is not None else None
+
+    @property
+    def swarm_seat(self) -> SwarmHook | None:
+        """Where this session sits in the worker tree (its owner id: None for the root)."""
+        return self._swarm
+
+    @property
+    def compaction(self) -> ContextManager | None:
+        return self._compaction
+
+    @property
+    def harness(self) -> Harness | None:
+        return self._harness
 
     # --- events ------------------------------------------------------------------------------
 
@@ -264,6 +332,12 @@ class Session:
 
     def set_provider(self, provider: Provider) -> None:
         self.provider = provider
+
+    def context_estimate(self) -> int:
+        """Tokens the next request starts from: the provider's last count, or (before the first
+        one) an estimate of the system prompt and the history."""
+        return self.context_used or self.tokens.tokens(
+            self.system_prompt() + "".join(m.content for m in self.history))
 
     def limit_turn(self, iterations: int | None) -> None:
         """A step budget for the running turn (a hook's calibrated budget); never above
@@ -561,6 +635,7 @@ class Session:
             callable=callable_,
             max_tokens=self.options.max_tokens, temperature=self.options.temperature,
             thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
+        sent_chars = request_chars(request.messages, request.tools)
         self._answer_check = ""
         reply = _Reply()
         full: list[str] = []
@@ -582,7 +657,8 @@ class Session:
             async for chunk in self._step_stream(request, step):
                 if step.cancelled:
                     break
-                filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt)
+                filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt,
+                                      sent_chars)
                 n += 1
                 if n % YIELD_EVERY == 0:
                     # A provider with chunks already queued never suspends: let the listeners'
@@ -613,8 +689,10 @@ class Session:
                                   bool(tools) and not request.answer_only)
 
     def _on_chunk(self, turn_id: str, chunk: ProviderEvent, reply: _Reply, full: list[str],
-                  reasoning: list[str], filt: CallStreamFilter) -> CallStreamFilter:
-        """One provider event of a reply; returns the call filter (a restart makes a new one)."""
+                  reasoning: list[str], filt: CallStreamFilter,
+                  sent_chars: int) -> CallStreamFilter:
+        """One provider event of a reply; returns the call filter (a restart makes a new one).
+        ``sent_chars``: the request's size, which a usage report calibrates the estimator with."""
         if isinstance(chunk, TextChunk):
             full.append(chunk.text)
             visible = filt.feed(chunk.text)
@@ -627,6 +705,7 @@ class Session:
             reply.calls.append(chunk.call)
         elif isinstance(chunk, UsageChunk):
             self.context_used = chunk.prompt_tokens + chunk.completion_tokens
+            self.tokens.calibrate(sent_chars, chunk.prompt_tokens)
             self._admitted_tokens = 0
             self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
                             self.context_used, self.context_limit))
@@ -774,18 +853,17 @@ class Session:
         """Pass a result through the Context Gate with the room left in the window (or, for
         output too large or in need of interpretation, through the reader)."""
         reserve = min(self.options.max_tokens, self.context_limit // 4)
-        used = self.context_used or estimate_tokens(
-            self.system_prompt() + "".join(m.content for m in self.history))
+        used = self.context_estimate()
         room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
         if self.reader is not None and not result.is_error and not cancel.cancelled:
             read = await self.reader.read(self, call, result, room_tokens=room, turn_id=turn_id,
                                           cancel=cancel)
             if read is not None:
-                self._admitted_tokens += estimate_tokens(read.content)
+                self._admitted_tokens += self.tokens.tokens(read.content)
                 return read
         admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
                                    budget_tokens=room, source_path=str(result.meta.get("source", "")))
-        self._admitted_tokens += estimate_tokens(admitted.content)
+        self._admitted_tokens += self.tokens.tokens(admitted.content)
         if admitted.content == result.content:
             return result
         return ToolResult(admitted.content, result.is_error,

@@ -1,4 +1,4 @@
-"""Compaction that never blocks the user and never loses text (I2).
+"""Compaction that never blocks the user and never loses text.
 
 Tiers, measured on each request against the *effective* window of the model in use (its context
 window minus the reply reserve):
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.agent.events import Event, MessageAdded, Notice, Usage, register_event
+from app.core.agent.events import Event, MessageAdded, Notice, register_event
 from app.core.agent.hooks import SessionHook
 from app.core.agent.messages import Message
 from app.core.agent.session import Session
@@ -33,7 +33,6 @@ from app.core.context.compaction_tiers import (
     Source,
     emergency_truncate,
     expand,
-    message_chars,
     span_ref,
     stub_for,
 )
@@ -86,10 +85,9 @@ class Summary:
 class ContextManager(SessionHook):
     """Keeps one session's requests inside the model's window; see the module docstring."""
 
-    def __init__(self, session: Session, *, summarizer: Summarizer | None = None,
+    def __init__(self, *, summarizer: Summarizer | None = None,
                  config: ContextConfig | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.session = session
         self.summarizer = summarizer
         self.config = config or ContextConfig()
         self.clock = clock
@@ -100,13 +98,24 @@ class ContextManager(SessionHook):
         self.failures = 0
         self.breaker_open = False
         self.masked: dict[int, Message] = {}  # history index -> its stub (once masked, stays)
-        self.chars_per_token = 4.0
         self.last_tier = ""  # what the context meter shows: the tier that fired last
         self.last_fraction = 0.0
-        self._sent_chars = 0
         self._turn_start = 0
-        self._seqs: list[int | None] = self._initial_seqs()
+        self._session: Session | None = None
+        self._seqs: list[int | None] = []
+
+    def attach(self, session: Session) -> None:
+        if self._session is not None:
+            raise RuntimeError("a ContextManager belongs to one session")
+        self._session = session
+        self._seqs = self._initial_seqs()
         session.add_listener(self._on_event)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("this ContextManager was never given to a session")
+        return self._session
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -135,9 +144,6 @@ class ContextManager(SessionHook):
             store = self.session.store
             seq = store.last_seq if store is not None else 0
             self._seqs.append(seq or None)
-        elif isinstance(event, Usage) and event.prompt_tokens > 0 and self._sent_chars:
-            ratio = self._sent_chars / event.prompt_tokens
-            self.chars_per_token = min(8.0, max(1.0, ratio))
 
     def source(self, index: int) -> Source:
         store = self.session.store
@@ -150,14 +156,14 @@ class ContextManager(SessionHook):
         reserve = min(self.session.options.max_tokens, limit // 4)
         return max(limit - reserve, 64)
 
-    def _chars(self, messages: list[Message]) -> int:
-        # Tool specs are sent too (as instructions or a tools field): count them as text.
-        tools = sum(len(t.name) + len(t.description) + len(str(t.parameters))
-                    for t in self.session.tools.specs())
-        return sum(message_chars(m) for m in messages) + tools
+    @property
+    def chars_per_token(self) -> float:
+        """The session's token estimator's ratio (calibrated from the provider's counts)."""
+        return self.session.tokens.chars_per_token
 
     def _tokens(self, items: list[Item]) -> int:
-        return int(self._chars([it.message for it in items]) / self.chars_per_token) + 1
+        return self.session.tokens.messages([it.message for it in items],
+                                            self.session.tools.specs())
 
     def _offer_expand(self) -> None:
         # The expand tool is offered only once something cites the log: until then it would
@@ -198,7 +204,10 @@ class ContextManager(SessionHook):
             tokens = self._tokens(items)
         if tokens >= self.config.emergency_at * window:
             started = self.clock()
-            target = int(self.config.background_at * window)
+            # The tool specs go out with every request and cannot be cut: the messages get the
+            # rest of the target.
+            specs = self.session.tokens.messages([], self.session.tools.specs())
+            target = max(int(self.config.background_at * window) - specs, 64)
             cut = emergency_truncate(items, budget=target, chars_per_token=self.chars_per_token,
                                      sources={i: self.source(i) for i in range(len(self._seqs))})
             items = cut.items
@@ -212,13 +221,10 @@ class ContextManager(SessionHook):
                 duration=self.clock() - started))
             tokens = after
         self.last_fraction = tokens / window
-        out = [it.message for it in items]
-        # Calibrates chars per token when this request's Usage comes back.
-        self._sent_chars = self._chars(out)
-        stored = int(self._chars(session.history) / self.chars_per_token) + 1
+        stored = session.tokens.messages(session.history, session.tools.specs())
         session.emit(ContextMeasured(session.turn_id or "", sent_tokens=tokens,
                                      stored_tokens=stored, window=session.context_limit))
-        return out
+        return [it.message for it in items]
 
     def _view(self, messages: list[Message]) -> list[Item]:
         """The request with the applied summary and existing stubs in place."""
@@ -387,16 +393,3 @@ class ContextManager(SessionHook):
         """The original messages behind a summary's or a stub's citation."""
         return expand(ref, history=self.session.history, log_path=self.log_path,
                       worker=self._worker_tag())
-
-
-def install(session: Session, *, summarizer: Summarizer | None = None,
-            config: ContextConfig | None = None) -> ContextManager:
-    """Attach a :class:`ContextManager` to ``session``."""
-    manager = ContextManager(session, summarizer=summarizer, config=config)
-    session.hooks.append(manager)
-    return manager
-
-
-def manager_of(session: Session) -> ContextManager | None:
-    """The session's context manager, for the TUI (``/compact``, the meter's last tier)."""
-    return next((h for h in session.hooks if isinstance(h, ContextManager)), None)

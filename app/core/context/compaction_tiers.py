@@ -13,16 +13,15 @@ messages the harness adds per request: the system prompt, nudges, a status block
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.core.agent.messages import Message
+from app.core.context.tokens import PER_MESSAGE_CHARS, message_chars
 from app.core.store.event_log import read_span
 
-PER_MESSAGE_CHARS = 16  # role markers and separators the chat template adds around each message
 REF_RE = re.compile(
     r"\[(?:log (?P<sid>[^#\]\s]+)#|history #)(?P<a>\d+)(?:-(?P<b>\d+))?\]")
 
@@ -57,16 +56,6 @@ def span_ref(sources: Sequence[Source]) -> str:
 class Item:
     message: Message
     index: int | None = None  # history index, None for per-request messages
-
-
-def message_chars(m: Message) -> int:
-    calls = sum(len(c.name) + len(json.dumps(c.arguments, ensure_ascii=False))
-                for c in m.tool_calls)
-    return len(m.content) + calls + PER_MESSAGE_CHARS
-
-
-def estimate_tokens(messages: Sequence[Message], chars_per_token: float) -> int:
-    return int(sum(message_chars(m) for m in messages) / max(chars_per_token, 0.5)) + 1
 
 
 def _first_line(text: str, width: int = 72) -> str:

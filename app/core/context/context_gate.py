@@ -1,4 +1,4 @@
-"""The Context Gate (I3): the single choke point where tool output enters the model's context.
+"""The Context Gate: the single choke point where tool output enters the model's context.
 
 Output that fits the room left in the window goes in raw. Output that does not is saved whole on
 disk and replaced by a structural briefing: its size, an outline with line ranges, key lines
@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.context.tokens import DEFAULT_CHARS_PER_TOKEN, TokenEstimator
 from app.core.policy.redact import redact
 from app.core.settings.paths import atomic_write_text
 
-CHARS_PER_TOKEN = 3.0  # pessimistic on purpose: an overflow costs more than a needless briefing
+# Pessimistic on purpose, because an overflow costs more than a needless briefing: output is
+# judged against this share of the room it is given, and a calibrated ratio above the default
+# (cheaper tokens) never lets more through, while one below it (dearer tokens) lets less through.
+MARGIN = 0.75
 MIN_RAW_TOKENS = 256  # always let small outputs through, even in a nearly full window
 MAX_OUTLINE = 24
 MAX_KEY_LINES = 12
@@ -33,10 +37,6 @@ _KEY = re.compile(r"error|exception|traceback|fail|fatal|panic|warn|denied|not f
 _HEADING = re.compile(
     r"^(#{1,6} \S|(?:async\s+)?def \w|class \w|function \w|export \w|fn \w|func \w|impl \w"
     r"|={3,}|-{3,} \S|diff --git |@@ |\[[\w.\- ]+\]$|<h[1-6]|Title: |URL: )")
-
-
-def estimate_tokens(text: str) -> int:
-    return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,12 @@ def _clip(line: str) -> str:
 
 
 class ContextGate:
-    """One per session; oversized outputs are cached under ``cache_dir`` as ``N.txt``."""
+    """One per session; oversized outputs are cached under ``cache_dir`` as ``N.txt``. Sizes are
+    judged with the session's token estimator (``tokens``)."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, tokens: TokenEstimator | None = None) -> None:
         self.cache_dir = cache_dir
+        self.tokens = tokens or TokenEstimator()
         self._seq = 0
         self._gc_done = False
 
@@ -126,7 +128,7 @@ class ContextGate:
         content = redact(content)
         lines = content.splitlines()
         limit = max(MIN_RAW_TOKENS, budget_tokens)
-        if estimate_tokens(content) <= limit:
+        if len(content) <= self._room_chars(limit):
             return Admitted(content, True, chars=len(content), lines=len(lines))
         whole_file = source_path and tool == "read_file" and not args.get("lines")
         if whole_file:
@@ -140,13 +142,19 @@ class ContextGate:
         return Admitted(briefing, False, handle=handle, path=path, chars=len(content),
                         lines=len(lines))
 
+    def _room_chars(self, budget_tokens: int) -> int:
+        """How many characters of output ``budget_tokens`` tokens of room take, judged
+        pessimistically (see :data:`MARGIN`)."""
+        ratio = min(self.tokens.chars_per_token, DEFAULT_CHARS_PER_TOKEN)
+        return int(budget_tokens * ratio * MARGIN)
+
     def _briefing(self, content: str, lines: list[str], *, tool: str, args: dict[str, Any],
                   target: str, path: str, budget_tokens: int) -> str:
         n = len(lines)
         size = len(content.encode("utf-8"))
         # How many lines fit at once, so the model asks for ranges it can actually take in.
         avg = max(1.0, len(content) / max(1, n))
-        per_read = max(20, min(n, int(budget_tokens * CHARS_PER_TOKEN * 0.8 / avg)))
+        per_read = max(20, min(n, int(self._room_chars(budget_tokens) * 0.8 / avg)))
         what = f"{tool} output" if tool != "read_file" else f"file {args.get('path', target)}"
         head = (f"[{what} is too large for the context window: {n:,} lines, {_size(size)}. "
                 f"The full text is saved" + (f" as {target} ({path})" if target != path
@@ -157,7 +165,7 @@ class ContextGate:
         hint = (f'To read more: read_file with path "{target}" and lines "a:b", e.g. lines '
                 f'"{a}:{b}" (about {per_read:,} lines fit at once).')
         body = "\n\n".join(s for s in sections if s)
-        room = int(budget_tokens * CHARS_PER_TOKEN * 0.6) - len(hint)
+        room = int(self._room_chars(budget_tokens) * 0.6) - len(hint)
         if len(body) > room > 200:  # keep the briefing itself well inside the budget
             body = body[:room].rsplit("\n", 1)[0] + "\n(briefing shortened to fit)"
         return f"{body}\n\n{hint}"

@@ -1,12 +1,13 @@
 """The background summariser: older history into a short fill-in template.
 
 Its model is the memory slot's, or the main provider when that is remote and no memory slot is
-set (see :mod:`app.core.agent.session_features`). It is guarded on every side: its input is cut to 0.7 of
-its own window (a summariser overflowing its context was a predecessor bug); its speed is measured
-on every call (prompt and generation rate), and both the timeout and how much one call reads follow
-from that speed, so a slow CPU model gets smaller pieces and the time they need instead of a fixed
-30 s it cannot meet; a call that times out halves the next piece (:meth:`Summarizer.shrink`); an
-empty reply or one no shorter than its input counts as a failure, never as a summary.
+set (``memory_summarizer`` in ``app/runtime/build.py``). It is guarded on every side: its input
+is cut to 0.7 of its own window (a summariser overflowing its context was a predecessor bug); its
+speed is measured on every call (prompt and generation rate), and both the timeout and how much one
+call reads follow from that speed, so a slow CPU model gets smaller pieces and the time they need
+instead of a fixed 30 s it cannot meet; a call that times out halves the next piece
+(:meth:`Summarizer.shrink`); an empty reply or one no shorter than its input counts as a failure,
+never as a summary.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message
+from app.core.context.tokens import TokenEstimator, request_chars
 from app.core.providers.base import (
     Provider,
     ProviderError,
@@ -31,7 +33,6 @@ INPUT_SHARE = 0.7  # of the summariser's window, for the transcript it reads
 # A cap on the input per call, whatever the window: a small CPU model must finish well inside the
 # timeout. History beyond it is summarised by later calls (the watermark advances in steps).
 MAX_INPUT_TOKENS = 2048
-CHARS_PER_TOKEN = 3.5
 PER_OUTPUT_CHARS = 1500  # a tool output longer than this is cut to head and tail in the input
 MIN_INPUT_TOKENS = 256  # the smallest piece a timed-out summary shrinks to
 TARGET_SECONDS = 60.0  # what one summary call should take at the measured speed
@@ -124,6 +125,8 @@ class Summarizer:
         self.min_timeout_s = timeout_s
         self.max_tokens = max_tokens
         self.max_input_tokens = max_input_tokens
+        # The summariser's own model's tokens, calibrated from its usage reports.
+        self.tokens = TokenEstimator()
         self.speed = speed or Speed()
         self.last_timeout_s = 0.0
 
@@ -137,7 +140,7 @@ class Summarizer:
     @property
     def input_chars(self) -> int:
         """About how much transcript one call reads (before the window is known)."""
-        return int(self.input_tokens * CHARS_PER_TOKEN)
+        return self.tokens.chars(self.input_tokens)
 
     def timeout_for(self, input_tokens: int) -> float:
         """Twice what the measured speed needs; never below ``timeout_s``."""
@@ -165,7 +168,7 @@ class Summarizer:
         provider = await self.provider()
         window = provider.capabilities.context_window
         tokens = min(window * INPUT_SHARE - self.max_tokens, self.input_tokens)
-        budget = int(tokens * CHARS_PER_TOKEN) - len(TEMPLATE)
+        budget = self.tokens.chars(int(tokens)) - len(TEMPLATE)
         prev = f"\nEarlier summary (merge it in):\n{previous}\n" if previous else ""
         transcript = render_transcript(messages, max(budget - len(prev), 500))
         prompt = TEMPLATE.format(previous=prev, transcript=transcript)
@@ -174,7 +177,8 @@ class Summarizer:
                                   max_tokens=self.max_tokens, temperature=0.0)
         cancel = CancelToken()
         pieces: list[str] = []
-        sent = int((len(SYSTEM) + len(prompt)) / CHARS_PER_TOKEN)
+        sent_chars = request_chars(request.messages)
+        sent = self.tokens.for_chars(sent_chars)  # tokens: the provider's count replaces it
         timeout = self.last_timeout_s = self.timeout_for(sent)
         started = time.monotonic()
         first: list[float] = []  # when the first text arrived: the prompt was read by then
@@ -188,6 +192,8 @@ class Summarizer:
                     if not first:
                         first.append(time.monotonic())
                     pieces.append(chunk.text)
+                elif isinstance(chunk, UsageChunk):
+                    self.tokens.calibrate(sent_chars, chunk.prompt_tokens)
 
         try:
             async with asyncio.timeout(timeout):

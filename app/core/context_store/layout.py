@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.context.tokens import TokenEstimator
 from app.core.context_store.errors import VolumeError
 from app.core.settings.paths import atomic_write_text
 
@@ -73,7 +74,7 @@ class Meta:
 
     @property
     def approx_tokens(self) -> int:
-        return self.chars // 4
+        return TokenEstimator().for_chars(self.chars)
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -450,10 +450,3 @@ def syntax_note(path: Path, rel: str) -> str:
     except ValueError as exc:
         return f"Syntax check: {rel} is not valid {suffix[1:].upper()}: {exc}. Fix it."
     return f"Syntax check: {rel} OK."
-
-
-def install(session: Session, config: HarnessConfig) -> Harness:
-    """Give ``session`` the harness (the one place this happens)."""
-    harness = Harness(config, session.options.workspace)
-    session.harness = harness
-    return harness

@@ -1,8 +1,9 @@
 """A session's seat in the learner: it records each turn, runs recipes, applies budgets, flags
 runaways and judges a turn by what the user does next.
 
-:func:`install_learning` is the one place a session gets it. The hook follows ``/new`` and
-resume (``carry_over``), keeping what it tracks per session.
+The session factory gives one hook to every main session it makes (``SessionFactory.learning``,
+``app/runtime/factory.py``), so it follows ``/new`` and resume, keeping what it tracks per
+session.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ class _Pending:
 
 
 class LearningHook(SessionHook):
-    carry_over = True
 
     def __init__(self, learner: Learner) -> None:
         self.learner = learner
@@ -287,13 +287,3 @@ def _settings(session: Session) -> dict[str, Any]:
                           if isinstance(v, int | float | str | bool)}
     return out
 
-
-def install_learning(session: Session, learner: Learner) -> LearningHook:
-    """Record ``session``'s turns and learn from them: the hook joins its hooks."""
-    hook = LearningHook(learner)
-    session.hooks.append(hook)
-    return hook
-
-
-def learning_of(session: Session) -> LearningHook | None:
-    return next((h for h in session.hooks if isinstance(h, LearningHook)), None)

@@ -1,10 +1,13 @@
-"""The configured MCP servers of a session: started lazily, their tools in the registry, stopped
+"""The configured MCP servers: started lazily, their tools in every session's registry, stopped
 with the app.
 
-Nothing starts with the app: the first turn (or ``/mcp start``) starts every enabled server at
-once and waits for them (each within its ``startup_timeout``; Esc Esc stops the wait). A server
-that fails becomes a warning in the conversation and a line in ``/mcp`` and ``nanobot doctor``;
-the turn goes on without its tools. Its tools join the session's tool registry as ``NAME__tool``.
+One :class:`McpManager` serves every session of the app (the session factory gives it to each as
+a hook): nothing starts with the app; the first turn (or ``/mcp start``) starts every enabled
+server at once and waits for them (each within its ``startup_timeout``; Esc Esc stops the wait). A
+server that fails becomes a warning in the conversation and a line in ``/mcp`` and ``nanobot
+doctor``; the turn goes on without its tools. Its tools join the tool registry of each session the
+manager is attached to as ``NAME__tool``, and a session opened later (``/new``, resume) gets the
+tools of servers already running.
 """
 
 from __future__ import annotations
@@ -42,18 +45,22 @@ class ServerStatus:
 
 
 class McpManager(SessionHook):
-    # A new or resumed session in the same app keeps the servers (see app/runtime/sessions.py).
-    carry_over = True
-
-    def __init__(self, servers: dict[str, McpServerConfig], registry: ToolRegistry,
-                 workspace: Path) -> None:
-        self.registry = registry
+    def __init__(self, servers: dict[str, McpServerConfig], workspace: Path) -> None:
         self.connections = {name: McpConnection(name, cfg, workspace)
                             for name, cfg in servers.items()}
+        self._registries: list[ToolRegistry] = []  # of the sessions this manager serves
+        self._tools: dict[str, list[McpTool]] = {}  # a running server's tools, by server name
         self._lock = asyncio.Lock()
         self._tried = False  # the lazy start happens once; /mcp restart tries again
 
     # --- the hook ------------------------------------------------------------------------------
+
+    def attach(self, session: Session) -> None:
+        """A new session shares the servers: it gets the tools of those already running."""
+        self._registries.append(session.tools)
+        for tools in self._tools.values():
+            for tool in tools:
+                session.tools.register(tool)
 
     async def before_turn(self, session: Session, turn_id: str) -> None:
         if self._tried or not self.connections:
@@ -106,9 +113,12 @@ class McpManager(SessionHook):
 
     def _settle(self, conn: McpConnection) -> tuple[str, str]:
         if conn.state == READY:
-            for remote in conn.tools:
-                tool = McpTool(conn, remote, conn.config.policy_for(remote.name))
-                self.registry.register(tool)
+            tools = [McpTool(conn, remote, conn.config.policy_for(remote.name))
+                     for remote in conn.tools]
+            self._tools[conn.name] = tools
+            for registry in self._registries:
+                for tool in tools:
+                    registry.register(tool)
             names = ", ".join(t.name for t in conn.tools[:8])
             more = f" and {len(conn.tools) - 8} more" if len(conn.tools) > 8 else ""
             return (f"MCP server {conn.name!r} ready: {len(conn.tools)} tool(s) ({names}{more}); "
@@ -118,48 +128,20 @@ class McpManager(SessionHook):
                 f"unavailable; /mcp shows the state, `nanobot doctor` checks it", "warning")
 
     def _unregister(self, conn: McpConnection) -> None:
-        for name in list(self.registry.names()):
-            tool = self.registry.get(name)
-            if isinstance(tool, McpTool) and tool.conn is conn:
-                self.registry.unregister(name)
+        for tool in self._tools.pop(conn.name, []):
+            for registry in self._registries:
+                if registry.get(tool.spec.name) is tool:
+                    registry.unregister(tool.spec.name)
 
     # --- state ---------------------------------------------------------------------------------
 
     def status(self) -> list[ServerStatus]:
         out = []
         for c in self.connections.values():
-            tools = tuple(t.spec.name for t in self._tools_of(c))
+            tools = tuple(sorted(t.spec.name for t in self._tools.get(c.name, [])))
             state = c.state if c.config.enabled else "disabled"
             if state == STOPPED and not self._tried and c.config.enabled:
                 state = "not started (starts with the first turn)"
             out.append(ServerStatus(c.name, c.config.transport, c.config.describe(), state,
                                     c.error, tools, c.config.enabled))
         return out
-
-    def _tools_of(self, conn: McpConnection) -> list[McpTool]:
-        tools = [self.registry.get(n) for n in sorted(self.registry.names())]
-        return [t for t in tools if isinstance(t, McpTool) and t.conn is conn]
-
-
-def install_mcp(session: Session, servers: dict[str, McpServerConfig]) -> McpManager | None:
-    """Put the configured servers on ``session`` (nothing starts yet); None when none is set."""
-    if not servers:
-        return None
-    manager = McpManager(servers, session.tools, session.options.workspace)
-    session.hooks.append(manager)
-    return manager
-
-
-def mcp_of(session: Session) -> McpManager | None:
-    return next((h for h in session.hooks if isinstance(h, McpManager)), None)
-
-
-async def close_mcp(session: Session) -> None:
-    """Stop the session's MCP servers (at exit); a failure to stop is logged, never raised."""
-    manager = mcp_of(session)
-    if manager is None:
-        return
-    try:
-        await manager.aclose()
-    except Exception:
-        log.exception("stopping the MCP servers failed")

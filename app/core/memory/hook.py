@@ -1,8 +1,9 @@
 """Memory in the turn loop: which session the memory tools act for, facts that match the request
 noted before it (auto-recall), and each finished turn indexed as a searchable past session.
 
-One hook per app: it follows ``/new`` and resume (``carry_over``) and re-binds to whichever session
-runs a turn. Nothing is indexed or remembered from a private session.
+One hook per app: the session factory gives it to every main session it makes (``/new`` and resume
+keep it), and it re-binds to whichever session runs a turn. Nothing is indexed or remembered from a
+private session.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ NOTE_HEAD = ("Facts remembered from earlier sessions that may help with the next
 
 
 class MemoryHook(SessionHook):
-    carry_over = True  # one memory for the app: /new and resume keep it
+    """One memory for the app: every main session of the factory shares this hook."""
 
     def __init__(self, memory: Memory, *, on_turn: Callable[[str], None] | None = None) -> None:
         self.memory = memory
@@ -50,6 +51,10 @@ class MemoryHook(SessionHook):
 
     def bind(self, session: Session) -> None:
         self.session = session
+
+    def attach(self, session: Session) -> None:
+        # The newest session is the one the memory tools act for until a turn says otherwise.
+        self.bind(session)
 
     @property
     def session_id(self) -> str:

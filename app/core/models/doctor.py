@@ -1,4 +1,4 @@
-"""``nanobot doctor`` (N1): what this machine is, what it can run, and what is wrong.
+"""``nanobot doctor``: what this machine is, what it can run, and what is wrong.
 
 Every check has a status (ok, info, warn, fail), a detail and, when something is off, a concrete
 fix. The report is plain data: the CLI prints it or dumps it as JSON, the TUI shows it as a view.
@@ -21,13 +21,13 @@ import httpx
 
 from app.core.models.discover import LocalModel, model_dirs, scan
 from app.core.models.embedded import DEFAULT_MODEL_ID, catalog, models_dir, part_paths
-from app.core.models.fit import Budget, FitPlan, ModelShape, plan_fit
+from app.core.models.fit import FitPlan, MemoryBudget, ModelShape, plan_fit
 from app.core.models.gpu import NvmlReader
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot, take_snapshot
+from app.core.models.hardware import GiB, HardwareSnapshot, take_snapshot
 from app.core.models.model_catalog import embedded_shape
 from app.core.models.recommend import Recommendation, recommend
 from app.core.models.tiers import TierVerdict, classify
-from app.core.providers.provider_registry import (
+from app.core.providers.registry import (
     LOCAL_PORTS,
     Discovered,
     ProviderRegistry,
@@ -176,7 +176,7 @@ def hardware_checks(hw: HardwareSnapshot, verdict: TierVerdict) -> list[Check]:
     return out
 
 
-def model_checks(found: list[LocalModel], budget: Budget) -> tuple[list[Check], list[ModelFit]]:
+def model_checks(found: list[LocalModel], budget: MemoryBudget) -> tuple[list[Check], list[ModelFit]]:
     sec = "models"
     out: list[Check] = []
     fits: list[ModelFit] = []
@@ -294,7 +294,7 @@ async def run_doctor(*, config_path: Path | None = None, hw: HardwareSnapshot | 
     checks += environment_checks(env)
     checks += hardware_checks(hw, verdict)
     found = await asyncio.to_thread(scan, model_dirs(cfg.local.model_dirs))
-    budget = Budget.from_hardware(hw)
+    budget = MemoryBudget.from_hardware(hw)
     model_list, fits = model_checks(found, budget)
     checks += model_list
     rec = recommend(hw, found=found)

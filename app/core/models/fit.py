@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.core.models.gguf_meta import GGUFInfo
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot
+from app.core.models.hardware import GiB, HardwareSnapshot
 
 MiB = 1 << 20
 VRAM_RESERVE = 1 * GiB
@@ -60,12 +60,12 @@ class ModelShape:
 
 
 @dataclass(frozen=True)
-class Budget:
+class MemoryBudget:
     vram: int  # usable bytes on the GPU(s) after the reserve
     ram: int  # usable bytes of RAM after the reserve
 
     @classmethod
-    def from_hardware(cls, hw: HardwareSnapshot) -> Budget:
+    def from_hardware(cls, hw: HardwareSnapshot) -> MemoryBudget:
         if hw.gpus:
             vram = max(0, hw.vram_free - VRAM_RESERVE * len(hw.gpus))
         elif hw.unified_memory:
@@ -74,8 +74,8 @@ class Budget:
             vram = 0
         return cls(vram=vram, ram=max(0, hw.ram_available - RAM_RESERVE))
 
-    def minus(self, vram: int, ram: int) -> Budget:
-        return Budget(max(0, self.vram - vram), max(0, self.ram - ram))
+    def minus(self, vram: int, ram: int) -> MemoryBudget:
+        return MemoryBudget(max(0, self.vram - vram), max(0, self.ram - ram))
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _round_ctx(n: float, trained: int) -> int:
     return max(0, int(min(n, trained)) // 1024 * 1024)
 
 
-def plan_fit(shape: ModelShape, budget: Budget, *, want_context: int | None = None,
+def plan_fit(shape: ModelShape, budget: MemoryBudget, *, want_context: int | None = None,
              use_gpu: bool = True, min_context: int = MIN_CONTEXT) -> FitPlan:
     """The best placement of ``shape`` in ``budget``; never raises."""
     layers = shape.per_layer()
@@ -167,12 +167,12 @@ class SlotFit:
 
 
 def plan_slots(wanted: Sequence[tuple[str, ModelShape, int | None, bool]],
-               budget: Budget) -> list[SlotFit]:
+               budget: MemoryBudget) -> list[SlotFit]:
     """Place slots in priority order, each taking its share of the budget.
 
     Each entry is ``(slot, shape, want_context, partial_gpu_ok)``: the main slot may split its
     layers between GPU and CPU; the others use the GPU only when the whole model fits there
-    (B4: main on the GPU, the helpers on the CPU). A model already placed for an earlier slot is
+    (main on the GPU, the helpers on the CPU). A model already placed for an earlier slot is
     reused, not counted again.
     """
     out: list[SlotFit] = []

@@ -1,4 +1,4 @@
-"""The slot manager (B4): ``main``, ``rlm`` and ``memory``, in-process or on managed servers.
+"""The slot manager: ``main``, ``rlm`` and ``memory``, in-process or on managed servers.
 
 Each slot's config names a model (embedded id or GGUF path), a context size and ``serve``
 (``inprocess`` or ``server``). Slots with the same model, context and mode share one provider

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.models.discover import LocalModel
-from app.core.models.fit import Budget, FitPlan, plan_fit
-from app.core.models.hardware_snapshot import HardwareSnapshot
+from app.core.models.fit import FitPlan, MemoryBudget, plan_fit
+from app.core.models.hardware import HardwareSnapshot
 from app.core.models.model_catalog import Candidate, CatalogError, ModelCatalog, load_catalog, resolve
 from app.core.models.tiers import Tier, TierVerdict, classify
 from app.core.settings.config import SLOTS
 
-# Context each slot asks for before the fit maths trims it (B4: memory is a short-job model).
+# Context each slot asks for before the fit maths trims it (memory is a short-job model).
 SLOT_CONTEXT = {"main": 32768, "rlm": 16384, "memory": 8192}
 
 
@@ -56,7 +56,7 @@ def recommend(hw: HardwareSnapshot, *, found: Sequence[LocalModel] = (),
     verdict = classify(hw)
     if tier is not None:
         verdict = TierVerdict(tier, verdict.vram, verdict.ram, f"chosen: {tier.label}")
-    budget = Budget.from_hardware(hw)
+    budget = MemoryBudget.from_hardware(hw)
     by_name = {m.path.name.lower(): m for m in found if m.ok}
     chosen: dict[str, SlotRecommendation] = {}
     out: list[SlotRecommendation] = []

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot
+from app.core.models.hardware import GiB, HardwareSnapshot
 
 UNIFIED_GPU_SHARE = 0.75
 

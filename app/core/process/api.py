@@ -14,7 +14,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.process.loader import TaskDef
 from app.core.process.oracle import Oracle, OracleCase
 from app.core.process.params import Param
-from app.core.process.sampler import SampleRequest, SampleResult
+from app.core.process.samplers import SampleRequest, SampleResult
 from app.core.process.task import Answer, Parsed, Prompt, RedFlag, Task, TaskError
 
 __all__ = ["Answer", "CancelToken", "Oracle", "OracleCase", "Param", "Parsed", "Prompt", "RedFlag",

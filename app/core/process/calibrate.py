@@ -1,4 +1,4 @@
-"""Calibration (P2.0): single samples on random reachable steps, scored against the solver.
+"""Calibration: single samples on random reachable steps, scored against the solver.
 
 From them: p (right among valid samples) with a one-sided Clopper-Pearson lower bound (Wilson is
 reported too), the valid-parse rate v, the reply-length distribution and the token cap it implies,
@@ -18,7 +18,7 @@ from typing import Any
 from app.core.agent.cancel import CancelToken
 from app.core.process import kmath
 from app.core.process.oracle import oracle_for
-from app.core.process.sampler import Sampler, SampleRequest, sample_seed
+from app.core.process.samplers import Sampler, SampleRequest, sample_seed
 from app.core.process.task import Answer, Parsed, RedFlag, Task, task_variant
 
 

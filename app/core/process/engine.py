@@ -24,7 +24,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event
 from app.core.process.events import ProcessEnded, ProcessNote, ProcessProgress
 from app.core.process.recovery import chain_next, count_decision, count_sample, recover
-from app.core.process.sampler import Sampler, SampleRequest, SamplerError, SampleResult, sample_seed
+from app.core.process.samplers import Sampler, SampleRequest, SamplerError, SampleResult, sample_seed
 from app.core.process.spec import ProcessSpec
 from app.core.process.store import Checkpoint, LogWriter, ProcessStore
 from app.core.process.task import Answer, RedFlag, Task

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message
-from app.core.process.sampler import SampleRequest, SamplerError, SampleResult
+from app.core.process.samplers import SampleRequest, SamplerError, SampleResult
 from app.core.providers.base import (
     FinishChunk,
     Provider,
@@ -38,7 +38,10 @@ GRAMMAR_FIELDS = {"llama": "grammar", "vllm": "guided_grammar", "none": ""}
 
 
 @dataclass
-class Endpoint:
+class PoolMember:
+    """One place the pool sends samples to (a server, or the in-process model) and its health.
+    (The provider registry's ``Endpoint`` is another thing: a provider configured or found.)"""
+
     name: str
     provider: Provider
     parallel: int = 1
@@ -52,7 +55,7 @@ class Endpoint:
 
 
 class EndpointPool:
-    def __init__(self, endpoints: Sequence[Endpoint], *, label: str = "",
+    def __init__(self, endpoints: Sequence[PoolMember], *, label: str = "",
                  revive_after: float = 30.0) -> None:
         if not endpoints:
             raise ValueError("an endpoint pool needs at least one endpoint")
@@ -68,14 +71,14 @@ class EndpointPool:
 
     # --- choosing an endpoint ------------------------------------------------------------------
 
-    def _usable(self, exclude: set[str]) -> list[Endpoint]:
+    def _usable(self, exclude: set[str]) -> list[PoolMember]:
         now = time.monotonic()
         for ep in self.endpoints:
             if not ep.alive and now - ep.dead_since >= self.revive_after:
                 ep.alive = True  # worth another try: it may have been restarted
         return [ep for ep in self.endpoints if ep.alive and ep.name not in exclude]
 
-    async def _acquire(self, exclude: set[str]) -> Endpoint:
+    async def _acquire(self, exclude: set[str]) -> PoolMember:
         async with self._free:
             while True:
                 usable = self._usable(exclude)
@@ -91,7 +94,7 @@ class EndpointPool:
                     return ep
                 await self._free.wait()
 
-    async def _release(self, ep: Endpoint) -> None:
+    async def _release(self, ep: PoolMember) -> None:
         async with self._free:
             ep.in_flight -= 1
             self._free.notify_all()
@@ -133,7 +136,7 @@ class EndpointPool:
                                       result.seconds, reissued=len(failed))
             return result
 
-    async def _call(self, ep: Endpoint, req: SampleRequest, cancel: CancelToken) -> SampleResult:
+    async def _call(self, ep: PoolMember, req: SampleRequest, cancel: CancelToken) -> SampleResult:
         extra: dict[str, object] = {"seed": req.seed}
         if req.prompt.grammar and ep.grammar_field:
             extra[ep.grammar_field] = req.prompt.grammar

@@ -1,6 +1,11 @@
-"""Build samplers from the plain dicts stored in a process spec, so a resume rebuilds the same ones.
+"""Samplers: how the engine asks for samples, and how one is built from a process spec.
 
-Kinds:
+A batch is the samples of one voting round; they are independent, so a sampler may run them
+concurrently (the endpoint pool does). Real samplers read only ``prompt``; a simulated sampler may
+also read the structured ``state`` it is given, as a stand-in for a model reading the prompt.
+
+Samplers are built from the plain dicts stored in a process spec, so a resume rebuilds the same
+ones. Kinds:
 - ``{"kind": "local", "model": "local" | "local:rlm" | MODEL_ID | PATH.gguf}``: the in-process model.
 - ``{"kind": "http", "label": NAME, "endpoints": [{"url", "model", "parallel", "grammar",
   "api_key_env"}]}``: OpenAI-compatible servers (llama_cpp.server, llama.cpp, vLLM ...).
@@ -11,14 +16,58 @@ Kinds:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
-from app.core.process.pool import GRAMMAR_FIELDS, Endpoint, EndpointPool
-from app.core.process.sampler import Sampler
+from app.core.agent.cancel import CancelToken
 from app.core.process.spec import SpecError
-from app.core.process.task import Task
+from app.core.process.task import Prompt, Task
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.settings.config import Config, load_config
+
+
+class SamplerError(Exception):
+    """No sample can be had (every endpoint failed): the process stops, visibly and resumably."""
+
+
+class SampleRequest(NamedTuple):
+    prompt: Prompt
+    temperature: float
+    max_tokens: int
+    seed: int  # derived from (process seed, step, index): a resumed step draws the same samples
+    step: int
+    idx: int  # the sample's number within its step
+    state: Any = None
+    prev_action: Any = None
+
+
+class SampleResult(NamedTuple):
+    text: str
+    tokens: int  # completion tokens (-1 when the server did not say)
+    finish: str  # "stop", "length" (hit max_tokens) or what the server reported
+    endpoint: str
+    seconds: float = 0.0
+    reissued: int = 0  # how many times this sample moved to another endpoint after a failure
+
+
+class Sampler(Protocol):
+    label: str  # the model, as calibration records and lookups name it
+
+    async def sample(self, requests: Sequence[SampleRequest],
+                     cancel: CancelToken) -> list[SampleResult]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def sample_seed(process_seed: int, step: int, index: int) -> int:
+    """A 31-bit seed per sample (llama.cpp and most servers take a signed 32-bit seed)."""
+    x = (process_seed * 0x9E3779B1 + step * 0x85EBCA77 + index * 0xC2B2AE3D) & 0xFFFFFFFFFFFF
+    x ^= x >> 17
+    x = (x * 0x27D4EB2F) & 0xFFFFFFFFFFFF
+    return (x >> 13) & 0x7FFFFFFF
+
+
+# --- building samplers from a spec -------------------------------------------------------------
 
 SIM_KEYS = {"p", "malformed", "overlong", "inconsistent", "correlated", "hard_error",
             "hard_flagged", "delay_ms"}
@@ -43,6 +92,8 @@ def parse_endpoint(text: str, *, parallel: int = 1, grammar: str = "llama",
 
 
 def check_endpoint(ep: dict[str, Any]) -> None:
+    from app.core.process.pool import GRAMMAR_FIELDS  # the pool imports this module's types
+
     if not isinstance(ep.get("parallel"), int) or ep["parallel"] < 1:
         raise SpecError(f"endpoint {ep.get('url')}: parallel must be an integer >= 1")
     if ep.get("grammar") not in GRAMMAR_FIELDS:
@@ -80,6 +131,8 @@ def check_sampler(conf: dict[str, Any], task: Task) -> None:
 
 def build_sampler(conf: dict[str, Any], task: Task, *, seed: int = 0,
                   config: Config | None = None) -> Sampler:
+    from app.core.process.pool import GRAMMAR_FIELDS, EndpointPool, PoolMember
+
     check_sampler(conf, task)
     kind = conf["kind"]
     if kind == "python":
@@ -97,7 +150,7 @@ def build_sampler(conf: dict[str, Any], task: Task, *, seed: int = 0,
                                      seed=seed)
     if kind == "http":
         endpoints = [
-            Endpoint(name=ep["url"], provider=OpenAIHTTPProvider(
+            PoolMember(name=ep["url"], provider=OpenAIHTTPProvider(
                 ep["url"], ep.get("model") or "default", api_key_env=ep.get("api_key_env", ""),
                 name=ep["url"], native_tool_calls=False),
                 parallel=int(ep["parallel"]), grammar_field=GRAMMAR_FIELDS[ep["grammar"]])
@@ -107,7 +160,7 @@ def build_sampler(conf: dict[str, Any], task: Task, *, seed: int = 0,
 
     selection = build_provider(config or load_config(), str(conf.get("model") or "local"))
     provider = selection.provider
-    return EndpointPool([Endpoint(name=f"in-process:{provider.model}", provider=provider,
+    return EndpointPool([PoolMember(name=f"in-process:{provider.model}", provider=provider,
                                   parallel=1, grammar_field="grammar")], label=provider.model)
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.core.agent.cancel import CancelToken
-from app.core.process.sampler import SampleRequest, SampleResult
+from app.core.process.samplers import SampleRequest, SampleResult
 from app.core.process.tasks.hanoi import (
     Move,
     State,

@@ -16,7 +16,7 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
-class Budget:
+class ProcessBudget:
     """Limits over the whole life of a process (all runs and resumes together); None = no limit."""
 
     max_steps: int | None = None
@@ -54,7 +54,7 @@ class ProcessSpec:
     token_cap: int = 750
     max_rounds: int = 10  # voting rounds per model before escalating
     escalation: tuple[dict[str, Any], ...] = ()
-    budget: Budget = field(default_factory=Budget)
+    budget: ProcessBudget = field(default_factory=ProcessBudget)
     seed: int = 0
     grammar: bool = True  # send the task's GBNF to endpoints that accept one
     log_text: str = "flagged"  # which samples keep their raw text in the log
@@ -101,7 +101,7 @@ class ProcessSpec:
         if unknown:
             raise SpecError(f"unknown field(s) {', '.join(sorted(unknown))}")
         kwargs = dict(data)
-        kwargs["budget"] = Budget(**dict(data.get("budget") or {}))
+        kwargs["budget"] = ProcessBudget(**dict(data.get("budget") or {}))
         kwargs["escalation"] = tuple(data.get("escalation") or ())
         try:
             return cls(**kwargs)

@@ -1,7 +1,7 @@
 """What the step engine needs to know about a task, and nothing about how to solve it.
 
 A task is an initial state, a constant-size prompt built from (strategy, previous action, current
-state), a strict parser, a rules-only validator and a done test (P2.2, maximal decomposition: one
+state), a strict parser, a rules-only validator and a done test (maximal decomposition: one
 action per call, no transcript). The engine only ever calls these methods, so a new task is a new
 module that registers itself here; the engine does not change.
 

@@ -163,7 +163,7 @@ def describe_process(store: ProcessStore) -> ProcessView:
 
 
 def tree_order(views: list[ProcessView] | tuple[ProcessView, ...]) -> list[tuple[int, ProcessView]]:
-    """Processes as a tree: each child right after its parent, with its depth (P2.3's tree)."""
+    """Processes as a tree: each child right after its parent, with its depth."""
     by_id = {v.id: v for v in views}
     children: dict[str | None, list[ProcessView]] = {}
     for v in views:

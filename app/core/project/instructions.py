@@ -15,12 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.core.context.tokens import estimate_tokens
-
-if TYPE_CHECKING:
-    from app.core.agent.session import Session
 
 NAMES = ("AGENTS.md", "CLAUDE.md")
 MIN_BUDGET, MAX_BUDGET = 256, 8192
@@ -166,19 +162,3 @@ def _cut(text: str, tokens: int) -> str:
         kept.append(line)
         used += cost
     return "\n".join(kept).rstrip()
-
-
-def install_instructions(session: Session, config_dir: Path) -> tuple[Instructions, list[str]]:
-    """Add the workspace's instructions to ``session``'s system prompt (read again whenever the
-    prompt is built for a new window size, sized to it); the notes for the user."""
-    found = Instructions.load(session.options.workspace, config_dir)
-    session.options.prompt_sections.append(found.section)
-    return found, found.notes(session.context_limit)
-
-
-def instructions_of(session: Session) -> Instructions | None:
-    for section in session.options.prompt_sections:
-        owner = getattr(section, "__self__", None)
-        if isinstance(owner, Instructions):
-            return owner
-    return None

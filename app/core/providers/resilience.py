@@ -1,4 +1,4 @@
-"""Retry timing and per-provider circuit breakers (I4).
+"""Retry timing and per-provider circuit breakers.
 
 One shared predicate decides what is worth retrying on the same provider: an answer with a status
 that says "later" (429, 5xx, also when it arrives mid-stream as an SSE error), and a transient

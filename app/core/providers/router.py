@@ -1,4 +1,4 @@
-"""The per-turn router (I5): a transparent light/standard/heavy scorer, escalation on evidence.
+"""The per-turn router: a transparent light/standard/heavy scorer, escalation on evidence.
 
 Every point of the score has a reason a person can read; thresholds come from ``[router]``
 (light below 2, heavy from 6). A turn starts at 2 points (standard) and features move it.
@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message
+from app.core.context.tokens import estimate_tokens
 from app.core.providers.base import (
     Capabilities,
     NoticeChunk,
@@ -97,7 +98,7 @@ def score_prompt(text: str, *, depth: int = 0, tools_available: bool = True,
     if "@light" in low:
         return RouteDecision("light", 0.0, ("asked for a light model",))
     points: list[tuple[float, str]] = [(BASE_SCORE, "base")]
-    tokens = len(text) // 4
+    tokens = estimate_tokens(text)
     if tokens >= 1500:
         points.append((3, f"long prompt ~{tokens} tokens"))
     elif tokens >= 300:

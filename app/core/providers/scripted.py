@@ -97,7 +97,10 @@ class ScriptedProvider:
                 yield TextChunk(piece)
         for call in reply.tool_calls:
             yield ToolCallChunk(call)
-        yield UsageChunk(prompt_tokens=sum(len(m.content) for m in request.messages) // 4,
+        # Like a server, it counts the tool specs it was sent as part of the prompt.
+        tools = sum(len(t.name) + len(t.description) + len(str(t.parameters))
+                    for t in request.tools)
+        yield UsageChunk(prompt_tokens=(sum(len(m.content) for m in request.messages) + tools) // 4,
                          completion_tokens=max(1, produced // 4))
         yield FinishChunk("tool_calls" if reply.tool_calls else "stop")
 

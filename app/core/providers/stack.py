@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.core.models.manager import ModelManager
 from app.core.providers.base import Provider
-from app.core.providers.provider_registry import (
+from app.core.providers.registry import (
     Discovered,
     ProviderRegistry,
     probe_local_servers_sync,

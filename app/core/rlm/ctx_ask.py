@@ -10,22 +10,31 @@ it came from.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.context_store.store import VolumeStore
 from app.core.context_store.tools import ctx_tools
 from app.core.providers.base import Provider, ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
+if TYPE_CHECKING:
+    from app.core.agent.session import Session, SessionOptions
+
 EXCERPT_CHARS = 1500
+
+# Makes the nested session (the session factory's ``helper``): a provider, tools and options,
+# no features and no store.
+SessionMaker = Callable[["Provider", ToolRegistry, "SessionOptions"], "Session"]
 
 
 class CtxAsk:
     read_only = True
 
-    def __init__(self, store: VolumeStore, provider: Callable[[], Provider]) -> None:
+    def __init__(self, store: VolumeStore, provider: Callable[[], Provider],
+                 make_session: SessionMaker) -> None:
         self.store = store
         self._provider = provider
+        self._make_session = make_session
         names = store.names()
         hint = f" Volumes: {', '.join(names)}." if names else ""
         self.spec = ToolSpec(
@@ -43,7 +52,7 @@ class CtxAsk:
         return f"Asking {args.get('volume', '?')}: {str(args.get('question', ''))[:60]}"
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        from app.core.agent.session import Session, SessionOptions
+        from app.core.agent.session import SessionOptions
         from app.core.context_store.errors import VolumeError
         from app.core.rlm.volume_reader import VolumeReader
 
@@ -56,8 +65,8 @@ class CtxAsk:
         except VolumeError as exc:
             raise ToolError(str(exc)) from exc
         reader = VolumeReader(self._provider(), name)
-        session = Session(reader, tools=ToolRegistry(ctx_tools(self.store, always=True)),
-                          options=SessionOptions(max_iterations=24, max_tokens=128))
+        session = self._make_session(reader, ToolRegistry(ctx_tools(self.store, always=True)),
+                                     SessionOptions(max_iterations=24, max_tokens=128))
         outcome = await session.run_turn(question)
         if outcome.status != "finished":
             raise ToolError(f"the volume reader stopped: {outcome.error or outcome.status}")
@@ -70,10 +79,10 @@ class CtxAsk:
         return ToolResult(body, meta={"hops": reader.hops})
 
 
-def install(registry: ToolRegistry, store: VolumeStore | None,
-            provider: Callable[[], Provider]) -> None:
+def offer_ctx_ask(registry: ToolRegistry, store: VolumeStore | None,
+                  provider: Callable[[], Provider], make_session: SessionMaker) -> None:
     """Add ``ctx_ask`` when there is a volume to ask (a small model given a tool it cannot use
     picks it anyway)."""
     store = store or VolumeStore()
     if store.names():
-        registry.register(CtxAsk(store, provider))
+        registry.register(CtxAsk(store, provider, make_session))

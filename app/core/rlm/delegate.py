@@ -19,6 +19,7 @@ from typing import Any
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event
 from app.core.agent.messages import Message
+from app.core.context.tokens import CAUTIOUS_CHARS_PER_TOKEN, TokenEstimator
 from app.core.providers.base import (
     Provider,
     ProviderRequest,
@@ -43,7 +44,6 @@ ROOT_TOOLS = ("ctx_grep", "ctx_slice", "ctx_length", "ctx_summarize", "mem_store
               "answer")
 SUB_TOOLS = ("ctx_grep", "ctx_slice", "ctx_length", "answer")
 KEEP_RESULTS = 2
-CHARS_PER_TOKEN = 3.0
 
 SYSTEM = (
     "You read a large text for another assistant, which cannot see it. You see only the sizes "
@@ -157,6 +157,8 @@ class Delegate:
         self.clock = clock
         self.temperature = temperature
         self.deepest = 0  # the deepest level any run of this delegate reached
+        # Its model's tokens per character, from the counts its replies report.
+        self.tokens = TokenEstimator(CAUTIOUS_CHARS_PER_TOKEN)
 
     async def run(self, question: str, ws: Workspace, *, cancel: CancelToken | None = None,
                   call_id: str = "", turn_id: str = "", label: str = "", depth: int = 1,
@@ -244,7 +246,7 @@ class Delegate:
                     cancel: CancelToken, *, final: bool = False) -> _Action | None:
         prompt = st.prompt(tools, final=final)
         window = self.provider.capabilities.context_window
-        while (len(SYSTEM) + len(prompt)) / CHARS_PER_TOKEN + max_tokens > window * 0.9:
+        while self.tokens.for_chars(len(SYSTEM) + len(prompt)) + max_tokens > window * 0.9:
             if not st.shrink():
                 return None
             prompt = st.prompt(tools, final=final)
@@ -263,6 +265,7 @@ class Delegate:
             elif isinstance(chunk, ToolCallChunk):
                 calls.append(chunk.call)
             elif isinstance(chunk, UsageChunk):
+                self.tokens.calibrate(len(SYSTEM) + len(prompt), chunk.prompt_tokens)
                 finding.prompt_tokens += chunk.prompt_tokens
                 finding.completion_tokens += chunk.completion_tokens
         if calls:

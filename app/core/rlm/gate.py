@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event
 from app.core.agent.messages import ToolCall
-from app.core.context.context_gate import CHARS_PER_TOKEN, MIN_RAW_TOKENS, estimate_tokens
+from app.core.context.context_gate import MIN_RAW_TOKENS
+from app.core.context.tokens import TokenEstimator
 from app.core.policy.redact import redact
 from app.core.providers.base import Provider
 from app.core.rlm.budget import RlmBudget
@@ -31,11 +32,13 @@ if TYPE_CHECKING:
     from app.core.agent.session import Session
 
 
-def needs_reader(tool: str, content: str, room_tokens: int, config: RlmConfig) -> bool:
-    """Whether a result goes to the delegate: too large for the gate, or interpretive and long."""
+def needs_reader(tool: str, content: str, room_tokens: int, config: RlmConfig,
+                 tokens: TokenEstimator | None = None) -> bool:
+    """Whether a result goes to the delegate: too large for the gate, or interpretive and long
+    (sizes by the session's estimator ``tokens``)."""
     if not config.enabled:
         return False
-    too_large = estimate_tokens(content) > max(MIN_RAW_TOKENS, room_tokens)
+    too_large = (tokens or TokenEstimator()).tokens(content) > max(MIN_RAW_TOKENS, room_tokens)
     interpretive = tool in config.interpret_tools and len(content) >= config.interpret_min_chars
     return too_large or interpretive
 
@@ -56,7 +59,7 @@ class ToolOutputReader:
     async def read(self, session: Session, call: ToolCall, result: ToolResult, *,
                    room_tokens: int, turn_id: str, cancel: CancelToken) -> ToolResult | None:
         content = result.content
-        if not needs_reader(call.name, content, room_tokens, self.config):
+        if not needs_reader(call.name, content, room_tokens, self.config, session.tokens):
             return None
         content = redact(content)
         handle, path = session.gate.save(content)
@@ -68,17 +71,15 @@ class ToolOutputReader:
                 f'(read any part with read_file path "{handle}" and lines "a:b"). A reader went '
                 f"through it for your request in {finding.rounds} round(s), "
                 f"{finding.seconds:.1f}s; its finding:]")
-        limit = int(max(MIN_RAW_TOKENS, room_tokens) * CHARS_PER_TOKEN) - len(head) - 1
+        limit = session.tokens.chars(max(MIN_RAW_TOKENS, room_tokens)) - len(head) - 1
         return ToolResult(f"{head}\n{finding.report(max(400, limit))}", False,
                           {**result.meta, "gate_handle": handle, "gate_path": str(path),
                            "reader_rounds": finding.rounds})
 
     async def _run(self, session: Session, call: ToolCall, content: str, turn_id: str,
                    cancel: CancelToken) -> Finding | None:
-        from app.core.swarm.swarm import swarm_of
-
         provider = self._provider()
-        swarm = swarm_of(session)
+        swarm = session.swarm
         label = f"reading {call.name} output ({len(content):,} chars)"
         rid = swarm.reader_started(label, session.last_request(), provider.model, cancel,
                                    self.config.max_rounds) if swarm is not None else ""
@@ -111,13 +112,11 @@ class ToolOutputReader:
         return finding
 
 
-def install(session: Session, provider: Callable[[], Provider],
-            config: RlmConfig | None = None) -> ToolOutputReader | None:
-    """Give ``session`` its reader (none when the config turns it off)."""
+def make_reader(provider: Callable[[], Provider],
+                config: RlmConfig | None = None) -> ToolOutputReader | None:
+    """A session's reader (none when the config turns it off), for its constructor."""
     cfg = config or RlmConfig()
     if not cfg.enabled:
         return None
-    reader = ToolOutputReader(provider, cfg)
-    session.reader = reader
-    return reader
+    return ToolOutputReader(provider, cfg)
 

@@ -36,7 +36,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class SlotConfig:
-    """One local model slot (B4). An empty slot falls back to ``main``; empty main = the default."""
+    """One local model slot. An empty slot falls back to ``main``; empty main = the default."""
 
     model: str = ""
     path: str = ""
@@ -90,7 +90,7 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class RouterConfig:
-    """Per-turn light/standard/heavy routing (I5); targets use provider names ("" = main)."""
+    """Per-turn light/standard/heavy routing; targets use provider names ("" = main)."""
 
     enabled: bool = True
     light: str = ""
@@ -102,7 +102,7 @@ class RouterConfig:
 
 @dataclass(frozen=True)
 class ResilienceConfig:
-    """Retries, circuit breakers and zero-config discovery of local servers (I4)."""
+    """Retries, circuit breakers and zero-config discovery of local servers."""
 
     max_retries: int = 3
     base_delay: float = 1.0
@@ -123,7 +123,7 @@ class UIConfig:
 
 @dataclass(frozen=True)
 class ContextConfig:
-    """Compaction tiers as fractions of the model's effective window, and their guards (I2, N7)."""
+    """Compaction tiers as fractions of the model's effective window, and their guards."""
 
     background_at: float = 0.80  # background summary by the memory-slot model
     mask_at: float = 0.85  # old tool outputs become one-line stubs
@@ -131,12 +131,11 @@ class ContextConfig:
     summary_timeout_s: float = 30.0  # the least a summary call gets (its measured speed decides)
     breaker_failures: int = 3  # consecutive summary failures before summaries stop
     protect_recent_outputs: int = 2  # newest tool outputs never masked
-    coalesce_window_ms: int = 400  # messages this close to the first one become one turn
 
 
 @dataclass(frozen=True)
 class SwarmConfig:
-    """Workers spawned by the ``spawn`` tool (P2.5)."""
+    """Workers spawned by the ``spawn`` tool."""
 
     max_depth: int = 3
     max_concurrent: int = 4
@@ -272,12 +271,22 @@ def _convert(tp: Any, value: Any, key: str, file: str) -> Any:
     return value
 
 
+# Keys that configs written by an earlier version may hold and that no longer mean anything: they
+# are read and ignored, so such a config keeps working. (Unknown keys stay errors: a typo must
+# not pass silently.)
+RETIRED_KEYS = frozenset({
+    "context.coalesce_window_ms",  # message coalescing was removed: Enter always sends at once
+})
+
+
 def _build(cls: Any, table: dict[str, Any], prefix: str, file: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
     kwargs: dict[str, Any] = {}
     for k, v in table.items():
         key = f"{prefix}.{k}" if prefix else k
+        if key in RETIRED_KEYS:
+            continue
         if k not in names:
             raise ConfigError(file, key, "one of " + ", ".join(names), None)
         kwargs[k] = _convert(hints[k], v, key, file)
@@ -376,7 +385,6 @@ def _validate_context(cfg: Config, file: str) -> None:
             raise ConfigError(file, key, "a number > 0", value)
     for key, value, low in (("context.breaker_failures", c.breaker_failures, 1),
                             ("context.protect_recent_outputs", c.protect_recent_outputs, 0),
-                            ("context.coalesce_window_ms", c.coalesce_window_ms, 0),
                             ("swarm.max_concurrent", w.max_concurrent, 1),
                             ("swarm.token_budget", w.token_budget, 1),
                             ("swarm.max_branches", w.max_branches, 0),

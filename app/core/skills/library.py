@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.context.tokens import estimate_tokens
 from app.core.providers.base import ToolSpec
 from app.core.skills.format import SKILL_FILE, Skill, SkillError, read_skill_file
-from app.core.tools.base import ToolContext, ToolError, ToolResult
-
-if TYPE_CHECKING:
-    from app.core.agent.session import Session
+from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
 
 SKILLS_DIR = "skills"
 
@@ -137,38 +134,13 @@ class ReadSkill:
         return ToolResult(text, meta={"skill": skill.name, "source": str(path)})
 
 
-def install_skills(session: Session, config_dir: Path) -> tuple[SkillLibrary, list[str]]:
-    """The skill index into ``session``'s system prompt and ``read_skill`` into its tools (both
-    follow :meth:`SkillLibrary.scan`); the problems found, for the user."""
-    library = SkillLibrary.for_workspace(session.options.workspace, config_dir)
-    session.options.prompt_sections.append(library.index)
-    _offer(session, library)
-    return library, list(library.problems)
-
-
-def _offer(session: Session, library: SkillLibrary) -> None:
-    """``read_skill`` is in the tools while there is a skill to read."""
-    tool = session.tools.get("read_skill")
+def offer_read_skill(tools: ToolRegistry, library: SkillLibrary) -> None:
+    """``read_skill`` is in ``tools`` while ``library`` has a skill to read (call again after
+    :meth:`SkillLibrary.scan`: the tool's keywords follow the skill names)."""
+    tool = tools.get("read_skill")
     if not library.skills:
-        session.tools.unregister("read_skill")
+        tools.unregister("read_skill")
     elif isinstance(tool, ReadSkill) and tool.library is library:
         tool.refresh()
     else:
-        session.tools.register(ReadSkill(library))
-
-
-def skills_of(session: Session) -> SkillLibrary | None:
-    for section in session.options.prompt_sections:
-        owner = getattr(section, "__self__", None)
-        if isinstance(owner, SkillLibrary):
-            return owner
-    return None
-
-
-def rescan_skills(session: Session) -> SkillLibrary | None:
-    """Read the skill folders again (a skill added while Nanobot runs)."""
-    library = skills_of(session)
-    if library is not None:
-        library.scan()
-        _offer(session, library)
-    return library
+        tools.register(ReadSkill(library))

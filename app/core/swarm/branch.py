@@ -120,12 +120,3 @@ class BranchTool:
         return ToolResult(f"Started branch {w.id} on: {w.task}\nIts answer will come back to you "
                           "as a [Branch result] message; carry on with the conversation "
                           "meanwhile.", meta={"worker_id": w.id})
-
-
-def install_branches(session: Session) -> None:
-    """The ``branch`` tool on a root session that has a swarm (else nothing)."""
-    from app.core.swarm.swarm import swarm_of
-
-    swarm = swarm_of(session)
-    if swarm is not None and swarm.config.max_branches > 0:
-        session.tools.register(BranchTool(swarm))

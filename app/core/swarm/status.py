@@ -1,4 +1,4 @@
-"""Status injection (N6): each request carries a short block about this session's workers.
+"""Status injection: each request carries a short block about this session's workers.
 
 The block comes from the swarm's in-memory registry (never from re-reading the log), lists running
 workers and up to three recently finished ones, and is left out when there is nothing to say. It is
@@ -52,9 +52,19 @@ def status_block(lines: list[str]) -> str:
 
 
 class SwarmHook(SessionHook):
+    """A session's seat in the worker tree: ``owner`` is its worker id (None: the root session).
+
+    It delivers finished workers' results to the session and puts the status block in its
+    requests; the spawn tool bound to the same seat starts and manages its workers.
+    """
+
     def __init__(self, swarm: Swarm, owner: str | None) -> None:
         self.swarm = swarm
         self.owner = owner
+
+    def attach(self, session: Session) -> None:
+        if self.owner is None:
+            self.swarm.attach_root(session)
 
     def before_step(self, session: Session, turn_id: str) -> list[Message]:
         return self.swarm.take_reports(self.owner)

@@ -1,7 +1,9 @@
-"""The worker tree: spawn, run concurrently on asyncio, budget, cancel, report (P2.5, N6).
+"""The worker tree: spawn, run concurrently on asyncio, budget, cancel, report.
 
-One :class:`Swarm` belongs to a root session. Every worker runs its own :class:`Session` (on the
-parent's model or another slot's), writes into the root's event log tagged with its id, and reports
+One :class:`Swarm` belongs to a root session (the session whose seat, a
+:class:`~app.core.swarm.status.SwarmHook` with no owner, it was given to). Every worker runs its own
+:class:`Session` (on the parent's model or another slot's), made by the session factory from a
+:class:`WorkerPlan`, writes into the root's event log tagged with its id, and reports
 back to its parent as a ``notice`` message at the parent's next step. The swarm keeps an in-memory
 registry that status injection reads each turn, and posts a frozen :class:`SwarmSnapshot` (event
 ``SwarmUpdated``) whenever something changes and once a second while workers run, so a view only
@@ -16,6 +18,8 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import (
@@ -29,7 +33,6 @@ from app.core.agent.events import (
 )
 from app.core.agent.messages import Message
 from app.core.agent.session import Session, SessionOptions, TurnOutcome
-from app.core.context.compaction import install as install_context
 from app.core.policy.permissions import ApprovalRequest, Approver, Decision
 from app.core.providers.base import Provider
 from app.core.settings.config import SwarmConfig
@@ -41,8 +44,11 @@ from app.core.swarm.events import (
     WorkerRow,
     WorkerSpawned,
 )
-from app.core.swarm.worker import Budget, BudgetError, Worker, WorkerStore, transcript_lines
+from app.core.swarm.worker import BudgetError, Worker, WorkerBudget, WorkerStore, transcript_lines
 from app.core.tools.base import ToolError, ToolRegistry
+
+if TYPE_CHECKING:
+    from app.core.store.session_store import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +59,64 @@ RESULT_CHARS = 2000  # of a result in the log and in status lines' source
 HIDDEN_TOOLS = ("spawn", "expand", "branch")  # per-session tools: never copied from parent to child
 
 
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What a worker's session is made from. The swarm decides it; the session factory
+    (``app/runtime/factory.py``) builds the session, as it builds every other one."""
+
+    swarm: Swarm
+    worker: Worker
+    parent: Session
+    provider: Provider
+
+    @property
+    def can_spawn(self) -> bool:
+        return self.worker.budget.depth < self.worker.budget.max_depth
+
+    def tools(self) -> ToolRegistry:
+        """The parent's tools this worker may use (the same instances: tools hold no turn state)."""
+        return ToolRegistry([t for n in self.worker.tools
+                             if (t := self.parent.tools.get(n)) is not None])
+
+    def options(self) -> SessionOptions:
+        parent = self.parent.options
+        return SessionOptions(workspace=parent.workspace,
+                              max_iterations=self.worker.budget.max_iterations,
+                              max_tokens=parent.max_tokens, temperature=parent.temperature,
+                              system_prompt=self.worker.system_prompt or WORKER_PROMPT)
+
+    def history(self) -> list[Message] | None:
+        """Where the worker starts: a branch from a copy of its parent's conversation."""
+        return list(self.worker.history) or None
+
+    def store(self) -> SessionStore | None:
+        """The root's session file, records tagged with the worker id (None when not saved)."""
+        root = self.swarm.root.store
+        return WorkerStore(root, self.worker.id) if root is not None else None
+
+    def approver(self) -> Approver | None:
+        """The parent's approver, with the question saying which worker asks. A branch (and
+        whatever it spawns) never talks to the user: nobody is asked there."""
+        w = self.worker
+        if w.kind == "branch" or any(a.kind == "branch" for a in self.swarm.ancestors(w.id)):
+            return None
+        return labelled(self.parent.approver, w.label)
+
+
+WorkerSessionMaker = Callable[[WorkerPlan], Session]
+
+
 class Swarm:
-    def __init__(self, root: Session, *, config: SwarmConfig | None = None,
+    def __init__(self, *, make_session: WorkerSessionMaker, config: SwarmConfig | None = None,
                  provider_for: Callable[[str], Provider] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time, tick_s: float = 1.0) -> None:
-        self.root = root
+        self.make_session = make_session
         self.config = config or SwarmConfig()
         self.provider_for = provider_for
         self.clock, self.wall, self.tick_s = clock, wall, tick_s
         self.workers: dict[str, Worker] = {}
+        self._root: Session | None = None
         self._ids = itertools.count(1)
         self._mailbox: dict[str | None, list[str]] = {}
         self._sem = asyncio.Semaphore(self.config.max_concurrent)
@@ -71,6 +125,18 @@ class Swarm:
         # Readers (the RLM delegate) show as rows but are not workers: no reports, no status.
         self.readers: dict[str, Worker] = {}
         self._reader_cancel: dict[str, CancelToken] = {}
+
+    @property
+    def root(self) -> Session:
+        if self._root is None:
+            raise RuntimeError("this swarm's root seat was never given to a session")
+        return self._root
+
+    def attach_root(self, session: Session) -> None:
+        """Called by the root seat when the root session is constructed."""
+        if self._root is not None and self._root is not session:
+            raise RuntimeError("a swarm has one root session")
+        self._root = session
 
     # --- tree and budgets ----------------------------------------------------------------------
 
@@ -82,11 +148,11 @@ class Swarm:
             raise ToolError(f"worker {owner} is not running")
         return session
 
-    def budget_of(self, owner: str | None) -> Budget:
+    def budget_of(self, owner: str | None) -> WorkerBudget:
         if owner is not None:
             return self.workers[owner].budget
-        return Budget(max_iterations=self.root.options.max_iterations,
-                      max_depth=self.config.max_depth, depth=0)
+        return WorkerBudget(max_iterations=self.root.options.max_iterations,
+                            max_depth=self.config.max_depth, depth=0)
 
     def subtree(self, wid: str) -> list[str]:
         out = [wid]
@@ -202,11 +268,11 @@ class Swarm:
         await asyncio.gather(*(w.done.wait() for w in workers))
         return workers
 
-    async def aclose(self) -> None:
-        """Stop every worker (the app is closing)."""
+    async def aclose(self, reason: str = "the app is closing") -> None:
+        """Stop every worker (the app is closing, or the user left this session)."""
         for wid, w in list(self.workers.items()):
             if not w.final and w.parent is None:
-                self.cancel(wid, "the app is closing")
+                self.cancel(wid, reason)
         pending = [w.handle for w in self.workers.values() if w.handle and not w.handle.done()]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
@@ -242,25 +308,9 @@ class Swarm:
                 timer.cancel()
 
     def _make_session(self, w: Worker, provider: Provider) -> Session:
-        parent = self.session_of(w.parent)
-        tools = ToolRegistry([t for n in w.tools if (t := parent.tools.get(n)) is not None])
-        store = WorkerStore(self.root.store, w.id) if self.root.store is not None else None
-        options = SessionOptions(workspace=parent.options.workspace,
-                                 max_iterations=w.budget.max_iterations,
-                                 max_tokens=parent.options.max_tokens,
-                                 temperature=parent.options.temperature,
-                                 system_prompt=w.system_prompt or WORKER_PROMPT)
-        session = Session(provider, tools=tools, options=options, store=store,
-                          history=w.history or None)
         # A worker asks the same user under the same policy: "allow for this session" given to the
-        # parent (or to a worker) holds for the whole tree, and --yes reaches workers too. A
-        # branch (and whatever it spawns) never talks to the user: nobody is asked there.
-        session.auto_approve = parent.auto_approve
-        session.permissions = parent.permissions
-        quiet = w.kind == "branch" or any(a.kind == "branch" for a in self.ancestors(w.id))
-        session.approver = None if quiet else _labelled(parent.approver, w.label)
-        install_context(session)  # masking and truncation; no summaries inside a worker
-        self.install(session, owner=w.id, spawn=w.budget.depth < w.budget.max_depth)
+        # parent (or to a worker) holds for the whole tree, and --yes reaches workers too.
+        session = self.make_session(WorkerPlan(self, w, self.session_of(w.parent), provider))
         session.add_listener(lambda ev: self._on_worker_event(w, ev))
         return session
 
@@ -418,7 +468,7 @@ class Swarm:
         now = self.clock()
         rid = f"r{next(self._ids)}"
         self.readers[rid] = Worker(rid, None, label, task, "", (), model,
-                                   Budget(max_iterations=max_rounds, depth=1), state="running",
+                                   WorkerBudget(max_iterations=max_rounds, depth=1), state="running",
                                    created=now, started=now)
         self._reader_cancel[rid] = cancel
         self._changed()
@@ -442,7 +492,7 @@ class Swarm:
 
     def status_lines(self, owner: str | None, *, recent: int = 3,
                      recent_s: float = 600.0) -> list[str]:
-        """Running and recently finished workers under ``owner``, one line each (N6)."""
+        """Running and recently finished workers under ``owner``, one line each."""
         from app.core.swarm.status import status_lines
 
         return status_lines(self, owner, recent=recent, recent_s=recent_s)
@@ -463,36 +513,8 @@ class Swarm:
             await asyncio.sleep(self.tick_s)
             self._changed()
 
-    # --- wiring --------------------------------------------------------------------------------
-
-    def install(self, session: Session, *, owner: str | None = None, spawn: bool = True) -> None:
-        """Give ``session`` the spawn tool, its reports and the status block."""
-        from app.core.swarm.spawn import SpawnTool
-        from app.core.swarm.status import SwarmHook
-
-        session.hooks.insert(0, SwarmHook(self, owner))
-        if spawn:
-            session.tools.register(SpawnTool(self, owner))
-
-
-def install(session: Session, *, config: SwarmConfig | None = None,
-            provider_for: Callable[[str], Provider] | None = None) -> Swarm:
-    """Create the swarm of a root session and wire it in."""
-    swarm = Swarm(session, config=config, provider_for=provider_for)
-    swarm.install(session)
-    return swarm
-
-
-def swarm_of(session: Session) -> Swarm | None:
-    """The swarm a root session runs (for the TUI: cancel, transcripts)."""
-    from app.core.swarm.status import SwarmHook
-
-    hook = next((h for h in session.hooks if isinstance(h, SwarmHook)), None)
-    return hook.swarm if hook is not None and hook.owner is None else None
-
-
-def _labelled(approver: Approver | None, label: str) -> Approver | None:
-    """The parent's approver, with the question saying which worker asks."""
+def labelled(approver: Approver | None, label: str) -> Approver | None:
+    """``approver``, with the question saying which worker asks."""
     if approver is None:
         return None
     ask = approver

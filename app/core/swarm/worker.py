@@ -1,4 +1,4 @@
-"""One worker: a task, the tools it may use, the context it was handed and a budget (P2.5).
+"""One worker: a task, the tools it may use, the context it was handed and a budget.
 
 The budget shrinks down the tree: a child gets half its parent's tool rounds and depth + 1, and
 inherits what is left of the parent's wall-clock and token budgets. :class:`WorkerStore` lets a
@@ -25,7 +25,7 @@ class BudgetError(Exception):
 
 
 @dataclass(frozen=True)
-class Budget:
+class WorkerBudget:
     max_iterations: int
     max_depth: int = 3
     depth: int = 0
@@ -33,7 +33,7 @@ class Budget:
     max_tokens: int | None = None
 
     def child(self, now: float, *, timeout_s: float | None = None,
-              tokens_left: int | None = None) -> Budget:
+              tokens_left: int | None = None) -> WorkerBudget:
         """The budget of a worker spawned under this one."""
         if self.depth + 1 > self.max_depth:
             raise BudgetError(f"max depth {self.max_depth} reached: a worker at depth "
@@ -61,7 +61,7 @@ class Worker:
     context: str
     tools: tuple[str, ...]
     model: str
-    budget: Budget
+    budget: WorkerBudget
     state: str = "queued"
     tool: str = ""  # the tool running now, as its label
     created: float = 0.0

@@ -1,4 +1,4 @@
-"""Canonical history → wire messages a particular chat template accepts (I1).
+"""Canonical history → wire messages a particular chat template accepts.
 
 History is never mutated to suit a model; every send renders it afresh from the canonical
 :class:`~app.core.agent.messages.Message` list, guided by the template's probed

@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from app.core.models.hardware_snapshot import GiB, HardwareSampler, HardwareSnapshot
+from app.core.models.hardware import GiB, HardwareSampler, HardwareSnapshot
 from app.core.models.manager import SlotStatus
 from app.core.models.tiers import classify
 from app.core.providers.router import RouteDecision

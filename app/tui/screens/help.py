@@ -36,7 +36,7 @@ def help_table(keymap: dict[str, str]) -> Table:
                                                                          "dim")))
     table.add_row(Text("Slash commands", style="underline"), "")
     for cmd in slash.commands():
-        usage = f"/{cmd.name} {cmd.usage}".strip()
+        usage = f"{cmd.title} {cmd.usage}".strip()
         table.add_row(Text(usage), Text(cmd.help))
     return table
 

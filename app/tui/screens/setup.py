@@ -1,4 +1,4 @@
-"""The first-run wizard (N2): hardware → recommended models → downloads → config → a test prompt.
+"""The first-run wizard: hardware → recommended models → downloads → config → a test prompt.
 
 Everything it decides comes from the core (:mod:`app.core.models.recommend`,
 :mod:`app.core.models.setup_plan`, :mod:`app.core.models.download`); this screen shows the steps, lets the
@@ -34,7 +34,7 @@ from app.core.agent.cancel import CancelToken
 from app.core.models.discover import model_dirs, scan
 from app.core.models.download import DownloadError, DownloadProgress, download
 from app.core.models.gpu import NvmlReader
-from app.core.models.hardware_snapshot import GiB, HardwareSnapshot, take_snapshot
+from app.core.models.hardware import GiB, HardwareSnapshot, take_snapshot
 from app.core.models.recommend import Recommendation, recommend
 from app.core.models.setup_plan import SlotChoice, choices_from, embedded_instead, render_config, write_config
 from app.core.settings.config import load_config
@@ -333,11 +333,11 @@ class SetupScreen(Screen[bool]):
         except Exception as exc:  # a config or model problem: show it, keep the wizard open
             out.update(f"✗ {type(exc).__name__}: {exc}")
             return
-        rt.session.options.max_tokens = 48
+        session = rt.factory.with_options(max_tokens=48).new().session
         try:
-            outcome = await rt.session.run_turn(self.test_prompt)
+            outcome = await session.run_turn(self.test_prompt)
         finally:
-            await rt.session.provider.aclose()
+            await session.provider.aclose()
             if rt.stack is not None:
                 await rt.stack.manager.shutdown()
         self.reply = outcome.text

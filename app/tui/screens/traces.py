@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from app.core.learning.hook import learning_of
 from app.core.learning.learner import Learner
 from app.core.learning.report import (
     STATS_COLUMNS,
@@ -98,8 +97,8 @@ class TracesScreen(Screen[None]):
     @property
     def learner(self) -> Learner:
         if self._learner is None:
-            session = getattr(self.app, "session", None)
-            hook = learning_of(session) if session is not None else None
+            factory = getattr(self.app, "factory", None)  # the main app's (not a test host's)
+            hook = factory.learning if factory is not None else None
             if hook is not None:
                 self._learner = hook.learner
             else:

@@ -72,10 +72,10 @@ class FirstStepCalls:
 async def test_a_call_the_model_writes_is_asked_run_and_paired(
         catalog_model: LlamaInProcessProvider, tmp_path: Path) -> None:
     provider = FirstStepCalls(catalog_model)
-    session = Session(provider, tools=default_registry(),  # type: ignore[arg-type]
-                      options=SessionOptions(workspace=tmp_path, max_iterations=3, max_tokens=160))
     # write_file asks; nobody is there to answer (no approver), so it is refused, not run.
-    session.permissions = PermissionGate(PermissionsConfig(tools={"exec": "deny"}))
+    session = Session(provider, tools=default_registry(),  # type: ignore[arg-type]
+                      options=SessionOptions(workspace=tmp_path, max_iterations=3, max_tokens=160),
+                      permissions=PermissionGate(PermissionsConfig(tools={"exec": "deny"})))
     events: list[Event] = []
     session.add_listener(events.append)
     (tmp_path / "greeting.txt").write_text("hello from the fixture\n")

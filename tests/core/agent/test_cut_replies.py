@@ -21,8 +21,8 @@ async def test_a_call_cut_by_the_token_limit_is_never_run(fault: FaultServer,
                                                           tmp_path: Path) -> None:
     provider = OpenAIHTTPProvider(fault.base_url, "m", name="cut")
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=tmp_path, max_tokens=64))
-    session.auto_approve = True
+                      options=SessionOptions(workspace=tmp_path, max_tokens=64),
+                      auto_approve=True)
     seen: list[Event] = []
     session.add_listener(seen.append)
     outcome = await session.run_turn("write out.txt")

@@ -86,9 +86,9 @@ async def test_small_model_gets_step_nudges_and_an_answer_only_step(tmp_path: Pa
         "I created hello.py and ran it; it printed hi."])
     provider.capabilities = Capabilities(tool_nudge=True,
                                          core_tools=("read_file", "list_dir", "write_file", "exec"))
-    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"write_file": "allow",
-                                                                  "exec": "allow"}))
+    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path),
+                      permissions=PermissionGate(PermissionsConfig(tools={"write_file": "allow",
+                                                                  "exec": "allow"})))
     events: list[Event] = []
     session.add_listener(events.append)
     outcome = await session.run_turn("create hello.py that prints hi, then run it")
@@ -195,9 +195,9 @@ async def test_a_repeated_call_gets_one_retry_without_that_tool(tmp_path: Path) 
                                  "I created hello.py and ran it; it printed hi."])
     provider.capabilities = Capabilities(tool_nudge=True,
                                          core_tools=("read_file", "list_dir", "write_file", "exec"))
-    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"write_file": "allow",
-                                                                  "exec": "allow"}))
+    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path),
+                      permissions=PermissionGate(PermissionsConfig(tools={"write_file": "allow",
+                                                                  "exec": "allow"})))
     outcome = await session.run_turn("create hello.py that prints hi, then run it")
     assert outcome.text.endswith("printed hi.")
     retry = provider.requests[2]
@@ -220,9 +220,9 @@ async def test_a_write_makes_an_identical_run_real_again(tmp_path: Path) -> None
         ScriptedReply.call("write_file", path="hello.py", content="hi\n"), run,
         ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n"),
         ScriptedReply.call("exec", command="python hello.py"), "It printed hi."])
-    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"write_file": "allow",
-                                                                  "exec": "allow"}))
+    session = Session(provider, tools=REGISTRY, options=SessionOptions(workspace=tmp_path),
+                      permissions=PermissionGate(PermissionsConfig(tools={"write_file": "allow",
+                                                                  "exec": "allow"})))
     events: list[Event] = []
     session.add_listener(events.append)
     await session.run_turn("create hello.py that prints hi, then run it")

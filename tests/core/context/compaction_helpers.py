@@ -8,7 +8,8 @@ from typing import Any
 
 from app.core.agent.events import Event
 from app.core.agent.session import Session, SessionOptions
-from app.core.context.compaction import ContextManager, install
+from app.core.context.compaction import ContextManager
+from app.core.context.context_gate import ContextGate
 from app.core.context.summarizer import Speed, Summarizer
 from app.core.providers.base import ToolSpec
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
@@ -50,21 +51,22 @@ def gated_summary(text: str) -> tuple[ScriptedReply, asyncio.Event]:
 def build(tmp_path: Path, *, window: int = 2000, output: int = 400, max_tokens: int = 200,
           summary_replies: list[ScriptedReply | str] | None = None,
           config: ContextConfig | None = None, store: bool = True,
-          timeout_s: float = 30.0, summarize: bool = True,
+          timeout_s: float = 30.0, summarize: bool = True, gate: ContextGate | None = None,
           ) -> tuple[Session, ScriptedProvider, ScriptedProvider, ContextManager, list[Event],
                      BigOutput]:
     provider = ScriptedProvider(context_window=window)
     memory = ScriptedProvider(summary_replies or [], model="memory-slot", context_window=4096)
     tool = BigOutput(output)
-    session = Session(provider, tools=ToolRegistry([tool]),
-                      options=SessionOptions(workspace=tmp_path, max_tokens=max_tokens),
-                      store=SessionStore.create(tmp_path / "sessions") if store else None)
-    events: list[Event] = []
-    session.add_listener(events.append)
     # A scripted model answers at once: its measured speed never stretches ``timeout_s``.
     summarizer = Summarizer(memory, timeout_s=timeout_s,
                             speed=Speed(prompt=1e6, generate=1e6)) if summarize else None
-    manager = install(session, summarizer=summarizer, config=config or ContextConfig())
+    manager = ContextManager(summarizer=summarizer, config=config or ContextConfig())
+    session = Session(provider, tools=ToolRegistry([tool]),
+                      options=SessionOptions(workspace=tmp_path, max_tokens=max_tokens),
+                      store=SessionStore.create(tmp_path / "sessions") if store else None,
+                      gate=gate, compaction=manager)
+    events: list[Event] = []
+    session.add_listener(events.append)
     return session, provider, memory, manager, events, tool
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from app.core.agent.events import Notice, TurnFinished
 from app.core.agent.messages import Message
 from app.core.agent.session import Session, SessionOptions
-from app.core.context.compaction import CompactionEvent
+from app.core.context.compaction import CompactionEvent, ContextManager
 from app.core.context.compaction_tiers import REF_RE
 from app.core.context.context_gate import Admitted, ContextGate
 from app.core.providers.base import ProviderError
@@ -20,12 +20,16 @@ from tests.core.context.compaction_helpers import build, fetch_turn, gated_summa
 SUMMARY = "## Task\n- fetch records\n## Decisions\n- none\n## Facts\n- records 1-9 fetched"
 
 
-class OpenGate(ContextGate):
-    """Lets every output through raw. The Context Gate would brief a huge output; emergency
-    truncation is the backstop for whatever still overfills the window, so it is tested here
-    with the gate open."""
+class SwitchGate(ContextGate):
+    """Once opened, lets every output through raw. The Context Gate would brief a huge output;
+    emergency truncation is the backstop for whatever still overfills the window, so it is
+    tested with the gate open."""
 
-    def admit(self, content: str, **_: Any) -> Admitted:
+    opened = False
+
+    def admit(self, content: str, **kwargs: Any) -> Admitted:
+        if not self.opened:
+            return super().admit(content, **kwargs)
         return Admitted(content, True, chars=len(content), lines=content.count("\n") + 1)
 
 
@@ -40,7 +44,9 @@ def stubs_in(messages: tuple[Message, ...]) -> list[Message]:
 
 async def test_session_crosses_every_threshold_without_waiting_or_losing(tmp_path: Path) -> None:
     reply, gate = gated_summary(SUMMARY)
-    session, provider, memory, manager, events, tool = build(tmp_path, summary_replies=[reply])
+    gate_ = SwitchGate(tmp_path / "gate")
+    session, provider, memory, manager, events, tool = build(tmp_path, summary_replies=[reply],
+                                                             gate=gate_)
     window = manager.effective_window()
 
     # 80 %: a background summary starts, and it is still running (gated) afterwards.
@@ -70,7 +76,7 @@ async def test_session_crosses_every_threshold_without_waiting_or_losing(tmp_pat
         assert REF_RE.search(stub.content).group("sid") == session.session_id  # type: ignore[union-attr]
 
     # 95 %: one huge output; the emergency tier fits the request and cites what it cut.
-    session.gate = OpenGate(session.gate.cache_dir)
+    gate_.opened = True
     n += 1
     assert await fetch_turn(session, provider, n, size=4000) == "finished"
     (cut,) = fired(events, "truncate", "fired")[:1]
@@ -177,12 +183,10 @@ async def test_compact_on_demand_and_stubs_survive_a_restart(tmp_path: Path) -> 
     session.store.close()
     # A fresh process: history and seqs come back from the log, and old refs still expand.
     saved = read_session(session.store.path)
+    restored = ContextManager()
     again = Session(provider, tools=session.tools, options=session.options,
                     store=SessionStore(session.store.path),
-                    history=history_from_events(saved.events))
-    from app.core.context.compaction import install
-
-    restored = install(again)
+                    history=history_from_events(saved.events), compaction=restored)
     first_output = next(m for m in again.history if m.role == "tool")
     stub_ref = restored.source(again.history.index(first_output)).ref()
     assert stub_ref.startswith(f"[log {session.session_id}#")

@@ -10,12 +10,12 @@ from app.core.context.compaction_tiers import (
     Item,
     Source,
     emergency_truncate,
-    estimate_tokens,
     expand,
     head_tail,
     span_ref,
     stub_for,
 )
+from app.core.context.tokens import TokenEstimator
 
 roles = st.sampled_from(["user", "assistant", "tool", "notice"])
 
@@ -47,7 +47,7 @@ def test_emergency_truncation_always_fits_and_keeps_what_matters(items: list[Ite
                if it.index is not None}
     out = emergency_truncate(items, budget=budget, chars_per_token=cpt, sources=sources)
     kept = out.items
-    assert estimate_tokens([it.message for it in kept], cpt) <= budget + 1
+    assert TokenEstimator(cpt).messages([it.message for it in kept]) <= budget + 1
     assert kept[0].message.role == "system"
     # The newest message is always there (perhaps cut to head and tail).
     assert kept[-1].index == items[-1].index
@@ -56,7 +56,7 @@ def test_emergency_truncation_always_fits_and_keeps_what_matters(items: list[Ite
     # Pinned messages and the summary are never dropped while there is any reasonable room.
     essentials = [it.message.with_content(it.message.content[:300]) for it in items
                   if it.index is None or it.message.pinned or it is items[-1]]
-    roomy = estimate_tokens(essentials, cpt) * 3 <= budget
+    roomy = TokenEstimator(cpt).messages(essentials) * 3 <= budget
     for it in items if roomy else ():
         if it.message.pinned or it.message.role == "summary":
             assert any(k.index == it.index and k.message.role == it.message.role
@@ -104,4 +104,4 @@ def test_a_pinned_newest_message_survives_the_last_resort() -> None:
                if it.index is not None}
     out = emergency_truncate(items, budget=300, chars_per_token=1.0, sources=sources)
     assert out.items[-1].index == 17 and out.items[-1].message.content == "m17 xxxxxxxxxxx"
-    assert estimate_tokens([it.message for it in out.items], 1.0) <= 301
+    assert TokenEstimator(1.0).messages([it.message for it in out.items]) <= 301

@@ -7,7 +7,8 @@ from pathlib import Path
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
-from app.core.context.context_gate import ContextGate, estimate_tokens
+from app.core.context.context_gate import ContextGate
+from app.core.context.tokens import estimate_tokens
 from app.core.policy.permissions import PermissionGate
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.tool_config import PermissionsConfig
@@ -49,8 +50,8 @@ async def test_five_megabytes_of_exec_output_through_the_loop(tmp_path: Path) ->
                                  "The run had errors at lines 20000, 40000 and 60000."],
                                 context_window=8192)
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws, max_tokens=1024))
-    session.permissions = PermissionGate(PermissionsConfig(tools={"exec": "allow"}))
+                      options=SessionOptions(workspace=ws, max_tokens=1024),
+                      permissions=PermissionGate(PermissionsConfig(tools={"exec": "allow"})))
     events: list[Event] = []
     session.add_listener(events.append)
     outcome = await session.run_turn("run the job log generator and find errors")

@@ -13,7 +13,6 @@ import pytest
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message, ToolCall
 from app.core.agent.session import Session
-from app.core.agent.session_features import install_features, memory_summarizer
 from app.core.context.compaction import ContextMeasured
 from app.core.context.compaction_tiers import REF_RE, Item, Source, emergency_truncate, expand
 from app.core.context.summarizer import MIN_INPUT_TOKENS, Summarizer
@@ -28,6 +27,7 @@ from app.core.providers.base import (
 from app.core.providers.openai_http import OpenAIHTTPProvider
 from app.core.providers.scripted import ScriptedProvider
 from app.core.settings.config import Config, parse_config
+from app.runtime.build import memory_summarizer
 from tests.core.context.compaction_helpers import build, fetch_turn
 
 
@@ -44,7 +44,7 @@ async def test_a_remote_main_summarises_without_loading_a_local_model(
     monkeypatch.setattr("app.core.providers.registry.local_provider", no_local)
     main = OpenAIHTTPProvider("http://127.0.0.1:9/v1", "m", name="cloud")
     session = Session(main)
-    summarizer = memory_summarizer(remote_config(), session)
+    summarizer = memory_summarizer(remote_config(), lambda: session.provider)
     assert await summarizer.provider() is main
     # /model switches the main provider: the summariser follows it.
     other = OpenAIHTTPProvider("http://127.0.0.1:9/v1", "m2", name="other")
@@ -56,14 +56,14 @@ async def test_a_remote_main_summarises_without_loading_a_local_model(
 
 def test_a_local_main_or_a_memory_slot_keeps_its_own_model() -> None:
     local = Session(ScriptedProvider())
-    assert memory_summarizer(Config(), local).reuse  # a local model instance, made once
+    assert memory_summarizer(Config(), lambda: local.provider).reuse  # a local model instance, made once
     cfg = parse_config('[agent]\nprovider = "cloud"\n[providers.cloud]\n'
                        'base_url = "http://127.0.0.1:9/v1"\nmodels = ["m"]\n'
                        '[local.memory]\nmodel = "qwen2.5-coder-0.5b"\n')
     remote = Session(OpenAIHTTPProvider("http://127.0.0.1:9/v1", "m", name="cloud"))
-    assert memory_summarizer(cfg, remote).reuse  # the configured memory slot wins
-    manager, _ = install_features(remote, remote_config())
-    assert manager.summarizer is not None and not manager.summarizer.reuse
+    assert memory_summarizer(cfg, lambda: remote.provider).reuse  # the configured memory slot wins
+    # No memory slot and a remote main: the main provider, asked each time.
+    assert not memory_summarizer(remote_config(), lambda: remote.provider).reuse
 
 
 class Paced:

@@ -19,7 +19,7 @@ from app.core.agent.messages import ToolCall
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.claims import Evidence, extract_claims
 from app.core.harness.config import HarnessConfig
-from app.core.harness.harness import Harness, install, syntax_note
+from app.core.harness.harness import Harness, syntax_note
 from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ProviderRequest
 from app.core.providers.grammar import tool_or_text_gbnf
@@ -50,9 +50,8 @@ def session_with(tmp_path: Path, *replies: ScriptedReply | str,
     ws = project(tmp_path / "ws")
     provider = ScriptedProvider(replies)
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws))
-    session.auto_approve = True
-    install(session, HarnessConfig(**cfg))  # type: ignore[arg-type]
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
     events: list[Event] = []
     session.add_listener(events.append)
     return session, provider, events
@@ -382,12 +381,21 @@ def test_canonical_forms_ignore_payload_and_phrasing() -> None:
 
 
 def test_a_new_or_resumed_session_in_the_app_keeps_the_harness(tmp_path: Path) -> None:
-    from app.runtime.sessions import open_like
+    from app.core.settings.config import Config
+    from app.runtime.factory import SessionFactory
 
-    session, _, _ = session_with(tmp_path, vote_k=3)
-    fresh = open_like(session).session
+    ws = project(tmp_path / "ws")
+    factory = SessionFactory(Config(), ScriptedProvider(), options=SessionOptions(workspace=ws),
+                             sessions_dir=tmp_path / "sessions", tools=builtin_tools,
+                             harness=HarnessConfig(vote_k=3))
+    session = factory.new().session
+    assert session.harness is not None and session.harness.config.vote_k == 3
+    fresh = factory.new().session
     assert fresh.harness is not None and fresh.harness is not session.harness
     assert fresh.harness.config.vote_k == 3
+    assert session.store is not None
+    resumed = factory.resume(session.store.path).session
+    assert resumed.harness is not None and resumed.harness.config.vote_k == 3
 
 
 def test_config_section_parses() -> None:

@@ -12,7 +12,7 @@ from app.core.agent.messages import Message
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.claims import extract_claims
 from app.core.harness.config import HarnessConfig
-from app.core.harness.harness import Harness, install
+from app.core.harness.harness import Harness
 from app.core.providers.base import ProviderRequest, TextChunk, ToolCallChunk
 from app.core.providers.grammar import tool_or_text_gbnf
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
@@ -57,10 +57,11 @@ async def test_a_constrained_path_is_always_one_that_exists(local_model: LlamaIn
 
 async def test_an_answer_is_never_a_value_the_turn_did_not_see(
         local_model: LlamaInProcessProvider, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    harness = Harness(HarnessConfig(), ws)
     session = Session(local_model, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=workspace(tmp_path), max_iterations=4,
-                                             max_tokens=120))
-    harness = install(session, HarnessConfig())
+                      options=SessionOptions(workspace=ws, max_iterations=4, max_tokens=120),
+                      harness=harness)
     draft: list[str] = []
     original = harness.review_answer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.core.agent.events import Event, Notice, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
-from app.core.learning.hook import LearningHook, install_learning
+from app.core.learning.hook import LearningHook
 from app.core.learning.learner import Learner
 from app.core.learning.recipes import from_skill
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
@@ -35,10 +35,9 @@ def workspace(tmp_path: Path, name: str) -> Path:
 
 def session_for(ws: Path, provider: ScriptedProvider, learn: Learner) -> tuple[Session, LearningHook,
                                                                                list[Event]]:
+    hook = LearningHook(learn)
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws))
-    session.auto_approve = True
-    hook = install_learning(session, learn)
+                      options=SessionOptions(workspace=ws), auto_approve=True, hooks=[hook])
     events: list[Event] = []
     session.add_listener(events.append)
     return session, hook, events

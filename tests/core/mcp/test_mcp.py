@@ -19,9 +19,14 @@ import pytest
 from app.core.agent.events import Event, Notice, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
 from app.core.mcp.connection import log_path
-from app.core.mcp.manager import close_mcp, install_mcp, mcp_of
+from app.core.mcp.manager import McpManager
 from app.core.mcp.settings import McpServerConfig
-from app.core.policy.permissions import ApprovalRequest, Decision, PermissionRequested
+from app.core.policy.permissions import (
+    ApprovalRequest,
+    Decision,
+    PermissionGate,
+    PermissionRequested,
+)
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
@@ -44,20 +49,21 @@ class Turn:
     """A session with the test server as ``test`` and a scripted model."""
 
     def __init__(self, tmp_path: Path, server: McpServerConfig, *replies: ScriptedReply | str,
-                 answer: Decision = "allow_once") -> None:
+                 answer: Decision = "allow_once", permissions: PermissionGate | None = None,
+                 ) -> None:
         self.provider = ScriptedProvider(replies)
-        self.session = Session(self.provider, tools=ToolRegistry(default_tools()),
-                               options=SessionOptions(workspace=tmp_path))
-        self.manager = install_mcp(self.session, {"test": server})
+        self.manager = McpManager({"test": server}, tmp_path)
         self.events: list[Event] = []
         self.asked: list[ApprovalRequest] = []
-        self.session.add_listener(self.events.append)
 
         async def approver(req: ApprovalRequest) -> Decision:
             self.asked.append(req)
             return answer
 
-        self.session.approver = approver
+        self.session = Session(self.provider, tools=ToolRegistry(default_tools()),
+                               options=SessionOptions(workspace=tmp_path), approver=approver,
+                               permissions=permissions, hooks=[self.manager])
+        self.session.add_listener(self.events.append)
 
     def results(self) -> list[ToolCallFinished]:
         return [e for e in self.events if isinstance(e, ToolCallFinished)]
@@ -89,7 +95,7 @@ async def test_a_turn_calls_a_real_mcp_tool_after_asking(tmp_path: Path, http_ur
         [result] = t.results()
         assert not result.is_error and "wrote 14 bytes" in result.content
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
 
 
 async def test_a_denied_call_never_reaches_the_server(tmp_path: Path) -> None:
@@ -101,7 +107,7 @@ async def test_a_denied_call_never_reaches_the_server(tmp_path: Path) -> None:
         [result] = t.results()
         assert result.is_error and "denied" in result.content and not note.exists()
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
 
 
 async def test_arguments_are_validated_against_the_schema_before_asking(tmp_path: Path) -> None:
@@ -112,7 +118,7 @@ async def test_arguments_are_validated_against_the_schema_before_asking(tmp_path
         assert result.is_error and "at 'times': 9 is greater than the maximum of 5" in result.content
         assert t.asked == []  # nothing to ask about: the call was refused first
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
 
 
 async def test_per_tool_policy_and_server_errors(tmp_path: Path) -> None:
@@ -126,27 +132,26 @@ async def test_per_tool_policy_and_server_errors(tmp_path: Path) -> None:
         assert fail.is_error and "Error executing tool fail" in fail.content
         assert t.asked == []  # both allowed by the per-tool policy
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
 
 
 async def test_permissions_config_names_the_tool_and_wins(tmp_path: Path) -> None:
-    from app.core.policy.permissions import PermissionGate
     from app.core.settings.tool_config import PermissionsConfig
 
-    t = Turn(tmp_path, stdio(policy="allow"), ScriptedReply.call("test__add", a=1, b=1), "2")
-    t.session.permissions = PermissionGate(PermissionsConfig(tools={"test__add": "deny"}))
+    t = Turn(tmp_path, stdio(policy="allow"), ScriptedReply.call("test__add", a=1, b=1), "2",
+             permissions=PermissionGate(PermissionsConfig(tools={"test__add": "deny"})))
     try:
         await t.session.run_turn("add")
         [result] = t.results()
         assert result.is_error and "disabled by the permissions policy" in result.content
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
 
 
 async def test_servers_start_lazily_and_stderr_never_reaches_the_terminal(
         tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     t = Turn(tmp_path, stdio(), "Hello.")
-    manager = mcp_of(t.session)
+    manager = t.manager
     assert manager is not None
     [status] = manager.status()
     assert status.state.startswith("not started") and status.tools == ()
@@ -159,7 +164,7 @@ async def test_servers_start_lazily_and_stderr_never_reaches_the_terminal(
         assert "MCP server starting" in log_path("test").read_text()
         assert "MCP server starting" not in capfd.readouterr().err
     finally:
-        await close_mcp(t.session)
+        await t.manager.aclose()
     assert manager.status()[0].state == "stopped"
     assert "test__add" not in t.session.tools.names()
 
@@ -170,7 +175,7 @@ async def test_stopping_a_server_stops_its_process_group(tmp_path: Path) -> None
     [result] = t.results()
     helper = psutil.Process(int(result.content))
     assert helper.is_running()
-    await close_mcp(t.session)
+    await t.manager.aclose()
     gone, alive = await asyncio.to_thread(psutil.wait_procs, [helper], 10)
     assert helper in gone and not alive
 
@@ -183,7 +188,7 @@ async def test_a_server_that_cannot_start_is_a_notice_and_the_turn_goes_on(
     assert outcome.status == "finished" and outcome.text == "Answer without it."
     warning = [n for n in t.notices() if n.level == "warning"]
     assert warning and "failed to start" in warning[0].text and "no-such-server" in warning[0].text
-    manager = mcp_of(t.session)
+    manager = t.manager
     assert manager is not None and manager.status()[0].state == "failed"
 
 
@@ -194,7 +199,7 @@ async def test_a_slow_start_is_cut_by_its_timeout(tmp_path: Path) -> None:
     started = time.monotonic()
     await t.session.run_turn("hello")
     assert time.monotonic() - started < 30
-    [status] = mcp_of(t.session).status()  # type: ignore[union-attr]
+    [status] = t.manager.status()
     assert status.state == "failed" and "did not start within 1 s" in status.error
 
 
@@ -210,13 +215,13 @@ async def test_cancel_while_servers_start_ends_the_turn(tmp_path: Path) -> None:
     t.session.cancel()
     outcome = await asyncio.wait_for(task, 10)
     assert outcome.status == "cancelled"
-    await close_mcp(t.session)
+    await t.manager.aclose()
 
 
 async def test_doctor_starts_each_server_and_reports_it(nanobot_home: Path, http_url: str,
                                                          tmp_path: Path) -> None:
     from app.core.models.doctor import run_doctor
-    from app.core.models.hardware_snapshot import fixed_snapshot
+    from app.core.models.hardware import fixed_snapshot
 
     cfg = nanobot_home / "config" / "config.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)

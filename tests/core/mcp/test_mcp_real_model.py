@@ -15,7 +15,7 @@ import pytest
 
 from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
-from app.core.mcp.manager import close_mcp, install_mcp, mcp_of
+from app.core.mcp.manager import McpManager
 from app.core.mcp.settings import McpServerConfig
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.tools.base import ToolRegistry
@@ -29,13 +29,12 @@ pytest.importorskip("mcp", reason="the MCP SDK is the optional extra nanobot[mcp
 async def test_the_model_calls_an_mcp_tool_under_its_schema_grammar(
         catalog_model: LlamaInProcessProvider, tmp_path: Path) -> None:  # noqa: F811
     provider = FirstStepCalls(catalog_model)
+    manager = McpManager({"test": McpServerConfig(command=sys.executable,
+                                                  args=(str(MCP_SERVER),), policy="allow")},
+                         tmp_path)
     session = Session(provider, tools=ToolRegistry(),  # type: ignore[arg-type]
                       options=SessionOptions(workspace=tmp_path, max_iterations=2,
-                                             max_tokens=120))
-    install_mcp(session, {"test": McpServerConfig(command=sys.executable,
-                                                  args=(str(MCP_SERVER),), policy="allow")})
-    manager = mcp_of(session)
-    assert manager is not None
+                                             max_tokens=120), hooks=[manager])
     events: list[Event] = []
     session.add_listener(events.append)
     try:
@@ -52,4 +51,4 @@ async def test_the_model_calls_an_mcp_tool_under_its_schema_grammar(
         [finished] = [e for e in events if isinstance(e, ToolCallFinished)][:1]
         assert not finished.is_error and finished.content == str(a + b)  # the server computed it
     finally:
-        await close_mcp(session)
+        await manager.aclose()

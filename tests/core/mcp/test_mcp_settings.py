@@ -13,7 +13,7 @@ from app.core.agent.events import Event, Notice
 from app.core.agent.session import Session, SessionOptions
 from app.core.mcp import connection
 from app.core.mcp.doctor import mcp_checks
-from app.core.mcp.manager import close_mcp, install_mcp
+from app.core.mcp.manager import McpManager
 from app.core.mcp.settings import McpServerConfig, tool_name
 from app.core.mcp.tools import model_schema, render_result, validation_problem
 from app.core.providers.scripted import ScriptedProvider
@@ -81,15 +81,16 @@ async def test_without_the_sdk_the_user_is_told_how_to_install_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connection, "sdk_available", lambda: False)
     server = McpServerConfig(command=sys.executable)
-    session = Session(ScriptedProvider(["Fine."]), options=SessionOptions(workspace=tmp_path))
-    install_mcp(session, {"x": server})
+    manager = McpManager({"x": server}, tmp_path)
+    session = Session(ScriptedProvider(["Fine."]), options=SessionOptions(workspace=tmp_path),
+                      hooks=[manager])
     events: list[Event] = []
     session.add_listener(events.append)
     outcome = await session.run_turn("hi")
     assert outcome.text == "Fine."
     warnings = [e.text for e in events if isinstance(e, Notice) and e.level == "warning"]
     assert warnings and "pip install 'nanobot[mcp]'" in warnings[0]
-    await close_mcp(session)
+    await manager.aclose()
     monkeypatch.setattr("app.core.mcp.doctor.sdk_available", lambda: False)
     [check] = await mcp_checks({"x": server}, tmp_path)
     assert check[1] == "fail" and "nanobot[mcp]" in check[3]

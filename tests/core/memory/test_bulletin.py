@@ -15,8 +15,8 @@ from app.core.memory.model import FIRST_CALL_S, MemoryModel, MemoryModelError
 from app.core.memory.service import Memory
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config, MemoryConfig
-from app.runtime.build import build_runtime
 from app.runtime.memory import briefing_path, close_memory
+from tests.opened_runtime import open_runtime
 
 BRIEF_1 = ("## Active context\nThe user is porting the parser to Rust.\n## Key facts\n- The "
            "user's cat is called Miso.\n## Recent patterns\nAsks for short answers.")
@@ -120,7 +120,7 @@ async def test_the_briefing_never_delays_a_turn(tmp_path: Path) -> None:
     ws.mkdir()
     cfg = Config(memory=MemoryConfig(bulletin=True, bulletin_delay_s=0.0, auto_recall=0))
     main = ScriptedProvider(["first answer", "second answer", "third answer"])
-    rt = build_runtime(provider=main, workspace=str(ws), persist=True, config=cfg)
+    rt = open_runtime(provider=main, workspace=str(ws), persist=True, config=cfg)
     hook = memory_of(rt.session)
     assert hook is not None and hook.bulletin is not None and hook.schedule is not None
     hook.memory.remember("The user's cat is called Miso.", workspace=ws, user=True)
@@ -144,7 +144,7 @@ async def test_the_briefing_never_delays_a_turn(tmp_path: Path) -> None:
     system = main.requests[1].messages[0].content
     assert "porting the parser" in system and "release notes" not in system
     assert briefing_path(ws).read_text().strip() == hook.bulletin.text
-    await close_memory(rt.session)
+    await close_memory(rt.memory)
 
 
 async def test_a_local_memory_model_steps_aside_for_a_turn_and_retries(tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ async def test_clear_in_the_runtime_forgets_the_briefing_for_the_next_turn(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(BRIEF_2 + "\n")  # from an earlier run
     main = ScriptedProvider(["a", "b"])
-    rt = build_runtime(provider=main, workspace=str(ws), persist=False,
+    rt = open_runtime(provider=main, workspace=str(ws), persist=False,
                        config=Config(memory=MemoryConfig(auto_recall=0)))
     await rt.session.run_turn("one")
     assert "release notes" in main.requests[0].messages[0].content  # warm start
@@ -200,4 +200,4 @@ async def test_clear_in_the_runtime_forgets_the_briefing_for_the_next_turn(
     assert hook is not None and hook.bulletin is not None and hook.bulletin.clear()
     await rt.session.run_turn("two")
     assert HEADING not in main.requests[1].messages[0].content and not path.exists()
-    await close_memory(rt.session)
+    await close_memory(rt.memory)

@@ -11,13 +11,13 @@ from app.core.memory.events import MemoryNoted
 from app.core.memory.hook import NOTE_HEAD, memory_of
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config, MemoryConfig
-from app.runtime.build import Runtime, build_runtime
 from app.runtime.memory import close_memory
+from tests.opened_runtime import OpenedRuntime, open_runtime
 
 
-def runtime(ws: Path, provider: ScriptedProvider, **memory: object) -> Runtime:
+def runtime(ws: Path, provider: ScriptedProvider, **memory: object) -> OpenedRuntime:
     cfg = Config(memory=MemoryConfig(bulletin=False, **memory))  # type: ignore[arg-type]
-    return build_runtime(provider=provider, workspace=str(ws), persist=True, config=cfg)
+    return open_runtime(provider=provider, workspace=str(ws), persist=True, config=cfg)
 
 
 def results(events: list[Event], name: str) -> list[ToolCallFinished]:
@@ -37,7 +37,7 @@ async def test_a_fact_remembered_in_one_session_is_recalled_in_the_next(tmp_path
     await rt1.session.run_turn("My cat is called Miso, remember that.")
     done = results(events1, "remember")
     assert done and not done[0].is_error and "Remembered fact #1" in done[0].content
-    await close_memory(rt1.session)  # the app closes; a new run opens the same database
+    await close_memory(rt1.memory)  # the app closes; a new run opens the same database
 
     other_ws = tmp_path / "elsewhere"  # a user fact: seen from another project too
     other_ws.mkdir()
@@ -54,7 +54,7 @@ async def test_a_fact_remembered_in_one_session_is_recalled_in_the_next(tmp_path
     tool_msgs = [m for m in second.requests[-1].messages if m.role == "tool"]
     assert tool_msgs and "Miso" in tool_msgs[-1].content  # the model read it
     assert outcome.text == "Your cat is Miso."
-    await close_memory(rt2.session)
+    await close_memory(rt2.memory)
 
 
 async def test_matching_facts_are_noted_before_the_request_once(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ async def test_matching_facts_are_noted_before_the_request_once(tmp_path: Path) 
                              "ok"])
     rt1 = runtime(ws, seed)
     await rt1.session.run_turn("note: we deploy on Thursdays")
-    await close_memory(rt1.session)
+    await close_memory(rt1.memory)
 
     provider = ScriptedProvider(["Thursday.", "Hello!", "Still Thursday."])
     rt2 = runtime(ws, provider)
@@ -84,7 +84,7 @@ async def test_matching_facts_are_noted_before_the_request_once(tmp_path: Path) 
     assert not any(NOTE_HEAD in m.content for m in provider.requests[1].messages)
     await rt2.session.run_turn("and the deploys again?")  # already noted in this session
     assert not any(NOTE_HEAD in m.content for m in provider.requests[2].messages)
-    await close_memory(rt2.session)
+    await close_memory(rt2.memory)
 
 
 async def test_private_session_remembers_nothing(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ async def test_private_session_remembers_nothing(tmp_path: Path) -> None:
     assert refused and refused[0].is_error and "private" in refused[0].content
     assert hook.memory.facts.count() == 0
     assert hook.memory.past.count() == 0  # the turn was not indexed either
-    await close_memory(rt.session)
+    await close_memory(rt.memory)
 
     later = ScriptedProvider([ScriptedReply.call("recall", query="vault combination"), "?"])
     rt2 = runtime(ws, later)
@@ -112,7 +112,7 @@ async def test_private_session_remembers_nothing(tmp_path: Path) -> None:
     await rt2.session.run_turn("What was the vault combination?")
     found = results(events2, "recall")
     assert found and "4-8-15" not in found[0].content and "Nothing remembered" in found[0].content
-    await close_memory(rt2.session)
+    await close_memory(rt2.memory)
 
 
 async def test_finished_turns_are_searchable_from_the_next_session(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_finished_turns_are_searchable_from_the_next_session(tmp_path: Pat
     rt1 = runtime(ws, ScriptedProvider(["Use the --frozen flag of uv sync for CI builds."]))
     await rt1.session.run_turn("How do I pin dependencies for CI builds?")
     sid = rt1.session.session_id
-    await close_memory(rt1.session)
+    await close_memory(rt1.memory)
 
     provider = ScriptedProvider([ScriptedReply.call("recall", query="CI builds dependencies"),
                                  "As before: uv sync --frozen."])
@@ -132,13 +132,13 @@ async def test_finished_turns_are_searchable_from_the_next_session(tmp_path: Pat
     found = results(events, "recall")
     assert found and "From past sessions:" in found[0].content
     assert f"session {sid}" in found[0].content and "--frozen" in found[0].content
-    await close_memory(rt2.session)
+    await close_memory(rt2.memory)
 
 
 async def test_memory_off_means_no_tools_and_no_database(tmp_path: Path) -> None:
     ws = tmp_path / "p"
     ws.mkdir()
-    rt = build_runtime(provider=ScriptedProvider(["hi"]), workspace=str(ws), persist=False,
+    rt = open_runtime(provider=ScriptedProvider(["hi"]), workspace=str(ws), persist=False,
                        config=Config(memory=MemoryConfig(enabled=False)))
     assert memory_of(rt.session) is None and rt.memory is None
     assert not {"remember", "recall"} & rt.session.tools.names()

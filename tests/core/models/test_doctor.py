@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from app.core.models.doctor import FAIL, run_doctor
-from app.core.models.hardware_snapshot import GiB, fixed_snapshot
+from app.core.models.hardware import GiB, fixed_snapshot
 from tests.cli.test_cli import nanobot
 from tests.file_server import file_server
 from tests.gguf_fixture import write_gguf

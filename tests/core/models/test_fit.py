@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.core.models.discover import inspect, scan
-from app.core.models.fit import GPU_COMPUTE, Budget, ModelShape, plan_fit, plan_slots
+from app.core.models.fit import GPU_COMPUTE, MemoryBudget, ModelShape, plan_fit, plan_slots
 from app.core.models.gguf_meta import read_gguf
-from app.core.models.hardware_snapshot import GiB, fixed_snapshot
+from app.core.models.hardware import GiB, fixed_snapshot
 from app.core.models.model_catalog import CatalogError, find_by_filename, load_catalog, resolve
 from app.core.models.recommend import recommend
 from app.core.models.tiers import Tier, classify
@@ -36,7 +36,7 @@ def test_tiers(kwargs: dict, tier: Tier) -> None:  # type: ignore[type-arg]
 
 def test_kv_and_context_on_cpu(model_path: Path) -> None:
     shape = ModelShape.from_gguf(read_gguf(model_path))
-    budget = Budget(vram=0, ram=2 * GiB)
+    budget = MemoryBudget(vram=0, ram=2 * GiB)
     plan = plan_fit(shape, budget, want_context=4096)
     assert plan.fits and plan.device == "cpu" and plan.gpu_layers == 0
     assert plan.context == 4096 and plan.kv_bytes_per_token == 12288
@@ -46,7 +46,7 @@ def test_kv_and_context_on_cpu(model_path: Path) -> None:
 
 
 def test_everything_on_a_big_gpu() -> None:
-    plan = plan_fit(QWEN30, Budget(vram=40 * GiB, ram=8 * GiB), want_context=32768)
+    plan = plan_fit(QWEN30, MemoryBudget(vram=40 * GiB, ram=8 * GiB), want_context=32768)
     assert plan.device == "gpu" and plan.gpu_layers == -1 and plan.ram_bytes == 0
     assert plan.context == 32768 and plan.max_context > 32768
     assert plan.vram_bytes == pytest.approx(QWEN30.file_bytes + 32768 * QWEN30.kv_bytes_per_token
@@ -54,7 +54,7 @@ def test_everything_on_a_big_gpu() -> None:
 
 
 def test_partial_offload_counts_layers() -> None:
-    plan = plan_fit(QWEN30, Budget(vram=14 * GiB, ram=20 * GiB), want_context=16384)
+    plan = plan_fit(QWEN30, MemoryBudget(vram=14 * GiB, ram=20 * GiB), want_context=16384)
     assert plan.device == "partial" and 0 < plan.gpu_layers < 48
     per_layer = QWEN30.per_layer()[0] + QWEN30.kv_bytes_per_token / 48 * 16384
     assert plan.gpu_layers == int((14 * GiB - GPU_COMPUTE) // per_layer)
@@ -62,21 +62,21 @@ def test_partial_offload_counts_layers() -> None:
 
 
 def test_too_big_says_so_with_numbers() -> None:
-    plan = plan_fit(QWEN30, Budget(vram=0, ram=6 * GiB))
+    plan = plan_fit(QWEN30, MemoryBudget(vram=0, ram=6 * GiB))
     assert not plan.fits and plan.device == "none"
     assert "needs about 16.5 GiB" in plan.reason and "5.8 GiB is free" in plan.reason
 
 
 def test_context_is_capped_by_training() -> None:
     tiny = ModelShape("tiny", 100 << 20, 4, 1024, 4096)
-    plan = plan_fit(tiny, Budget(0, 16 * GiB), want_context=100_000)
+    plan = plan_fit(tiny, MemoryBudget(0, 16 * GiB), want_context=100_000)
     assert plan.context == 4096 and plan.max_context == 4096
 
 
 def test_slots_share_a_model_and_split_the_budget() -> None:
     small = ModelShape("small", 1 * GiB, 10, 10 * 1024, 32768)
     fits = plan_slots([("main", QWEN30, 8192, True), ("rlm", small, 8192, False),
-                       ("memory", small, 4096, False)], Budget(vram=24 * GiB, ram=12 * GiB))
+                       ("memory", small, 4096, False)], MemoryBudget(vram=24 * GiB, ram=12 * GiB))
     main, rlm, memory = fits
     assert main.plan.device == "gpu"
     assert rlm.plan.fits and memory.shared_with == "rlm" and memory.plan is rlm.plan
@@ -84,7 +84,7 @@ def test_slots_share_a_model_and_split_the_budget() -> None:
 
 def test_helper_slots_stay_off_a_partial_gpu() -> None:
     mid = ModelShape("mid", 4 * GiB, 32, 32 * 2048, 32768)
-    fits = plan_slots([("rlm", mid, 8192, False)], Budget(vram=2 * GiB, ram=16 * GiB))
+    fits = plan_slots([("rlm", mid, 8192, False)], MemoryBudget(vram=2 * GiB, ram=16 * GiB))
     assert fits[0].plan.device == "cpu"
 
 

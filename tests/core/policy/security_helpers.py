@@ -72,10 +72,6 @@ async def replay(ws: Path, calls: Sequence[tuple[str, dict[str, Any]]], *,
     in order and "deny" after that."""
     ws.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup before the loop works
     provider = ScriptedProvider([*(ScriptedReply.call(n, **a) for n, a in calls), "done"])
-    session = Session(provider, tools=ToolRegistry(builtin_tools(tools, permissions)),
-                      options=SessionOptions(workspace=ws),
-                      store=SessionStore.create(store) if store else None)
-    session.permissions = PermissionGate(permissions)
     queue = list(answers)
     asked: list[ApprovalRequest] = []
 
@@ -83,7 +79,10 @@ async def replay(ws: Path, calls: Sequence[tuple[str, dict[str, Any]]], *,
         asked.append(request)
         return queue.pop(0) if queue else "deny"
 
-    session.approver = approver
+    session = Session(provider, tools=ToolRegistry(builtin_tools(tools, permissions)),
+                      options=SessionOptions(workspace=ws),
+                      store=SessionStore.create(store) if store else None,
+                      permissions=PermissionGate(permissions), approver=approver)
     events: list[Event] = []
     session.add_listener(events.append)
     await session.run_turn("do it")

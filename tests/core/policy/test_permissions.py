@@ -11,6 +11,7 @@ from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
 from app.core.policy.permissions import (
     ApprovalRequest,
+    Approver,
     Decision,
     PermissionGate,
     PermissionRequested,
@@ -25,14 +26,16 @@ from app.core.tools.defaults import builtin_tools
 
 
 def make(tmp_path: Path, *replies: ScriptedReply | str, policy: PermissionsConfig | None = None,
-         store: bool = False) -> tuple[Session, ScriptedProvider, list[Event]]:
+         store: bool = False, approver: Approver | None = None, auto_approve: bool = False,
+         ) -> tuple[Session, ScriptedProvider, list[Event]]:
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
     provider = ScriptedProvider(replies)
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
                       options=SessionOptions(workspace=ws),
-                      store=SessionStore.create(tmp_path / "sessions") if store else None)
-    session.permissions = PermissionGate(policy or PermissionsConfig())
+                      store=SessionStore.create(tmp_path / "sessions") if store else None,
+                      permissions=PermissionGate(policy or PermissionsConfig()),
+                      approver=approver, auto_approve=auto_approve)
     events: list[Event] = []
     session.add_listener(events.append)
     return session, provider, events
@@ -61,8 +64,7 @@ async def test_yes_auto_approves_but_not_the_deny_list(tmp_path: Path) -> None:
     (tmp_path / "ws" / "keep").mkdir()
     session, _, events = make(
         tmp_path, ScriptedReply.call("exec", command="echo ran"),
-        ScriptedReply.call("exec", command="rm -rf keep"), "done")
-    session.auto_approve = True
+        ScriptedReply.call("exec", command="rm -rf keep"), "done", auto_approve=True)
     await session.run_turn("go")
     ran, denied = results(events)
     assert ran.content == "ran" and not ran.is_error
@@ -102,8 +104,8 @@ async def test_approver_once_session_and_deny(tmp_path: Path) -> None:
         ScriptedReply.call("exec", command="ls -a"),
         ScriptedReply.call("exec", command="ls -l"),  # `ls` allowed for the session now
         ScriptedReply.call("exec", command="ls > listing.txt"),  # a redirection is asked
-        ScriptedReply.call("edit_file", path="nope.txt", old_text="a", new_text="b"), "end")
-    session.approver = approver
+        ScriptedReply.call("edit_file", path="nope.txt", old_text="a", new_text="b"), "end",
+        approver=approver)
     await session.run_turn("go")
     r = results(events)
     assert r[0].content == "one" and not r[1].is_error and not r[2].is_error
@@ -127,8 +129,8 @@ async def test_edit_approval_shows_the_diff(tmp_path: Path) -> None:
         return "allow_once"
 
     session, _, _ = make(tmp_path, ScriptedReply.call("edit_file", path="app.py", old_text="x = 1",
-                                                      new_text="x = 2"), "ok")
-    session.approver = approver
+                                                      new_text="x = 2"), "ok",
+                         approver=approver)
     await session.run_turn("bump x")
     assert "-x = 1" in seen[0] and "+x = 2" in seen[0]
     assert (tmp_path / "ws" / "app.py").read_text() == "x = 2\n"
@@ -143,8 +145,8 @@ async def test_cancel_while_waiting_for_approval(tmp_path: Path) -> None:
         await never.wait()
         return "allow_once"
 
-    session, _, _ = make(tmp_path, ScriptedReply.call("exec", command="touch x"), "unused")
-    session.approver = approver
+    session, _, _ = make(tmp_path, ScriptedReply.call("exec", command="touch x"), "unused",
+                         approver=approver)
     task = asyncio.create_task(session.run_turn("go"))
     await waiting.wait()
     assert session.cancel()

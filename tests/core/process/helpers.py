@@ -9,7 +9,7 @@ from typing import Any
 
 from app.core.agent.cancel import CancelToken
 from app.core.process.engine import ProcessRunner, RunOutcome
-from app.core.process.sampler import Sampler, SampleRequest, SampleResult
+from app.core.process.samplers import Sampler, SampleRequest, SampleResult
 from app.core.process.spec import ProcessSpec
 from app.core.process.store import ProcessStore
 from app.core.process.task import Answer, Parsed, Prompt, RedFlag, Task, TaskError

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.core.agent.cancel import CancelToken
 from app.core.process.audit import audit
-from app.core.process.sampler import SampleRequest
-from app.core.process.spec import Budget
+from app.core.process.samplers import SampleRequest
+from app.core.process.spec import ProcessBudget
 from app.core.process.tasks.hanoi import HanoiTask, apply_move, fmt_move, fmt_state
 from app.core.process.tasks.hanoi_oracle import strategy_move
 from tests.core.process.helpers import (
@@ -121,16 +121,16 @@ async def test_budgets_pause_and_a_resume_continues_to_the_same_result(tmp_path:
     reference = await run(clean)
 
     runner, _ = make_runner(tmp_path, task, [ScriptedSampler(counter_right)], k=2,
-                            budget=Budget(max_steps=15))
+                            budget=ProcessBudget(max_steps=15))
     paused = await run(runner)
     assert paused.status == "paused" and paused.step == 15 and "step budget" in paused.reason
     again, _ = make_runner(tmp_path, task, [ScriptedSampler(counter_right)], k=2,
-                           budget=Budget(max_steps=1000))
+                           budget=ProcessBudget(max_steps=1000))
     done = await run(again)
     assert done.status == "finished" and done.chain == reference.chain
 
     tok, _ = make_runner(tmp_path, task, [ScriptedSampler(counter_right)], k=2, pid="t",
-                         budget=Budget(max_tokens=20))
+                         budget=ProcessBudget(max_tokens=20))
     out = await run(tok)
     assert out.status == "paused" and "token budget" in out.reason and out.step < 40
 

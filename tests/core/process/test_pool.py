@@ -11,8 +11,8 @@ import pytest
 
 from app.core.agent.cancel import CancelToken
 from app.core.process.audit import audit
-from app.core.process.pool import Endpoint, EndpointPool
-from app.core.process.sampler import SamplerError
+from app.core.process.pool import EndpointPool, PoolMember
+from app.core.process.samplers import SamplerError
 from app.core.process.tasks.hanoi import HanoiTask, apply_move, fmt_move, fmt_state
 from app.core.process.tasks.hanoi_oracle import strategy_move
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -50,7 +50,7 @@ class HanoiServer:
 
 
 def _pool(urls: list[str], parallel: int = 2) -> EndpointPool:
-    return EndpointPool([Endpoint(url, OpenAIHTTPProvider(url, "m", name=url,
+    return EndpointPool([PoolMember(url, OpenAIHTTPProvider(url, "m", name=url,
                                                           native_tool_calls=False),
                                   parallel=parallel) for url in urls], label="served")
 
@@ -113,7 +113,7 @@ async def test_the_pool_respects_each_endpoints_parallelism() -> None:
             with lock:
                 active -= 1
 
-    from app.core.process.sampler import SampleRequest
+    from app.core.process.samplers import SampleRequest
 
     task = HanoiTask(3)
     with sse_server(slow) as (url, seen):
@@ -127,7 +127,7 @@ async def test_the_pool_respects_each_endpoints_parallelism() -> None:
 
 
 async def test_a_sampler_error_is_raised_when_nothing_answers() -> None:
-    from app.core.process.sampler import SampleRequest
+    from app.core.process.samplers import SampleRequest
     from tests.servers import free_port
 
     task = HanoiTask(3)

@@ -14,9 +14,9 @@ import pytest
 
 from app.core.agent.cancel import CancelToken
 from app.core.process.calibrate import calibrate
-from app.core.process.pool import Endpoint, EndpointPool
-from app.core.process.sampler import SampleRequest
-from app.core.process.spec import Budget
+from app.core.process.pool import EndpointPool, PoolMember
+from app.core.process.samplers import SampleRequest
+from app.core.process.spec import ProcessBudget
 from app.core.process.stats import latest_calibration, save_calibration
 from app.core.process.tasks.hanoi import HanoiTask
 from app.core.providers.openai_http import OpenAIHTTPProvider
@@ -46,7 +46,7 @@ class _Borrowed:
 async def test_in_process_calibration_with_grammar_and_seeds(local_model: Any,
                                                              tmp_path: Path) -> None:
     task = HanoiTask(3, "guided")
-    pool = EndpointPool([Endpoint("in-process", _Borrowed(local_model))], label="qwen-0.5b")
+    pool = EndpointPool([PoolMember("in-process", _Borrowed(local_model))], label="qwen-0.5b")
     # The same seed at a high temperature draws the same reply: a redone step redraws its votes.
     prompt = task.prompt(task.initial_state(), None)
     twice = await pool.sample([SampleRequest(prompt, 1.0, 12, 1234, 0, i) for i in (0, 1)],
@@ -66,11 +66,11 @@ async def test_in_process_calibration_with_grammar_and_seeds(local_model: Any,
 async def test_a_step_voted_on_by_llama_cpp_server(model_path: Path, tmp_path: Path) -> None:
     task = HanoiTask(2, "guided")
     with llama_server(model_path, n_ctx=1024) as url:
-        pool = EndpointPool([Endpoint(url, OpenAIHTTPProvider(url, "m", name=url,
+        pool = EndpointPool([PoolMember(url, OpenAIHTTPProvider(url, "m", name=url,
                                                               native_tool_calls=False))],
                             label="served")
         runner, store = make_runner(tmp_path, task, [pool], k=1, max_rounds=2,
-                                    budget=Budget(max_steps=1), log_text="all",
+                                    budget=ProcessBudget(max_steps=1), log_text="all",
                                     token_cap=task.default_token_cap)
         outcome = await runner.run(CancelToken())
         await pool.aclose()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.process.spec import Budget
+from app.core.process.spec import ProcessBudget
 from app.core.process.store import ProcessStateError, ProcessStore
 from tests.core.process.helpers import CounterTask, ScriptedSampler, counter_right, make_runner, run
 
@@ -24,15 +24,15 @@ async def _crashed_after_checkpoint(tmp_path: Path) -> ProcessStore:
     """A log that holds decisions 0..29 and a checkpoint at step 10, as if killed at step 30
     before the next checkpoint was written."""
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=10))
+                                budget=ProcessBudget(max_steps=10))
     await run(runner)
     early = store.checkpoint_path.read_text()
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=30))
+                                budget=ProcessBudget(max_steps=30))
     await run(runner)
     store.checkpoint_path.write_text(early)
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=1000))
+                                budget=ProcessBudget(max_steps=1000))
     return store
 
 
@@ -119,12 +119,12 @@ async def test_a_hash_chain_break_is_detected(tmp_path: Path) -> None:
 async def test_a_damaged_checkpoint_is_refused_and_the_backup_offered(tmp_path: Path) -> None:
     reference = await _reference(tmp_path)
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=20), checkpoint_every=5)
+                                budget=ProcessBudget(max_steps=20), checkpoint_every=5)
     await run(runner)
     data = json.loads(store.checkpoint_path.read_text())
     data["step"] = 3  # a plausible but altered value: only the checksum notices
     store.checkpoint_path.write_text(json.dumps(data))
-    make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)], budget=Budget(max_steps=999))
+    make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)], budget=ProcessBudget(max_steps=999))
     with pytest.raises(ProcessStateError) as err:
         await run(_runner(tmp_path))
     assert "checksum" in err.value.message and "--from-backup" in err.value.hint
@@ -135,7 +135,7 @@ async def test_a_damaged_checkpoint_is_refused_and_the_backup_offered(tmp_path: 
 
 async def test_a_log_shorter_than_the_checkpoint_says_is_refused(tmp_path: Path) -> None:
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=20))
+                                budget=ProcessBudget(max_steps=20))
     await run(runner)
     store.log_path.write_bytes(store.log_path.read_bytes()[:100])
     with pytest.raises(ProcessStateError, match="truncated or replaced"):
@@ -144,7 +144,7 @@ async def test_a_log_shorter_than_the_checkpoint_says_is_refused(tmp_path: Path)
 
 async def test_an_impossible_state_in_a_checkpoint_is_refused(tmp_path: Path) -> None:
     runner, store = make_runner(tmp_path, TASK, [ScriptedSampler(counter_right)],
-                                budget=Budget(max_steps=20))
+                                budget=ProcessBudget(max_steps=20))
     await run(runner)
     cp = store.read_checkpoint()
     assert cp is not None

@@ -13,7 +13,7 @@ import pytest
 
 from app.core.process.audit import audit
 from app.core.process.output import export
-from app.core.process.sampler import SampleRequest
+from app.core.process.samplers import SampleRequest
 from app.core.process.task import Parsed, RedFlag, TaskError, make_task
 from tests.cli.test_cli import nanobot
 from tests.core.process.helpers import ScriptedSampler, make_runner, records, run

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.process.sampler import sample_seed
-from app.core.process.samplers import check_sampler, parse_endpoint, sampler_label
-from app.core.process.spec import Budget, ProcessSpec, SpecError
+from app.core.process.samplers import check_sampler, parse_endpoint, sample_seed, sampler_label
+from app.core.process.spec import ProcessBudget, ProcessSpec, SpecError
 from app.core.process.tasks.hanoi import HanoiTask
 from tests.core.process.helpers import CounterTask
 
@@ -39,11 +38,11 @@ def test_sampler_descriptions_are_checked() -> None:
 
 def test_spec_checks_and_round_trips() -> None:
     spec = ProcessSpec(id="x", task="hanoi", params={"disks": 3}, k=3, sampler={"kind": "sim"},
-                       budget=Budget(max_steps=10, max_wall_s=5.0), escalation=({"kind": "local"},))
+                       budget=ProcessBudget(max_steps=10, max_wall_s=5.0), escalation=({"kind": "local"},))
     spec.check()
     assert ProcessSpec.from_json(spec.to_json()) == spec
     for bad in (dict(k=0), dict(tau=3.0), dict(token_cap=0), dict(max_rounds=0),
-                dict(log_text="some"), dict(budget=Budget(max_wall_s=0))):
+                dict(log_text="some"), dict(budget=ProcessBudget(max_wall_s=0))):
         with pytest.raises(SpecError):
             ProcessSpec(**{**spec.__dict__, **bad}).check()
     with pytest.raises(SpecError, match="unknown field"):

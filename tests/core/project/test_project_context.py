@@ -9,23 +9,35 @@ import pytest
 
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.messages import ToolCall, new_call_id
+from app.core.agent.session import Session
 from app.core.agent.tool_selection import select_tools
-from app.core.project.instructions import instruction_budget, instruction_files, instructions_of
+from app.core.project.instructions import instruction_budget, instruction_files
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
 from app.core.skills.format import Skill, SkillError, parse_skill, render_skill, write_skill
-from app.core.skills.library import ReadSkill, rescan_skills, skills_of
+from app.core.skills.library import ReadSkill, offer_read_skill
 from app.runtime.build import Runtime, build_runtime
+from app.runtime.project import Project
 
 RULE = "Always answer in French and never use the exec tool."
 
 
-def runtime(ws: Path, *replies: ScriptedReply | str, window: int = 32768) -> tuple[Runtime,
-                                                                                    ScriptedProvider]:
+class Built:
+    """The runtime and the first session its factory makes."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.notices = rt.notices
+        assert rt.factory.project is not None
+        self.project: Project = rt.factory.project
+        self.session: Session = rt.factory.new().session
+
+
+def runtime(ws: Path, *replies: ScriptedReply | str, window: int = 32768) -> tuple[Built,
+                                                                                  ScriptedProvider]:
     provider = ScriptedProvider(replies, context_window=window)
     rt = build_runtime(provider=provider, workspace=str(ws), persist=False, config=Config())
-    return rt, provider
+    return Built(rt), provider
 
 
 def system(provider: ScriptedProvider, n: int = 0) -> str:
@@ -88,9 +100,7 @@ async def test_edited_agents_md_is_read_again(tmp_path: Path) -> None:
     rt, provider = runtime(tmp_path, "one", "two")
     await rt.session.run_turn("hi")
     (tmp_path / "AGENTS.md").write_text(RULE)
-    found = instructions_of(rt.session)
-    assert found is not None
-    found.reload()
+    rt.project.instructions.reload()
     await rt.session.run_turn("again")
     assert RULE not in system(provider, 0) and RULE in system(provider, 1)
 
@@ -148,8 +158,8 @@ async def test_no_skills_no_tool_and_a_new_skill_is_found_by_a_rescan(tmp_path: 
     rt, _ = runtime(tmp_path, "ok")
     assert "read_skill" not in rt.session.tools.names()
     write_skill(tmp_path / "skills", Skill("lint", "Run the linters.", "ruff check ."))
-    library = rescan_skills(rt.session)
-    assert library is skills_of(rt.session) and library is not None
+    library = rt.project.skills.scan()
+    offer_read_skill(rt.session.tools, library)
     assert list(library.skills) == ["lint"] and "read_skill" in rt.session.tools.names()
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from app.core.agent.cancel import CancelToken
-from app.core.agent.session_features import memory_summarizer
 from app.core.providers.base import ProviderRequest
 from app.core.providers.llama_inprocess import BACKGROUND_NICE, LlamaInProcessProvider
 from app.core.settings.config import Config
+from app.runtime.build import memory_summarizer
 from tests.gguf_fixture import write_gguf
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")

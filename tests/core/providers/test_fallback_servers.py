@@ -1,4 +1,4 @@
-"""The issue's proof: two real llama_cpp.server instances in a fallback chain; the first dies
+"""Fallback on real servers: two real llama_cpp.server instances in a fallback chain; the first dies
 mid-stream, the turn completes on the second, the user sees why, and the watchdog restarts the
 first."""
 

@@ -9,8 +9,7 @@ import pytest
 
 from app.core.providers.fallback import FallbackProvider
 from app.core.providers.openai_http import OpenAIHTTPProvider
-from app.core.providers.provider_registry import ProviderRegistry, probe_local_servers
-from app.core.providers.registry import ProviderSetupError
+from app.core.providers.registry import ProviderRegistry, ProviderSetupError, probe_local_servers
 from app.core.providers.scripted import ScriptedProvider
 from app.core.settings.config import parse_config
 from tests.file_server import file_server
@@ -135,7 +134,7 @@ path = "{tmp_path}/missing.gguf"
 
 
 def test_sync_probe_for_start_up() -> None:
-    from app.core.providers.provider_registry import probe_local_servers_sync
+    from app.core.providers.registry import probe_local_servers_sync
 
     with file_server() as host:
         host.add("v1/models", json.dumps({"data": [{"id": "m1"}]}).encode())

@@ -10,10 +10,10 @@ from app.core.agent.events import Event
 from app.core.agent.session import Session, SessionOptions
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
-from app.core.rlm.gate import install, needs_reader
-from app.core.settings.config import RlmConfig
-from app.core.swarm.swarm import install as install_swarm
-from app.core.tools.base import ToolContext, ToolRegistry, ToolResult
+from app.core.rlm.gate import needs_reader
+from app.core.settings.config import Config, RlmConfig
+from app.core.tools.base import ToolContext, ToolResult
+from app.runtime.factory import SessionFactory, install_reader, install_swarm
 
 BIG = "\n".join(f"[{i:05d}] compiling module_{i}.c ... ok" for i in range(4000)) + \
     "\nld: error: undefined symbol: frobnicate_v2 (referenced by src/main.o)\n" + \
@@ -42,13 +42,21 @@ def act(name: str, confidence: float = 0.2, **arguments: object) -> ScriptedRepl
                                           "confidence": confidence}))
 
 
+def reader_factory(main: ScriptedProvider, reader: ScriptedProvider, tmp_path: Path,
+                   tools: list[Any], **options: Any) -> SessionFactory:
+    """Sessions with a worker tree and the reader on ``reader`` (the rlm slot), as the app's."""
+    return SessionFactory(Config(rlm=RlmConfig(budget_scale=100)), main,
+                          options=SessionOptions(workspace=tmp_path, **options),
+                          tools=lambda: tools, slot_provider=lambda slot: reader,
+                          auto_approve=True, features=(install_swarm, install_reader))
+
+
 def session_with(output: str, reader: ScriptedProvider, tmp_path: Path,
                  tool_name: str = "build") -> tuple[Session, ScriptedProvider, list[Event]]:
     main = ScriptedProvider([ScriptedReply.call(tool_name), "The link failed."],
                             context_window=8192)
-    session = Session(main, tools=ToolRegistry([Build(output, tool_name)]),
-                      options=SessionOptions(workspace=tmp_path, max_tokens=1024))
-    install(session, lambda: reader, RlmConfig(budget_scale=100))
+    session = reader_factory(main, reader, tmp_path, [Build(output, tool_name)],
+                             max_tokens=1024).new().session
     events: list[Event] = []
     session.add_listener(events.append)
     return session, main, events
@@ -63,7 +71,8 @@ async def test_large_output_is_read_by_the_delegate_and_never_enters_main_contex
         act("ctx_slice", 0.95, var="output_0", start=0, end=100),  # 183K chars: 3 rounds min
     ])
     session, main, events = session_with(BIG, reader, tmp_path)
-    swarm = install_swarm(session)
+    swarm = session.swarm
+    assert swarm is not None
     outcome = await session.run_turn("why does the build fail?")
     assert outcome.status == "finished"
     tool_msg = next(m for m in session.history if m.role == "tool")
@@ -105,7 +114,6 @@ async def test_interpretive_tools_go_to_the_delegate_even_when_they_fit(tmp_path
     assert not needs_reader("web_fetch", page, 10_000, RlmConfig(enabled=False))
     reader = ScriptedProvider([act("answer", 0.9, text="A welcome page, nothing else.")])
     session, _main, _events = session_with(page, reader, tmp_path, tool_name="web_fetch")
-    session.auto_approve = True
     await session.run_turn("what does the page say?")
     tool_msg = next(m for m in session.history if m.role == "tool")
     assert "A welcome page" in tool_msg.content and len(reader.requests) == 1

@@ -110,17 +110,20 @@ def test_term_parsing() -> None:
 
 async def test_ctx_ask_gives_the_agent_the_whole_loop(store: VolumeStore, tmp_path: Path) -> None:
     from app.core.agent.cancel import CancelToken
-    from app.core.rlm.ctx_ask import CtxAsk, install
+    from app.core.rlm.ctx_ask import CtxAsk, offer_ctx_ask
+    from app.core.settings.config import Config
     from app.core.tools.base import ToolContext
+    from app.runtime.factory import SessionFactory
 
     model = ScriptedProvider(["73914"])
-    tool = CtxAsk(store, lambda: model)
+    helper = SessionFactory(Config(), model).helper
+    tool = CtxAsk(store, lambda: model, helper)
     result = await tool.run({"volume": "v", "question": "What is the value of abc12?"},
                             ToolContext(tmp_path, CancelToken()))
     assert result.content.startswith("73914\n(followed abc12 -> mrk07 -> qzv41)")
     assert "VAR qzv41 = 73914" in result.content
     registry = ToolRegistry()
-    install(registry, VolumeStore(tmp_path / "none"), lambda: model)
+    offer_ctx_ask(registry, VolumeStore(tmp_path / "none"), lambda: model, helper)
     assert registry.get("ctx_ask") is None  # no volume, no tool
-    install(registry, store, lambda: model)
+    offer_ctx_ask(registry, store, lambda: model, helper)
     assert registry.get("ctx_ask") is not None

@@ -64,3 +64,11 @@ def test_errors_name_file_key_and_expectation(text: str, key: str, expected: str
     assert err.file == "/etc/nb.toml"
     assert err.key == key
     assert expected in str(err)
+
+
+def test_a_retired_key_is_ignored_and_a_typo_still_fails() -> None:
+    # Configs written from an earlier template hold context.coalesce_window_ms: they keep loading.
+    cfg = parse_config("[context]\ncoalesce_window_ms = 400\nmask_at = 0.9\n")
+    assert cfg.context.mask_at == 0.9
+    with pytest.raises(ConfigError, match=r"context\.coalesce_window"):
+        parse_config("[context]\ncoalesce_window = 400\n")

@@ -8,15 +8,19 @@ from pathlib import Path
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.session import Session, SessionOptions
+from app.core.policy.permissions import Approver
 from app.core.providers.base import ProviderEvent, ProviderRequest
 from app.core.providers.scripted import ScriptedProvider
-from app.core.settings.config import SwarmConfig
-from app.core.store.session_store import SessionStore
-from app.core.swarm.branch import BRANCH_PROMPT, install_branches
+from app.core.settings.config import Config, SwarmConfig
+from app.core.swarm.branch import BRANCH_PROMPT
 from app.core.swarm.swarm import Swarm
-from app.core.swarm.swarm import install as install_swarm
-from app.core.tools.base import ToolRegistry
 from app.core.tools.defaults import builtin_tools
+from app.runtime.factory import (
+    SessionFactory,
+    install_branches,
+    install_compaction,
+    install_swarm,
+)
 
 
 class TwoScripts(ScriptedProvider):
@@ -34,15 +38,17 @@ class TwoScripts(ScriptedProvider):
             yield ev
 
 
-def make_root(tmp_path: Path, config: SwarmConfig | None = None
-              ) -> tuple[Session, TwoScripts, Swarm]:
+def make_root(tmp_path: Path, config: SwarmConfig | None = None, *,
+              approver: Approver | None = None) -> tuple[Session, TwoScripts, Swarm]:
     provider = TwoScripts()
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
     (ws / "notes.txt").write_text("the code word is PLUM\n")
-    session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws),
-                      store=SessionStore.create(tmp_path / "sessions"))
-    swarm = install_swarm(session, config=config or SwarmConfig())
-    install_branches(session)
-    return session, provider, swarm
+    factory = SessionFactory(Config(swarm=config or SwarmConfig()), provider,
+                             options=SessionOptions(workspace=ws),
+                             sessions_dir=tmp_path / "sessions", tools=builtin_tools,
+                             approver=approver,
+                             features=(install_swarm, install_branches, install_compaction))
+    session = factory.new().session
+    assert session.swarm is not None
+    return session, provider, session.swarm

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import Event
 from app.core.agent.session import Session, SessionOptions
-from app.core.providers.base import ProviderEvent, ProviderRequest
+from app.core.policy.permissions import Approver
+from app.core.providers.base import Provider, ProviderEvent, ProviderRequest
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.settings.config import SwarmConfig
-from app.core.store.session_store import SessionStore
+from app.core.settings.config import Config, SwarmConfig
 from app.core.swarm.swarm import Swarm
-from app.core.swarm.swarm import install as install_swarm
-from app.core.tools.base import ToolRegistry
 from app.core.tools.files import default_tools
+from app.runtime.factory import (
+    DEFAULT_FEATURES,
+    SessionFactory,
+    install_compaction,
+    install_swarm,
+)
 
 
 class KeyedProvider(ScriptedProvider):
@@ -52,17 +58,33 @@ def gated(text: str) -> tuple[ScriptedReply, asyncio.Event]:
     return ScriptedReply(chunks=[text[:3], text[3:]], gate_at=1, gate=gate), gate
 
 
-def make_root(tmp_path: Path, *, max_iterations: int = 20, config: SwarmConfig | None = None,
-              store: bool = True, provider: KeyedProvider | None = None,
-              **swarm_kwargs: object) -> tuple[Session, KeyedProvider, Swarm, list[Event]]:
+def root_factory(tmp_path: Path, *, max_iterations: int = 20,
+                 config: SwarmConfig | None = None, store: bool = True,
+                 provider: KeyedProvider | None = None, approver: Approver | None = None,
+                 provider_for: Callable[[str], Provider] | None = None,
+                 clock: Callable[[], float] | None = None,
+                 ) -> tuple[SessionFactory, KeyedProvider]:
+    """The session factory, as the app builds it, on a keyed scripted model; file tools in a
+    workspace holding ``notes.txt``."""
     provider = provider or KeyedProvider()
     ws = tmp_path / "ws"
     ws.mkdir(exist_ok=True)
     (ws / "notes.txt").write_text("the code word is PLUM\n")
-    session = Session(provider, tools=ToolRegistry(default_tools()),
-                      options=SessionOptions(workspace=ws, max_iterations=max_iterations),
-                      store=SessionStore.create(tmp_path / "sessions") if store else None)
+    features = DEFAULT_FEATURES if clock is None else (
+        partial(install_swarm, clock=clock), install_compaction)
+    factory = SessionFactory(
+        Config(swarm=config or SwarmConfig()), provider,
+        options=SessionOptions(workspace=ws, max_iterations=max_iterations),
+        sessions_dir=tmp_path / "sessions" if store else None, tools=default_tools,
+        approver=approver, slot_provider=provider_for, features=features)
+    return factory, provider
+
+
+def make_root(tmp_path: Path, **kwargs: Any) -> tuple[Session, KeyedProvider, Swarm, list[Event]]:
+    """A root session made by :func:`root_factory`'s factory, and the events it reports."""
+    factory, provider = root_factory(tmp_path, **kwargs)
+    session = factory.new().session
     events: list[Event] = []
     session.add_listener(events.append)
-    swarm = install_swarm(session, config=config, **swarm_kwargs)  # type: ignore[arg-type]
-    return session, provider, swarm, events
+    assert session.swarm is not None
+    return session, provider, session.swarm, events

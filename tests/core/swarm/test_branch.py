@@ -123,14 +123,14 @@ async def test_a_branch_has_its_own_budget(tmp_path: Path) -> None:
 
 async def test_a_branch_never_asks_the_user(tmp_path: Path) -> None:
     """web_fetch asks before reaching a host; in a branch nobody is asked and it is refused."""
-    session, provider, swarm = make_root(tmp_path)
     asked: list[ApprovalRequest] = []
 
     async def approver(request: ApprovalRequest) -> Decision:
         asked.append(request)
         return "allow_once"
 
-    session.approver = approver
+    session, provider, swarm = make_root(tmp_path, approver=approver)
+    assert session.approver is approver
     provider.branch.enqueue(ScriptedReply.call("web_fetch", url="https://example.com/"))
     provider.branch.enqueue("Could not fetch it.")
     w = start_branch(swarm, "what does example.com say?")

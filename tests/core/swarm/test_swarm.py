@@ -14,7 +14,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.core.settings.config import SwarmConfig
 from app.core.store.session_store import read_session
 from app.core.swarm.events import SwarmUpdated, WorkerFinished, WorkerSpawned
-from app.core.swarm.worker import Budget, BudgetError
+from app.core.swarm.worker import BudgetError, WorkerBudget
 from app.core.tools.base import ToolError
 from tests.core.swarm.swarm_helpers import KeyedProvider, gated, make_root
 
@@ -58,7 +58,7 @@ async def test_three_workers_run_at_once_and_report_back(tmp_path: Path) -> None
 
 
 async def test_budget_halves_and_depth_stops_at_three(tmp_path: Path) -> None:
-    root = Budget(max_iterations=20, max_depth=3)
+    root = WorkerBudget(max_iterations=20, max_depth=3)
     chain = [root]
     for _ in range(3):
         chain.append(chain[-1].child(0.0, timeout_s=60.0))

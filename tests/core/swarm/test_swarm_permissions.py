@@ -12,15 +12,14 @@ from tests.core.swarm.swarm_helpers import make_root
 
 
 async def _run(tmp_path: Path, decision: Decision) -> tuple[list[ApprovalRequest], Path, str]:
-    session, provider, swarm, _ = make_root(tmp_path)
-    session.tools.register(WriteFile())
     asked: list[ApprovalRequest] = []
 
     async def approver(req: ApprovalRequest) -> Decision:
         asked.append(req)
         return decision
 
-    session.approver = approver
+    session, provider, swarm, _ = make_root(tmp_path, approver=approver)
+    session.tools.register(WriteFile())
     write = ToolCall(id="w1", name="write_file", arguments={"path": "out.txt", "content": "hi\n"})
     provider.script("writer", ScriptedReply(tool_calls=[write]), "wrote it")
     spawn = ToolCall(id="s1", name="spawn", arguments={"action": "spawn", "task": "writer task",

@@ -3,18 +3,24 @@ on llama.cpp in-process, and its result comes back to the parent as a message.""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from app.core.agent.messages import ToolCall
-from app.core.agent.session import Session, SessionOptions
+from app.core.agent.session import SessionOptions
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
 from app.core.providers.scripted import ScriptedReply
+from app.core.settings.config import Config
 from app.core.store.session_store import read_session
 from app.core.swarm.events import WorkerFinished
-from app.core.swarm.swarm import Swarm
-from app.runtime.build import default_registry
+from app.runtime.factory import (
+    SessionFactory,
+    builtin_tool_source,
+    install_compaction,
+    install_swarm,
+)
 from tests.core.swarm.swarm_helpers import KeyedProvider, gated, make_root
 
 pytestmark = pytest.mark.model
@@ -61,11 +67,14 @@ async def test_the_default_model_answers_about_a_running_worker_without_a_tool(
     worker_model = KeyedProvider(model="index-model")
     reply, gate = gated("indexed 12 files")
     worker_model.script("index", reply)
-    session = Session(local_model, tools=default_registry(),
-                      options=SessionOptions(workspace=tmp_path, max_tokens=48,
-                                             max_iterations=3))
-    swarm = Swarm(session, provider_for=lambda slot: worker_model, clock=lambda: now[0])
-    swarm.install(session)
+    factory = SessionFactory(
+        Config(), local_model,
+        options=SessionOptions(workspace=tmp_path, max_tokens=48, max_iterations=3),
+        tools=builtin_tool_source(Config()), slot_provider=lambda slot: worker_model,
+        features=(partial(install_swarm, clock=lambda: now[0]), install_compaction))
+    session = factory.new().session
+    swarm = session.swarm
+    assert swarm is not None
     swarm.spawn(None, "index the docs", label="index the docs", model="memory")
     await worker_model.key_seen("index").wait()
     now[0] += 42.0

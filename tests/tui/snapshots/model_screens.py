@@ -8,7 +8,7 @@ from textual.app import App
 from textual.screen import Screen
 
 from app.core.models.doctor import Check, DoctorReport
-from app.core.models.hardware_snapshot import HardwareSampler, HardwareSnapshot, fixed_snapshot
+from app.core.models.hardware import HardwareSampler, HardwareSnapshot, fixed_snapshot
 from app.core.models.manager import SlotState, SlotStatus
 from app.core.models.recommend import recommend
 from app.core.models.tiers import classify

@@ -17,7 +17,7 @@ from app.core.providers.scripted import ScriptedReply
 from app.tui.app import NanobotApp
 from bench.stream import history_events
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW, blocks, make_session, screen_lines
+from tests.tui.harness import FIXED_HW, blocks, screen_lines, scripted_factory
 from tests.tui.snapshots.test_snapshots import CODE_REPLY, app_with, start_and_hold
 
 
@@ -39,10 +39,10 @@ def test_long_history_scrolled_back(snap_compare: Any, tmp_path: Path) -> None:
     gate = asyncio.Event()
     reply = ScriptedReply(chunks=["A new answer starts here, ", "and goes on below the screen."],
                           gate_at=1, gate=gate)
-    session, _ = make_session(tmp_path, reply)
-    session.session_id = "20260101-120000-snap"
-    app = NanobotApp(session, hardware=FIXED_HW, blink=False,
+    factory, _ = scripted_factory(tmp_path, reply)
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False,
                      resumed_events=history_events(1000))
+    app.session.session_id = "20260101-120000-snap"
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press(*"and now?", "enter")

@@ -20,7 +20,7 @@ from app.tui.app import NanobotApp
 from app.tui.screens.skill_editor import SkillEditor
 from app.tui.screens.traces import TracesScreen
 from tests.pilot_wait import until
-from tests.tui.harness import FIXED_HW, make_session
+from tests.tui.harness import FIXED_HW, scripted_factory
 
 NOON = time.mktime((2026, 1, 1, 12, 0, 0, 0, 1, -1))
 SKILL_DIR = Path("/tmp/nanobot-snapshot-skill/release-notes")
@@ -67,9 +67,10 @@ def laid_out(table: DataTable[Any], rows: int) -> bool:
 
 
 def app_for(tmp_path: Path) -> NanobotApp:
-    session, _ = make_session(tmp_path)
-    session.session_id = "20260101-120000-snap"
-    return NanobotApp(session, hardware=FIXED_HW, blink=False)
+    factory, _ = scripted_factory(tmp_path)
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False)
+    app.session.session_id = "20260101-120000-snap"  # the status bar shows it
+    return app
 
 
 def test_traces_screen(snap_compare: Any, tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def test_model_picker(snap_compare) -> None:  # type: ignore[no-untyped-def]
 def _setup_app(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    from app.core.models.hardware_snapshot import fixed_snapshot
+    from app.core.models.hardware import fixed_snapshot
     from app.tui.setup_app import SetupApp
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/models of the developer's in the picture

@@ -18,10 +18,12 @@ from textual.pilot import Pilot
 
 from app.core.agent.events import Usage
 from app.core.agent.messages import ToolCall
-from app.core.agent.session import Session, SessionOptions
+from app.core.harness.config import HarnessConfig
 from app.core.providers.replay import ReplayProvider, ReplayScript, ReplayTools
-from app.core.providers.scripted import ScriptedReply
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.settings.config import Config
 from app.core.settings.paths import get_paths
+from app.runtime.factory import SessionFactory
 from app.tui.app import NanobotApp
 from app.tui.bridge import CoreEvent
 from app.tui.screens.help import HelpScreen
@@ -31,7 +33,7 @@ from tests.tui.harness import (
     DEMO_LOG,
     FIXED_HW,
     blocks,
-    make_session,
+    make_factory,
     screen_lines,
     tool_running_app,
 )
@@ -42,10 +44,13 @@ CODE_REPLY = ("Here is the function:\n\n```python\ndef add(a: int, b: int) -> in
               "    return a + b\n```\n\nAnd a test:\n\n```python\nassert add(2, 3) == 5\n```\n")
 
 
-def app_with(tmp_path: Path, *replies: ScriptedReply | str, **kwargs: Any) -> NanobotApp:
-    session, _ = make_session(tmp_path, *replies)
-    session.session_id = "20260101-120000-snap"
-    return NanobotApp(session, hardware=FIXED_HW, blink=False, **kwargs)
+def app_with(tmp_path: Path, *replies: ScriptedReply | str, harness: HarnessConfig | None = None,
+             **kwargs: Any) -> NanobotApp:
+    provider = ScriptedProvider(replies, model="qwen2.5-coder-0.5b")
+    app = NanobotApp(make_factory(tmp_path, provider, harness=harness), hardware=FIXED_HW,
+                     blink=False, **kwargs)
+    app.session.session_id = "20260101-120000-snap"  # the status bar shows it
+    return app
 
 
 def provider_of(app: NanobotApp) -> Any:
@@ -172,15 +177,14 @@ def test_grounded_read_and_vote_badge(snap_compare: Any, tmp_path: Path) -> None
     from dataclasses import replace
 
     from app.core.harness.config import HarnessConfig
-    from app.core.harness.harness import install
 
     (tmp_path / "notes.txt").write_text("buy milk\n")
     (tmp_path / "todo.txt").write_text("call mum\n")
     listing = ScriptedReply(tool_calls=[ToolCall("c1", "list_dir", {"path": "."})])
-    app = app_with(tmp_path, listing, listing, "It says buy milk.", "It says buy milk.")
+    app = app_with(tmp_path, listing, listing, "It says buy milk.", "It says buy milk.",
+                   harness=HarnessConfig(vote_k=2))
     provider = provider_of(app)
     provider.capabilities = replace(provider.capabilities, small=True)
-    install(app.session, HarnessConfig(vote_k=2))
 
     async def run_before(pilot: Pilot[None]) -> None:
         await type_and_wait(pilot, "what does notes.txt say?")
@@ -297,9 +301,10 @@ def test_sessions_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.
 def _replay_app() -> NanobotApp:
     script = ReplayScript.load(DEMO_LOG)
     provider = ReplayProvider(script)
-    session = Session(provider, tools=ReplayTools(script), options=SessionOptions())
-    session.session_id = "replay"
-    return NanobotApp(session, hardware=FIXED_HW, blink=False, replay=provider)
+    factory = SessionFactory(Config(), provider, tools=lambda: ReplayTools(script), features=())
+    app = NanobotApp(factory, hardware=FIXED_HW, blink=False, replay=provider)
+    app.session.session_id = "replay"  # the status bar shows it
+    return app
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 45)])

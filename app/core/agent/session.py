@@ -550,6 +550,8 @@ class Session:
             if t.name not in self._avoid_tools)
         if self.harness is not None and tools:
             self.harness.refresh()
+            if caps.core_tools:  # a small model: only the tools the request can need
+                tools = self.harness.scope(tools, self._last_request(), used)
             tools = self.harness.offer(tools, self.gate.handles())
         callable_ = (self.harness.retry_callable(tools) if self.harness is not None
                      and self._answer_check else ())
@@ -734,7 +736,12 @@ class Session:
         if cancel.cancelled and not result.is_error:
             result = ToolResult("[cancelled by user]", is_error=True)
         if h is not None and not cancel.cancelled:
+            ran_ok = not result.is_error
             result = h.after_call(call, result)
+            if ran_ok and result.is_error:
+                # A write the harness's check found broken is not replayed from the cache: the
+                # harness answers a repeat of it itself (with the error quoted).
+                cache.pop(key, None)
         self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
                                    content=result.content, is_error=result.is_error,
                                    duration=time.monotonic() - started,

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import tomllib
@@ -60,6 +62,9 @@ class _Turn:
     unsupported: list[Claim] = field(default_factory=list)  # what the retry is about
     request: str = ""
     shrink_warned: set[str] = field(default_factory=set)
+    broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
+    repeat_refused: set[str] = field(default_factory=set)
+    soft_refusal: str = ""
 
 
 @dataclass
@@ -191,6 +196,30 @@ class Harness:
             out[i] = replace(m, content="\n\n".join(p for p in parts if p))
         return out
 
+    # --- which tools a step offers ---------------------------------------------------------------
+
+    def names_target(self, request: str) -> bool:
+        """Whether ``request`` names something a write or a run could be about: a file, folder or
+        top-level symbol of the workspace, a new file's name (``primes.py``, ``.gitignore``) or a
+        piece of code in backticks. Decided by the request's shape, never by its verbs."""
+        index = self.index
+        if "`" in request or _FILE_NAME_RE.search(request):
+            return True
+        if index.mentioned_files(request) or index.mentioned_symbols(request):
+            return True
+        return any(w in index.dirs for w in _path_words(request) if w)
+
+    def scope(self, specs: tuple[ToolSpec, ...], request: str,
+              used: set[str]) -> tuple[ToolSpec, ...]:
+        """The tools a small model is offered for ``request``: without a target to change or run
+        ("What is 17*3?", "Who maintains this project?") only the tools that read, so a
+        0.5B model that is offered ``exec`` does not run something instead of answering; what it
+        already used this turn stays."""
+        if not self.config.scope_tools or self.names_target(request):
+            return specs
+        return tuple(s for s in specs
+                     if s.name not in (*WRITE_TOOLS, *RUN_TOOLS) or s.name in used)
+
     # --- constrained and validated calls -----------------------------------------------------------
 
     def offer(self, specs: tuple[ToolSpec, ...], handles: list[str]) -> tuple[ToolSpec, ...]:
@@ -216,7 +245,8 @@ class Harness:
 
     def review_call(self, call: ToolCall, schema: dict[str, Any]) -> str:
         """A problem that stops ``call`` before it runs ("" when it may run)."""
-        problem = validate(schema, call.arguments)
+        problem = validate(schema, call.arguments) or (
+            self._same_broken_write(call) if call.name in WRITE_TOOLS else "")
         raw = call.arguments.get("path")
         if not problem and call.name in FILE_PATH_TOOLS and isinstance(raw, str) and raw.strip() \
                 and not raw.strip().startswith(("@", "/", "~")) \
@@ -255,6 +285,24 @@ class Harness:
                         "send the same write_file again.")
         return ""
 
+    def _same_broken_write(self, call: ToolCall) -> str:
+        """The refusal of a write identical to one that left a broken file this turn: the model
+        is asked once for different content, with the error quoted."""
+        key = _call_key(call)
+        note = self.turn.broken_writes.get(key)
+        if note is None:
+            return ""
+        if key not in self.turn.repeat_refused:
+            self.turn.repeat_refused.add(key)
+            self.turn.soft_refusal = key  # the first refusal does not end the turn
+        self.counters["repeated_broken_writes"] = (
+            self.counters.get("repeated_broken_writes", 0) + 1)
+        rel = _rel(call.arguments.get("path"))
+        error = note.removeprefix("Syntax check: ").split(". The file is broken")[0]
+        return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
+                f"written. Send {call.name} again with different, corrected content for {rel}"
+                f"{_CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
+
     def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
         """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
         lines it has), when it drops more than half of them; (0, n) otherwise."""
@@ -280,6 +328,12 @@ class Harness:
             source = str(call.arguments.get("code") or call.arguments.get("command") or "")
             ev.add(without_literals(result.content, source), "computed")
         else:
+            if call.name == "read_file" and not result.is_error and not call.arguments.get("lines"):
+                # Small models count rows by guess or not at all; the count a table's read
+                # comes with is computed here, so an answer can quote it.
+                note = table_note(_rel(call.arguments.get("path")), result.content)
+                if note:
+                    result = replace(result, content=f"{result.content.rstrip()}\n{note}")
             ev.add(result.content, "file")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
@@ -294,10 +348,12 @@ class Harness:
             if self.config.syntax_check:
                 note = syntax_note(self.workspace / rel, rel)
                 if note:
+                    broken = not note.endswith(" OK.")
+                    if broken:
+                        self.turn.broken_writes[_call_key(call)] = note
                     # A write that leaves a broken file did not do its step: reported as a
                     # failure, so the loop asks for the fix instead of an answer.
-                    return replace(result, content=f"{result.content}\n{note}",
-                                   is_error=not note.endswith(" OK."))
+                    return replace(result, content=f"{result.content}\n{note}", is_error=broken)
         elif getattr(call, "name", "") in ("exec", "python"):
             self.refresh()  # a command may have created or changed files
         return result
@@ -319,7 +375,10 @@ class Harness:
             return ""
         if not result.is_error:
             return ""
-        key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+        key = _call_key(call)
+        if self.turn.soft_refusal == key:  # asked for different content: one more step
+            self.turn.soft_refusal = ""
+            return ""
         seen = self.turn.failures.get(key, 0) + 1
         self.turn.failures[key] = seen
         if seen > limit or repeated:
@@ -401,6 +460,39 @@ def echoes(answer: str, request: str) -> bool:
     if len(a) < 3 or not r:
         return False
     return not (set(a) - r - STOPWORDS)
+
+
+# A file name with an extension ("primes.py", "data/items.csv") or a dot file (".gitignore").
+_FILE_NAME_RE = re.compile(r"(?<![\w.])(?:[\w-]+/)*(?:[A-Za-z_][\w-]*\.[A-Za-z][\w]{0,7}"
+                           r"|\.[A-Za-z][\w-]+)(?![\w])")
+
+
+def _call_key(call: ToolCall) -> str:
+    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+
+
+_CONTENT_KIND = {".py": ": complete Python source code", ".json": ": valid JSON",
+                 ".toml": ": valid TOML"}
+_TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+
+
+def table_note(rel: str, text: str) -> str:
+    """"[data/items.csv: a header line and 6 data rows]" for a whole table file ("" for
+    other files or a read that was cut short)."""
+    delimiter = _TABLE_DELIMITERS.get(Path(rel).suffix.lower()) if rel else None
+    if delimiter is None or "[read_file stopped after" in text:
+        return ""
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)
+                if any(cell.strip() for cell in r)]
+    except csv.Error:
+        return ""
+    if not rows:
+        return ""
+    data = len(rows) - 1
+    # Only the data rows are stated: a total that counts the header would make the most common
+    # wrong answer look read.
+    return f"[{rel}: a header line and {data} data row{'s' if data != 1 else ''}]"
 
 
 def _rel(raw: Any) -> str:

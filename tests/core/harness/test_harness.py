@@ -364,6 +364,7 @@ async def test_a_corrected_write_after_a_refused_repeat_lands(tmp_path: Path) ->
     assert [r.is_error for r in results] == [True, True, False]
     assert "Syntax check: hello.py OK." in results[-1].content
     assert session.harness is not None and session.harness.counters["repeated_broken_writes"] == 1
+    assert len(provider.requests) == 4
 
 
 # --- voting --------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class _Turn:
     broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
     repeat_refused: set[str] = field(default_factory=set)
     soft_refusal: str = ""
+    computed: list[str] = field(default_factory=list)  # counts the harness added to reads
 
 
 @dataclass
@@ -334,6 +335,7 @@ class Harness:
                 note = table_note(_rel(call.arguments.get("path")), result.content)
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
+                    self.turn.computed.append(note)
             ev.add(result.content, "file")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
@@ -420,7 +422,11 @@ class Harness:
         if not self.config.grounding_check or not text.strip():
             return AnswerReview("accept")
         if echoes(text, self.turn.request):  # the request parroted back is no answer
-            return self._retry_or_give_up("echo", ECHO_RETRY, [])
+            # What the harness computed from the reads (a table's row count) is repeated next to
+            # the instruction: a small model lost in a long read finds it there.
+            computed = (" Computed from the files read: " + " ".join(self.turn.computed)
+                        if self.turn.computed else "")
+            return self._retry_or_give_up("echo", ECHO_RETRY + computed, [])
         ev = self.turn.evidence
         missing = ev.unsupported(text)
         if not used_tools:

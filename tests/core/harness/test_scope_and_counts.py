@@ -118,3 +118,13 @@ async def test_a_partial_read_of_a_table_states_no_count(tmp_path: Path) -> None
     await session.run_turn("Show the top of the stock table")
     read = next(e for e in events if isinstance(e, ToolCallFinished))
     assert "data row" not in read.content
+
+
+async def test_an_echoed_request_is_asked_again_with_the_computed_count(tmp_path: Path) -> None:
+    request = "How many data rows does stock.csv have, without the header?"
+    session, provider, _ = session_for(tmp_path, request, "There are 3 data rows.")
+    out = await session.run_turn(request)
+    retry = provider.requests[1].messages[-1].content
+    assert retry.startswith("You repeated my request instead of answering it.")
+    assert retry.endswith("Computed from the files read: [stock.csv: a header line and 3 data rows]")
+    assert out.text == "There are 3 data rows."

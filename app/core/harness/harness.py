@@ -218,8 +218,15 @@ class Harness:
         already used this turn stays."""
         if not self.config.scope_tools or self.names_target(request):
             return specs
+        keep = set(used)
+        if self._numbers_unsupported():
+            keep.add("python")  # the retry after a guessed number computes it (retry_callable)
         return tuple(s for s in specs
-                     if s.name not in (*WRITE_TOOLS, *RUN_TOOLS) or s.name in used)
+                     if s.name not in (*WRITE_TOOLS, *RUN_TOOLS) or s.name in keep)
+
+    def _numbers_unsupported(self) -> bool:
+        claims = self.turn.unsupported
+        return bool(claims) and all(c.kind == "number" for c in claims)
 
     # --- constrained and validated calls -----------------------------------------------------------
 
@@ -398,9 +405,7 @@ class Harness:
         """The tools the extractive retry step may call (empty = any). Numbers the files did not
         show were counted or computed in the model's head: that step may call only the tool that
         computes (small models otherwise read the same file again and repeat the guess)."""
-        claims = self.turn.unsupported
-        if claims and any(s.name == "python" for s in specs) and all(
-                c.kind == "number" for c in claims):
+        if self._numbers_unsupported() and any(s.name == "python" for s in specs):
             return ("python",)
         return ()
 

@@ -128,3 +128,16 @@ async def test_an_echoed_request_is_asked_again_with_the_computed_count(tmp_path
     assert retry.startswith("You repeated my request instead of answering it.")
     assert retry.endswith("Computed from the files read: [stock.csv: a header line and 3 data rows]")
     assert out.text == "There are 3 data rows."
+
+
+async def test_a_guessed_number_is_retried_with_python_even_where_scope_left_it_out(
+        tmp_path: Path) -> None:
+    session, provider, _ = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="notes.txt"), "I have 4 notes.",
+        ScriptedReply.call("python", code="print(len(open('notes.txt').readlines()))"),
+        "I have 1 note.")
+    out = await session.run_turn("How many notes do I have?")
+    assert "python" not in offered(provider, 0)
+    retry = provider.requests[2]
+    assert "python" in {t.name for t in retry.tools} and retry.callable == ("python",)
+    assert out.text == "I have 1 note."

@@ -561,7 +561,9 @@ class Session:
         request = ProviderRequest(
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
             callable=callable_,
-            max_tokens=self.options.max_tokens, temperature=self.options.temperature,
+            max_tokens=self.options.max_tokens,
+            temperature=(self.harness.step_temperature(self.options.temperature)
+                         if self.harness is not None else self.options.temperature),
             thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
         self._answer_check = ""
         reply = _Reply()

@@ -66,6 +66,7 @@ class _Turn:
     repeat_refused: set[str] = field(default_factory=set)
     soft_refusal: str = ""
     computed: list[str] = field(default_factory=list)  # counts the harness added to reads
+    resample: bool = False  # the next step is sampled, not greedy
 
 
 @dataclass
@@ -303,6 +304,9 @@ class Harness:
         if key not in self.turn.repeat_refused:
             self.turn.repeat_refused.add(key)
             self.turn.soft_refusal = key  # the first refusal does not end the turn
+            # At temperature 0 the model sends the same write again whatever the error says:
+            # the next step is sampled (vote_temperature), once.
+            self.turn.resample = True
         self.counters["repeated_broken_writes"] = (
             self.counters.get("repeated_broken_writes", 0) + 1)
         rel = _rel(call.arguments.get("path"))
@@ -310,6 +314,14 @@ class Harness:
         return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
                 f"written. Send {call.name} again with different, corrected content for {rel}"
                 f"{_CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
+
+    def step_temperature(self, default: float | None) -> float | None:
+        """The temperature of the next model step: ``default``, or once after a refused repeat
+        the sampling temperature, so a greedy model can say something else."""
+        if not self.turn.resample:
+            return default
+        self.turn.resample = False
+        return max(default or 0.0, self.config.vote_temperature)
 
     def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
         """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
@@ -395,8 +407,9 @@ class Harness:
             lines = [ln for ln in result.content.strip().splitlines()
                      if ln.strip() and not ln.startswith("(identical call")]
             # The line that says why (a syntax check follows a write's own success line).
-            first = next((ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
-                         lines[0] if lines else "failed")
+            first = self.turn.broken_writes.get(key) or next(
+                (ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
+                lines[0] if lines else "failed")
             return (f"I stopped: {what} failed again with the same error ({first[:200]}). "
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""

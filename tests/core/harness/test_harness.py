@@ -349,8 +349,10 @@ async def test_a_broken_write_repeated_ends_the_turn_naming_the_syntax_error(
     assert "`hello world`" in refused.content and "Python source code" in refused.content
     assert out.text.startswith("I stopped: `write_file hello.py` failed again with the same "
                                "error (")
-    assert "hello.py line 1" in out.text
+    assert "(Syntax check: hello.py line 1 (`hello world`): invalid syntax" in out.text
     assert len(provider.requests) == 3
+    # The step after the refusal is sampled (a greedy model would send the same write), once.
+    assert [r.temperature for r in provider.requests] == [None, None, 0.7]
 
 
 async def test_a_corrected_write_after_a_refused_repeat_lands(tmp_path: Path) -> None:
@@ -364,7 +366,7 @@ async def test_a_corrected_write_after_a_refused_repeat_lands(tmp_path: Path) ->
     assert [r.is_error for r in results] == [True, True, False]
     assert "Syntax check: hello.py OK." in results[-1].content
     assert session.harness is not None and session.harness.counters["repeated_broken_writes"] == 1
-    assert len(provider.requests) == 4
+    assert [r.temperature for r in provider.requests] == [None, None, 0.7, None]
 
 
 # --- voting --------------------------------------------------------------------------------------

@@ -14,16 +14,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.checks import syntax_note, table_note
 from app.core.harness.claims import (
     STOPWORDS,
     Claim,
@@ -37,6 +35,8 @@ from app.core.harness.schema import missing_path, validate
 from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
+
+__all__ = ["AnswerReview", "Harness", "install", "syntax_note", "table_note"]
 
 if TYPE_CHECKING:
     from app.core.agent.cancel import CancelToken
@@ -497,28 +497,6 @@ def _call_key(call: ToolCall) -> str:
 
 _CONTENT_KIND = {".py": ": complete Python source code", ".json": ": valid JSON",
                  ".toml": ": valid TOML"}
-_TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
-
-
-def table_note(rel: str, text: str) -> str:
-    """"[data/items.csv: a header line and 6 data rows]" for a whole table file ("" for
-    other files or a read that was cut short)."""
-    delimiter = _TABLE_DELIMITERS.get(Path(rel).suffix.lower()) if rel else None
-    if delimiter is None or "[read_file stopped after" in text:
-        return ""
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)
-                if any(cell.strip() for cell in r)]
-    except csv.Error:
-        return ""
-    if not rows:
-        return ""
-    data = len(rows) - 1
-    # Only the data rows are stated: a total that counts the header would make the most common
-    # wrong answer look read.
-    return f"[{rel}: a header line and {data} data row{'s' if data != 1 else ''}]"
-
-
 def _rel(raw: Any) -> str:
     if not isinstance(raw, str):
         return ""
@@ -541,31 +519,6 @@ def _with_path_enum(spec: ToolSpec, allowed: list[str]) -> ToolSpec:
     prop = params.setdefault("properties", {}).setdefault("path", {"type": "string"})
     prop["enum"] = list(allowed)
     return ToolSpec(spec.name, spec.description, params)
-
-
-def syntax_note(path: Path, rel: str) -> str:
-    """"Syntax check: OK" / the first error, for file types with a parser at hand."""
-    suffix = path.suffix.lower()
-    if suffix not in (".py", ".json", ".toml"):
-        return ""
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-    try:
-        if suffix == ".py":
-            compile(text, rel, "exec")
-        elif suffix == ".json":
-            json.loads(text)
-        else:
-            tomllib.loads(text)
-    except SyntaxError as exc:
-        shown = f" (`{exc.text.strip()[:80]}`)" if exc.text and exc.text.strip() else ""
-        return (f"Syntax check: {rel} line {exc.lineno}{shown}: {exc.msg}. The file is broken; "
-                "fix it before anything else.")
-    except ValueError as exc:
-        return f"Syntax check: {rel} is not valid {suffix[1:].upper()}: {exc}. Fix it."
-    return f"Syntax check: {rel} OK."
 
 
 def install(session: Session, config: HarnessConfig) -> Harness:

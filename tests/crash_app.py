@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 
 from app.core.agent.events import Event
 from app.core.agent.messages import ToolCall
@@ -27,7 +28,10 @@ async def main() -> int:
     provider.script("root", ScriptedReply(tool_calls=[
         ToolCall(f"c{k}", "spawn", {"action": "spawn", "task": f"{k} task"})
         for k in ("alpha", "beta", "gamma")]), ScriptedReply(chunks=list(ENDLESS)))
-    rt = build_runtime(provider=provider, persist=True)
+    # A workspace of its own: the agent's first reads depend on what the workspace holds, and this
+    # test is about the log, not about the repository it happens to run in.
+    workspace = tempfile.mkdtemp(prefix="crash-ws-")
+    rt = build_runtime(provider=provider, persist=True, workspace=workspace)
     session = rt.factory.new().session
     assert session.store is not None
     ready = asyncio.Event()

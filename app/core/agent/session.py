@@ -624,6 +624,8 @@ class Session:
             if t.name not in self._avoid_tools)
         if self.harness is not None and tools:
             self.harness.refresh()
+            if caps.core_tools:  # a small model: only the tools the request can need
+                tools = self.harness.scope(tools, self._last_request(), used)
             tools = self.harness.offer(tools, self.gate.handles())
         callable_ = (self.harness.retry_callable(tools) if self.harness is not None
                      and self._answer_check else ())
@@ -633,7 +635,9 @@ class Session:
         request = ProviderRequest(
             messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
             callable=callable_,
-            max_tokens=self.options.max_tokens, temperature=self.options.temperature,
+            max_tokens=self.options.max_tokens,
+            temperature=(self.harness.step_temperature(self.options.temperature)
+                         if self.harness is not None else self.options.temperature),
             thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
         sent_chars = request_chars(request.messages, request.tools)
         self._answer_check = ""
@@ -813,7 +817,12 @@ class Session:
         if cancel.cancelled and not result.is_error:
             result = ToolResult("[cancelled by user]", is_error=True)
         if h is not None and not cancel.cancelled:
+            ran_ok = not result.is_error
             result = h.after_call(call, result)
+            if ran_ok and result.is_error:
+                # A write the harness's check found broken is not replayed from the cache: the
+                # harness answers a repeat of it itself (with the error quoted).
+                cache.pop(key, None)
         self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
                                    content=result.content, is_error=result.is_error,
                                    duration=time.monotonic() - started,

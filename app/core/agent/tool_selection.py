@@ -10,7 +10,10 @@ add ``write_file``, ``edit_file``, ``exec`` and ``grep`` missed ordinary request
 "set font_size to 16", "append …"), and a tool list that changes with the request defeats the prompt
 cache. What they protected against (a small model calling a tool it should not, inventing values)
 is now caught by the harness: paths limited to real files, read-before-write, checked answers
-(bench/agent_tasks.py measures it). The web tools stay out of a small model's prompt unless asked
+(bench/agent_tasks.py measures it). The harness then narrows the set by the request's shape, not
+its words (``Harness.scope``): a request that names no file, folder, symbol, new file or code gets
+only the tools that read, since a 0.5B model offered ``exec`` for "What is 17*3?" ran a file
+instead of answering. The web tools stay out of a small model's prompt unless asked
 for: they are rarely needed and cost prompt tokens on every step.
 """
 

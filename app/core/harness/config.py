@@ -21,6 +21,9 @@ class HarnessConfig:
     # Tool arguments limited to what exists (path enums) and validated against the schema.
     constrain_paths: bool = True
     path_enum_limit: int = 200  # more paths than this: a free string, checked after the call
+    # A small model's request that names nothing to change or run (no file, folder or symbol of
+    # the workspace, no new file name, no code) is offered only the tools that read.
+    scope_tools: bool = True
     # Claims in an answer checked against what the turn read; one extractive retry.
     grounding_check: bool = True
     # write_file refuses to overwrite a file the session has not read.

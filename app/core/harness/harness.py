@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.checks import syntax_note, table_note
 from app.core.harness.claims import (
     STOPWORDS,
     Claim,
@@ -35,6 +35,8 @@ from app.core.harness.schema import missing_path, validate
 from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
+
+__all__ = ["AnswerReview", "Harness", "syntax_note", "table_note"]
 
 if TYPE_CHECKING:
     from app.core.agent.cancel import CancelToken
@@ -60,6 +62,11 @@ class _Turn:
     unsupported: list[Claim] = field(default_factory=list)  # what the retry is about
     request: str = ""
     shrink_warned: set[str] = field(default_factory=set)
+    broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
+    repeat_refused: set[str] = field(default_factory=set)
+    soft_refusal: str = ""
+    computed: list[str] = field(default_factory=list)  # counts the harness added to reads
+    resample: bool = False  # the next step is sampled, not greedy
 
 
 @dataclass
@@ -191,6 +198,37 @@ class Harness:
             out[i] = replace(m, content="\n\n".join(p for p in parts if p))
         return out
 
+    # --- which tools a step offers ---------------------------------------------------------------
+
+    def names_target(self, request: str) -> bool:
+        """Whether ``request`` names something a write or a run could be about: a file, folder or
+        top-level symbol of the workspace, a new file's name (``primes.py``, ``.gitignore``) or a
+        piece of code in backticks. Decided by the request's shape, never by its verbs."""
+        index = self.index
+        if "`" in request or _FILE_NAME_RE.search(request):
+            return True
+        if index.mentioned_files(request) or index.mentioned_symbols(request):
+            return True
+        return any(w in index.dirs for w in _path_words(request) if w)
+
+    def scope(self, specs: tuple[ToolSpec, ...], request: str,
+              used: set[str]) -> tuple[ToolSpec, ...]:
+        """The tools a small model is offered for ``request``: without a target to change or run
+        ("What is 17*3?", "Who maintains this project?") only the tools that read, so a
+        0.5B model that is offered ``exec`` does not run something instead of answering; what it
+        already used this turn stays."""
+        if not self.config.scope_tools or self.names_target(request):
+            return specs
+        keep = set(used)
+        if self._numbers_unsupported():
+            keep.add("python")  # the retry after a guessed number computes it (retry_callable)
+        return tuple(s for s in specs
+                     if s.name not in (*WRITE_TOOLS, *RUN_TOOLS) or s.name in keep)
+
+    def _numbers_unsupported(self) -> bool:
+        claims = self.turn.unsupported
+        return bool(claims) and all(c.kind == "number" for c in claims)
+
     # --- constrained and validated calls -----------------------------------------------------------
 
     def offer(self, specs: tuple[ToolSpec, ...], handles: list[str]) -> tuple[ToolSpec, ...]:
@@ -216,7 +254,8 @@ class Harness:
 
     def review_call(self, call: ToolCall, schema: dict[str, Any]) -> str:
         """A problem that stops ``call`` before it runs ("" when it may run)."""
-        problem = validate(schema, call.arguments)
+        problem = validate(schema, call.arguments) or (
+            self._same_broken_write(call) if call.name in WRITE_TOOLS else "")
         raw = call.arguments.get("path")
         if not problem and call.name in FILE_PATH_TOOLS and isinstance(raw, str) and raw.strip() \
                 and not raw.strip().startswith(("@", "/", "~")) \
@@ -255,6 +294,35 @@ class Harness:
                         "send the same write_file again.")
         return ""
 
+    def _same_broken_write(self, call: ToolCall) -> str:
+        """The refusal of a write identical to one that left a broken file this turn: the model
+        is asked once for different content, with the error quoted."""
+        key = _call_key(call)
+        note = self.turn.broken_writes.get(key)
+        if note is None:
+            return ""
+        if key not in self.turn.repeat_refused:
+            self.turn.repeat_refused.add(key)
+            self.turn.soft_refusal = key  # the first refusal does not end the turn
+            # At temperature 0 the model sends the same write again whatever the error says:
+            # the next step is sampled (vote_temperature), once.
+            self.turn.resample = True
+        self.counters["repeated_broken_writes"] = (
+            self.counters.get("repeated_broken_writes", 0) + 1)
+        rel = _rel(call.arguments.get("path"))
+        error = note.removeprefix("Syntax check: ").split(". The file is broken")[0]
+        return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
+                f"written. Send {call.name} again with different, corrected content for {rel}"
+                f"{_CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
+
+    def step_temperature(self, default: float | None) -> float | None:
+        """The temperature of the next model step: ``default``, or once after a refused repeat
+        the sampling temperature, so a greedy model can say something else."""
+        if not self.turn.resample:
+            return default
+        self.turn.resample = False
+        return max(default or 0.0, self.config.vote_temperature)
+
     def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
         """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
         lines it has), when it drops more than half of them; (0, n) otherwise."""
@@ -280,6 +348,13 @@ class Harness:
             source = str(call.arguments.get("code") or call.arguments.get("command") or "")
             ev.add(without_literals(result.content, source), "computed")
         else:
+            if call.name == "read_file" and not result.is_error and not call.arguments.get("lines"):
+                # Small models count rows by guess or not at all; the count a table's read
+                # comes with is computed here, so an answer can quote it.
+                note = table_note(_rel(call.arguments.get("path")), result.content)
+                if note:
+                    result = replace(result, content=f"{result.content.rstrip()}\n{note}")
+                    self.turn.computed.append(note)
             ev.add(result.content, "file")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
@@ -294,10 +369,12 @@ class Harness:
             if self.config.syntax_check:
                 note = syntax_note(self.workspace / rel, rel)
                 if note:
+                    broken = not note.endswith(" OK.")
+                    if broken:
+                        self.turn.broken_writes[_call_key(call)] = note
                     # A write that leaves a broken file did not do its step: reported as a
                     # failure, so the loop asks for the fix instead of an answer.
-                    return replace(result, content=f"{result.content}\n{note}",
-                                   is_error=not note.endswith(" OK."))
+                    return replace(result, content=f"{result.content}\n{note}", is_error=broken)
         elif getattr(call, "name", "") in ("exec", "python"):
             self.refresh()  # a command may have created or changed files
         return result
@@ -319,7 +396,10 @@ class Harness:
             return ""
         if not result.is_error:
             return ""
-        key = call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+        key = _call_key(call)
+        if self.turn.soft_refusal == key:  # asked for different content: one more step
+            self.turn.soft_refusal = ""
+            return ""
         seen = self.turn.failures.get(key, 0) + 1
         self.turn.failures[key] = seen
         if seen > limit or repeated:
@@ -327,8 +407,9 @@ class Harness:
             lines = [ln for ln in result.content.strip().splitlines()
                      if ln.strip() and not ln.startswith("(identical call")]
             # The line that says why (a syntax check follows a write's own success line).
-            first = next((ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
-                         lines[0] if lines else "failed")
+            first = self.turn.broken_writes.get(key) or next(
+                (ln for ln in lines if ln.startswith(("Error", "Syntax check"))),
+                lines[0] if lines else "failed")
             return (f"I stopped: {what} failed again with the same error ({first[:200]}). "
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""
@@ -337,9 +418,7 @@ class Harness:
         """The tools the extractive retry step may call (empty = any). Numbers the files did not
         show were counted or computed in the model's head: that step may call only the tool that
         computes (small models otherwise read the same file again and repeat the guess)."""
-        claims = self.turn.unsupported
-        if claims and any(s.name == "python" for s in specs) and all(
-                c.kind == "number" for c in claims):
+        if self._numbers_unsupported() and any(s.name == "python" for s in specs):
             return ("python",)
         return ()
 
@@ -361,7 +440,11 @@ class Harness:
         if not self.config.grounding_check or not text.strip():
             return AnswerReview("accept")
         if echoes(text, self.turn.request):  # the request parroted back is no answer
-            return self._retry_or_give_up("echo", ECHO_RETRY, [])
+            # What the harness computed from the reads (a table's row count) is repeated next to
+            # the instruction: a small model lost in a long read finds it there.
+            computed = (" Computed from the files read: " + " ".join(self.turn.computed)
+                        if self.turn.computed else "")
+            return self._retry_or_give_up("echo", ECHO_RETRY + computed, [])
         ev = self.turn.evidence
         missing = ev.unsupported(text)
         if not used_tools:
@@ -403,6 +486,17 @@ def echoes(answer: str, request: str) -> bool:
     return not (set(a) - r - STOPWORDS)
 
 
+# A file name with an extension ("primes.py", "data/items.csv") or a dot file (".gitignore").
+_FILE_NAME_RE = re.compile(r"(?<![\w.])(?:[\w-]+/)*(?:[A-Za-z_][\w-]*\.[A-Za-z][\w]{0,7}"
+                           r"|\.[A-Za-z][\w-]+)(?![\w])")
+
+
+def _call_key(call: ToolCall) -> str:
+    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+
+
+_CONTENT_KIND = {".py": ": complete Python source code", ".json": ": valid JSON",
+                 ".toml": ": valid TOML"}
 def _rel(raw: Any) -> str:
     if not isinstance(raw, str):
         return ""
@@ -425,28 +519,3 @@ def _with_path_enum(spec: ToolSpec, allowed: list[str]) -> ToolSpec:
     prop = params.setdefault("properties", {}).setdefault("path", {"type": "string"})
     prop["enum"] = list(allowed)
     return ToolSpec(spec.name, spec.description, params)
-
-
-def syntax_note(path: Path, rel: str) -> str:
-    """"Syntax check: OK" / the first error, for file types with a parser at hand."""
-    suffix = path.suffix.lower()
-    if suffix not in (".py", ".json", ".toml"):
-        return ""
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-    try:
-        if suffix == ".py":
-            compile(text, rel, "exec")
-        elif suffix == ".json":
-            json.loads(text)
-        else:
-            tomllib.loads(text)
-    except SyntaxError as exc:
-        shown = f" (`{exc.text.strip()[:80]}`)" if exc.text and exc.text.strip() else ""
-        return (f"Syntax check: {rel} line {exc.lineno}{shown}: {exc.msg}. The file is broken; "
-                "fix it before anything else.")
-    except ValueError as exc:
-        return f"Syntax check: {rel} is not valid {suffix[1:].upper()}: {exc}. Fix it."
-    return f"Syntax check: {rel} OK."

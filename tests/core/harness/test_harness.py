@@ -341,9 +341,31 @@ async def test_a_broken_write_repeated_ends_the_turn_naming_the_syntax_error(
     out = await session.run_turn("Create hello.py that prints hello world")
     first = next(e for e in events if isinstance(e, ToolCallFinished))
     assert "line 1 (`hello world`)" in first.content  # the model sees the line it got wrong
+    refused = [e for e in events if isinstance(e, ToolCallFinished)][1]
+    # The identical repeat is not written again: the model is asked for other content, with the
+    # error quoted, and gets one more step.
+    assert refused.is_error and "repeats the one that left hello.py broken" in refused.content
+    assert "`hello world`" in refused.content and "Python source code" in refused.content
     assert out.text.startswith("I stopped: `write_file hello.py` failed again with the same "
-                               "error (Syntax check: hello.py line 1")
-    assert len(provider.requests) == 2
+                               "error (")
+    assert "(Syntax check: hello.py line 1 (`hello world`): invalid syntax" in out.text
+    assert len(provider.requests) == 3
+    # The step after the refusal is sampled (a greedy model would send the same write), once.
+    assert [r.temperature for r in provider.requests] == [None, None, 0.7]
+
+
+async def test_a_corrected_write_after_a_refused_repeat_lands(tmp_path: Path) -> None:
+    bad = ScriptedReply.call("write_file", path="hello.py", content="hello world\n")
+    good = ScriptedReply.call("write_file", path="hello.py", content="print('hello world')\n")
+    session, provider, events = session_with(tmp_path, bad, bad, good, "Done.")
+    out = await session.run_turn("Create hello.py that prints hello world")
+    assert out.text == "Done."
+    assert (session.options.workspace / "hello.py").read_text() == "print('hello world')\n"
+    results = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert [r.is_error for r in results] == [True, True, False]
+    assert "Syntax check: hello.py OK." in results[-1].content
+    assert session.harness is not None and session.harness.counters["repeated_broken_writes"] == 1
+    assert [r.temperature for r in provider.requests] == [None, None, 0.7, None]
 
 
 # --- voting --------------------------------------------------------------------------------------

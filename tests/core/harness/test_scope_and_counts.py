@@ -1,0 +1,143 @@
+"""The harness on a scripted provider: the tools a small model is offered follow what the request
+names; a table's read states its data rows; a broken write repeated is asked for again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.agent.events import Event, ToolCallFinished
+from app.core.agent.session import Session, SessionOptions
+from app.core.harness.config import HarnessConfig
+from app.core.harness.harness import Harness, table_note
+from app.core.providers.base import Capabilities
+from app.core.providers.scripted import ScriptedProvider, ScriptedReply
+from app.core.tools.base import ToolRegistry
+from app.core.tools.defaults import builtin_tools
+
+CORE = ("read_file", "list_dir", "grep", "write_file", "edit_file", "exec", "python")
+READING = {"read_file", "list_dir", "grep"}
+
+
+def workspace(root: Path) -> Path:
+    files = {"shop/config.py": "TIMEOUT = 37\n", "shop/models.py": "def total(items):\n    pass\n",
+             "stock.csv": "name,qty\napple,10\npear,12\nfig,7\n\n", "notes.txt": "milk\n"}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def session_for(tmp_path: Path, *replies: ScriptedReply | str, small: bool = True,
+                **cfg: object) -> tuple[Session, ScriptedProvider, list[Event]]:
+    provider = ScriptedProvider(replies)
+    provider.capabilities = Capabilities(core_tools=CORE if small else (), small=small)
+    ws = workspace(tmp_path / "ws")
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
+    events: list[Event] = []
+    session.add_listener(events.append)
+    return session, provider, events
+
+
+def offered(provider: ScriptedProvider, step: int = 0) -> set[str]:
+    return {t.name for t in provider.requests[step].tools}
+
+
+def test_what_a_request_names_decides_whether_it_can_change_or_run(tmp_path: Path) -> None:
+    harness = Harness(HarnessConfig(), workspace(tmp_path))
+    for request in ("What is 17*3?", "Translate 'thank you' into Spanish.",
+                    "Who maintains this project?", "Is 7 a prime number? Answer yes or no."):
+        assert not harness.names_target(request), request
+    for request in ("Create hello.py that prints hi", "Add a .gitignore for caches",
+                    "How many lines does notes.txt have?",  # an existing file
+                    "What does total return?",  # a symbol the workspace defines
+                    "List what is in the shop folder",  # an existing folder
+                    "Run `make test` for me"):  # code
+        assert harness.names_target(request), request
+
+
+async def test_a_request_that_names_nothing_gets_only_the_tools_that_read(
+        tmp_path: Path) -> None:
+    session, provider, _ = session_for(tmp_path, "51.")
+    out = await session.run_turn("What is 17*3?")
+    assert out.text == "51."
+    assert offered(provider) == READING
+
+
+async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -> None:
+    session, provider, _ = session_for(tmp_path, "ok", "ok")
+    await session.run_turn("Create hello.py that prints hi")
+    await session.run_turn("Who maintains this project?")
+    assert offered(provider, 0) == set(CORE)
+    assert offered(provider, 1) == READING  # decided per request, not once per session
+
+
+async def test_a_tool_already_used_this_turn_stays_offered(tmp_path: Path) -> None:
+    session, provider, _ = session_for(
+        tmp_path, ScriptedReply.call("python", code="print(17*3)"), "51.")
+    await session.run_turn("What is 17*3?")
+    # The model called python although it was not offered (a repaired reply): the call ran,
+    # and the next step offers it, so the prompt names what the turn shows.
+    assert offered(provider, 1) == READING | {"python"}
+
+
+async def test_scope_is_off_for_large_models_and_by_config(tmp_path: Path) -> None:
+    big, provider, _ = session_for(tmp_path / "a", "51.", small=False)
+    await big.run_turn("What is 17*3?")
+    assert {"write_file", "exec", "python"} <= offered(provider)
+    off, provider, _ = session_for(tmp_path / "b", "51.", scope_tools=False)
+    await off.run_turn("What is 17*3?")
+    assert offered(provider) == set(CORE)
+
+
+def test_a_table_read_states_its_data_rows() -> None:
+    assert table_note("stock.csv", "name,qty\napple,10\npear,12\n\nfig,7\n") == (
+        "[stock.csv: a header line and 3 data rows]")
+    # A quoted field over two lines is one row; tabs for .tsv.
+    assert table_note("a.csv", 'id,text\n1,"two\nlines"\n') == "[a.csv: a header line and 1 data row]"
+    assert table_note("b.tsv", "a\tb\n1\t2\n3\t4\n") == "[b.tsv: a header line and 2 data rows]"
+    assert table_note("notes.txt", "a,b\n1,2\n") == ""
+    assert table_note("big.csv", "a\n1\n[read_file stopped after 10 of 99 bytes; use lines]") == ""
+
+
+async def test_a_counted_answer_can_quote_the_row_count_of_the_read(tmp_path: Path) -> None:
+    session, provider, events = session_for(tmp_path, "There are 3 data rows.")
+    out = await session.run_turn("How many data rows does stock.csv have, without the header?")
+    read = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert read.content.endswith("[stock.csv: a header line and 3 data rows]")
+    assert "a header line and 3 data rows" in provider.requests[0].messages[-1].content
+    # 3 appears nowhere in the file: only the computed count supports the answer.
+    assert out.text == "There are 3 data rows." and len(provider.requests) == 1
+
+
+async def test_a_partial_read_of_a_table_states_no_count(tmp_path: Path) -> None:
+    session, _, events = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="stock.csv", lines="1:2"), "ok",
+        grounded_reads=False)
+    await session.run_turn("Show the top of the stock table")
+    read = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert "data row" not in read.content
+
+
+async def test_an_echoed_request_is_asked_again_with_the_computed_count(tmp_path: Path) -> None:
+    request = "How many data rows does stock.csv have, without the header?"
+    session, provider, _ = session_for(tmp_path, request, "There are 3 data rows.")
+    out = await session.run_turn(request)
+    retry = provider.requests[1].messages[-1].content
+    assert retry.startswith("You repeated my request instead of answering it.")
+    assert retry.endswith("Computed from the files read: [stock.csv: a header line and 3 data rows]")
+    assert out.text == "There are 3 data rows."
+
+
+async def test_a_guessed_number_is_retried_with_python_even_where_scope_left_it_out(
+        tmp_path: Path) -> None:
+    session, provider, _ = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="notes.txt"), "I have 4 notes.",
+        ScriptedReply.call("python", code="print(len(open('notes.txt').readlines()))"),
+        "I have 1 note.")
+    out = await session.run_turn("How many notes do I have?")
+    assert "python" not in offered(provider, 0)
+    retry = provider.requests[2]
+    assert "python" in {t.name for t in retry.tools} and retry.callable == ("python",)
+    assert out.text == "I have 1 note."

@@ -44,7 +44,8 @@ class KeyedProvider(ScriptedProvider):
     async def stream(self, request: ProviderRequest,
                      cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
         first = next((m.content for m in request.messages if m.role == "user"), "")
-        key = first.split()[0].rstrip(":") if first.split() else ""
+        asked = first.rsplit("\n\n", 1)[-1]  # the request itself, after any workspace map
+        key = asked.split()[0].rstrip(":") if asked.split() else ""
         queue = self.by_key.get(key)
         if queue:
             self.replies.appendleft(queue.popleft())

@@ -185,7 +185,12 @@ def emergency_truncate(items: list[Item], *, budget: int, chars_per_token: float
         if current > floor:
             target = max(floor, current - (size(out) - budget_chars) - PER_MESSAGE_CHARS)
             new = cut(versions[biggest], min(target, current * 3 // 4), floor)
-            if new is not versions[biggest]:
+            if len(new.message.content) >= current and floor == 0:
+                # Near nothing the head-and-tail marker is as long as what it replaces: the last
+                # resort is the message without its text (its cited place in the log remains).
+                new = Item(versions[biggest].message.with_content(""), versions[biggest].index)
+            # Only a cut that shortens counts as progress; anything else would loop for ever.
+            if new is not versions[biggest] and len(new.message.content) < current:
                 shrunk[id(originals[biggest])] = new
                 n_cut += 1
                 out = assemble()

@@ -26,6 +26,8 @@ class HarnessConfig:
     scope_tools: bool = True
     # Claims in an answer checked against what the turn read; one extractive retry.
     grounding_check: bool = True
+    # Arithmetic written in the request (17*3, (2+5)/4) computed exactly and given to the model.
+    compute_arithmetic: bool = True
     # write_file refuses to overwrite a file the session has not read.
     read_before_write: bool = True
     # A syntax check after each write or edit of source code, reported to the model.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.arithmetic import computations
 from app.core.harness.checks import syntax_note, table_note
 from app.core.harness.claims import (
     STOPWORDS,
@@ -66,6 +67,7 @@ class _Turn:
     repeat_refused: set[str] = field(default_factory=set)
     soft_refusal: str = ""
     computed: list[str] = field(default_factory=list)  # counts the harness added to reads
+    arithmetic: list[str] = field(default_factory=list)  # "17*3 = 51" for sums the request wrote
     resample: bool = False  # the next step is sampled, not greedy
 
 
@@ -106,6 +108,10 @@ class Harness:
 
     def turn_started(self, request: str) -> None:
         self.turn = _Turn(evidence=Evidence(question=request), request=request)
+        if self.config.compute_arithmetic:
+            self.turn.arithmetic = computations(request)
+            for line in self.turn.arithmetic:
+                self.turn.evidence.add(line, "computed")
         if self.config.repo_map or self.config.grounded_reads or self.config.constrain_paths:
             self.refresh()
 
@@ -190,6 +196,8 @@ class Harness:
             parts: list[str] = []
             if current:
                 parts.append(self.map_text(context_window))
+                if self.turn.arithmetic:
+                    parts.append("Computed exactly for you: " + "; ".join(self.turn.arithmetic))
             if reads:
                 parts.append("Already read for you:\n" + "\n".join(
                     f"--- {self.grounded.get(r.tool_call_id or '', 'read')} ---\n"

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.color import Color
 from textual.filter import ANSIToTruecolor, LineFilter
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -34,15 +34,18 @@ from textual.scrollbar import ScrollBar
 from textual.selection import Selection
 from textual.strip import Strip
 
-from widgets.block_render import Canvas, Look, content_column, draw, estimate
+from widgets.block_render import Canvas, content_column, estimate
 from widgets.blocks import Block
+from widgets.conversation_draw import HINT, ConversationDrawing
+from widgets.conversation_scroll import ConversationScrolling
 from widgets.lean_scrollbar import LeanScrollBar
 
-HINT = " ↓ new messages (Ctrl+End or click) "
 CACHE_BLOCKS = 2000  # drawn blocks kept; heights stay known when lines are dropped
 
+__all__ = ["CACHE_BLOCKS", "HINT", "Conversation"]  # HINT now lives with the drawing code
 
-class Conversation(ScrollView, can_focus=True):
+
+class Conversation(ConversationDrawing, ConversationScrolling, ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "conversation--muted", "conversation--accent", "conversation--user",
         "conversation--user-bar", "conversation--steer-bar", "conversation--thinking",
@@ -264,82 +267,7 @@ class Conversation(ScrollView, can_focus=True):
         on_screen = top < view + self.size.height + 2 and top + self._heights[i] > view - 2
         return on_screen or (self.follow and i >= len(self.blocks) - 2)
 
-    # --- drawing -------------------------------------------------------------------------------
-
-    def _look(self) -> Canvas:
-        key = (*(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
-               self.rich_style)
-        if self._canvas is None or key != self._look_key:
-            self._look_key = key
-            self._canvas = self._make_canvas(self._canvas.gen + 1 if self._canvas else 0)
-            self._background = self.background_colors[1]
-            self._drawn.clear()
-            self._exact = [False] * len(self.blocks)
-        return self._canvas
-
-    def _make_canvas(self, gen: int) -> Canvas:
-        s = self.get_component_rich_style
-        base = self.rich_style
-        muted = s("conversation--muted")
-        accent = s("conversation--accent")
-        heading = s("conversation--heading")
-        code = s("conversation--code")
-        link = s("conversation--link")
-        error = s("conversation--error")
-        warning = s("conversation--warning")
-        dark = self.app.current_theme.dark if self.is_attached else True
-        code_bg = code.bgcolor.get_truecolor().hex if code.bgcolor else None
-        md = {
-            "markdown.code": Style(color=accent.color, bgcolor=code.bgcolor),
-            "markdown.code_block": code,
-            "markdown.block_quote": muted + Style(italic=True),
-            "markdown.item.bullet": accent, "markdown.item.number": accent,
-            "markdown.hr": muted, "markdown.h1": heading + Style(underline=True),
-            **{f"markdown.h{n}": heading for n in range(2, 7)},
-            "markdown.link": link, "markdown.link_url": link,
-            "markdown.table.border": muted, "markdown.table.header": Style(bold=True),
-            "markdown.kbd": accent + Style(bold=True),
-        }
-        look = Look(
-            base=base, muted=muted, accent=accent,
-            user=s("conversation--user"), user_bar=s("conversation--user-bar"),
-            steer_bar=s("conversation--steer-bar"),
-            thinking=s("conversation--thinking"),
-            thinking_bar=s("conversation--thinking-bar"),
-            tool=s("conversation--tool"),
-            tool_bar=s("conversation--tool-bar"),
-            tool_error=error, tool_cancelled=warning, cancelled_bar=warning,
-            reader=s("conversation--reader"), reader_bar=s("conversation--reader-bar"),
-            notice={"info": muted, "warning": warning, "error": error,
-                    "cancelled": warning + Style(bold=True), "tool": accent},
-            code_theme="monokai" if dark else "friendly", code_background=code_bg,
-            markdown=md)
-        return Canvas(look, look.console(), {}, gen)
-
-    def _draw(self, i: int) -> list[Strip]:
-        block = self.blocks[i]
-        canvas = self._canvas or self._look()
-        key = (self._width, canvas.gen, block.version, self.show_thinking)
-        hit = self._drawn.get(block.uid)
-        if hit is not None and hit[0] == key:
-            lines = hit[1]
-        else:
-            if block.kind == "thinking" and not self.show_thinking:
-                lines = []
-            else:
-                lines = draw(block, self._width, canvas)
-                for line_filter in self._colour_filters():  # once here, not on every frame
-                    lines = [line.apply_filter(line_filter, self._background) for line in lines]
-            self._drawn.discard(block.uid)  # LRUCache.set keeps an existing entry
-            self._drawn[block.uid] = (key, lines)
-        if len(lines) != self._heights[i]:
-            self._heights[i] = len(lines)
-            self._tops_ok = min(self._tops_ok, i)
-        self._exact[i] = True
-        return lines
-
-    def _colour_filters(self) -> list[LineFilter]:
-        return [f for f in self.app.get_line_filters() if isinstance(f, ANSIToTruecolor)]
+    # --- drawing (the blocks themselves: widgets/conversation_draw.py) -------------------------
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         # ANSI colours become truecolour when a block is drawn (see _draw); the app applies the
@@ -385,26 +313,8 @@ class Conversation(ScrollView, can_focus=True):
         finally:
             self._framing = False
 
-    def _hint_strip(self) -> Strip:
-        style = self.get_component_rich_style("conversation--hint")
-        text = HINT[: self._width]
-        pad = self._width - len(text)
-        return Strip([Segment(" " * pad, self.rich_style), Segment(text, style)], self._width)
 
-    def _select(self, strip: Strip, selection: Selection, vy: int) -> Strip:
-        span = selection.get_span(vy)
-        if span is None:
-            return strip
-        start, end = span
-        end = strip.cell_length if end == -1 else min(end, strip.cell_length)
-        if end <= start:
-            return strip
-        style = self.get_component_rich_style("conversation--selection")
-        head, mid, tail = strip.divide([start, end, strip.cell_length])
-        mid = Strip(list(Segment.apply_style(mid, post_style=style)), mid.cell_length)
-        return Strip.join([head, mid, tail])
-
-    # --- layout and scrolling ------------------------------------------------------------------
+    # --- layout and scrolling (the rest: widgets/conversation_scroll.py) -----------------------
 
     def on_resize(self, _: events.Resize) -> None:
         self._relayout()
@@ -419,115 +329,6 @@ class Conversation(ScrollView, can_focus=True):
     def watch_show_thinking(self) -> None:
         self._relayout()
 
-    def _relayout(self) -> None:
-        """The width, the theme or the whole list changed: estimate again, keep the top block."""
-        if not self.is_mounted:
-            return
-        self._look()
-        width = self.scrollable_content_region.width
-        anchor = -1 if self.follow else self.block_at(self._view_top())
-        offset = self._view_top() - self._top(anchor) if anchor >= 0 else 0
-        if width != self._width:
-            self._width = width
-            self._drawn.clear()
-        self._heights = [self._estimate(b) for b in self.blocks]
-        self._exact = [False] * len(self.blocks)
-        self._tops_ok = 0
-        self._update_size()
-        if anchor >= 0:
-            self.scroll_to(y=self._top(anchor) + offset, animate=False, immediate=True)
-        self._settle()
-        if self.follow:
-            self.scroll_to_end()
-            self._settle()
-        self.refresh()
-
-    def _update_size(self) -> None:
-        size = Size(self._width, max(self.total_height, self._floor))
-        if size == self.virtual_size:
-            return
-        # Not ``self.virtual_size = size``: that reactive asks for a layout of the whole row
-        # (every widget beside the view, on every new line). The view's own size never depends
-        # on its content, so updating the scroll state and the scrollbar is all it needs.
-        self.set_reactive(ScrollView.virtual_size, size)
-        bar = self.vertical_scrollbar
-        bar.window_virtual_size = size.height
-        bar.window_size = self.scrollable_content_region.height
-        if self.scroll_y > self.max_scroll_y:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-
-    def _grew(self, i: int, *, first: int = 0, delta: int = 0) -> None:
-        """Block ``i`` was added or changed height by ``delta``; its lines from ``first`` on
-        differ. Repaint only from there to the bottom of the screen (a scroll repaints it all)."""
-        if not self.is_mounted or self._width <= 0:
-            return
-        top = self._top(i)
-        if self._near_view(i):
-            self._draw(i)
-        view = self._view_top()
-        height = self.size.height
-        self._update_size()
-        self._settle()
-        if self.follow:
-            self._to_end()
-        elif top < view:  # above the screen: keep what the reader sees where it is
-            if delta:
-                self.scroll_to(y=view + delta, animate=False, immediate=True)
-            return
-        elif self._below_view(i):
-            self._set_unseen()
-        now = self._view_top()
-        if now != view:
-            return  # it scrolled: every line is repainted anyway
-        start = max(top + first, now)
-        total = self.total_height  # below the end (before and after the change) all is blank
-        end = min(now + height, max(total, total - delta))
-        if start < end:
-            self.refresh_lines(start, end - start)
-
-    def _settle(self) -> None:
-        """Draw the blocks on screen that only have estimated heights, so the frame is exact."""
-        if self._width <= 0:
-            return
-        changed = False
-        for _ in range(100):
-            view, h = self._view_top(), max(self.size.height, 1)
-            i = max(0, self.block_at(view))
-            again = False
-            while i < len(self.blocks) and self._top(i) < view + h:
-                if not self._exact[i]:
-                    before = self._heights[i]
-                    self._draw(i)
-                    if self._heights[i] != before:
-                        changed = again = True
-                        break
-                i += 1
-            if not again:
-                break
-        if changed:
-            self._update_size()
-            if self.follow:
-                self._to_end()
-
-    def _settle_and_refresh(self) -> None:
-        self._settle()
-        self.refresh()
-
-    def _to_end(self) -> None:
-        """Follow the end. Growing text that reaches the bottom scrolls the view by a few lines
-        at once (the scrollable height is held a few blank lines past the end, ``_floor``, until
-        the text fills them): each scroll repaints every line on screen, so scrolling per new line
-        was most of what streaming cost."""
-        height = self.scrollable_content_region.height
-        total = self.total_height
-        if total <= round(self.scroll_y) + height and self.virtual_size.height >= total:
-            return  # the end is on screen
-        self._floor = total + max(0, min(self.FOLLOW_AHEAD, height // 4))
-        self._update_size()
-        end = self.max_scroll_y
-        if round(self.scroll_y) != end:
-            self.scroll_to(y=end, animate=False, immediate=True)
-
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         at_end = round(new) >= self.max_scroll_y
@@ -539,28 +340,6 @@ class Conversation(ScrollView, can_focus=True):
         if round(old) != round(new):
             self._settle()
 
-    def _set_unseen(self) -> None:
-        if not self.unseen:
-            self.unseen = True
-            self.refresh_line(self._view_top() + self.size.height - 1)
-
-    def scroll_to_end(self) -> None:
-        self.follow = True
-        self.unseen = False
-        self._floor = 0  # asked for the end: the last line at the bottom
-        self._update_size()
-        end = self.max_scroll_y
-        if round(self.scroll_y) != end:
-            self.scroll_to(y=end, animate=False, immediate=True)
-        self.refresh()
-
-    def scroll_to_block(self, i: int) -> None:
-        top, h = self._top(i), self._heights[i]
-        view, height = self._view_top(), self.scrollable_content_region.height
-        if top < view or h > height:
-            self.scroll_to(y=top, animate=False, immediate=True)
-        elif top + h > view + height:
-            self.scroll_to(y=top + h - height, animate=False, immediate=True)
 
     # --- actions -------------------------------------------------------------------------------
 

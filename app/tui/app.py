@@ -11,7 +11,6 @@ palette in :mod:`app.tui.commands`. Those helpers see the App only through the p
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,28 +22,23 @@ from textual.reactive import reactive
 from textual.widgets import Footer
 
 from app.core.agent.events import (
-    ErrorReported,
     Event,
-    Injected,
-    Notice,
-    ReasoningDelta,
-    TextDelta,
-    TurnStarted,
-    Usage,
 )
 from app.core.store.pending import PendingStore
 from app.tui import actions, panes  # noqa: F401 - panes registers keys, screens, commands
 from app.tui import signals as tui_signals
 from app.tui.boot import Boot, Booting, open_session, preload_main_model, run_boot
-from app.tui.bridge import FLUSH_SECONDS, CoreEvent, SessionBridge, feed_hardware
+from app.tui.bridge import FLUSH_SECONDS, SessionBridge, feed_hardware
 from app.tui.conversation_actions import ConversationActions
+from app.tui.core_events import STATUS_EVERY, CoreEventView
 from app.tui.palette import PALETTE
 from app.tui.prompt_flow import PromptFlow
 from app.tui.screens import get_screen
 from app.tui.session_ops import SessionOps
 from app.tui.side_panels import SidePanels
 from app.tui.transcript import TranscriptFold, blocks_from_events
-from app.tui.turn_state import IDLE, WAITING, TurnState, state_after
+from app.tui.turn_keys import DOUBLE_PRESS_SECONDS, TurnKeys
+from app.tui.turn_state import IDLE, TurnState
 from themes import STYLESHEET, THEMES
 from widgets.context_meter import ContextMeter
 from widgets.conversation import Conversation
@@ -67,10 +61,11 @@ if TYPE_CHECKING:  # loaded after the first frame (app/tui/boot.py), or by whoev
     from app.runtime.factory import Opened, SessionFactory
 
 
-DOUBLE_PRESS_SECONDS = 2.0
+# The constants that moved out with the key and status code stay importable from here.
+__all__ = ["DOUBLE_PRESS_SECONDS", "STATUS_EVERY", "WELCOME", "NanobotApp", "Prompt"]
+
 WELCOME = ("Nanobot: ask anything, the model runs on this machine. While it works, Enter steers "
            "it, Tab queues, Esc Esc cancels. F1 lists keys, /help the commands.")
-STATUS_EVERY = 0.5  # seconds between status/meter redraws while text streams
 
 
 class Prompt(PromptInput):
@@ -79,7 +74,8 @@ class Prompt(PromptInput):
     BINDINGS: ClassVar[list[BindingType]] = list(actions.bindings("prompt"))
 
 
-class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=False):
+class NanobotApp(ConversationActions, SidePanels, CoreEventView, TurnKeys, App[None],
+                 inherit_bindings=False):
     TITLE = "Nanobot"
     CSS_PATH = str(STYLESHEET)
     AUTO_FOCUS = "#prompt"
@@ -293,51 +289,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
             if self.session.store is not None:
                 self.session.store.close()  # releases the session file's lock
 
-    # --- core events -------------------------------------------------------------------------
-
-    async def on_core_event(self, message: CoreEvent) -> None:
-        ev = message.event
-        self.fold.apply(ev)
-        state = state_after(ev)
-        if isinstance(ev, TextDelta | ReasoningDelta):
-            self._ctx_streamed += len(ev.text)
-            # The meter's estimate grows with every batch: redraw it twice a second, not ten
-            # times (the side panels cost more per frame than the new text).
-            if state is not None and state != self.turn_state:
-                self.turn_state = state  # its watcher redraws the status
-            elif time.monotonic() - self._status_at >= STATUS_EVERY:
-                self.refresh_status()
-            return
-        if state is not None:
-            self.turn_state = state
-            if state == IDLE and self.screen_stack:  # (none left when the app is closing)
-                self.refresh_bindings()  # the footer drops "esc esc Cancel" with this frame
-        if isinstance(ev, Usage):
-            self._ctx_used, self._ctx_streamed = ev.context_used, 0
-        elif isinstance(ev, TurnStarted):
-            self._ctx_streamed += len(ev.text)
-        elif isinstance(ev, Injected):
-            self.flow.steer_delivered(ev.text)
-        elif isinstance(ev, Notice | ErrorReported):
-            if self.turn_state.state == "waiting":
-                # Retries, fallbacks, routing: what the wait is about, on the status line too.
-                text = ev.text if isinstance(ev, Notice) else ev.message
-                self.turn_state = TurnState("waiting", text if len(text) <= 60
-                                            else text[:59] + "…")
-        elif state is None:
-            from app.core.context.compaction import CompactionEvent, ContextMeasured
-            from app.core.swarm.events import SwarmUpdated
-
-            if isinstance(ev, SwarmUpdated):
-                await self._show_swarm(ev)
-            elif isinstance(ev, CompactionEvent):
-                manager = self.session.compaction
-                self.meter.last_tier = (manager.last_tier if manager is not None else "") or ev.tier
-                self._compaction_notice(ev)
-            elif isinstance(ev, ContextMeasured):  # what this request sends, after compaction
-                self._ctx_used, self._ctx_streamed = ev.sent_tokens, 0
-                self.meter.stored = ev.stored_tokens
-        self.refresh_status()
+    # --- panes and settling (core events and the status line: app/tui/core_events.py) -------
 
     def on_swarm_tree_transcript_requested(self, message: SwarmTree.TranscriptRequested) -> None:
         row = next((r for r in self.swarm_tree.snapshot.rows if r.id == message.worker_id), None)
@@ -366,67 +318,6 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
             if self.message_queue_size == 0:
                 break
 
-    # --- status, meter, side panels ----------------------------------------------------------
-
-    def watch_busy(self, busy: bool) -> None:
-        self.prompt.set_busy(busy)
-        # The status bar says what happens from the frame Enter is drawn in, before the core's
-        # first event arrives.
-        self.turn_state = WAITING if busy else IDLE
-        self.refresh_bindings()
-        self.refresh_status()
-
-    def watch_turn_state(self) -> None:
-        self.refresh_status()
-
-    def _estimate_history(self) -> int:
-        """Before the first request: what the next one will send is at most the window (the
-        compaction tiers see to that); the rest of a long session is shown as stored."""
-        stored = self.session.context_estimate()
-        self.meter.stored = stored
-        return min(stored, self.session.context_limit)
-
-    def context_estimate(self) -> tuple[int, int]:
-        """(counted, estimated): the last real count, and text not counted yet."""
-        if not self.attached:
-            return 0, 0
-        tokens = self.session.tokens
-        pending = sum(tokens.tokens(i.text) for i in self.pending)
-        pending += sum(tokens.tokens(a) for a in self.attachments)
-        return self._ctx_used, tokens.for_chars(self._ctx_streamed) + pending
-
-    def refresh_status(self) -> None:
-        self._status_at = time.monotonic()
-        if not self.attached:
-            self.status_bar.set(state="starting", detail="loading the model and tools",
-                                model="…", thinking="…", context="", session="")
-            return
-        meter = self.meter
-        used, estimated = self.context_estimate()
-        meter.set_usage(used, self.session.context_limit, estimated)
-        if self.thinking:
-            budget = self.session.thinking_budget
-            think = f"on ({budget:,})" if budget else "on"
-            if not self.session.provider.capabilities.supports_thinking:
-                think += " · model can't"
-        else:
-            think = "off"
-        manager = self.session.compaction
-        self.status_bar.set(
-            state=self.turn_state.state, detail=self.turn_state.detail,
-            model=self.session.provider.model, thinking=think,
-            context=f"{meter.percent:.0f}%", session=self.session.session_id,
-            background="summarising" if manager is not None and manager.task else "")
-
-    def model_changed(self) -> None:
-        """The session's provider changed (or was attached): the side panel and the header."""
-        from app.tui.model_ops import model_detail
-
-        provider = self.session.provider
-        self.hardware_panel.set_model(provider.model, model_detail(provider, self.stack))
-        self.sub_title = provider.model  # the dashboard's and doctor's header show it
-        self.refresh_status()
-
     # --- the session on screen ------------------------------------------------------------------
 
     async def show_session(self, session: Session, events: list[Event]) -> None:
@@ -444,17 +335,7 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
         self.flow.refresh_pending()
         self.model_changed()
 
-    # --- keys --------------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":  # hidden (and Esc free for other uses) when nothing runs
-            return self.busy and self.turn_state != IDLE
-        return True
-
-    def run_registered_action(self, action_id: str) -> None:
-        spec = actions.get(action_id)
-        if spec is not None:
-            self.run_worker(self.run_action(spec.action), exit_on_error=False)
+    # --- keys (the turn's own keys: app/tui/turn_keys.py) ------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -463,69 +344,6 @@ class NanobotApp(ConversationActions, SidePanels, App[None], inherit_bindings=Fa
             self._key_time = event.time
         await super().on_event(event)
 
-    def _press_time(self) -> float:
-        return self._key_time or time.monotonic()
-
-    def action_cancel(self) -> None:
-        now = self._press_time()
-        if self._esc_at and now - self._esc_at <= DOUBLE_PRESS_SECONDS:
-            self._esc_at = 0.0
-            self.cancel_turn()
-            return
-        self._esc_at = now
-        self.flash.show("Press Esc again to cancel the turn", "warning",
-                                   DOUBLE_PRESS_SECONDS)
-
-    def action_interrupt(self) -> None:
-        selected = self.screen.get_selected_text()
-        if selected:  # Ctrl+C with a mouse selection copies, as in a terminal
-            self.screen.clear_selection()
-            self.copy_text(selected, "selection")
-            return
-        if self.busy:
-            self.cancel_turn()
-            return
-        now = self._press_time()
-        if self._ctrl_c_at and now - self._ctrl_c_at <= DOUBLE_PRESS_SECONDS:
-            self.exit()
-            return
-        self._ctrl_c_at = now
-        self.flash.show("Press Ctrl+C again to quit", "warning", DOUBLE_PRESS_SECONDS)
-
-    def cancel_turn(self) -> bool:
-        took = self.bridge.cancel()
-        if not took and self.busy:  # the worker had not reached the session yet
-            self.workers.cancel_group(self, "turn")
-            took = True
-        if took:
-            self.turn_state = TurnState("cancelling")
-            self.flash.show("Cancelling…", "warning", 1.0)
-        else:
-            self.flash.show("Nothing to cancel", "info", 1.0)
-        self.refresh_status()
-        return took
-
-    def action_toggle_thinking(self) -> None:
-        self.set_thinking(not self.thinking)
-        self.say(f"thinking {'on' if self.thinking else 'off'} for the next request")
-
-    def set_thinking(self, on: bool, budget: int | None = None) -> None:
-        self.thinking = on
-        if self.attached:
-            self.bridge.set_thinking(on, budget if on else None)
-        self.refresh_status()
-
-    def watch_thinking(self, on: bool) -> None:
-        if self.attached:
-            self.session.thinking = on
-        self._apply_thinking_class()
-        if self.ready:
-            self.refresh_status()
-
-    def _apply_thinking_class(self) -> None:
-        # Shown or not by the view (a flag, no CSS class: a class change restyles the whole row).
-        if self.ready:
-            self.conversation.show_thinking = self.thinking
 
     def action_help(self) -> None:
         from app.tui.screens.help import HelpScreen

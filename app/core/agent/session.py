@@ -3,23 +3,22 @@
 A :class:`Session` owns the canonical history and reports everything as events to its listeners
 (the TUI bridge, the headless CLI, tests) and to its session file. Commands come in as plain method
 calls: :meth:`run_turn`, :meth:`cancel`, :meth:`inject` and the ``thinking`` attributes.
+
+The parts of a step live beside it as mixins of :class:`Session`: what the model is sent
+(:mod:`app.core.agent.prompt`), streaming one reply (:mod:`app.core.agent.reply`) and running one
+tool call (:mod:`app.core.agent.tool_run`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.core.agent import hooks as _hooks
-from app.core.agent import nudges
 from app.core.agent.cancel import CancelToken
 from app.core.agent.events import (
     ErrorReported,
@@ -27,44 +26,30 @@ from app.core.agent.events import (
     Injected,
     MessageAdded,
     Notice,
-    ReasoningDelta,
     ReplyRestarted,
     ReplySteered,
     SessionStarted,
     TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
     TurnCancelled,
     TurnFailed,
     TurnFinished,
     TurnStarted,
-    Usage,
 )
 from app.core.agent.messages import Message, ToolCall
-from app.core.agent.tool_selection import select_tools
+from app.core.agent.prompt import BASE_PROMPT, PromptBuilding
+from app.core.agent.reply import STEERED, YIELD_EVERY, ReplyStreaming, _Reply
+from app.core.agent.tool_run import ToolRunning
 from app.core.context.context_gate import ContextGate, session_cache_dir
-from app.core.context.tokens import TokenEstimator, request_chars
+from app.core.context.tokens import TokenEstimator
 from app.core.harness.harness import Harness
-from app.core.policy.permissions import Approver, PermissionGate, Verdict
-from app.core.policy.redact import redact, redact_value
+from app.core.policy.permissions import Approver, PermissionGate
 from app.core.providers.base import (
-    FinishChunk,
-    NoticeChunk,
     Provider,
     ProviderError,
-    ProviderEvent,
-    ProviderRequest,
-    ReasoningChunk,
-    TextChunk,
-    ToolCallChunk,
-    UsageChunk,
 )
 from app.core.store.session_store import SessionStore
-from app.core.tools.base import ToolContext, ToolError, ToolRegistry, ToolResult
-from app.core.tools.labels import result_label
+from app.core.tools.base import ToolRegistry, ToolResult
 from app.core.wire.thread_repair import unique_call_ids
-from app.core.wire.tool_args import check_arguments, repair_call
-from app.core.wire.tool_calls import CallStreamFilter, parse_tool_calls
 
 if TYPE_CHECKING:
     from app.core.context.compaction import ContextManager
@@ -73,6 +58,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Names that lived here before the reply, tool-call and prompt code moved to their own modules.
+__all__ = ["BASE_PROMPT", "STEERED", "YIELD_EVERY", "OutputReader", "Session", "SessionOptions",
+           "TurnOutcome"]
+
 Listener = Callable[[Event], None]
 
 
@@ -80,12 +69,6 @@ class OutputReader(Protocol):
     async def read(self, session: Session, call: ToolCall, result: ToolResult, *,
                    room_tokens: int, turn_id: str, cancel: CancelToken) -> ToolResult | None: ...
 
-# The workspace path is left out on purpose: tools take relative paths, and a prompt that does not
-# change from one directory to the next keeps small models' answers (and the prompt cache) stable.
-BASE_PROMPT = (
-    "You are Nanobot, a concise coding assistant running on the user's machine, in the user's "
-    "project directory (file paths are relative to it). Answer briefly."
-)
 
 CUT_CALL = (
     "Error: this call was cut off at the token limit (max_tokens = {max_tokens}) before its "
@@ -121,23 +104,8 @@ class TurnOutcome:
     error: str = ""
 
 
-STEERED = "steered"  # the reason a reply is stopped when the user steers
-YIELD_EVERY = 32  # chunks between yields to the event loop while a reply streams
 
-
-@dataclass
-class _Reply:
-    text: str = ""
-    reasoning: str = ""
-    calls: list[ToolCall] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cancelled: bool = False
-    steered: bool = False  # stopped mid-text so that a steer could go in
-    complete: bool = False  # the provider said the reply was over (a later cut changes nothing)
-    finish_reason: str = ""
-
-
-class Session:
+class Session(PromptBuilding, ReplyStreaming, ToolRunning):
     """One conversation with the model. Everything it is made of comes in through the constructor
     (the session factory in ``app/runtime/factory.py`` assembles it from config), so a session is
     complete from its first line: nothing is plugged in afterwards.
@@ -354,90 +322,6 @@ class Session:
 
     # --- the loop ----------------------------------------------------------------------------
 
-    def system_prompt(self) -> str:
-        prompt = BASE_PROMPT
-        if self.options.system_prompt:
-            prompt += "\n\n" + self.options.system_prompt
-        for section in self.options.prompt_sections:
-            try:
-                text = section(self.context_limit)
-            except Exception:  # a broken section never breaks a turn
-                log.exception("a system prompt section failed")
-                continue
-            if text:
-                prompt += "\n\n" + text
-        return prompt
-
-    def build_messages(self) -> list[Message]:
-        """What the model sees this step: the system prompt plus the history."""
-        messages = [Message(role="system", content=self.system_prompt()), *self.history]
-        request = self._last_request()
-        if self._answer_check:
-            messages.append(Message(role="user", content=self._answer_check))
-        elif self._force_answer:
-            kept = self._without_failed_calls()
-            messages = [messages[0], *kept]
-            if kept and kept[-1].role != "user":  # some tool did help: ask for the answer
-                turn = self._model_turn(kept[self._turn_start:])
-                messages.append(Message(role="user", content=nudges.answer_now(turn, request)))
-        elif (self.history and self.history[-1].role == "tool"
-              and self.provider.capabilities.tool_nudge and not self._grounded(self.history[-1])):
-            turn = self._model_turn()
-            text = nudges.after_tool(turn, request, failed=self.history[-1].is_error)
-            messages.append(Message(role="user", content=text))
-        # Hooks first (a memory note finds the request by its words), then the harness attaches
-        # the map and the grounded reads to the request.
-        messages = _hooks.run_prepare(self, messages)
-        if self.harness is not None:
-            current = (self.history[self._turn_start] if self.running
-                       and self._turn_start < len(self.history) else None)
-            messages = self.harness.render(messages, current, self.context_limit)
-        return messages
-
-    def _grounded(self, message: Message) -> bool:
-        h = self.harness
-        if h is None:
-            return False
-        if message.role == "tool":
-            return h.is_grounded(message.tool_call_id or "")
-        return bool(message.tool_calls) and all(h.is_grounded(c.id) for c in message.tool_calls)
-
-    def _model_turn(self, turn: list[Message] | None = None) -> list[Message]:
-        """This turn's messages without the harness's grounded reads: the step plan counts only
-        the calls the model made."""
-        turn = self.history[self._turn_start:] if turn is None else turn
-        return [m for m in turn if not self._grounded(m)]
-
-    def _without_failed_calls(self) -> list[Message]:
-        """This turn's history minus tool calls whose every result failed: for an answer-only
-        step they are noise that small models echo back."""
-        head, turn = self.history[:self._turn_start], self.history[self._turn_start:]
-        failed = {m.tool_call_id for m in turn if m.role == "tool" and m.is_error}
-        kept: list[Message] = []
-        for m in turn:
-            if m.role == "tool" and m.tool_call_id in failed:
-                continue
-            if m.role == "assistant" and m.tool_calls and all(c.id in failed for c in m.tool_calls):
-                if m.content.strip():
-                    kept.append(Message(role="assistant", content=m.content))
-                continue
-            kept.append(m)
-        return [*head, *kept]
-
-    def last_request(self) -> str:
-        """The latest user message, on one line (at most 300 characters)."""
-        return self._last_request()
-
-    def last_request_text(self) -> str:
-        """The user's latest message, whole (the harness reads what it names)."""
-        return next((m.content for m in reversed(self.history) if m.role == "user"), "")
-
-    def _last_request(self) -> str:
-        for msg in reversed(self.history):
-            if msg.role == "user":
-                text = " ".join(msg.content.split())
-                return text if len(text) <= 300 else text[:300] + "…"
-        return ""
 
     def _deliver_steers(self, turn_id: str) -> bool:
         delivered = False
@@ -607,298 +491,3 @@ class Session:
         partial = reply.text
         self.emit(TurnCancelled(turn_id, partial_text=partial, reason=cancel.reason))
         return TurnOutcome(turn_id, "cancelled", partial, iterations)
-
-    async def _stream_reply(self, turn_id: str, cancel: CancelToken) -> _Reply:
-        caps = self.provider.capabilities
-        turn = self._model_turn()
-        if (caps.tool_nudge and turn and turn[-1].role == "tool" and not turn[-1].is_error
-                and not self._answer_check
-                and nudges.all_steps_done(turn, self._last_request())):
-            self._force_answer = True  # small models: every step had its call, now the answer
-        used = {c.name for m in turn for c in m.tool_calls}
-        # An answer-only step keeps the tool list in the prompt (the provider forbids calls), so
-        # the prompt up to the newest messages is the one the last step had: llama.cpp's prompt
-        # cache holds it instead of evaluating it all again.
-        tools = tuple(
-            t for t in select_tools(self.tools.specs(), self._last_request(), caps.core_tools, used)
-            if t.name not in self._avoid_tools)
-        if self.harness is not None and tools:
-            self.harness.refresh()
-            if caps.core_tools:  # a small model: only the tools the request can need
-                tools = self.harness.scope(tools, self._last_request(), used)
-            tools = self.harness.offer(tools, self.gate.handles())
-        callable_ = (self.harness.retry_callable(tools) if self.harness is not None
-                     and self._answer_check else ())
-        self._avoid_tools = set()
-        # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
-        prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
-        request = ProviderRequest(
-            messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
-            callable=callable_,
-            max_tokens=self.options.max_tokens,
-            temperature=(self.harness.step_temperature(self.options.temperature)
-                         if self.harness is not None else self.options.temperature),
-            thinking=self.thinking, thinking_budget=self.thinking_budget, prefill=prefill)
-        sent_chars = request_chars(request.messages, request.tools)
-        self._answer_check = ""
-        reply = _Reply()
-        full: list[str] = []
-        reasoning: list[str] = []
-        filt = CallStreamFilter()
-        step = CancelToken()
-
-        def stop_step() -> None:
-            step.cancel(cancel.reason)
-
-        unlink = cancel.on_cancel(stop_step)
-        self._step = step
-        self._vote = ""
-        self._step_cuttable = lambda: not filt.holding and not reply.calls
-        if self._steer:  # a steer that came while the request was being built
-            step.cancel(STEERED)
-        try:
-            n = 0
-            async for chunk in self._step_stream(request, step):
-                if step.cancelled:
-                    break
-                filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt,
-                                      sent_chars)
-                n += 1
-                if n % YIELD_EVERY == 0:
-                    # A provider with chunks already queued never suspends: let the listeners'
-                    # timers and the UI run now and then during a burst.
-                    await asyncio.sleep(0)
-        finally:
-            unlink()
-            self._step = None
-            self._step_cuttable = lambda: False
-        self._force_answer = False
-        reply.reasoning = "".join(reasoning)
-        text = "".join(full)
-        if cancel.cancelled:
-            reply.cancelled = True
-            reply.text = filt.emitted
-            return reply
-        if step.cancelled and step.reason != STEERED:  # the provider cancelled on its own
-            cancel.cancel(step.reason)
-            reply.cancelled = True
-            reply.text = filt.emitted
-            return reply
-        if step.cancelled and not reply.complete:  # stopped for a steer: keep what was shown
-            reply.steered = True
-            reply.text = filt.emitted
-            return reply
-        # An answer-only step keeps the tool list (one cached prefix) but its reply is the answer.
-        return self._finish_reply(turn_id, reply, text, filt,
-                                  bool(tools) and not request.answer_only)
-
-    def _on_chunk(self, turn_id: str, chunk: ProviderEvent, reply: _Reply, full: list[str],
-                  reasoning: list[str], filt: CallStreamFilter,
-                  sent_chars: int) -> CallStreamFilter:
-        """One provider event of a reply; returns the call filter (a restart makes a new one).
-        ``sent_chars``: the request's size, which a usage report calibrates the estimator with."""
-        if isinstance(chunk, TextChunk):
-            full.append(chunk.text)
-            visible = filt.feed(chunk.text)
-            if visible:
-                self.emit(TextDelta(turn_id, visible))
-        elif isinstance(chunk, ReasoningChunk):
-            reasoning.append(chunk.text)
-            self.emit(ReasoningDelta(turn_id, chunk.text))
-        elif isinstance(chunk, ToolCallChunk):
-            reply.calls.append(chunk.call)
-        elif isinstance(chunk, UsageChunk):
-            self.context_used = chunk.prompt_tokens + chunk.completion_tokens
-            self.tokens.calibrate(sent_chars, chunk.prompt_tokens)
-            self._admitted_tokens = 0
-            self.emit(Usage(turn_id, chunk.prompt_tokens, chunk.completion_tokens,
-                            self.context_used, self.context_limit))
-        elif isinstance(chunk, NoticeChunk):
-            if chunk.restart:  # the provider failed mid-reply; another starts it again
-                full.clear()
-                reasoning.clear()
-                reply.calls.clear()
-                filt = CallStreamFilter()
-                self.emit(ReplyRestarted(turn_id, chunk.text))
-            self.emit(Notice(turn_id, chunk.text, level=chunk.level))
-        elif isinstance(chunk, FinishChunk):
-            reply.complete = True
-            reply.finish_reason = chunk.reason
-        return filt
-
-    def _finish_reply(self, turn_id: str, reply: _Reply, text: str, filt: CallStreamFilter,
-                      tools: bool) -> _Reply:
-        if not tools:  # answer-only step: whatever came back is the answer
-            reply.text = text
-            rest = filt.finish(text)
-            if rest:
-                self.emit(TextDelta(turn_id, rest))
-            return reply
-        # A reply cut by the token limit is never completed by guessing (json-repair).
-        parsed = parse_tool_calls(text, self.tools.names(), cut=reply.finish_reason == "length")
-        if parsed.calls and not reply.calls:
-            reply.calls = list(parsed.calls)
-        reply.errors = list(parsed.errors)
-        reply.text = parsed.text if (parsed.calls or parsed.errors) else text
-        rest = filt.finish(reply.text)
-        if rest:
-            self.emit(TextDelta(turn_id, rest))
-        return reply
-
-    def _step_stream(self, request: ProviderRequest,
-                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
-        """The provider's reply to one step, or, for a small model with voting on, the reply
-        that won the vote (see app/core/harness/vote.py)."""
-        h = self.harness
-        if h is None or not h.votes_on(self.provider.capabilities, request):
-            return self.provider.stream(request, cancel)
-        return self._voted(h, request, cancel)
-
-    async def _voted(self, h: Harness, request: ProviderRequest,
-                     cancel: CancelToken) -> AsyncIterator[ProviderEvent]:
-        from app.core.harness.vote import decide
-
-        cfg = h.config
-        decision = await decide(self.provider, request, cancel, k=cfg.vote_k,
-                                max_samples=cfg.vote_max_samples,
-                                temperature=cfg.vote_temperature,
-                                answer_tokens=cfg.vote_answer_tokens, known=self.tools.names(),
-                                request_text=self.last_request_text())
-        h.count_vote(decision)
-        self._vote = decision.votes
-        for chunk in decision.sample.chunks():
-            yield chunk
-
-    async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
-                       cache: dict[str, ToolResult] | None = None, *,
-                       grounded: bool = False) -> str:
-        """Run one call and commit its result; returns the turn's closing statement when the
-        harness ends the turn after it (a refusal or failure being retried), else ""."""
-        cache = {} if cache is None else cache
-        h = self.harness
-        call, _repairs = repair_call(call, self.tools)
-        tool = self.tools.get(call.name)
-        label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
-        self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
-                                  arguments=redact_value(call.arguments), label=label,
-                                  grounded=grounded, votes="" if grounded else self._vote))
-        started = time.monotonic()
-        key = call.name + "\x00" + json.dumps(call.arguments, sort_keys=True, default=str)
-        refused = repeated = False
-        if key in cache:
-            prev = cache[key]
-            result = ToolResult("(identical call earlier in this turn; same result)\n"
-                                + prev.content, prev.is_error)
-            repeated = prev.is_error
-            self._force_answer = not self._retry_step(call.name)
-        elif tool is None:
-            known = ", ".join(sorted(self.tools.names())) or "none"
-            result = ToolResult(f"Error: unknown tool {call.name!r}. Available tools: {known}.",
-                                is_error=True)
-        else:
-            problem = (h.review_call(call, tool.spec.parameters) if h is not None
-                       else check_arguments(tool.spec.parameters, call.arguments))
-            validate = getattr(tool, "validate", None)  # a full JSON-schema check (MCP tools)
-            if not problem and callable(validate):
-                problem = str(validate(call.arguments) or "")
-            verdict = None if problem else await self._permit(turn_id, call, tool, label, cancel)
-            if problem:
-                result = ToolResult(f"Error: {problem}", is_error=True)
-            elif verdict is not None and not verdict.allowed:
-                result = ToolResult(f"Refused: {verdict.reason}", is_error=True)
-                refused = True
-            else:
-                result = await self._admit(call, await self._execute(tool, call, cancel, turn_id),
-                                           turn_id, cancel)
-                if not cancel.cancelled:
-                    if getattr(tool, "mutates", False) and not result.is_error:
-                        cache.clear()  # the workspace changed: earlier results may be stale
-                    cache[key] = result
-        if cancel.cancelled and not result.is_error:
-            result = ToolResult("[cancelled by user]", is_error=True)
-        if h is not None and not cancel.cancelled:
-            ran_ok = not result.is_error
-            result = h.after_call(call, result)
-            if ran_ok and result.is_error:
-                # A write the harness's check found broken is not replayed from the cache: the
-                # harness answers a repeat of it itself (with the error quoted).
-                cache.pop(key, None)
-        self.emit(ToolCallFinished(turn_id, call_id=call.id, name=call.name,
-                                   content=result.content, is_error=result.is_error,
-                                   duration=time.monotonic() - started,
-                                   label=result_label(call.name, call.arguments, result.content,
-                                                      result.is_error, result.meta)))
-        self._commit(turn_id, Message(role="tool", content=result.content, tool_call_id=call.id,
-                                      name=call.name, is_error=result.is_error))
-        if h is None or grounded or cancel.cancelled:
-            return ""
-        return h.stop_after(call, result, refused=refused, repeated=repeated)
-
-    def _retry_step(self, name: str) -> bool:
-        """A small model that repeats a call while steps of the request remain gets one more
-        step without that tool (it tends to loop on its last call); otherwise it must answer."""
-        turn = self.history[self._turn_start:]
-        if (self._step_retried or not self.provider.capabilities.tool_nudge
-                or nudges.all_steps_done(turn, self._last_request())):
-            return False
-        self._step_retried = True
-        self._avoid_tools = {name}
-        return True
-
-    async def _permit(self, turn_id: str, call: ToolCall, tool: Any, label: str,
-                      cancel: CancelToken) -> Verdict:
-        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
-                          gate=self.gate)
-        preview = getattr(tool, "preview", None)
-        return await self.permissions.check(
-            turn_id=turn_id, call_id=call.id, tool_name=call.name, tool=tool,
-            args=call.arguments, label=label,
-            preview=(lambda: str(preview(call.arguments, ctx))) if callable(preview) else str,
-            approver=self.approver, auto_approve=self.auto_approve, cancel=cancel, emit=self.emit,
-            workspace=self.options.workspace)
-
-    async def _admit(self, call: ToolCall, result: ToolResult, turn_id: str,
-                     cancel: CancelToken) -> ToolResult:
-        """Pass a result through the Context Gate with the room left in the window (or, for
-        output too large or in need of interpretation, through the reader)."""
-        reserve = min(self.options.max_tokens, self.context_limit // 4)
-        used = self.context_estimate()
-        room = (self.context_limit - used - self._admitted_tokens - reserve) // 2
-        if self.reader is not None and not result.is_error and not cancel.cancelled:
-            read = await self.reader.read(self, call, result, room_tokens=room, turn_id=turn_id,
-                                          cancel=cancel)
-            if read is not None:
-                self._admitted_tokens += self.tokens.tokens(read.content)
-                return read
-        admitted = self.gate.admit(result.content, tool=call.name, args=call.arguments,
-                                   budget_tokens=room, source_path=str(result.meta.get("source", "")))
-        self._admitted_tokens += self.tokens.tokens(admitted.content)
-        if admitted.content == result.content:
-            return result
-        return ToolResult(admitted.content, result.is_error,
-                          {**result.meta, "gate_handle": admitted.handle, "gate_path": admitted.path})
-
-    async def _execute(self, tool: Any, call: ToolCall, cancel: CancelToken,
-                       turn_id: str) -> ToolResult:
-        ctx = ToolContext(workspace=self.options.workspace, cancel=cancel, turn_id=turn_id,
-                          gate=self.gate)
-        task = asyncio.ensure_future(tool.run(call.arguments, ctx))
-        waiter = asyncio.ensure_future(cancel.wait())
-        try:
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-            return ToolResult("[cancelled by user]", is_error=True)
-        try:
-            result: ToolResult = task.result()
-            return result
-        except ToolError as exc:
-            return ToolResult(f"Error: {exc}", is_error=True)
-        except Exception as exc:
-            log.exception("tool %s crashed", call.name)
-            return ToolResult(f"Error: tool {call.name} failed: {type(exc).__name__}: {exc}",
-                              is_error=True)

@@ -92,4 +92,4 @@ def until(check: Callable[[], object], timeout: float = 30.0, what: str = "") ->
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling another process: nothing to await

@@ -34,7 +34,7 @@ def stub_server() -> Iterator[int]:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         assert time.monotonic() < deadline, "stub server did not start"
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling a child's port (see above)
     yield port
     proc.kill()
     proc.wait()

@@ -109,6 +109,9 @@ async def test_branch_cap_and_empty_question_are_refused_with_a_message(tmp_path
                     what="cap message")
         gate.set()
         await until(pilot, lambda: bool(blocks(app, "branch")), what="first result")
+        # The refused second branch never reached the model: one branch, one result.
+        assert len(provider.branch.requests) == 1
+        assert len(blocks(app, "branch")) == 1
 
 
 async def test_clear_drops_the_memory_briefing(tmp_path: Path) -> None:

@@ -86,8 +86,11 @@ def test_ctrl_c_exits_130(nanobot_home: Path) -> None:
     import signal
     import sys
 
-    # A command still working when the user presses Ctrl+C.
+    # A command still working when the user presses Ctrl+C. The child takes SIGINT as a terminal's
+    # foreground process does: a test run started in the background (`make test &`) passes it on
+    # ignored, and then no Ctrl+C would ever arrive.
     proc = subprocess.Popen([sys.executable, "-c",
+                             "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
                              "import sys, time; from app.cli import main\n"
                              "import app.cli.config as c\n"
                              "def slow(args):\n    print('ready', flush=True); time.sleep(60)\n"

@@ -162,8 +162,10 @@ def run(args: argparse.Namespace) -> int:
     stopped_by: list[int] = []
 
     def cancel_branches() -> None:
-        for w in running_branches(swarm) if swarm is not None else ():
-            swarm.cancel(w.id, "cancelled by user")  # type: ignore[union-attr]
+        if swarm is None:
+            return
+        for w in running_branches(swarm):
+            swarm.cancel(w.id, "cancelled by user")
 
     def interrupt() -> None:
         session.cancel()

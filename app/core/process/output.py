@@ -57,6 +57,7 @@ def export(store: ProcessStore, task: Task) -> list[str]:
         return []
     directory = output_dir(store)
     directory.mkdir(exist_ok=True)
+    # write_output is optional on Task; has_output() above checked that this one has it.
     lines: list[str] = task.write_output(decisions(store, task), directory,  # type: ignore[attr-defined]
                                          store.id)
     return lines

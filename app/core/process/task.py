@@ -159,7 +159,7 @@ def checked_task(name: str, task: Any) -> Task:
     for attr in ("name", "params", "total_steps", "default_token_cap"):
         if not hasattr(task, attr):
             raise TaskError(f"task {name!r} is malformed: it has no attribute {attr!r}")
-    return task  # type: ignore[no-any-return]
+    return task  # type: ignore[no-any-return]  # a user's object, checked above against Task
 
 
 _BUILTIN = ["app.core.process.tasks.hanoi", "app.core.process.tasks.hanoi_micro",

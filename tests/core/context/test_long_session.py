@@ -83,7 +83,7 @@ class Paced:
         await asyncio.sleep(self.first_s)  # the model's own pace, not a wait for a condition
         for _ in range(self.pieces):
             yield TextChunk("ok ")
-            await asyncio.sleep(self.piece_s)
+            await asyncio.sleep(self.piece_s)  # the model's pace between pieces, as above
         yield UsageChunk(1000, self.pieces)
         yield FinishChunk("stop")
 

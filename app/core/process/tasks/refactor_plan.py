@@ -210,6 +210,7 @@ def _whole_construct(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> tuple[in
     stmt = parents.get(top)
     if isinstance(stmt, _SIMPLE):
         top = stmt
+    # ast.AST declares no positions; every node reached here is an expr or stmt, which has them.
     return top.lineno, top.end_lineno or top.lineno  # type: ignore[attr-defined]
 
 

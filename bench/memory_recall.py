@@ -186,6 +186,8 @@ async def main() -> None:
     ap.add_argument("--limit", type=int, default=len(CASES), help="ask only the first N")
     ap.add_argument("--max-wall", type=float, default=0.0,
                     help="ask no new question after this many seconds (0: no limit)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="llama.cpp threads (0 = all cores, the default config)")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="nb-membench-"))
     os.environ["NANOBOT_HOME"] = str(home)  # a fresh memory database, sessions, briefing
@@ -196,7 +198,7 @@ async def main() -> None:
 
     print(f"load before: {load()}")
     await seed(ws)
-    provider = local_provider(SlotConfig()).provider
+    provider = local_provider(SlotConfig(), threads=args.threads).provider
     t0 = time.perf_counter()
     load_model = getattr(provider, "load", None)
     if load_model is not None:

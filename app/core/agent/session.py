@@ -36,6 +36,7 @@ from app.core.agent.events import (
     TurnStarted,
 )
 from app.core.agent.messages import Message, ToolCall
+from app.core.agent.program_step import ProgramStep
 from app.core.agent.prompt import BASE_PROMPT, PromptBuilding
 from app.core.agent.reply import STEERED, YIELD_EVERY, ReplyStreaming, _Reply
 from app.core.agent.tool_run import ToolRunning
@@ -105,7 +106,7 @@ class TurnOutcome:
 
 
 
-class Session(PromptBuilding, ReplyStreaming, ToolRunning):
+class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
     """One conversation with the model. Everything it is made of comes in through the constructor
     (the session factory in ``app/runtime/factory.py`` assembles it from config), so a session is
     complete from its first line: nothing is plugged in afterwards.
@@ -403,6 +404,16 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning):
             if not reply.calls and not reply.errors and not self._steer:
                 checked = self._reviewed_answer(turn_id, reply.text)
                 if checked is None:  # the answer claimed what the turn never saw: one more step
+                    # (computed by a program first when the claim is a number)
+                    stop = await self._compute_answer(turn_id, cancel)
+                    if cancel.cancelled:
+                        return self._finish_cancelled(turn_id, _Reply(cancelled=True), cancel,
+                                                      iterations)
+                    if stop:
+                        self._commit(turn_id, Message(role="assistant", content=stop))
+                        self.emit(TextDelta(turn_id, stop))
+                        self.emit(TurnFinished(turn_id, text=stop, iterations=iterations))
+                        return TurnOutcome(turn_id, "finished", stop, iterations)
                     continue
                 reply.text = checked
             # Unique in the whole history: results must pair with this call, not an older one.
@@ -471,7 +482,7 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning):
             return text
         claims = ", ".join(c.text for c in review.unsupported[:5])
         what = (f"it named {claims}, which nothing read in this turn shows" if claims
-                else "it repeated the request")
+                else review.problem or "it repeated the request")
         if review.action == "retry":
             self.emit(ReplyRestarted(turn_id, f"answer not supported by what was read: {claims}"))
             self.emit(Notice(turn_id, f"Checked the answer: {what}; asking again.", level="info"))

@@ -17,6 +17,8 @@ class HarnessConfig:
     # Files and folders the request names are read before the first model step.
     grounded_reads: bool = True
     ground_max_files: int = 3
+    # A request that names no file: this many files its words point to are read (0 = none).
+    related_reads: int = 2
     ground_max_bytes: int = 16_000  # larger named files are left for the model to read in parts
     # Tool arguments limited to what exists (path enums) and validated against the schema.
     constrain_paths: bool = True
@@ -28,6 +30,9 @@ class HarnessConfig:
     grounding_check: bool = True
     # Arithmetic written in the request (17*3, (2+5)/4) computed exactly and given to the model.
     compute_arithmetic: bool = True
+    # An answer whose numbers nothing read or ran showed (or that said the request back) is
+    # retried by a program the model writes in plain text and the python tool runs.
+    compute_programs: bool = True
     # write_file refuses to overwrite a file the session has not read.
     read_before_write: bool = True
     # A syntax check after each write or edit of source code, reported to the model.

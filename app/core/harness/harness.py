@@ -15,21 +15,39 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
 from app.core.harness.arithmetic import computations
+from app.core.harness.calls import (
+    CONTENT_KIND,
+    ECHO_RETRY,
+    FILE_NAME_RE,
+    OFF_TOPIC_RETRY,
+    call_key,
+    describe,
+    echoes,
+    off_topic,
+    path_words,
+    rel_path,
+    with_path_enum,
+)
 from app.core.harness.checks import syntax_note, table_note
 from app.core.harness.claims import (
-    STOPWORDS,
     Claim,
     Evidence,
     not_found_answer,
     retry_instruction,
+    topic_words,
     without_literals,
+)
+from app.core.harness.compute import (
+    MAX_PROGRAM_TOKENS,
+    PROGRAM_PREFILL,
+    program_answer,
+    program_messages,
 )
 from app.core.harness.config import HarnessConfig
 from app.core.harness.schema import missing_path, validate
@@ -37,7 +55,7 @@ from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
 
-__all__ = ["AnswerReview", "Harness", "syntax_note", "table_note"]
+__all__ = ["AnswerReview", "Harness", "echoes", "syntax_note", "table_note"]
 
 if TYPE_CHECKING:
     from app.core.agent.cancel import CancelToken
@@ -69,6 +87,12 @@ class _Turn:
     computed: list[str] = field(default_factory=list)  # counts the harness added to reads
     arithmetic: list[str] = field(default_factory=list)  # "17*3 = 51" for sums the request wrote
     resample: bool = False  # the next step is sampled, not greedy
+    notes: list[str] = field(default_factory=list)  # notes given with the request (evidence)
+    looked_at: list[str] = field(default_factory=list)  # files read or searched this turn
+    results: list[str] = field(default_factory=list)  # what the turn's tools returned
+    acted: bool = False  # a write, edit or run succeeded: the answer reports it ("Done.")
+    program_tried: bool = False  # a program computed (or tried to compute) the answer
+    program_output: str = ""  # what it printed
 
 
 @dataclass
@@ -79,6 +103,10 @@ class AnswerReview:
     instruction: str = ""
     text: str = ""
     unsupported: tuple[Claim, ...] = ()
+    problem: str = ""  # what was wrong, for the notice ("it repeated the request")
+
+
+_PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
 
 
 class Harness:
@@ -135,15 +163,21 @@ class Harness:
             return []
         index = self.index
         files = index.mentioned_files(request)
+        named = bool(files)
         for _name, defined_in in index.mentioned_symbols(request).items():
             if len(defined_in) == 1 and defined_in[0] not in files:
                 files.append(defined_in[0])
+        if not named and self.config.related_reads:
+            # Named no file: the files its words point to, found by retrieval (after the file
+            # defining a name it used: "which module imports CURRENCY" is about another one).
+            related = index.related_files(topic_words(request), self.config.related_reads + 1)
+            files += [f for f in related if f not in files][: self.config.related_reads]
         out: list[tuple[str, dict[str, Any]]] = []
         for rel in files:
             entry = index.files.get(rel)
             if entry is not None and entry.size <= self.config.ground_max_bytes:
                 out.append(("read_file", {"path": rel}))
-        for word in _path_words(request):
+        for word in path_words(request):
             if word in index.dirs and not any(f.startswith(word + "/") for f in files):
                 out.append(("list_dir", {"path": word}))
         return out[: self.config.ground_max_files]
@@ -178,7 +212,10 @@ class Harness:
         same from one request to the next and llama.cpp's prompt cache keeps them."""
         attached: dict[int, list[Message]] = {}
         out: list[Message] = []
+        notes: list[str] = []
         for m in messages:
+            if request is not None and m is request:
+                notes = self._notes_before(out)
             if m.role == "assistant" and m.tool_calls and not m.content and all(
                     c.id in self.grounded for c in m.tool_calls):
                 continue
@@ -196,6 +233,7 @@ class Harness:
             parts: list[str] = []
             if current:
                 parts.append(self.map_text(context_window))
+                parts.extend(notes)
                 if self.turn.arithmetic:
                     parts.append("Computed exactly for you: " + "; ".join(self.turn.arithmetic))
             if reads:
@@ -206,6 +244,20 @@ class Harness:
             out[i] = replace(m, content="\n\n".join(p for p in parts if p))
         return out
 
+    def _notes_before(self, out: list[Message]) -> list[str]:
+        """Notes the app put just before the current request (facts remembered from earlier
+        sessions), taken off the end of ``out``: they go into the request next to the map, where
+        a small model reads them as part of the question; and what they state is evidence an
+        answer may quote, as a file read is."""
+        notes: list[str] = []
+        while out and out[-1].role == "notice":
+            notes.insert(0, out.pop().content.strip())
+        for note in notes:
+            if note not in self.turn.notes:
+                self.turn.notes.append(note)
+                self.turn.evidence.add(note, "file")
+        return notes
+
     # --- which tools a step offers ---------------------------------------------------------------
 
     def names_target(self, request: str) -> bool:
@@ -213,23 +265,37 @@ class Harness:
         top-level symbol of the workspace, a new file's name (``primes.py``, ``.gitignore``) or a
         piece of code in backticks. Decided by the request's shape, never by its verbs."""
         index = self.index
-        if "`" in request or _FILE_NAME_RE.search(request):
+        if "`" in request or FILE_NAME_RE.search(request):
             return True
         if index.mentioned_files(request) or index.mentioned_symbols(request):
             return True
-        return any(w in index.dirs for w in _path_words(request) if w)
+        return any(w in index.dirs for w in path_words(request) if w)
+
+    def about_workspace(self, request: str) -> bool:
+        """Whether ``request`` is about this workspace: it names a target (``names_target``) or
+        one of its content words occurs here (a file or folder name, a top-level name, a word of
+        some file). "What is the capital of France?" in a Python project is not; "How much sugar
+        goes into the pancakes?" next to recipes/pancakes.txt is. Unknown (files too many or too
+        big to have read) counts as about it."""
+        if self.names_target(request) or not self.index.fully_read:
+            return True
+        named, text = self.index.topic_hits(topic_words(request))
+        return bool(named or text)
 
     def scope(self, specs: tuple[ToolSpec, ...], request: str,
               used: set[str]) -> tuple[ToolSpec, ...]:
-        """The tools a small model is offered for ``request``: without a target to change or run
-        ("What is 17*3?", "Who maintains this project?") only the tools that read, so a
-        0.5B model that is offered ``exec`` does not run something instead of answering; what it
-        already used this turn stays."""
+        """The tools a small model is offered for ``request``: none when the request is not about
+        the workspace at all (a 0.5B model offered tools for "What is the capital of France?"
+        reads a random file first, and its answer is then checked against that file); without a
+        target to change or run ("Who maintains this project?") only the tools that read, so it
+        does not run something instead of answering. What it already used this turn stays."""
         if not self.config.scope_tools or self.names_target(request):
             return specs
         keep = set(used)
-        if self._numbers_unsupported():
+        if self._numbers_unsupported() and not self.turn.program_tried:
             keep.add("python")  # the retry after a guessed number computes it (retry_callable)
+        if not self.about_workspace(request):
+            return tuple(s for s in specs if s.name in keep)
         return tuple(s for s in specs
                      if s.name not in (*WRITE_TOOLS, *RUN_TOOLS) or s.name in keep)
 
@@ -247,6 +313,8 @@ class Harness:
         dirs = [".", *self.index.dir_paths()]
         out = []
         for spec in specs:
+            if spec.name == "grep" and not files:
+                continue
             if spec.name in FILE_PATH_TOOLS:
                 allowed = files + (handles if spec.name == "read_file" else [])
             elif spec.name in DIR_PATH_TOOLS:
@@ -254,10 +322,15 @@ class Harness:
             else:
                 out.append(spec)
                 continue
+            if not allowed and not files:
+                # Nothing to read or edit: a model offered read_file in an empty workspace asks
+                # for a file named after the question ("staging_server_ip.txt") instead of
+                # answering from what it was given.
+                continue
             if not allowed or len(allowed) > self.config.path_enum_limit:
                 out.append(spec)
                 continue
-            out.append(_with_path_enum(spec, allowed))
+            out.append(with_path_enum(spec, allowed))
         return tuple(out)
 
     def review_call(self, call: ToolCall, schema: dict[str, Any]) -> str:
@@ -276,13 +349,13 @@ class Harness:
             # Claude Code's rule for edits too: a file is changed only after it was read, so an
             # edit matches what is there and a question is never answered by changing a file
             # nobody looked at (a 0.5B model asked which function raises an error renamed a class).
-            rel = _rel(call.arguments.get("path"))
+            rel = rel_path(call.arguments.get("path"))
             if rel and rel in self.index.files and rel not in self.read_paths:
                 self.counters["refused_unread_writes"] += 1
                 return (f"you have not read {rel} in this session; read it first with read_file "
                         "and edit it only if the request asks for a change.")
         if self.config.read_before_write and call.name == "write_file":
-            rel = _rel(call.arguments.get("path"))
+            rel = rel_path(call.arguments.get("path"))
             if rel and rel in self.index.files and rel not in self.read_paths:
                 self.counters["refused_unread_writes"] += 1
                 return (f"{rel} already exists and you have not read it in this session; "
@@ -305,7 +378,7 @@ class Harness:
     def _same_broken_write(self, call: ToolCall) -> str:
         """The refusal of a write identical to one that left a broken file this turn: the model
         is asked once for different content, with the error quoted."""
-        key = _call_key(call)
+        key = call_key(call)
         note = self.turn.broken_writes.get(key)
         if note is None:
             return ""
@@ -317,11 +390,11 @@ class Harness:
             self.turn.resample = True
         self.counters["repeated_broken_writes"] = (
             self.counters.get("repeated_broken_writes", 0) + 1)
-        rel = _rel(call.arguments.get("path"))
+        rel = rel_path(call.arguments.get("path"))
         error = note.removeprefix("Syntax check: ").split(". The file is broken")[0]
         return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
                 f"written. Send {call.name} again with different, corrected content for {rel}"
-                f"{_CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
+                f"{CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
 
     def step_temperature(self, default: float | None) -> float | None:
         """The temperature of the next model step: ``default``, or once after a refused repeat
@@ -350,6 +423,7 @@ class Harness:
     def after_call(self, call: ToolCall, result: ToolResult) -> ToolResult:
         """Record what the call showed; append a syntax check to a successful write or edit."""
         ev = self.turn.evidence
+        self.turn.results.append(result.content)
         if call.name in RUN_TOOLS:
             # What a program printed is evidence, except values written into the program itself:
             # print(1250) computes nothing.
@@ -359,7 +433,7 @@ class Harness:
             if call.name == "read_file" and not result.is_error and not call.arguments.get("lines"):
                 # Small models count rows by guess or not at all; the count a table's read
                 # comes with is computed here, so an answer can quote it.
-                note = table_note(_rel(call.arguments.get("path")), result.content)
+                note = table_note(rel_path(call.arguments.get("path")), result.content)
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)
@@ -367,7 +441,12 @@ class Harness:
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
             return result
-        rel = _rel(call.arguments.get("path"))
+        if call.name in (*WRITE_TOOLS, *RUN_TOOLS):
+            self.turn.acted = True
+        rel = rel_path(call.arguments.get("path"))
+        if call.name in ("read_file", "grep") and rel in self.index.files \
+                and rel not in self.turn.looked_at:
+            self.turn.looked_at.append(rel)
         if call.name in ("read_file", *WRITE_TOOLS) and rel:
             self.read_paths.add(rel)
             if call.name == "read_file" and rel not in self.turn.read:
@@ -379,7 +458,7 @@ class Harness:
                 if note:
                     broken = not note.endswith(" OK.")
                     if broken:
-                        self.turn.broken_writes[_call_key(call)] = note
+                        self.turn.broken_writes[call_key(call)] = note
                     # A write that leaves a broken file did not do its step: reported as a
                     # failure, so the loop asks for the fix instead of an answer.
                     return replace(result, content=f"{result.content}\n{note}", is_error=broken)
@@ -392,7 +471,7 @@ class Harness:
         """The turn's closing statement when a refused or failing call is being retried ("" =
         go on)."""
         limit = self.config.max_retries_after_refusal
-        what = _describe(call)
+        what = describe(call)
         if refused:
             self.turn.refusals += 1
             if self.turn.refusals > limit:
@@ -404,7 +483,7 @@ class Harness:
             return ""
         if not result.is_error:
             return ""
-        key = _call_key(call)
+        key = call_key(call)
         if self.turn.soft_refusal == key:  # asked for different content: one more step
             self.turn.soft_refusal = ""
             return ""
@@ -422,10 +501,56 @@ class Harness:
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""
 
+    # --- programs that compute ---------------------------------------------------------------
+
+    def wants_program(self) -> bool:
+        """Whether the retry of this answer is a program that computes it: the answer stated
+        numbers that nothing read or ran showed, or said the request back after reading files,
+        and no program has been tried this turn."""
+        if not self.config.compute_programs or self.turn.program_tried:
+            return False
+        echoed = "echo" in self.turn.retried and bool(self.turn.looked_at)
+        return self._numbers_unsupported() or echoed
+
+    def program_request(self, *, previous: str = "", error: str = "") -> ProviderRequest:
+        """The single-turn request for the program (see app/core/harness/compute.py): the
+        question and the start of each file the turn read or searched."""
+        from app.core.providers.base import ProviderRequest
+
+        self.turn.program_tried = True
+        files: list[tuple[str, str]] = []
+        for rel in self.turn.looked_at[: self.config.ground_max_files]:
+            try:
+                files.append((rel, (self.workspace / rel).read_text("utf-8", errors="replace")))
+            except OSError:
+                continue
+        return ProviderRequest(
+            messages=program_messages(self.turn.request, files, previous=previous, error=error),
+            max_tokens=MAX_PROGRAM_TOKENS, temperature=0.0, prefill=PROGRAM_PREFILL)
+
+    def program_ran(self, output: str) -> str:
+        """The answer step's instruction once the program printed ``output``."""
+        self.turn.program_output = output.strip()
+        self.counters["programs"] = self.counters.get("programs", 0) + 1
+        return ("The python program above computed the answer from the files; it printed:\n"
+                f"{output.strip()[:500]}\nAnswer my request now in one or two sentences, quoting "
+                "what it printed.")
+
+    def program_refused(self, result: str) -> str:
+        """The turn's closing statement when running the program was refused: the guess is not
+        shown and the model does not try the same another way."""
+        self.counters["loops_ended"] += 1
+        reason = result.removeprefix("Refused:").strip().split(";")[0].rstrip(".")
+        return ("I won't guess that number: nothing I read states it, and the short "
+                f"program that would compute it was not run ({reason}). Approve the python "
+                "tool, or allow it in [permissions], and ask again.")
+
     def retry_callable(self, specs: tuple[ToolSpec, ...]) -> tuple[str, ...]:
         """The tools the extractive retry step may call (empty = any). Numbers the files did not
         show were counted or computed in the model's head: that step may call only the tool that
         computes (small models otherwise read the same file again and repeat the guess)."""
+        if self.turn.program_tried:
+            return ()  # the program step ran (or was refused): no second program by hand
         if self._numbers_unsupported() and any(s.name == "python" for s in specs):
             return ("python",)
         return ()
@@ -453,11 +578,17 @@ class Harness:
             computed = (" Computed from the files read: " + " ".join(self.turn.computed)
                         if self.turn.computed else "")
             return self._retry_or_give_up("echo", ECHO_RETRY + computed, [])
+        if not self.turn.acted and self.about_workspace(self.turn.request) and off_topic(
+                text, self.turn.request, self.turn.results):
+            return self._retry_or_give_up("off_topic", OFF_TOPIC_RETRY, [])
         ev = self.turn.evidence
         missing = ev.unsupported(text)
-        if not used_tools:
-            # Without tool results the answer is general knowledge: only claims about things in
-            # the workspace (its files and names) are checked.
+        general = not used_tools or (not self.turn.arithmetic
+                                     and not self.about_workspace(self.turn.request))
+        if general:
+            # Without tool results, or for a request about nothing in the workspace (unless the
+            # harness computed its sums), the answer is general knowledge: only claims about
+            # things in the workspace (its files and names) are checked.
             names = {n.lower() for n in self.index.file_paths()} | {
                 s.lower() for e in self.index.files.values() for s in e.symbols}
             missing = [c for c in missing if c.kind == "identifier" and any(
@@ -473,57 +604,13 @@ class Harness:
             self.turn.retried.add(why)
             self.turn.unsupported = list(missing)
             self.counters["grounding_retries"] += 1
-            return AnswerReview("retry", instruction, unsupported=tuple(missing))
+            return AnswerReview("retry", instruction, unsupported=tuple(missing),
+                                problem=_PROBLEMS.get(why, ""))
+        if self.turn.program_output:
+            # The model would not say it, but the program computed it: show that, not a guess.
+            self.counters["program_answers"] = self.counters.get("program_answers", 0) + 1
+            return AnswerReview("replace", text=program_answer(self.turn.program_output),
+                                unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))
         self.counters["not_found"] += 1
         return AnswerReview("replace", text=not_found_answer(self.turn.read),
-                            unsupported=tuple(missing))
-
-
-ECHO_RETRY = ("You repeated my request instead of answering it. Answer it now, using the files "
-              "and tool results above; if the answer is not there, say that you could not find it.")
-
-
-def echoes(answer: str, request: str) -> bool:
-    """Whether ``answer`` is the request said back (small models do that when unsure): it adds
-    no word the request did not have. "TIMEOUT in config.py is 37" restates the question too, but
-    it adds the answer."""
-    a = re.findall(r"\w+", answer.lower())
-    r = set(re.findall(r"\w+", request.lower()))
-    if len(a) < 3 or not r:
-        return False
-    return not (set(a) - r - STOPWORDS)
-
-
-# A file name with an extension ("primes.py", "data/items.csv") or a dot file (".gitignore").
-_FILE_NAME_RE = re.compile(r"(?<![\w.])(?:[\w-]+/)*(?:[A-Za-z_][\w-]*\.[A-Za-z][\w]{0,7}"
-                           r"|\.[A-Za-z][\w-]+)(?![\w])")
-
-
-def _call_key(call: ToolCall) -> str:
-    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
-
-
-_CONTENT_KIND = {".py": ": complete Python source code", ".json": ": valid JSON",
-                 ".toml": ": valid TOML"}
-def _rel(raw: Any) -> str:
-    if not isinstance(raw, str):
-        return ""
-    return raw.strip().removeprefix("./").strip("/")
-
-
-def _path_words(text: str) -> list[str]:
-    return [w.strip("./").removesuffix("/") for w in re.findall(r"[\w./-]+", text)]
-
-
-def _describe(call: ToolCall) -> str:
-    key = next((str(call.arguments[k]) for k in ("path", "command", "url", "query", "code")
-                if call.arguments.get(k)), "")
-    key = key if len(key) <= 60 else key[:59] + "…"
-    return f"`{call.name} {key}`".replace(" `", "`") if key else f"`{call.name}`"
-
-
-def _with_path_enum(spec: ToolSpec, allowed: list[str]) -> ToolSpec:
-    params = json.loads(json.dumps(spec.parameters))
-    prop = params.setdefault("properties", {}).setdefault("path", {"type": "string"})
-    prop["enum"] = list(allowed)
-    return ToolSpec(spec.name, spec.description, params)
+                            unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))

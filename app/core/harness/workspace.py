@@ -11,6 +11,7 @@ size or mtime changed, so the system prompt (and with it llama.cpp's prompt cach
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ _DEF_RE = re.compile(
     r"(?:function|class|interface|struct|enum|trait|type|fn|func|def|module)\s+([A-Za-z_]\w*)|"
     r"(?:const|let|var)\s+([A-Za-z_]\w*)\s*=)", re.MULTILINE)
 _WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEXT_WORD_RE = re.compile(r"[A-Za-z][a-z]{2,}|[A-Z]{3,}")  # words, and the parts of snake/Camel
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class FileEntry:
     lines: int
     symbols: tuple[str, ...] = ()  # "class Item", "def load_items(path)", "TIMEOUT = 37"
     imports: tuple[str, ...] = ()  # module names a Python file imports (for ranking)
+    # The words of the file (lowercase, 3+ letters), for "is this request about the workspace";
+    # None when the file was too big or binary to read.
+    words: frozenset[str] | None = None
 
 
 @dataclass
@@ -142,6 +147,51 @@ class WorkspaceIndex:
                     out.setdefault(n, []).append(rel)
         return out
 
+    def topic_hits(self, topics: set[str]) -> tuple[set[str], set[str]]:
+        """Which ``topics`` (content words of a request, see ``claims.topic_words``) the workspace
+        has: (in a file or folder name or a top-level name, in some file's text). A word counts
+        when it or its first five letters start a word here ("maintain" → "Maintainer")."""
+        named: set[str] = set()
+        for rel, entry in self.files.items():
+            named.update(w.lower() for w in _TEXT_WORD_RE.findall(rel))
+            for sym in entry.symbols:
+                named.update(w.lower() for w in _TEXT_WORD_RE.findall(sym))
+        text: set[str] = set()
+        for entry in self.files.values():
+            if entry.words:
+                text |= entry.words
+        return _hits(topics, named), _hits(topics, text)
+
+    def related_files(self, topics: set[str], limit: int) -> list[str]:
+        """The files a request that names none is most likely about: those holding at least half
+        of its content words (in their name, top-level names or text), best first by how rare
+        the words they hold are here. Retrieval, not the model, finds them: a 0.5B model asked
+        "Who maintains this project?" answers from its system prompt instead of looking."""
+        if not topics or limit <= 0:
+            return []
+        hits: dict[str, set[str]] = {}
+        for rel, entry in self.files.items():
+            words = {w.lower() for w in _TEXT_WORD_RE.findall(rel)}
+            for sym in entry.symbols:
+                words.update(w.lower() for w in _TEXT_WORD_RE.findall(sym))
+            found = _hits(topics, words | set(entry.words or ()))
+            if found:
+                hits[rel] = found
+        df: dict[str, int] = {}
+        for found in hits.values():
+            for t in found:
+                df[t] = df.get(t, 0) + 1
+        need = max(1, -(-len(topics) // 2))
+        n = len(self.files)
+        scored = [(sum(math.log(1 + n / df[t]) for t in found), rel)
+                  for rel, found in hits.items() if len(found) >= need]
+        return [rel for _score, rel in sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]]
+
+    @property
+    def fully_read(self) -> bool:
+        """Whether every file's words are known (not cut at the file limit or a file's size)."""
+        return not self.truncated and all(e.words is not None for e in self.files.values())
+
     # --- the map -----------------------------------------------------------------------------
 
     def ranked(self, request: str = "") -> list[str]:
@@ -206,7 +256,7 @@ def _entry(path: Path, rel: str, size: int) -> FileEntry:
     except OSError:
         return FileEntry(rel, size, 0)
     if b"\x00" in data[:8192]:
-        return FileEntry(rel, size, 0)
+        return FileEntry(rel, size, 0, words=frozenset())
     text = data.decode("utf-8", errors="replace")
     lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     suffix = path.suffix.lower()
@@ -222,7 +272,9 @@ def _entry(path: Path, rel: str, size: int) -> FileEntry:
         symbols = (f"columns: {text.splitlines()[0][:100]}",)
     elif suffix == ".md":
         symbols = tuple(h.strip() for h in re.findall(r"^#{1,2} (.+)$", text, re.MULTILINE))[:4]
-    return FileEntry(rel, size, lines, symbols, imports)
+    words = (frozenset(w.lower() for w in _TEXT_WORD_RE.findall(text))
+             if size <= MAX_SYMBOL_BYTES else None)
+    return FileEntry(rel, size, lines, symbols, imports, words)
 
 
 def python_symbols(text: str) -> Iterable[str]:
@@ -244,3 +296,10 @@ def python_symbols(text: str) -> Iterable[str]:
             value = ast.get_source_segment(text, node.value) or ""
             literal = isinstance(node.value, ast.Constant) and len(value) <= 40
             yield f"{node.targets[0].id} = {value}" if literal else node.targets[0].id
+
+
+def _hits(topics: set[str], words: set[str]) -> set[str]:
+    # Plurals as topic_words makes them ("notes" → "note").
+    words = words | {w[:-1] for w in words if len(w) > 4 and w.endswith("s")}
+    stems = {w[:5] for w in words if len(w) >= 5}
+    return {t for t in topics if t in words or (len(t) >= 5 and t[:5] in stems)}

@@ -15,7 +15,7 @@ from app.core.agent.events import (
     ToolCallStarted,
     TurnFinished,
 )
-from app.core.agent.messages import ToolCall
+from app.core.agent.messages import Message, ToolCall
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.claims import Evidence, extract_claims
 from app.core.harness.config import HarnessConfig
@@ -129,6 +129,36 @@ def test_read_tools_offer_only_existing_paths_and_the_grammar_holds_them(tmp_pat
     assert "enum" not in read.parameters["properties"]["path"]  # past the limit: a free string
 
 
+def test_an_empty_workspace_offers_no_tool_that_needs_a_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    h = Harness(HarnessConfig(), empty)
+    names = {s.name for s in h.offer(ToolRegistry(builtin_tools()).specs(), [])}
+    assert not names & {"read_file", "edit_file", "grep"}
+    assert {"list_dir", "write_file"} <= names
+    # A stored tool output can still be read by its handle.
+    names = {s.name for s in h.offer(ToolRegistry(builtin_tools()).specs(), ["@out1"])}
+    assert "read_file" in names and "grep" not in names
+
+
+def test_a_note_given_with_the_request_is_attached_and_counts_as_evidence(
+        tmp_path: Path) -> None:
+    h = Harness(HarnessConfig(), project(tmp_path))
+    request = "Which port does the app listen on?"  # app/ is a folder here
+    h.turn_started(request)
+    asked = Message(role="user", content=request)
+    note = Message(role="notice", content="Facts remembered:\n- The API listens on port 8443.")
+    out = h.render([Message(role="system", content="sys"), note, asked], asked, 4096)
+    assert [m.role for m in out] == ["system", "user"]
+    body = out[1].content
+    assert body.index("port 8443") < body.index(request) and body.endswith(request)
+    assert h.review_answer("It listens on port 8443.", used_tools=False).action == "accept"
+    # Without the note the same answer names a port nothing showed.
+    h.turn_started(request)
+    h.render([Message(role="system", content="sys"), asked], asked, 4096)
+    assert h.review_answer("It listens on port 8443.", used_tools=True).action == "retry"
+
+
 def test_arguments_are_validated_before_anything_runs(tmp_path: Path) -> None:
     h = Harness(HarnessConfig(), project(tmp_path))
     tools = ToolRegistry(builtin_tools())
@@ -236,7 +266,8 @@ def test_a_value_counts_only_where_the_question_topic_is() -> None:
 
 
 async def test_an_invented_value_gets_one_extractive_retry(tmp_path: Path) -> None:
-    session, provider, events = session_with(tmp_path, "TIMEOUT is 10.", "TIMEOUT is 37.")
+    session, provider, events = session_with(tmp_path, "TIMEOUT is 10.", "TIMEOUT is 37.",
+                                             compute_programs=False)
     out = await session.run_turn("What is TIMEOUT in app/config.py?")
     assert out.text == "TIMEOUT is 37."
     retry = provider.requests[1].messages[-1]
@@ -251,7 +282,7 @@ async def test_a_guessed_count_is_retried_with_only_the_python_tool_callable(
     session, provider, _ = session_with(
         tmp_path, "There are 4 rows.", ScriptedReply.call(
             "python", code="print(len(open('data/rows.csv').readlines()) - 1)"),
-        "There are 3 rows.")
+        "There are 3 rows.", compute_programs=False)
     session.tools.get("python")  # the python tool is part of the built-in set
     out = await session.run_turn("How many rows does data/rows.csv have after the header?")
     first, retry, answer = provider.requests
@@ -264,13 +295,14 @@ async def test_a_guessed_count_is_retried_with_only_the_python_tool_callable(
 async def test_a_program_that_prints_its_guess_is_no_evidence(tmp_path: Path) -> None:
     session, _, _ = session_with(
         tmp_path, "There are 4 rows.", ScriptedReply.call("python", code="print(4)"),
-        "There are 4 rows.")
+        "There are 4 rows.", compute_programs=False)
     out = await session.run_turn("How many rows does data/rows.csv have after the header?")
     assert out.text.startswith("I could not find that")
 
 
 async def test_a_second_unsupported_answer_becomes_could_not_find(tmp_path: Path) -> None:
-    session, _, events = session_with(tmp_path, "TIMEOUT is 10.", "It is 10 seconds.")
+    session, _, events = session_with(tmp_path, "TIMEOUT is 10.", "It is 10 seconds.",
+                                      compute_programs=False)
     out = await session.run_turn("What is TIMEOUT in app/config.py?")
     assert out.text.startswith("I could not find that in the workspace (I read app/config.py)")
     assert "10" not in out.text
@@ -379,7 +411,7 @@ async def test_voting_takes_the_call_ahead_by_k_and_shows_the_tally(tmp_path: Pa
     wrong = ScriptedReply.call("read_file", path="data/rows.csv")
     session, provider, events = session_with(
         tmp_path, wrong, read, read, read, "It says buy milk.", "It says buy milk.",
-        vote_k=2, vote_max_samples=5)
+        vote_k=2, vote_max_samples=5, related_reads=0)
     object.__setattr__(provider, "capabilities",
                        provider.capabilities.__class__(**{**provider.capabilities.__dict__,
                                                           "small": True}))

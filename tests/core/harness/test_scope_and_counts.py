@@ -59,16 +59,29 @@ def test_what_a_request_names_decides_whether_it_can_change_or_run(tmp_path: Pat
 
 async def test_a_request_that_names_nothing_gets_only_the_tools_that_read(
         tmp_path: Path) -> None:
-    session, provider, _ = session_for(tmp_path, "51.")
-    out = await session.run_turn("What is 17*3?")
-    assert out.text == "51."
+    session, provider, _ = session_for(tmp_path, "Apples.")
+    out = await session.run_turn("Which fruit is most in stock?")  # stock.csv is about it
+    assert out.text == "Apples."
     assert offered(provider) == READING
 
 
+async def test_a_request_about_nothing_in_the_workspace_gets_no_tools(tmp_path: Path) -> None:
+    session, provider, _ = session_for(tmp_path, "51.", "Paris.", "The capital is 9.")
+    assert (await session.run_turn("What is 17*3?")).text == "51."
+    assert (await session.run_turn("What is the capital of France?")).text == "Paris."
+    assert offered(provider, 0) == offered(provider, 1) == set()
+    harness = session.harness
+    assert harness is not None and not harness.about_workspace("Translate 'thank you'.")
+    assert harness.about_workspace("How much milk do I need?")  # a word of notes.txt
+    assert harness.about_workspace("How many notes do I have?")  # notes.txt, plural
+    # An unread number in a general answer is not checked (nothing here could support it).
+    assert (await session.run_turn("What is the capital of Peru?")).text == "The capital is 9."
+
+
 async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -> None:
-    session, provider, _ = session_for(tmp_path, "ok", "ok")
+    session, provider, _ = session_for(tmp_path, "Created.", "Half a litre.")
     await session.run_turn("Create hello.py that prints hi")
-    await session.run_turn("Who maintains this project?")
+    await session.run_turn("How much milk is left?")
     assert offered(provider, 0) == set(CORE)
     assert offered(provider, 1) == READING  # decided per request, not once per session
 
@@ -79,7 +92,7 @@ async def test_a_tool_already_used_this_turn_stays_offered(tmp_path: Path) -> No
     await session.run_turn("What is 17*3?")
     # The model called python although it was not offered (a repaired reply): the call ran,
     # and the next step offers it, so the prompt names what the turn shows.
-    assert offered(provider, 1) == READING | {"python"}
+    assert offered(provider, 1) == {"python"}  # 17*3 is about nothing here: no other tool
 
 
 async def test_scope_is_off_for_large_models_and_by_config(tmp_path: Path) -> None:
@@ -122,7 +135,8 @@ async def test_a_partial_read_of_a_table_states_no_count(tmp_path: Path) -> None
 
 async def test_an_echoed_request_is_asked_again_with_the_computed_count(tmp_path: Path) -> None:
     request = "How many data rows does stock.csv have, without the header?"
-    session, provider, _ = session_for(tmp_path, request, "There are 3 data rows.")
+    session, provider, _ = session_for(tmp_path, request, "There are 3 data rows.",
+                                       compute_programs=False)
     out = await session.run_turn(request)
     retry = provider.requests[1].messages[-1].content
     assert retry.startswith("You repeated my request instead of answering it.")
@@ -135,7 +149,7 @@ async def test_a_guessed_number_is_retried_with_python_even_where_scope_left_it_
     session, provider, _ = session_for(
         tmp_path, ScriptedReply.call("read_file", path="notes.txt"), "I have 4 notes.",
         ScriptedReply.call("python", code="print(len(open('notes.txt').readlines()))"),
-        "I have 1 note.")
+        "I have 1 note.", compute_programs=False)
     out = await session.run_turn("How many notes do I have?")
     assert "python" not in offered(provider, 0)
     retry = provider.requests[2]

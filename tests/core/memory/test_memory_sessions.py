@@ -72,11 +72,14 @@ async def test_matching_facts_are_noted_before_the_request_once(tmp_path: Path) 
     rt2.session.add_listener(events.append)
     await rt2.session.run_turn("When do deploys happen?")
     sent = provider.requests[0].messages
-    notes = [i for i, m in enumerate(sent) if m.role == "notice" and NOTE_HEAD in m.content]
-    assert notes and "Deploys happen on Thursday" in sent[notes[0]].content
-    # The note comes just before the request (which the harness opens with the workspace map).
-    assert sent[notes[0] + 1].role == "user"
-    assert sent[notes[0] + 1].content.endswith("When do deploys happen?")
+    # The harness folds the note into the request, after the workspace map and just before the
+    # question, so a small model reads it as part of what it was asked.
+    asked = [m for m in sent if m.role == "user" and NOTE_HEAD in m.content]
+    assert len(asked) == 1 and not any(m.role == "notice" for m in sent)
+    body = asked[0].content
+    assert "Deploys happen on Thursday" in body
+    assert body.index(NOTE_HEAD) < body.index("When do deploys happen?")
+    assert body.endswith("When do deploys happen?")
     assert not any(NOTE_HEAD in m.content for m in rt2.session.history)  # never in history
     assert [e.facts for e in events if isinstance(e, MemoryNoted)] == [
         ("- Deploys happen on Thursday (project, said today)",)]

@@ -1,0 +1,89 @@
+"""The program step of a turn: when the harness wants an answer computed rather than guessed, the
+model writes a short program in a request of its own, the ``python`` tool runs it (a call the
+user sees, under the same permission rules), and the answer step quotes what it printed.
+
+A mixin of :class:`app.core.agent.session.Session`; the why is in app/core/harness/compute.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.core.agent.cancel import CancelToken
+from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.compute import program_failure, program_from
+from app.core.providers.base import TextChunk
+
+if TYPE_CHECKING:
+    from app.core.harness.harness import Harness
+    from app.core.providers.base import Provider, ProviderRequest
+    from app.core.tools.base import ToolRegistry, ToolResult
+
+# A failing program gets this many repairs, each with its error.
+REPAIRS = 1
+
+
+class ProgramStep:
+    if TYPE_CHECKING:  # provided by the Session
+        provider: Provider
+        tools: ToolRegistry
+        history: list[Message]
+        _answer_check: str
+        _force_answer: bool
+
+        @property
+        def harness(self) -> Harness | None: ...
+
+        def _commit(self, turn_id: str, message: Message) -> None: ...
+
+        async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
+                           cache: dict[str, ToolResult] | None = None, *,
+                           grounded: bool = False) -> str: ...
+
+    async def _compute_answer(self, turn_id: str, cancel: CancelToken) -> str:
+        """Write and run the program. When it printed something, ``_answer_check`` asks the
+        answer step to quote it; when running it was refused, the turn's closing statement
+        comes back ("" otherwise)."""
+        h = self.harness
+        if h is None or self.tools.get("python") is None or not h.wants_program():
+            return ""
+        previous = error = ""
+        for _attempt in range(1 + REPAIRS):
+            code = await self._write_program(h.program_request(previous=previous, error=error),
+                                             cancel)
+            if not code or cancel.cancelled:
+                return ""
+            call = ToolCall(new_call_id(), "python", {"code": code})
+            self._commit(turn_id, Message(role="assistant", content="", tool_calls=(call,)))
+            await self.run_tool(turn_id, call, cancel)
+            result = self.history[-1] if self.history and self.history[-1].role == "tool" else None
+            if result is None or cancel.cancelled:
+                return ""
+            if result.content.startswith("Refused"):
+                return h.program_refused(result.content)
+            error = program_failure(result.content, result.is_error)
+            if not error:
+                # The next step is the answer, quoting the output: no more calls.
+                self._answer_check = h.program_ran(result.content)
+                self._force_answer = True
+                return ""
+            previous = code
+        return ""
+
+    async def _write_program(self, request: ProviderRequest, cancel: CancelToken) -> str:
+        parts: list[str] = []
+        step = CancelToken()  # stops the generation once the block is closed (the rest is prose)
+
+        def stop() -> None:
+            step.cancel(cancel.reason)
+
+        unlink = cancel.on_cancel(stop)
+        try:
+            async for chunk in self.provider.stream(request, step):
+                if isinstance(chunk, TextChunk):
+                    parts.append(chunk.text)
+                    if not step.cancelled and "```" in "".join(parts):
+                        step.cancel("the program is complete")
+        finally:
+            unlink()
+        return "" if cancel.cancelled else program_from("".join(parts))

@@ -1,0 +1,83 @@
+"""Small helpers of the harness: how a call is named and keyed, paths in requests, an echoed
+request, a tool spec with its ``path`` limited to what exists."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from app.core.agent.messages import ToolCall
+from app.core.harness.claims import STOPWORDS, extract_claims, topic_words
+from app.core.providers.base import ToolSpec
+
+ECHO_RETRY = ("You repeated my request instead of answering it. Answer it now, using the files "
+              "and tool results above; if the answer is not there, say that you could not find it.")
+
+
+def echoes(answer: str, request: str) -> bool:
+    """Whether ``answer`` is the request said back (small models do that when unsure): it adds
+    no word the request did not have. "TIMEOUT in config.py is 37" restates the question too, but
+    it adds the answer."""
+    a = re.findall(r"\w+", answer.lower())
+    r = set(re.findall(r"\w+", request.lower()))
+    if len(a) < 3 or not r:
+        return False
+    return not (set(a) - r - STOPWORDS)
+
+
+OFF_TOPIC_RETRY = ("Your answer does not answer my request. Answer it now, using the files and "
+                   "tool results above; if the answer is not there, say that you could not find "
+                   "it.")
+
+
+def off_topic(answer: str, request: str, results: list[str]) -> bool:
+    """Whether a short ``answer`` misses the request entirely: it states no value, shares no
+    content word with the request and quotes nothing the turn's tools returned ("To do", a
+    heading of the workspace map, for "How many eggs do I need?")."""
+    words = re.findall(r"[a-z][a-z0-9]+", answer.lower())
+    if not words or len(words) > 12 or extract_claims(answer):
+        return False
+    asked = {w[:5] for w in topic_words(request)}
+    if any(w[:5] in asked for w in topic_words(answer)):  # "Created." for "Create …"
+        return False
+    seen = " ".join(results).lower()
+    stems = {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}
+    return not any(w in seen for w in stems if w not in STOPWORDS and len(w) >= 3)
+
+
+# A file name with an extension ("primes.py", "data/items.csv") or a dot file (".gitignore").
+FILE_NAME_RE = re.compile(r"(?<![\w.])(?:[\w-]+/)*(?:[A-Za-z_][\w-]*\.[A-Za-z][\w]{0,7}"
+                           r"|\.[A-Za-z][\w-]+)(?![\w])")
+
+
+def call_key(call: ToolCall) -> str:
+    return call.name + json.dumps(call.arguments, sort_keys=True, default=str)
+
+
+CONTENT_KIND = {".py": ": complete Python source code", ".json": ": valid JSON",
+                ".toml": ": valid TOML"}
+
+
+def rel_path(raw: Any) -> str:
+    if not isinstance(raw, str):
+        return ""
+    return raw.strip().removeprefix("./").strip("/")
+
+
+def path_words(text: str) -> list[str]:
+    return [w.strip("./").removesuffix("/") for w in re.findall(r"[\w./-]+", text)]
+
+
+def describe(call: ToolCall) -> str:
+    key = next((str(call.arguments[k]) for k in ("path", "command", "url", "query", "code")
+                if call.arguments.get(k)), "")
+    key = key if len(key) <= 60 else key[:59] + "…"
+    return f"`{call.name} {key}`".replace(" `", "`") if key else f"`{call.name}`"
+
+
+def with_path_enum(spec: ToolSpec, allowed: list[str]) -> ToolSpec:
+    params = json.loads(json.dumps(spec.parameters))
+    prop = params.setdefault("properties", {}).setdefault("path", {"type": "string"})
+    prop["enum"] = list(allowed)
+    return ToolSpec(spec.name, spec.description, params)

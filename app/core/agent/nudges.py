@@ -126,7 +126,8 @@ def answer_shape(turn: Sequence[Message]) -> str:
     for name, key, res in _calls_with_results(turn):
         if res.is_error or res.content.startswith(REPLAYED) or name not in _ACTIONS:
             continue
-        part = _ACTIONS[name].format(key=_short(key, 60))
+        action = "updated {key}" if res.content.startswith("Overwrote") else _ACTIONS[name]
+        part = action.format(key=_short(key, 60))
         if part not in parts:
             parts.append(part)
         if name == "exec" and res.content.strip() not in ("", "(no output)"):
@@ -134,7 +135,9 @@ def answer_shape(turn: Sequence[Message]) -> str:
             # A short one-line output goes in verbatim (left as "..." the 0.5B model copies the
             # dots); a longer one is for the model to summarise.
             printed = out if len(out) <= 80 and "\n" not in out else "..."
-    if not parts:
+    if not parts or (printed == "..." and all(p.startswith("ran ") for p in parts)):
+        # Only runs, with output longer than a line: the answer is about what it printed (a
+        # shape ending in "..." gets copied verbatim), as after a read.
         return ""
     text = "I " + " and ".join(parts)
     return text + (f'; it printed "{printed}".' if printed else ".")
@@ -147,6 +150,6 @@ def answer_now(turn: Sequence[Message], request: str) -> str:
         done = progress_lines(turn)
         head = "Done so far:\n" + "\n".join(done) + "\n" if done else ""
         return f"{head}Now answer me in plain text, like: {shape}"
-    # Only reading happened: the answer is about the content right above, and a progress list
-    # here gets copied instead (measured with bench/toolcalls.py).
+    # Only reading (or a run whose output is the point) happened: the answer is about the
+    # content right above, and a progress list here gets copied instead (bench/toolcalls.py).
     return f'Use the tool result above to answer my request, in plain text: "{request}".'

@@ -1,8 +1,12 @@
-"""The program step of a turn: when the harness wants an answer computed rather than guessed, the
-model writes a short program in a request of its own, the ``python`` tool runs it (a call the
-user sees, under the same permission rules), and the answer step quotes what it printed.
+"""Steps where the model writes code or a file in a request of its own, in a fenced block.
 
-A mixin of :class:`app.core.agent.session.Session`; the why is in app/core/harness/compute.py.
+- The program step: when the harness wants an answer computed rather than guessed, the model
+  writes a short program, the ``python`` tool runs it (a call the user sees, under the same
+  permission rules), and the answer step quotes what it printed (app/core/harness/compute.py).
+- Whole-file content: a small model's write or edit gets its content from a whole-file request;
+  its call only picks the file (app/core/harness/rewrite.py).
+
+A mixin of :class:`app.core.agent.session.Session`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING
 from app.core.agent.cancel import CancelToken
 from app.core.agent.messages import Message, ToolCall, new_call_id
 from app.core.harness.compute import program_failure, program_from
+from app.core.harness.rewrite import content_from
 from app.core.providers.base import TextChunk
 
 if TYPE_CHECKING:
@@ -71,8 +76,30 @@ class ProgramStep:
         return ""
 
     async def _write_program(self, request: ProviderRequest, cancel: CancelToken) -> str:
+        return program_from(await self._fenced_reply(request, cancel))
+
+    async def _whole_file(self, call: ToolCall, cancel: CancelToken) -> ToolCall:
+        """``call`` with its content from a whole-file request, when the harness wants that for
+        it (a small model); ``call`` itself otherwise, or when no whole file came back."""
+        h = self.harness
+        if h is None or cancel.cancelled:
+            return call
+        target = h.rewrite_target(call, self.provider.capabilities.small)
+        if target is None:
+            return call
+        rel, current = target
+        content = content_from(await self._fenced_reply(h.rewrite_request(rel, current), cancel,
+                                                        prefix=True))
+        if content is None or cancel.cancelled:
+            return call
+        return ToolCall(call.id, "write_file", {"path": rel, "content": content})
+
+    async def _fenced_reply(self, request: ProviderRequest, cancel: CancelToken, *,
+                            prefix: bool = False) -> str:
+        """The model's reply to ``request``, stopped once its fenced block is closed (the rest
+        would be prose). ``prefix``: the reply is returned with the prefill it continues."""
         parts: list[str] = []
-        step = CancelToken()  # stops the generation once the block is closed (the rest is prose)
+        step = CancelToken()
 
         def stop() -> None:
             step.cancel(cancel.reason)
@@ -83,7 +110,10 @@ class ProgramStep:
                 if isinstance(chunk, TextChunk):
                     parts.append(chunk.text)
                     if not step.cancelled and "```" in "".join(parts):
-                        step.cancel("the program is complete")
+                        step.cancel("the block is complete")
         finally:
             unlink()
-        return "" if cancel.cancelled else program_from("".join(parts))
+        if cancel.cancelled:
+            return ""
+        text = "".join(parts)
+        return request.prefill + text if prefix else text

@@ -8,6 +8,7 @@ the turn loop.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -47,6 +48,28 @@ if TYPE_CHECKING:
 
 STEERED = "steered"  # the reason a reply is stopped when the user steers
 YIELD_EVERY = 32  # chunks between yields to the event loop while a reply streams
+LOOPING = "the reply repeats itself"  # the reason a reply stuck in a loop is stopped
+
+
+def loop_start(text: str, *, times: int = 3, min_span: int = 240) -> int:
+    """Where a reply that ends in the same block said at least ``times`` times over (at least
+    ``min_span`` characters in all) starts repeating, or -1. Small models fall into such loops
+    and would fill max_tokens; the first copy is kept."""
+    n = len(text)
+    for period in range(4, min(600, n // times) + 1):
+        block = text[n - period:]
+        if text[n - times * period:] != block * times:
+            continue
+        start = n - times * period
+        while start > 0 and text[start - 1] == text[start - 1 + period]:
+            start -= 1  # back to where the periodic run begins, not a whole block
+        if start > 0 and not text[start - 1].isspace():  # cut at a word's start
+            ws = re.search(r"\s+", text[start:start + period])
+            if ws is not None:
+                start += ws.end()
+        if n - start >= min_span:
+            return start + period
+    return -1
 
 
 @dataclass
@@ -152,6 +175,9 @@ class ReplyStreaming:
                 filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt,
                                       sent_chars)
                 n += 1
+                if n % YIELD_EVERY == 0 and not reply.calls and loop_start("".join(full)) >= 0:
+                    step.cancel(LOOPING)
+                    break
                 if n % YIELD_EVERY == 0:
                     # A provider with chunks already queued never suspends: let the listeners'
                     # timers and the UI run now and then during a burst.
@@ -167,6 +193,12 @@ class ReplyStreaming:
             reply.cancelled = True
             reply.text = filt.emitted
             return reply
+        if step.cancelled and step.reason == LOOPING:
+            text = text[:loop_start(text)].rstrip()
+            self.emit(Notice(turn_id, "The reply kept repeating itself; it was stopped after "
+                             "the first time.", level="warning"))
+            return self._finish_reply(turn_id, reply, text, filt,
+                                      bool(tools) and not request.answer_only)
         if step.cancelled and step.reason != STEERED:  # the provider cancelled on its own
             cancel.cancel(step.reason)
             reply.cancelled = True

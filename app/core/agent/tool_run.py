@@ -75,6 +75,8 @@ class ToolRunning:
 
         def context_estimate(self) -> int: ...
 
+        async def _whole_file(self, call: ToolCall, cancel: CancelToken) -> ToolCall: ...
+
         def _last_request(self) -> str: ...
 
     async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
@@ -85,6 +87,8 @@ class ToolRunning:
         cache = {} if cache is None else cache
         h = self.harness
         call, _repairs = repair_call(call, self.tools)
+        if not grounded:
+            call = await self._whole_file(call, cancel)
         tool = self.tools.get(call.name)
         label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
         self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 from app.core.agent.messages import ToolCall
@@ -44,6 +46,33 @@ def off_topic(answer: str, request: str, results: list[str]) -> bool:
     seen = " ".join(results).lower()
     stems = {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}
     return not any(w in seen for w in stems if w not in STOPWORDS and len(w) >= 3)
+
+
+_INTERPRETERS = {"python", "python3", "sh", "bash", "node", "ruby", "perl"}
+
+
+def missing_script(command: str, workspace: Path) -> str:
+    """The problem with a command that runs a script file that is not there ("python
+    primes.py" before primes.py was written), decided on the parsed command; "" otherwise.
+    Only the plain form is judged (an interpreter and a relative path, or ``./script``)."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return ""
+    if not argv or any(c in command for c in ";|&$`<>()"):
+        return ""
+    prog = argv[0].rsplit("/", 1)[-1]
+    if prog in _INTERPRETERS and len(argv) >= 2 and not argv[1].startswith("-"):
+        script = argv[1]
+    elif argv[0].startswith("./"):
+        script = argv[0]
+    else:
+        return ""
+    if script.startswith(("/", "~")) or (workspace / script).exists():
+        return ""
+    name = script.removeprefix("./")
+    return (f"{name} does not exist yet, so `{command.strip()}` cannot run. If the request asks "
+            f"for {name}, create it first with write_file, then run it.")
 
 
 # A file name with an extension ("primes.py", "data/items.csv") or a dot file (".gitignore").

@@ -33,6 +33,9 @@ class HarnessConfig:
     # An answer whose numbers nothing read or ran showed (or that said the request back) is
     # retried by a program the model writes in plain text and the python tool runs.
     compute_programs: bool = True
+    # A small model's write or edit of a file (new, or read and up to 200 lines) gets its
+    # content from a whole-file request in a fenced block; the call only picks the file.
+    whole_file_writes: bool = True
     # write_file refuses to overwrite a file the session has not read.
     read_before_write: bool = True
     # A syntax check after each write or edit of source code, reported to the model.

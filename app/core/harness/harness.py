@@ -29,6 +29,7 @@ from app.core.harness.calls import (
     call_key,
     describe,
     echoes,
+    missing_script,
     off_topic,
     path_words,
     rel_path,
@@ -50,6 +51,8 @@ from app.core.harness.compute import (
     program_messages,
 )
 from app.core.harness.config import HarnessConfig
+from app.core.harness.rewrite import MAX_REWRITE_LINES, rewrite_messages
+from app.core.harness.rewrite import prefill as rewrite_prefill
 from app.core.harness.schema import missing_path, validate
 from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ToolSpec
@@ -342,6 +345,8 @@ class Harness:
                 and not raw.strip().startswith(("@", "/", "~")) \
                 and not (self.workspace / raw.strip()).exists():
             problem = missing_path(raw, self.index.file_paths())
+        if not problem and call.name == "exec":
+            problem = missing_script(str(call.arguments.get("command", "")), self.workspace)
         if problem:
             self.counters["invalid_args"] += 1
             return problem
@@ -544,6 +549,53 @@ class Harness:
         return ("I won't guess that number: nothing I read states it, and the short "
                 f"program that would compute it was not run ({reason}). Approve the python "
                 "tool, or allow it in [permissions], and ask again.")
+
+    # --- whole-file content for small models ----------------------------------------------------
+
+    def rewrite_target(self, call: ToolCall, small: bool) -> tuple[str, str | None] | None:
+        """(path, its current text or None for a new file) when the content of ``call`` is to
+        come from a whole-file request (app/core/harness/rewrite.py); None to run it as sent."""
+        if not (small and self.config.whole_file_writes) or call.name not in WRITE_TOOLS:
+            return None
+        raw = call.arguments.get("path")
+        rel = rel_path(raw)
+        if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \
+                or ".." in Path(rel).parts:
+            return None
+        path = self.workspace / rel
+        if not path.exists():
+            return (rel, None) if call.name == "write_file" else None
+        if rel not in self.read_paths or not path.is_file():
+            return None  # review_call refuses it (read first)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if "\x00" in text or text.count("\n") > MAX_REWRITE_LINES:
+            return None
+        return rel, text
+
+    def rewrite_request(self, rel: str, current: str | None) -> ProviderRequest:
+        from app.core.providers.base import ProviderRequest
+
+        context: list[tuple[str, str]] = []
+        for other in self.turn.looked_at:
+            if other != rel and len(context) < 2:
+                try:
+                    context.append((other, (self.workspace / other).read_text(
+                        "utf-8", errors="replace")))
+                except OSError:
+                    continue
+        # After a write of this file that left it broken, the next attempt is sampled: at
+        # temperature 0 the same request gives the same broken file.
+        broken = any(json.loads(k[len("write_file"):]).get("path") == rel
+                     for k in self.turn.broken_writes if k.startswith("write_file"))
+        self.counters["whole_file_writes"] = self.counters.get("whole_file_writes", 0) + 1
+        return ProviderRequest(
+            messages=rewrite_messages(self.turn.request, rel, current, context),
+            max_tokens=min(4096, len(current or "") // 2 + 320),
+            temperature=self.config.vote_temperature if broken else 0.0,
+            prefill=rewrite_prefill(rel))
 
     def retry_callable(self, specs: tuple[ToolSpec, ...]) -> tuple[str, ...]:
         """The tools the extractive retry step may call (empty = any). Numbers the files did not

@@ -65,7 +65,14 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
     assert 'output "hi"' in final
     assert final.endswith('like: I created hello.py and ran `python hello.py`; it printed "hi".')
     long_run = turn_after((RUN, "line\n" * 50, False))
-    assert answer_now(long_run, request).endswith('ran `python hello.py`; it printed "...".')
+    # Only a run with long output: the answer is about the output, no shape ending in "...".
+    assert answer_now(long_run, "What max does it report?") == (
+        'Use the tool result above to answer my request, in plain text: '
+        '"What max does it report?".')
+    both = turn_after((WRITE, "Created hello.py.", False), (RUN, "line\n" * 50, False))
+    assert answer_now(both, request).endswith('ran `python hello.py`; it printed "...".')
+    over = turn_after((WRITE, "Overwrote hello.py (1 lines).", False))
+    assert answer_now(over, request).endswith("like: I updated hello.py.")
     read = answer_now(turn_after((ToolCall("c3", "read_file", {"path": "a"}), "x", False)), "q?")
     assert read == 'Use the tool result above to answer my request, in plain text: "q?".'
     failed = turn_after((RUN, "Error: boom", True))

@@ -89,3 +89,23 @@ async def test_an_answer_that_misses_the_request_is_asked_again(tmp_path: Path) 
     assert not off_topic("Hello, World!", "Run greet.py and tell me what it prints.",
                          ["Hello, World!"])  # it quotes what the tool returned
     assert not off_topic("2 eggs.", "How many eggs?", [])  # a value, and on topic
+
+
+def test_running_a_script_that_is_not_there_is_stopped_before_it_runs(tmp_path: Path) -> None:
+    from app.core.agent.messages import ToolCall
+    from app.core.tools.base import ToolRegistry as Registry
+
+    ws = workspace(tmp_path)
+    (ws / "run.sh").write_text("echo hi\n")
+    h = Harness(HarnessConfig(), ws)
+    schema = Registry(builtin_tools()).get("exec").spec.parameters  # type: ignore[union-attr]
+
+    def problem(command: str) -> str:
+        return h.review_call(ToolCall("1", "exec", {"command": command}), schema)
+
+    assert problem("python primes.py").startswith("primes.py does not exist yet, so "
+                                                 "`python primes.py` cannot run.")
+    assert "create it first" in problem("./build.sh")
+    for fine in ("sh run.sh", "python -m pytest", "python3 src/report.py", "ls -la",
+                 "python primes.py && echo ok"):  # compound commands are left to the shell
+        assert problem(fine) == "", fine

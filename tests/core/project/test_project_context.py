@@ -131,7 +131,8 @@ async def test_a_skill_is_listed_and_read_with_read_skill(tmp_path: Path) -> Non
     assert "# Skills" in text
     assert "- release-notes: Write release notes from the git log since the last tag." in text
     assert "Group the commits" not in text  # the body only through read_skill
-    body, template = [e for e in events if isinstance(e, ToolCallFinished)]
+    body, template = [e for e in events
+                      if isinstance(e, ToolCallFinished) and e.name == "read_skill"]
     assert not body.is_error and "Group the commits by kind." in body.content
     assert "template.md" in body.content
     assert template.content == "## Changes\n"

@@ -56,8 +56,10 @@ class ProgramStep:
         for _attempt in range(1 + REPAIRS):
             code = await self._write_program(h.program_request(previous=previous, error=error),
                                              cancel)
-            if not code or cancel.cancelled:
+            if cancel.cancelled:
                 return ""
+            if not code:
+                break
             call = ToolCall(new_call_id(), "python", {"code": code})
             self._commit(turn_id, Message(role="assistant", content="", tool_calls=(call,)))
             await self.run_tool(turn_id, call, cancel)
@@ -73,6 +75,7 @@ class ProgramStep:
                 self._force_answer = True
                 return ""
             previous = code
+        self._answer_check = h.program_failed()
         return ""
 
     async def _write_program(self, request: ProviderRequest, cancel: CancelToken) -> str:

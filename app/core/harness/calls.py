@@ -17,13 +17,18 @@ ECHO_RETRY = ("You repeated my request instead of answering it. Answer it now, u
               "and tool results above; if the answer is not there, say that you could not find it.")
 
 
+# The honest answer the retries ask for ("say that you could not find it") is on topic.
+_NOT_FOUND = re.compile(r"\b(?:could ?n[o']t|can ?n[o']t|cannot|did ?n[o']t|unable to) "
+                        r"(?:find|locate|see)|\bnot (?:found|there|in the)\b", re.IGNORECASE)
+
+
 def echoes(answer: str, request: str) -> bool:
     """Whether ``answer`` is the request said back (small models do that when unsure): it adds
     no word the request did not have. "TIMEOUT in config.py is 37" restates the question too, but
     it adds the answer."""
     a = re.findall(r"\w+", answer.lower())
     r = set(re.findall(r"\w+", request.lower()))
-    if len(a) < 3 or not r:
+    if len(a) < 3 or not r or _NOT_FOUND.search(answer):
         return False
     return not (set(a) - r - STOPWORDS)
 
@@ -38,7 +43,7 @@ def off_topic(answer: str, request: str, results: list[str]) -> bool:
     content word with the request and quotes nothing the turn's tools returned ("To do", a
     heading of the workspace map, for "How many eggs do I need?")."""
     words = re.findall(r"[a-z][a-z0-9]+", answer.lower())
-    if not words or len(words) > 12 or extract_claims(answer):
+    if not words or len(words) > 12 or extract_claims(answer) or _NOT_FOUND.search(answer):
         return False
     asked = {w[:5] for w in topic_words(request)}
     if any(w[:5] in asked for w in topic_words(answer)):  # "Created." for "Create …"

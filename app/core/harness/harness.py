@@ -96,6 +96,7 @@ class _Turn:
     acted: bool = False  # a write, edit or run succeeded: the answer reports it ("Done.")
     program_tried: bool = False  # a program computed (or tried to compute) the answer
     program_output: str = ""  # what it printed
+    program_failed: bool = False  # it failed twice: python is not offered again this turn
 
 
 @dataclass
@@ -310,6 +311,8 @@ class Harness:
 
     def offer(self, specs: tuple[ToolSpec, ...], handles: list[str]) -> tuple[ToolSpec, ...]:
         """The tool specs of this step with ``path`` limited to paths that exist."""
+        if self.turn.program_failed:
+            specs = tuple(s for s in specs if s.name != "python")
         if not self.config.constrain_paths:
             return specs
         files = self.index.file_paths()
@@ -537,9 +540,17 @@ class Harness:
         """The answer step's instruction once the program printed ``output``."""
         self.turn.program_output = output.strip()
         self.counters["programs"] = self.counters.get("programs", 0) + 1
-        return ("The python program above computed the answer from the files; it printed:\n"
-                f"{output.strip()[:500]}\nAnswer my request now in one or two sentences, quoting "
-                "what it printed.")
+        return (f"Result: {output.strip()[:500]}\nAnswer my request \"{self.turn.request}\" in one "
+                "sentence with this result.")
+
+    def program_failed(self) -> str:
+        """The retry instruction once the program failed: no more programs this turn (the model
+        sends the failing one again), quote the line or say it is not there."""
+        self.turn.program_failed = True
+        self.counters["programs_failed"] = self.counters.get("programs_failed", 0) + 1
+        return ("Check your answer before I show it: nothing read in this turn supports it. "
+                "Quote the line that gives the answer; if the files do not contain it, say that "
+                "you could not find it.")
 
     def program_refused(self, result: str) -> str:
         """The turn's closing statement when running the program was refused: the guess is not

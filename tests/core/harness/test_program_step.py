@@ -37,7 +37,7 @@ async def test_a_guessed_total_is_computed_by_a_program_and_quoted(tmp_path: Pat
     done = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "python"]
     assert done[0].content.strip() == "29" and not done[0].is_error
     # The answer step quotes the output and may not call anything.
-    assert answer.answer_only and "it printed:\n29" in answer.messages[-1].content
+    assert answer.answer_only and answer.messages[-1].content.startswith("Result: 29\n")
     assert session.harness is not None and session.harness.counters["programs"] == 1
 
 
@@ -53,6 +53,19 @@ async def test_a_failing_program_is_repaired_once_with_its_error(tmp_path: Path)
     assert repair.messages[-1].content.startswith("The program failed: ")
     assert "ValueError" in repair.messages[-1].content
     assert ran(events) == [broken, fixed]
+
+
+async def test_a_program_that_fails_twice_is_not_tried_again_by_hand(tmp_path: Path) -> None:
+    broken = "print(int('qty'))"
+    session, provider, events = session_for(tmp_path, "The total is 30.", broken, broken,
+                                            "I could not find it.")
+    out = await session.run_turn(ASK)
+    assert ran(events) == [broken, broken]
+    last = provider.requests[-1]
+    assert "python" not in {t.name for t in last.tools}
+    assert "Quote the line that gives the answer" in last.messages[-1].content
+    assert out.text == "I could not find it."
+    assert session.harness is not None and session.harness.counters["programs_failed"] == 1
 
 
 async def test_an_answer_that_will_not_quote_the_output_is_replaced_by_it(

@@ -157,7 +157,9 @@ class Harness:
         # every small number look read).
         for entry in self.index.files.values():
             self.turn.evidence.add(" ".join([entry.path, *entry.symbols]))
-        return f"{MAP_HEADER}\n{body}" if body else "The workspace is empty."
+        # An empty workspace gets no map at all: told "The workspace is empty." the 0.5B model
+        # answered questions about the user with that sentence (bench/memory_recall.py).
+        return f"{MAP_HEADER}\n{body}" if body else ""
 
     # --- grounded reads --------------------------------------------------------------------------
 

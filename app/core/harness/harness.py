@@ -45,14 +45,10 @@ from app.core.harness.claims import (
     without_literals,
 )
 from app.core.harness.compute import (
-    MAX_PROGRAM_TOKENS,
-    PROGRAM_PREFILL,
     program_answer,
-    program_messages,
 )
 from app.core.harness.config import HarnessConfig
-from app.core.harness.rewrite import MAX_REWRITE_LINES, rewrite_messages
-from app.core.harness.rewrite import prefill as rewrite_prefill
+from app.core.harness.own_requests import OwnRequests
 from app.core.harness.schema import missing_path, validate
 from app.core.harness.workspace import WorkspaceIndex
 from app.core.providers.base import ToolSpec
@@ -113,7 +109,7 @@ class AnswerReview:
 _PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
 
 
-class Harness:
+class Harness(OwnRequests):
     def __init__(self, config: HarnessConfig, workspace: Path) -> None:
         self.config = config
         self.workspace = workspace
@@ -510,105 +506,6 @@ class Harness:
             return (f"I stopped: {what} failed again with the same error ({first[:200]}). "
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""
-
-    # --- programs that compute ---------------------------------------------------------------
-
-    def wants_program(self) -> bool:
-        """Whether the retry of this answer is a program that computes it: the answer stated
-        numbers that nothing read or ran showed, or said the request back after reading files,
-        and no program has been tried this turn."""
-        if not self.config.compute_programs or self.turn.program_tried:
-            return False
-        echoed = "echo" in self.turn.retried and bool(self.turn.looked_at)
-        return self._numbers_unsupported() or echoed
-
-    def program_request(self, *, previous: str = "", error: str = "") -> ProviderRequest:
-        """The single-turn request for the program (see app/core/harness/compute.py): the
-        question and the start of each file the turn read or searched."""
-        from app.core.providers.base import ProviderRequest
-
-        self.turn.program_tried = True
-        files: list[tuple[str, str]] = []
-        for rel in self.turn.looked_at[: self.config.ground_max_files]:
-            try:
-                files.append((rel, (self.workspace / rel).read_text("utf-8", errors="replace")))
-            except OSError:
-                continue
-        return ProviderRequest(
-            messages=program_messages(self.turn.request, files, previous=previous, error=error),
-            max_tokens=MAX_PROGRAM_TOKENS, temperature=0.0, prefill=PROGRAM_PREFILL)
-
-    def program_ran(self, output: str) -> str:
-        """The answer step's instruction once the program printed ``output``."""
-        self.turn.program_output = output.strip()
-        self.counters["programs"] = self.counters.get("programs", 0) + 1
-        return (f"Result: {output.strip()[:500]}\nAnswer my request \"{self.turn.request}\" in one "
-                "sentence with this result.")
-
-    def program_failed(self) -> str:
-        """The retry instruction once the program failed: no more programs this turn (the model
-        sends the failing one again), quote the line or say it is not there."""
-        self.turn.program_failed = True
-        self.counters["programs_failed"] = self.counters.get("programs_failed", 0) + 1
-        return ("Check your answer before I show it: nothing read in this turn supports it. "
-                "Quote the line that gives the answer; if the files do not contain it, say that "
-                "you could not find it.")
-
-    def program_refused(self, result: str) -> str:
-        """The turn's closing statement when running the program was refused: the guess is not
-        shown and the model does not try the same another way."""
-        self.counters["loops_ended"] += 1
-        reason = result.removeprefix("Refused:").strip().split(";")[0].rstrip(".")
-        return ("I won't guess that number: nothing I read states it, and the short "
-                f"program that would compute it was not run ({reason}). Approve the python "
-                "tool, or allow it in [permissions], and ask again.")
-
-    # --- whole-file content for small models ----------------------------------------------------
-
-    def rewrite_target(self, call: ToolCall, small: bool) -> tuple[str, str | None] | None:
-        """(path, its current text or None for a new file) when the content of ``call`` is to
-        come from a whole-file request (app/core/harness/rewrite.py); None to run it as sent."""
-        if not (small and self.config.whole_file_writes) or call.name not in WRITE_TOOLS:
-            return None
-        raw = call.arguments.get("path")
-        rel = rel_path(raw)
-        if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \
-                or ".." in Path(rel).parts:
-            return None
-        path = self.workspace / rel
-        if not path.exists():
-            return (rel, None) if call.name == "write_file" else None
-        if rel not in self.read_paths or not path.is_file():
-            return None  # review_call refuses it (read first)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        if "\x00" in text or text.count("\n") > MAX_REWRITE_LINES:
-            return None
-        return rel, text
-
-    def rewrite_request(self, rel: str, current: str | None) -> ProviderRequest:
-        from app.core.providers.base import ProviderRequest
-
-        context: list[tuple[str, str]] = []
-        for other in self.turn.looked_at:
-            if other != rel and len(context) < 2:
-                try:
-                    context.append((other, (self.workspace / other).read_text(
-                        "utf-8", errors="replace")))
-                except OSError:
-                    continue
-        # After a write of this file that left it broken, the next attempt is sampled: at
-        # temperature 0 the same request gives the same broken file.
-        broken = any(json.loads(k[len("write_file"):]).get("path") == rel
-                     for k in self.turn.broken_writes if k.startswith("write_file"))
-        self.counters["whole_file_writes"] = self.counters.get("whole_file_writes", 0) + 1
-        return ProviderRequest(
-            messages=rewrite_messages(self.turn.request, rel, current, context),
-            max_tokens=min(4096, len(current or "") // 2 + 320),
-            temperature=self.config.vote_temperature if broken else 0.0,
-            prefill=rewrite_prefill(rel))
 
     def retry_callable(self, specs: tuple[ToolSpec, ...]) -> tuple[str, ...]:
         """The tools the extractive retry step may call (empty = any). Numbers the files did not

@@ -136,7 +136,8 @@ def has_fact(answer: str, fact: str) -> bool:
         if re.fullmatch(r"-?[\d,]+(\.\d+)?", alt):
             if _number_re(alt).search(norm):
                 return True
-        elif normalise(alt) in norm:
+        elif re.search(r"(?<!\w)" + re.escape(normalise(alt)) + r"(?!\w)", norm):
+            # As whole words: a wrong class name "Model" is not "inventory/models.py".
             return True
     return False
 

@@ -1,9 +1,11 @@
 """Before/after tables from ``bench/agent_tasks.py --json`` results (Markdown, for BENCHMARKS.md).
 
-Usage: python bench/agent_report.py BEFORE.json AFTER.json [--label before --label after]
+Usage: python bench/agent_report.py BEFORE.json AFTER.json [--label before --label after] [--regrade]
 
 Per category: passed/total and unsupported claims of each run; then overall, and the median and p90
 of wall-clock seconds and of CPU seconds per task with the load average seen during each run.
+``--regrade`` grades each stored answer again with the current grader (the workspace part of the
+grade is the stored one: the task's files are gone), for runs made before a grader fix.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.agent_grade import CATEGORIES
+from bench.agent_grade import CATEGORIES, grade_answer, load_tasks
 
 
 def _p90(values: list[float]) -> float:
@@ -58,14 +60,34 @@ def table(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(rows)
 
 
+def regrade(run: dict[str, Any]) -> int:
+    """Grade ``run``'s stored answers again with the current grader; how many grades changed."""
+    tasks = {t.id: t for t in load_tasks()}
+    changed = 0
+    for r in run["results"]:
+        task = tasks.get(r["id"])
+        if task is None:
+            continue
+        ok, unsupported, _problems = grade_answer(task, str(r.get("answer", "")))
+        passed = ok and bool(r.get("files_ok", True))
+        if (passed, unsupported) != (r["passed"], r["unsupported"]):
+            changed += 1
+        r["passed"], r["unsupported"] = passed, unsupported
+    return changed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--label", action="append", default=[])
+    ap.add_argument("--regrade", action="store_true",
+                    help="grade the stored answers again with the current grader")
     args = ap.parse_args()
     runs: list[tuple[str, dict[str, Any]]] = []
     for i, path in enumerate(args.files):
         for run in _runs(path):
+            if args.regrade:
+                print(f"{path}: {regrade(run)} grades changed by regrading")
             label = args.label[i] if i < len(args.label) else f"{path.stem} {run['model']}"
             runs.append((label, run))
     print("passed/total (unsupported claims)\n")

@@ -101,3 +101,13 @@ def test_fixture_facts_the_tasks_rely_on(tmp_path: Path) -> None:
     todo = (notes / "todo.md").read_text()
     assert todo.count("- [ ]") == 4
     assert (notes / "contacts.csv").read_text().count(",Leeds") == 3
+
+
+def test_facts_match_as_whole_words() -> None:
+    from bench.agent_grade import has_fact
+
+    # A wrong class name "Model" is not the file name "models.py" (a false "wrong value" before).
+    assert not has_fact("The classes in inventory/models.py are Item and Warehouse.", "Model ")
+    assert has_fact("It defines class Model.", "Model ")
+    assert has_fact("Tom owns it.", "Tom | Tom Becker")
+    assert not has_fact("Tomás owns it.", "Tom")

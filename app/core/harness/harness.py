@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,7 @@ FILE_PATH_TOOLS = ("read_file", "edit_file")
 DIR_PATH_TOOLS = ("list_dir",)
 WRITE_TOOLS = ("write_file", "edit_file")
 RUN_TOOLS = ("exec", "python")
+_GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 MAP_HEADER = "Files in the workspace (path, line count, top-level names):"
 
 
@@ -443,7 +445,10 @@ class Harness(OwnRequests):
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)
-            ev.add(result.content, "file")
+            # grep's "path:LINE:" prefixes are positions, not values: "contacts.csv:4: …,Leeds"
+            # made "4 contacts in Leeds" look read.
+            ev.add(_GREP_PREFIX.sub("", result.content) if call.name == "grep"
+                   else result.content, "file")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
             return result

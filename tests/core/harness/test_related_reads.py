@@ -109,3 +109,18 @@ def test_running_a_script_that_is_not_there_is_stopped_before_it_runs(tmp_path: 
     for fine in ("sh run.sh", "python -m pytest", "python3 src/report.py", "ls -la",
                  "python primes.py && echo ok"):  # compound commands are left to the shell
         assert problem(fine) == "", fine
+
+
+async def test_grep_line_numbers_do_not_support_a_count(tmp_path: Path) -> None:
+    from app.core.providers.scripted import ScriptedReply as Reply
+
+    ws = workspace(tmp_path)
+    (ws / "people.csv").write_text("name,city\nA,Leeds\nB,York\nC,Leeds\nD,York\n")
+    provider = ScriptedProvider([Reply.call("grep", pattern="Leeds", path="people.csv"),
+                                 "There are 4 people in Leeds.", "There are 4 in Leeds."])
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(compute_programs=False, related_reads=0), ws))
+    out = await session.run_turn("How many people live in Leeds?")
+    # grep printed "people.csv:4: C,Leeds", but nothing states 4 people in Leeds (there are 2).
+    assert out.text.startswith("I could not find that")

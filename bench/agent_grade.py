@@ -127,6 +127,14 @@ def _number_re(num: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){digits}(?!\d|\.\d)")
 
 
+def _as_words(fact: str) -> re.Pattern[str]:
+    """``fact`` not inside a longer word (the ends that are punctuation, like "[::-1]", may
+    touch anything)."""
+    head = r"(?<!\w)" if fact[:1].isalnum() or fact[:1] == "_" else ""
+    tail = r"(?!\w)" if fact[-1:].isalnum() or fact[-1:] == "_" else ""
+    return re.compile(head + re.escape(fact) + tail)
+
+
 def has_fact(answer: str, fact: str) -> bool:
     """Whether ``answer`` states ``fact`` (one alternative of ``"a | b"`` is enough)."""
     norm = normalise(answer)
@@ -136,7 +144,7 @@ def has_fact(answer: str, fact: str) -> bool:
         if re.fullmatch(r"-?[\d,]+(\.\d+)?", alt):
             if _number_re(alt).search(norm):
                 return True
-        elif re.search(r"(?<!\w)" + re.escape(normalise(alt)) + r"(?!\w)", norm):
+        elif _as_words(normalise(alt)).search(norm):
             # As whole words: a wrong class name "Model" is not "inventory/models.py".
             return True
     return False

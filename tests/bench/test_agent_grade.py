@@ -111,3 +111,4 @@ def test_facts_match_as_whole_words() -> None:
     assert has_fact("It defines class Model.", "Model ")
     assert has_fact("Tom owns it.", "Tom | Tom Becker")
     assert not has_fact("Tomás owns it.", "Tom")
+    assert has_fact("return s[::-1]", "[::-1] | reversed(")  # punctuation ends touch anything

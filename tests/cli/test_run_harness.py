@@ -51,7 +51,10 @@ def test_run_reads_the_named_file_first_and_says_so(tmp_path: Path,
 def test_run_does_not_print_a_value_nobody_read(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    provider = wire(monkeypatch, project(tmp_path), ["TIMEOUT is 10.", "TIMEOUT is 12."])
+    # Without the program step (tests/core/harness/test_program_step.py has it), so the retry
+    # is the model's own.
+    provider = wire(monkeypatch, project(tmp_path), ["TIMEOUT is 10.", "TIMEOUT is 12."],
+                    "[harness]\ncompute_programs = false\n")
     assert cli.main(["run", "-p", "What is TIMEOUT in config.py?", "--no-save"]) == 0
     out = capsys.readouterr().out
     assert "10" not in out and "12" not in out  # withdrawn before they reached stdout

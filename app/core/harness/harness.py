@@ -69,6 +69,9 @@ DIR_PATH_TOOLS = ("list_dir",)
 WRITE_TOOLS = ("write_file", "edit_file")
 RUN_TOOLS = ("exec", "python")
 _GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
+# The words for the workspace itself (plurals without the "s").
+WORKSPACE_NOUNS = frozenset({"file", "folder", "directory", "dir", "project", "repo",
+                             "repository", "workspace", "codebase", "script", "here"})
 MAP_HEADER = "Files in the workspace (path, line count, top-level names):"
 
 
@@ -280,8 +283,12 @@ class Harness(OwnRequests):
         one of its content words occurs here (a file or folder name, a top-level name, a word of
         some file). "What is the capital of France?" in a Python project is not; "How much sugar
         goes into the pancakes?" next to recipes/pancakes.txt is. Unknown (files too many or too
-        big to have read) counts as about it."""
+        big to have read) counts as about it, and so does a request that speaks of the workspace
+        itself ("Which files are in this folder?")."""
         if self.names_target(request) or not self.index.fully_read:
+            return True
+        words = {w.removesuffix("s") for w in re.findall(r"[a-z]+", request.lower())}
+        if words & WORKSPACE_NOUNS:
             return True
         named, text = self.index.topic_hits(topic_words(request))
         return bool(named or text)

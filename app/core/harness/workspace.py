@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.context_store.ignore import WalkReport, walk_tree
+from app.core.settings.paths import get_paths
 
 MAX_FILES = 3000  # a bigger tree is indexed up to here (the map says so)
 MAX_SYMBOL_BYTES = 400_000  # larger files are listed without their symbols
@@ -66,8 +67,11 @@ class WorkspaceIndex:
     def _scan(self) -> list[tuple[str, int, int]]:
         out: list[tuple[str, int, int]] = []
         report = WalkReport()
+        own = _own_dirs(self.root)
         try:
             for p in walk_tree(self.root, report):
+                if own and any(p.is_relative_to(d) for d in own):
+                    continue
                 try:
                     st = p.stat()
                 except OSError:
@@ -303,3 +307,19 @@ def _hits(topics: set[str], words: set[str]) -> set[str]:
     words = words | {w[:-1] for w in words if len(w) > 4 and w.endswith("s")}
     stems = {w[:5] for w in words if len(w) >= 5}
     return {t for t in topics if t in words or (len(t) >= 5 and t[:5] in stems)}
+
+
+def _own_dirs(root: Path) -> list[Path]:
+    """Nanobot's own data, state and cache folders when they lie inside the workspace (a
+    ``NANOBOT_HOME`` in the project): its session logs hold the request being answered, and a
+    read "for your request" of them answered the question with itself."""
+    paths = get_paths()
+    out = []
+    for d in (paths.data_dir, paths.state_dir, paths.cache_dir):
+        try:
+            resolved = d.expanduser().resolve()
+        except OSError:
+            continue
+        if resolved.is_relative_to(root):
+            out.append(resolved)
+    return out

@@ -124,3 +124,22 @@ async def test_grep_line_numbers_do_not_support_a_count(tmp_path: Path) -> None:
     out = await session.run_turn("How many people live in Leeds?")
     # grep printed "people.csv:4: C,Leeds", but nothing states 4 people in Leeds (there are 2).
     assert out.text.startswith("I could not find that")
+
+
+def test_nanobots_own_files_inside_the_workspace_are_not_indexed(
+        tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    ws = workspace(tmp_path / "ws")
+    home = ws / "nanobot-home"
+    (home / "data" / "sessions").mkdir(parents=True)
+    (home / "data" / "sessions" / "s.jsonl").write_text('{"content": "capital of France"}\n')
+    (home / "config").mkdir()
+    (home / "config" / "config.toml").write_text("[ui]\n")
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setenv("NANOBOT_HOME", str(home))
+    index = WorkspaceIndex.build(ws)
+    assert "nanobot-home/data/sessions/s.jsonl" not in index.files
+    assert "nanobot-home/config/config.toml" in index.files  # the user's own settings stay
+    h = Harness(HarnessConfig(), ws)
+    assert h.grounding_targets("What is the capital of France?") == []

@@ -74,6 +74,7 @@ async def test_a_request_about_nothing_in_the_workspace_gets_no_tools(tmp_path: 
     assert harness is not None and not harness.about_workspace("Translate 'thank you'.")
     assert harness.about_workspace("How much milk do I need?")  # a word of notes.txt
     assert harness.about_workspace("How many notes do I have?")  # notes.txt, plural
+    assert harness.about_workspace("Which files are in this folder?")  # the workspace itself
     # An unread number in a general answer is not checked (nothing here could support it).
     assert (await session.run_turn("What is the capital of Peru?")).text == "The capital is 9."
 

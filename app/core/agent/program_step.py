@@ -93,7 +93,11 @@ class ProgramStep:
         rel, current = target
         content = content_from(await self._fenced_reply(h.rewrite_request(rel, current), cancel,
                                                         prefix=True))
-        if content is None or cancel.cancelled:
+        if cancel.cancelled:
+            return call
+        if content is None:
+            if call.name == "write_file":
+                h.incomplete_write(call)  # its own content is only a beginning (brief_content)
             return call
         return ToolCall(call.id, "write_file", {"path": rel, "content": content})
 

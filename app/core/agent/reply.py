@@ -138,6 +138,8 @@ class ReplyStreaming:
             if caps.core_tools:  # a small model: only the tools the request can need
                 tools = self.harness.scope(tools, self._last_request(), used)
             tools = self.harness.offer(tools, self.gate.handles())
+            if caps.small:  # its write's content comes from a whole-file request: keep it short
+                tools = self.harness.brief_content(tools)
         callable_ = (self.harness.retry_callable(tools) if self.harness is not None
                      and self._answer_check else ())
         self._avoid_tools = set()

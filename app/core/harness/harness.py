@@ -98,6 +98,7 @@ class _Turn:
     program_tried: bool = False  # a program computed (or tried to compute) the answer
     program_output: str = ""  # what it printed
     program_failed: bool = False  # it failed twice: python is not offered again this turn
+    incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
 
 
 @dataclass
@@ -348,6 +349,10 @@ class Harness(OwnRequests):
 
     def review_call(self, call: ToolCall, schema: dict[str, Any]) -> str:
         """A problem that stops ``call`` before it runs ("" when it may run)."""
+        if call.id in self.turn.incomplete:
+            self.counters["incomplete_writes"] = self.counters.get("incomplete_writes", 0) + 1
+            return (f"the complete content of {rel_path(call.arguments.get('path'))} did not come "
+                    "back, so nothing was written. Send the write_file call again.")
         problem = validate(schema, call.arguments) or (
             self._same_broken_write(call) if call.name in WRITE_TOOLS else "")
         raw = call.arguments.get("path")

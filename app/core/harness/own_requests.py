@@ -14,6 +14,7 @@ from app.core.harness.calls import rel_path
 from app.core.harness.compute import MAX_PROGRAM_TOKENS, PROGRAM_PREFILL, program_messages
 from app.core.harness.rewrite import MAX_REWRITE_LINES, rewrite_messages
 from app.core.harness.rewrite import prefill as rewrite_prefill
+from app.core.providers.base import ToolSpec
 
 if TYPE_CHECKING:
     from app.core.harness.config import HarnessConfig
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from app.core.providers.base import ProviderRequest
 
 WRITE_TOOLS = ("write_file", "edit_file")
+# The longest ``content`` a small model may put in a write_file call when whole-file writes are
+# on: the content comes from the whole-file request, and in the JSON the 0.5B model could go on
+# for its whole max_tokens (2,048 tokens of a primes.py that never closed).
+BRIEF_CONTENT = 120
 
 
 class OwnRequests:
@@ -84,6 +89,24 @@ class OwnRequests:
         return ("I won't guess that number: nothing I read states it, and the short "
                 f"program that would compute it was not run ({reason}). Approve the python "
                 "tool, or allow it in [permissions], and ask again.")
+
+    def brief_content(self, specs: tuple[ToolSpec, ...]) -> tuple[ToolSpec, ...]:
+        """``write_file``'s ``content`` limited to BRIEF_CONTENT characters (whole-file writes on)."""
+        if not self.config.whole_file_writes:
+            return specs
+        out = []
+        for spec in specs:
+            if spec.name == "write_file" and "content" in spec.parameters.get("properties", {}):
+                params = json.loads(json.dumps(spec.parameters))
+                params["properties"]["content"]["maxLength"] = BRIEF_CONTENT
+                spec = ToolSpec(spec.name, spec.description, params, spec.keywords)
+            out.append(spec)
+        return tuple(out)
+
+    def incomplete_write(self, call: ToolCall) -> None:
+        """The whole-file request for ``call`` brought no complete file: the call's own content
+        is only a beginning, so review_call stops it."""
+        self.turn.incomplete.add(call.id)
 
     # --- whole-file content for small models ----------------------------------------------------
 

@@ -82,3 +82,21 @@ def test_the_request_shows_what_the_turn_read() -> None:
     assert content_from("```python\nx = 1\n```\nThat sets x.") == "x = 1\n"
     assert content_from("```\nx = 1\n") is None  # cut off: not a whole file
     assert content_from("```\n\n```") is None
+
+
+async def test_a_small_models_write_content_is_brief_and_never_written_half(
+        tmp_path: Path) -> None:
+    long = "x = 1\n" * 50
+    write = ScriptedReply.call("write_file", path="big.py", content=long)
+    # The whole-file reply never closes its block: the call's own content is only a beginning.
+    session, provider, events = session_for(tmp_path, write, "x = 1\n" * 3, "Could not.")
+    await session.run_turn("Create big.py with fifty lines of x = 1.")
+    spec = next(t for t in provider.requests[0].tools if t.name == "write_file")
+    assert spec.parameters["properties"]["content"]["maxLength"] == 120
+    assert not (session.options.workspace / "big.py").exists()
+    done = [e for e in events if type(e).__name__ == "ToolCallFinished"]
+    assert done and done[-1].is_error and "did not come back" in done[-1].content
+    big, provider, _ = session_for(tmp_path / "big", "ok", small=False)
+    await big.run_turn("Create big.py with fifty lines of x = 1.")
+    spec = next(t for t in provider.requests[0].tools if t.name == "write_file")
+    assert "maxLength" not in spec.parameters["properties"]["content"]

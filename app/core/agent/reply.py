@@ -54,7 +54,8 @@ LOOPING = "the reply repeats itself"  # the reason a reply stuck in a loop is st
 def loop_start(text: str, *, times: int = 3, min_span: int = 240) -> int:
     """Where a reply that ends in the same block said at least ``times`` times over (at least
     ``min_span`` characters in all) starts repeating, or -1. Small models fall into such loops
-    and would fill max_tokens; the first copy is kept."""
+    and would fill max_tokens; the first copy is kept. Checked for models marked small only: a
+    big model's repeated rows or paragraphs are meant."""
     n = len(text)
     for period in range(4, min(600, n // times) + 1):
         block = text[n - period:]
@@ -177,7 +178,8 @@ class ReplyStreaming:
                 filt = self._on_chunk(turn_id, chunk, reply, full, reasoning, filt,
                                       sent_chars)
                 n += 1
-                if n % YIELD_EVERY == 0 and not reply.calls and loop_start("".join(full)) >= 0:
+                if (n % YIELD_EVERY == 0 and caps.small and not reply.calls
+                        and loop_start("".join(full)) >= 0):
                     step.cancel(LOOPING)
                     break
                 if n % YIELD_EVERY == 0:

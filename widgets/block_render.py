@@ -32,7 +32,8 @@ NOTICE_ICONS = {"error": "✗ ", "warning": "! ", "cancelled": "■ ", "info": "
 BRANCH_ENDINGS = {"done": "", "over_budget": "stopped: over budget", "cancelled": "cancelled",
                   "failed": "failed"}
 ENDED_NOTES = {"steered": "↪ stopped here to take your steer",
-               "interrupted": "↻ interrupted: another provider answers below"}
+               "interrupted": "↻ interrupted: another provider answers below",
+               "withdrawn": "↻ withdrawn: the answer check did not accept it (see below)"}
 BAR = "▌"
 # Control characters (ESC sequences from a command's output, a model's arguments or its text) are
 # shown as visible escapes; sent as they are, they would drive the terminal.
@@ -224,7 +225,7 @@ def _assistant(block: Block, width: int, canvas: Canvas) -> list[Strip]:
     look = canvas.look
     inner = width - 4
     bar = {"cancelled": look.cancelled_bar, "steered": look.steer_bar,
-           "interrupted": look.cancelled_bar}.get(block.ended)
+           "interrupted": look.cancelled_bar, "withdrawn": look.cancelled_bar}.get(block.ended)
     left = [Segment(" ", look.base), Segment(BAR if bar else " ", bar or look.base)]
 
     def draw_chunk(text: str, final: bool) -> list[Strip]:

@@ -17,7 +17,7 @@ BlockKind = Literal[
 ]
 # How an assistant reply ended early: cut by Esc Esc, stopped to take a steer, restarted by a
 # fallback provider.
-Ended = Literal["", "cancelled", "steered", "interrupted"]
+Ended = Literal["", "cancelled", "steered", "interrupted", "withdrawn"]
 
 _ids = itertools.count(1)
 

@@ -164,8 +164,8 @@ class TranscriptFold:
             self._add(Block("steer", ev.text))
         elif isinstance(ev, ReplySteered):
             self.end_reply("steered")
-        elif isinstance(ev, ReplyRestarted):  # a fallback provider starts the reply again
-            self.end_reply("interrupted")
+        elif isinstance(ev, ReplyRestarted):  # a fallback provider, or the answer check
+            self.end_reply("withdrawn" if ev.withdrawn else "interrupted")
         elif isinstance(ev, Notice):
             self.notice(ev.text, ev.level)
         elif isinstance(ev, ErrorReported):

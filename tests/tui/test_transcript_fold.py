@@ -66,6 +66,12 @@ def test_tools_thinking_restarts_and_failures() -> None:
     assert thinking.text == "let me look" and not thinking.streaming
     assert tool.status == "ok" and tool.label == "Read a" and tool.duration == 2.0
     assert blocks[3].ended == "interrupted" and blocks[4].text == "second"
+    # A draft the answer check withdrew is marked as such, not as a provider's failure.
+    checked = blocks_from_events([
+        TurnStarted("t", "q"), TextDelta("t", "It is 10."),
+        ReplyRestarted("t", "answer not supported by what was read: 10", withdrawn=True),
+        TextDelta("t", "It is 37."), TurnFinished("t", "It is 37.")])
+    assert [b.ended for b in checked if b.kind == "assistant"] == ["withdrawn", ""]
     assert blocks[5].level == "error" and "boom" in blocks[5].text
 
 

@@ -91,10 +91,12 @@ class Notice(Event):
 
 @dataclass(frozen=True)
 class ReplyRestarted(Event):
-    """The reply streamed so far is void: its provider failed and another one starts again.
-    Views end the current assistant block (marked interrupted) before new text arrives."""
+    """The reply streamed so far is void: its provider failed and another one starts again
+    (``withdrawn`` False), or the answer check withdrew it (True). Views end the current
+    assistant block, marked accordingly, before new text arrives."""
 
     reason: str
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,11 @@ class ReplyStreaming:
         # Catalog quirk: a model that always reasons gets an empty think block when thinking is off.
         prefill = caps.think_prefill if caps.always_reasons and not self.thinking else ""
         request = ProviderRequest(
-            messages=tuple(self.build_messages()), tools=tools, answer_only=self._force_answer,
+            messages=tuple(self.build_messages()), tools=tools,
+            # A small model offered no tool for this request answers in text only: without the
+            # answer grammar the 0.5B model wrote a read_file call as its answer to "Say hello."
+            answer_only=self._force_answer or (bool(caps.core_tools) and not tools
+                                               and self.harness is not None),
             callable=callable_,
             max_tokens=self.options.max_tokens,
             temperature=(self.harness.step_temperature(self.options.temperature)

@@ -484,11 +484,13 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         what = (f"it named {claims}, which nothing read in this turn shows" if claims
                 else review.problem or "it repeated the request")
         if review.action == "retry":
-            self.emit(ReplyRestarted(turn_id, f"answer not supported by what was read: {claims}"))
+            self.emit(ReplyRestarted(turn_id, f"answer not supported by what was read: {claims}",
+                                     withdrawn=True))
             self.emit(Notice(turn_id, f"Checked the answer: {what}; asking again.", level="info"))
             self._answer_check = review.instruction
             return None
-        self.emit(ReplyRestarted(turn_id, f"answer still not supported: {claims}"))
+        self.emit(ReplyRestarted(turn_id, f"answer still not supported: {claims}",
+                                 withdrawn=True))
         self.emit(Notice(turn_id, f"Checked the answer again: {what}; not shown.",
                          level="warning"))
         self.emit(TextDelta(turn_id, review.text))

@@ -70,6 +70,7 @@ async def test_a_request_about_nothing_in_the_workspace_gets_no_tools(tmp_path: 
     assert (await session.run_turn("What is 17*3?")).text == "51."
     assert (await session.run_turn("What is the capital of France?")).text == "Paris."
     assert offered(provider, 0) == offered(provider, 1) == set()
+    assert provider.requests[0].answer_only  # text only: no call can be written as the answer
     harness = session.harness
     assert harness is not None and not harness.about_workspace("Translate 'thank you'.")
     assert harness.about_workspace("How much milk do I need?")  # a word of notes.txt

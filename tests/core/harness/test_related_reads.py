@@ -98,7 +98,9 @@ def test_running_a_script_that_is_not_there_is_stopped_before_it_runs(tmp_path: 
     ws = workspace(tmp_path)
     (ws / "run.sh").write_text("echo hi\n")
     h = Harness(HarnessConfig(), ws)
-    schema = Registry(builtin_tools()).get("exec").spec.parameters  # type: ignore[union-attr]
+    exec_tool = Registry(builtin_tools()).get("exec")
+    assert exec_tool is not None
+    schema = exec_tool.spec.parameters
 
     def problem(command: str) -> str:
         return h.review_call(ToolCall("1", "exec", {"command": command}), schema)

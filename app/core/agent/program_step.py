@@ -60,6 +60,10 @@ class ProgramStep:
                 return ""
             if not code:
                 break
+            problem = h.program_problem(code)
+            if problem:  # not run: it would compute something the question is not about
+                previous, error = code, problem
+                continue
             call = ToolCall(new_call_id(), "python", {"code": code})
             self._commit(turn_id, Message(role="assistant", content="", tool_calls=(call,)))
             await self.run_tool(turn_id, call, cancel)

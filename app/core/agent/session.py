@@ -358,6 +358,12 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
             await _hooks.run_before_turn(self, turn_id)
             if self.harness is not None:
                 await self.harness.ground(self, turn_id, cancel)
+                known = self.harness.absent_subject()
+                if known:  # the question is about a name no file has: said without the model
+                    self._commit(turn_id, Message(role="assistant", content=known))
+                    self.emit(TextDelta(turn_id, known))
+                    self.emit(TurnFinished(turn_id, text=known, iterations=0))
+                    return TurnOutcome(turn_id, "finished", known, 0)
             return await self._loop(turn_id, cancel)
         except ProviderError as exc:
             self.emit(TurnFailed(turn_id, error=str(exc)))

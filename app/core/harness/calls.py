@@ -33,6 +33,34 @@ def echoes(answer: str, request: str) -> bool:
     return not (set(a) - r - STOPWORDS)
 
 
+# The first words of a question that asks to be told something. "Can you add …?" and "Could
+# you …?" are requests for an action, so the modal verbs are not here.
+_QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "when", "why",
+                             "how", "is", "are", "does", "do", "did", "was", "were", "has",
+                             "have"})
+
+
+def is_question(request: str) -> bool:
+    """Whether ``request`` is one question ("Which function in calc.py divides two numbers?"):
+    it starts with a question word and ends with "?". Decided by the sentence's form, so it holds
+    for any topic."""
+    text = request.strip()
+    first = re.match(r"[A-Za-z]+", text)
+    return (text.endswith("?") and first is not None
+            and first.group(0).lower() in _QUESTION_WORDS and text.count("?") == 1)
+
+
+# A name written as code in a request: snake_case, CONSTANT_CASE, CamelCase, mixedCase.
+_CODE_NAME = re.compile(r"(?<![\w./-])(?:[A-Za-z]\w*_\w+|[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*)"
+                        r"(?![\w/]|\.\w)")
+
+
+def code_names(request: str) -> list[str]:
+    """The code names a request uses outside backticks (code in backticks is the user's own)."""
+    plain = re.sub(r"`[^`]*`", " ", request)
+    return list(dict.fromkeys(m.group(0) for m in _CODE_NAME.finditer(plain)))
+
+
 OFF_TOPIC_RETRY = ("Your answer does not answer my request. Answer it now, using the files and "
                    "tool results above; if the answer is not there, say that you could not find "
                    "it.")

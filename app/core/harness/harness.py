@@ -28,8 +28,10 @@ from app.core.harness.calls import (
     FILE_NAME_RE,
     OFF_TOPIC_RETRY,
     call_key,
+    code_names,
     describe,
     echoes,
+    is_question,
     missing_script,
     off_topic,
     path_words,
@@ -208,6 +210,47 @@ class Harness(OwnRequests):
             await session.run_tool(turn_id, call, cancel, grounded=True)
             self.counters["grounded_reads"] += 1
 
+    def absent_subject(self) -> str:
+        """The answer to a question about a code name that occurs nowhere in the workspace
+        ("What is the value of API_KEY in inventory/config.py?" when no file has API_KEY), given
+        without asking the model: a small model answers with a value next to the topic ("EUR").
+        Only for a question that names a file here, in a workspace whose files were all read
+        into the index ("" otherwise)."""
+        request = self.turn.request
+        if not (self.config.grounding_check and is_question(request)):
+            return ""
+        index = self.index
+        files = index.mentioned_files(request)
+        names = code_names(request)
+        if not files or not names or not index.fully_read:
+            return ""
+        texts = []
+        for rel in index.file_paths():
+            try:
+                texts.append((self.workspace / rel).read_text("utf-8", errors="replace"))
+            except OSError:
+                return ""  # unknown is not absent
+        every = "\n".join(texts)
+        missing = [n for n in names if not re.search(
+            rf"(?<![\w]){re.escape(n)}(?![\w])", every, re.IGNORECASE)]
+        if not missing:
+            return ""
+        self.counters["not_found"] += 1
+        where = ", ".join(files[:3])
+        return (f"{missing[0]} does not occur in {where} or in any other file of the workspace, "
+                "so I could not find it and won't guess. If it is set somewhere else (an "
+                "environment variable, another project), tell me where to look.")
+
+    def program_problem(self, code: str) -> str:
+        """Why a program written for the question cannot answer it ("" when it may run): the
+        question names a file of the workspace and the program opens none of them (it printed
+        the installed numpy's version for "Which numpy version does pyproject.toml require?")."""
+        files = self.index.mentioned_files(self.turn.request)
+        if not files or any(Path(f).name in code for f in files):
+            return ""
+        return (f"the program does not open {files[0]}, which the question is about. Open it by "
+                "its relative path and compute the answer from its text.")
+
     def is_grounded(self, call_id: str) -> bool:
         return call_id in self.grounded
 
@@ -301,9 +344,15 @@ class Harness(OwnRequests):
         reads a random file first, and its answer is then checked against that file); without a
         target to change or run ("Who maintains this project?") only the tools that read, so it
         does not run something instead of answering. What it already used this turn stays."""
-        if not self.config.scope_tools or self.names_target(request):
+        if not self.config.scope_tools:
             return specs
         keep = set(used)
+        if is_question(request):
+            # A question is answered, not acted on: asked "Which function in calc.py divides two
+            # numbers?", the 0.5B model wrote a divide function into calc.py.
+            specs = tuple(s for s in specs if s.name not in WRITE_TOOLS or s.name in keep)
+        if self.names_target(request):
+            return specs
         if self._numbers_unsupported() and not self.turn.program_tried:
             keep.add("python")  # the retry after a guessed number computes it (retry_callable)
         if not self.about_workspace(request):

@@ -56,7 +56,7 @@ async def test_a_failing_program_is_repaired_once_with_its_error(tmp_path: Path)
 
 
 async def test_a_program_that_fails_twice_is_not_tried_again_by_hand(tmp_path: Path) -> None:
-    broken = "print(int('qty'))"
+    broken = "print(int(open('stock.csv').readline()))"  # int('name,qty'): ValueError
     session, provider, events = session_for(tmp_path, "The total is 30.", broken, broken,
                                             "I could not find it.")
     out = await session.run_turn(ASK)
@@ -87,14 +87,29 @@ async def test_without_the_python_tool_or_when_off_the_answer_is_retried_as_befo
 
 
 async def test_a_refused_program_ends_the_turn_without_the_guess(tmp_path: Path) -> None:
-    session, provider, events = session_for(tmp_path, "The total is 30.", "print(29)",
+    program = "print(len(open('stock.csv').read()))"
+    session, provider, events = session_for(tmp_path, "The total is 30.", program,
                                             "The total is 30.")
     session._auto_approve = False  # no approver: the python call is refused
     out = await session.run_turn(ASK)
-    assert ran(events) == ["print(29)"]
+    assert ran(events) == [program]
     assert out.text.startswith("I won't guess that number: nothing I read states it")
     assert "30" not in out.text and "Approve the python tool" in out.text
     assert len(provider.requests) == 2  # no step after the refusal
+
+
+async def test_a_program_that_opens_no_file_the_question_names_is_not_run(
+        tmp_path: Path) -> None:
+    # It would compute something else (the installed package's version, a number it typed in).
+    elsewhere = "import sys\nprint(sys.version_info.minor)"
+    program = "import csv\nprint(sum(int(r['qty']) for r in csv.DictReader(open('stock.csv'))))"
+    session, provider, events = session_for(tmp_path, "The total is 30.", elsewhere, program,
+                                            "The total qty is 29.")
+    out = await session.run_turn(ASK)
+    assert ran(events) == [program]  # the first one never ran
+    repair = provider.requests[2].messages[-1].content
+    assert "does not open stock.csv, which the question is about" in repair
+    assert out.text == "The total qty is 29."
 
 
 def test_programs_are_cut_from_their_block_and_failures_named() -> None:

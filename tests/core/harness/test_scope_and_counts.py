@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
+from app.core.harness.calls import code_names, is_question
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness, table_note
 from app.core.providers.base import Capabilities
@@ -86,6 +87,41 @@ async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -
     await session.run_turn("How much milk is left?")
     assert offered(provider, 0) == set(CORE)
     assert offered(provider, 1) == READING  # decided per request, not once per session
+
+
+async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
+    session, provider, _ = session_for(tmp_path, "`total`.", "Done.", "Added.")
+    await session.run_turn("Which function in shop/models.py adds the items up?")
+    await session.run_turn("Can you add a subtract function to shop/models.py?")  # a request
+    await session.run_turn("Add 'eggs' to notes.txt. Is that fine?")  # starts as an order
+    assert offered(provider, 0) == set(CORE) - {"write_file", "edit_file"}
+    assert offered(provider, 1) == offered(provider, 2) == set(CORE)
+
+
+def test_questions_and_code_names_are_told_by_their_form() -> None:
+    assert is_question("Which function in calc.py divides two numbers?")
+    assert is_question("how many rows does stock.csv have?")
+    for request in ("Can you add a line to notes.txt?", "Fix calc.py.", "What? Add it.",
+                    "Add eggs to notes.txt, ok?"):
+        assert not is_question(request), request
+    assert code_names("What is API_KEY in config.py? And maxRetries, or `other_name`?") == [
+        "API_KEY", "maxRetries"]
+    assert code_names("Where is ItemStore defined in shop/models.py.") == ["ItemStore"]
+
+
+async def test_a_question_about_a_name_no_file_has_is_answered_without_the_model(
+        tmp_path: Path) -> None:
+    session, provider, events = session_for(tmp_path, "API_KEY is 37.")
+    out = await session.run_turn("What is the value of API_KEY in shop/config.py?")
+    assert provider.requests == []  # the model was not asked
+    assert out.text.startswith("API_KEY does not occur in shop/config.py or in any other file")
+    read = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "read_file"]
+    assert read and "TIMEOUT = 37" in read[0].content  # the user sees what was looked at
+    # A name that is there, or a question that names no file, goes to the model as usual.
+    for request in ("What is the value of TIMEOUT in shop/config.py?", "What is API_KEY?"):
+        session, provider, _ = session_for(tmp_path / str(len(request)), "It is 37.")
+        assert (await session.run_turn(request)).text == "It is 37."
+        assert len(provider.requests) == 1
 
 
 async def test_a_tool_already_used_this_turn_stays_offered(tmp_path: Path) -> None:

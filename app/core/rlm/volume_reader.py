@@ -238,6 +238,11 @@ class VolumeReader(RetrievalFirstProvider):
                                 + " or ".join(repr(k) for k in keys))
             yield FinishChunk("stop")
             return
+        chosen = extreme_answer(question, self.key_targets(steps)[1]) if len(keys) > 1 else ""
+        if chosen:  # a choice by count is computed from the counts, not read by the model
+            yield TextChunk(chosen)
+            yield FinishChunk("stop")
+            return
         if keys and request.tools and not request.answer_only:
             ref = self.assigned_to(steps, keys[0], question)
             if ref is not None:
@@ -263,3 +268,21 @@ class VolumeReader(RetrievalFirstProvider):
             return
         yield TextChunk(answer)
         yield FinishChunk("stop")
+
+
+_MOST = re.compile(r"\b(most|more|highest|largest|greatest)\b", re.IGNORECASE)
+_LEAST = re.compile(r"\b(least|fewest|fewer|less|lowest|smallest)\b", re.IGNORECASE)
+
+
+def extreme_answer(question: str, counts: dict[str, int]) -> str:
+    """The answer to "which of A, B and C occurs most (least) often" from each key's line
+    count, when the question asks for one extreme and one key holds it alone ("" otherwise).
+    The 0.5B reader, given the counts with the largest marked, still listed all three keys."""
+    most, least = bool(_MOST.search(question)), bool(_LEAST.search(question))
+    if most == least or len(counts) < 2 or not re.match(r"\s*(which|what)\b", question, re.I):
+        return ""
+    ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=most)
+    if ranked[0][1] == ranked[1][1]:
+        return ""  # a tie: the reader says so
+    key, n = ranked[0]
+    return f"{key}: it is in {n} lines, {'more' if most else 'fewer'} than any other."

@@ -14,7 +14,7 @@ from app.core.context_store.store import VolumeStore
 from app.core.context_store.tools import ctx_tools
 from app.core.providers.scripted import ScriptedProvider
 from app.core.rlm.expand import entities, parse_terms
-from app.core.rlm.volume_reader import VolumeReader
+from app.core.rlm.volume_reader import VolumeReader, extreme_answer
 from app.core.tools.base import ToolRegistry
 
 FILLER = "".join(f"The committee reviewed item {i} without further changes.\n" for i in range(400))
@@ -76,6 +76,25 @@ async def test_counts_reach_the_reader(store: VolumeStore) -> None:
     _text, _reader, model, _calls = await ask(
         store, "How many lines report the error code E-4417?", "7")
     assert "'E-4417' is in 7 line(s)" in model.requests[0].messages[1].content
+
+
+async def test_a_choice_by_count_is_computed_without_the_model(store: VolumeStore) -> None:
+    text, _reader, model, calls = await ask(
+        store, "Which of E-4417 and amber-heron-17 occurs most often?")
+    assert text == "E-4417: it is in 7 lines, more than any other."
+    assert model.requests == []
+    assert {c for c in calls if c.startswith("ctx_grep")} == {"ctx_grep E-4417",
+                                                              "ctx_grep amber-heron-17"}
+    text, *_ = await ask(store, "Which of E-4417 and amber-heron-17 occurs least often?")
+    assert text.startswith("amber-heron-17: it is in 2 lines, fewer")
+
+
+def test_extreme_answers_need_one_extreme_and_no_tie() -> None:
+    counts = {"E-1": 4, "E-2": 9, "E-3": 9}
+    assert extreme_answer("Which of E-1, E-2, E-3 is most frequent?", counts) == ""  # a tie
+    assert extreme_answer("Which of E-1, E-2, E-3 is least frequent?", counts).startswith("E-1")
+    assert extreme_answer("How many lines hold E-1, E-2 or E-3?", counts) == ""
+    assert extreme_answer("Which is more or less common, E-1 or E-2?", counts) == ""
 
 
 async def test_an_absent_key_is_not_found_without_the_model(store: VolumeStore) -> None:

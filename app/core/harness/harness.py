@@ -114,6 +114,14 @@ class AnswerReview:
     problem: str = ""  # what was wrong, for the notice ("it repeated the request")
 
 
+def _ran_and_failed(content: str) -> bool:
+    """Whether a run tool's result is a command's own output ending in a non-zero exit code."""
+    body = content.removeprefix("(identical call earlier in this turn; same result)\n")
+    lines = [ln for ln in body.strip().splitlines() if ln.strip()]
+    return (len(lines) >= 2 and lines[-1].startswith("[exit code ")
+            and not body.startswith(("Error:", "Refused")))
+
+
 _PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
 
 
@@ -554,6 +562,11 @@ class Harness(OwnRequests):
                         "[permissions], or tell me another way to do it.")
             return ""
         if not result.is_error:
+            return ""
+        if repeated and call.name in RUN_TOOLS and _ran_and_failed(result.content):
+            # The command ran and exited non-zero: that is what it reports (a failing test names
+            # itself), not a step that failed. The repeat gets the same output and the loop asks
+            # for the answer from it; "I stopped" would drop the test the user asked about.
             return ""
         key = call_key(call)
         if self.turn.soft_refusal == key:  # asked for different content: one more step

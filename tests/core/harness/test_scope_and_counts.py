@@ -193,3 +193,14 @@ async def test_a_guessed_number_is_retried_with_python_even_where_scope_left_it_
     retry = provider.requests[2]
     assert "python" in {t.name for t in retry.tools} and retry.callable == ("python",)
     assert out.text == "I have 1 note."
+
+
+async def test_a_command_that_fails_again_is_answered_from_its_output(tmp_path: Path) -> None:
+    command = "python -c \"print('FAILED test_mul'); raise SystemExit(1)\""
+    run = ScriptedReply.call("exec", command=command)
+    session, provider, events = session_for(tmp_path, run, run, "test_mul fails.")
+    out = await session.run_turn("Run the checks in shop/models.py and tell me which one fails.")
+    assert out.text == "test_mul fails."  # not "I stopped: … failed again"
+    finished = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "exec"]
+    assert len(finished) == 2 and all("FAILED test_mul" in e.content for e in finished)
+    assert provider.requests[-1].answer_only  # the step after the repeat answers

@@ -31,6 +31,29 @@ def table_note(rel: str, text: str) -> str:
     return f"[{rel}: a header line and {data} data row{'s' if data != 1 else ''}]"
 
 
+def listing_note(rel: str, text: str) -> str:
+    """"[inventory: 5 files (4 .py, 1 .md) and 1 folder]" for a whole directory listing ("" for
+    an empty or capped one). Like a table's rows, what a listing holds is counted here: asked
+    "How many .py files are in the inventory folder?" the 0.5B model listed it and guessed."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines or any(ln.startswith("… and ") for ln in lines) or lines == ["(empty directory)"]:
+        return ""
+    folders = sum(1 for ln in lines if ln.endswith("/"))
+    files = [ln for ln in lines if not ln.endswith("/")]
+    kinds: dict[str, int] = {}
+    for name in files:
+        suffix = Path(name).suffix.lower()
+        if suffix:
+            kinds[suffix] = kinds.get(suffix, 0) + 1
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    where = rel.strip("/") or "."
+    parts = [f"{len(files)} file{'s' if len(files) != 1 else ''}"
+             + (f" ({by_kind})" if by_kind else "")]
+    if folders:
+        parts.append(f"{folders} folder{'s' if folders != 1 else ''}")
+    return f"[{where}: {' and '.join(parts)}]"
+
+
 def syntax_note(path: Path, rel: str) -> str:
     """"Syntax check: OK" / the first error, for file types with a parser at hand."""
     suffix = path.suffix.lower()

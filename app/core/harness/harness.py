@@ -38,7 +38,7 @@ from app.core.harness.calls import (
     rel_path,
     with_path_enum,
 )
-from app.core.harness.checks import syntax_note, table_note
+from app.core.harness.checks import listing_note, syntax_note, table_note
 from app.core.harness.claims import (
     Claim,
     Evidence,
@@ -511,6 +511,11 @@ class Harness(OwnRequests):
                 # Small models count rows by guess or not at all; the count a table's read
                 # comes with is computed here, so an answer can quote it.
                 note = table_note(rel_path(call.arguments.get("path")), result.content)
+                if note:
+                    result = replace(result, content=f"{result.content.rstrip()}\n{note}")
+                    self.turn.computed.append(note)
+            if call.name == "list_dir" and not result.is_error:
+                note = listing_note(rel_path(call.arguments.get("path")) or ".", result.content)
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)

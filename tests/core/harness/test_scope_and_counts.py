@@ -8,6 +8,7 @@ from pathlib import Path
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.calls import code_names, is_question
+from app.core.harness.checks import listing_note
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness, table_note
 from app.core.providers.base import Capabilities
@@ -150,6 +151,24 @@ def test_a_table_read_states_its_data_rows() -> None:
     assert table_note("b.tsv", "a\tb\n1\t2\n3\t4\n") == "[b.tsv: a header line and 2 data rows]"
     assert table_note("notes.txt", "a,b\n1,2\n") == ""
     assert table_note("big.csv", "a\n1\n[read_file stopped after 10 of 99 bytes; use lines]") == ""
+
+
+def test_a_listing_states_what_it_holds() -> None:
+    listing = "sub/\nvendor/\na.py\nb.py\nREADME.md\nMakefile"
+    assert listing_note("shop", listing) == (
+        "[shop: 4 files (2 .py, 1 .md) and 2 folders]")
+    assert listing_note("", "only.txt") == "[.: 1 file (1 .txt)]"
+    assert listing_note("x", "(empty directory)") == ""
+    assert listing_note("x", "a.py\n… and 300 more entries") == ""  # capped: not counted
+
+
+async def test_a_counted_answer_can_quote_the_count_of_a_listing(tmp_path: Path) -> None:
+    session, _provider, events = session_for(
+        tmp_path, ScriptedReply.call("list_dir", path="shop"), "There are 2 .py files.")
+    out = await session.run_turn("How many .py files are in the shop folder?")
+    listed = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "list_dir"]
+    assert listed and listed[-1].content.endswith("[shop: 2 files (2 .py)]")
+    assert out.text == "There are 2 .py files."  # supported by the count, not withdrawn
 
 
 async def test_a_counted_answer_can_quote_the_row_count_of_the_read(tmp_path: Path) -> None:

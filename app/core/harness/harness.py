@@ -195,10 +195,33 @@ class Harness(OwnRequests):
             entry = index.files.get(rel)
             if entry is not None and entry.size <= self.config.ground_max_bytes:
                 out.append(("read_file", {"path": rel}))
+        for name in self._used_elsewhere(request):
+            # Where a named symbol is used, not only where it is defined: asked "Which file uses
+            # LOW_STOCK_THRESHOLD besides config.py?" the model had only config.py to go on.
+            out.insert(min(1, len(out)), ("grep", {"pattern": rf"\b{name}\b"}))
         for word in path_words(request):
             if word in index.dirs and not any(f.startswith(word + "/") for f in files):
                 out.append(("list_dir", {"path": word}))
         return out[: self.config.ground_max_files]
+
+    def _used_elsewhere(self, request: str) -> list[str]:
+        """The top-level names ``request`` uses (at most one) that occur in a file other than the
+        one defining them, in a workspace small enough to have been read whole."""
+        index = self.index
+        if not index.fully_read or len(index.files) > 400:
+            return []
+        for name, defined_in in index.mentioned_symbols(request).items():
+            word = re.compile(rf"\b{re.escape(name)}\b")
+            for rel in index.file_paths():
+                if rel in defined_in:
+                    continue
+                try:
+                    text = (self.workspace / rel).read_text("utf-8", errors="replace")
+                except OSError:
+                    continue
+                if word.search(text):
+                    return [name]
+        return []
 
     async def ground(self, session: Session, turn_id: str, cancel: CancelToken) -> None:
         """Run the reads before the first model step, shown to the user as the agent's reads."""
@@ -209,7 +232,9 @@ class Harness(OwnRequests):
         calls = [ToolCall(new_call_id(), name, args) for name, args in targets]
         for c in calls:
             path = str(c.arguments.get("path", ""))
-            self.grounded[c.id] = path if c.name == "read_file" else f"the folder {path}"
+            self.grounded[c.id] = (path if c.name == "read_file" else f"the folder {path}"
+                                   if c.name == "list_dir" else
+                                   f"where {str(c.arguments.get('pattern', ''))[2:-2]} occurs")
         session.commit_message(turn_id, Message(role="assistant", content="",
                                                 tool_calls=tuple(calls)))
         for call in calls:

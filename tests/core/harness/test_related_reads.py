@@ -37,7 +37,7 @@ def test_files_are_found_by_the_words_of_the_request(tmp_path: Path) -> None:
     h = Harness(HarnessConfig(), workspace(tmp_path))
 
     def reads(request: str) -> list[str]:
-        return [str(a["path"]) for _t, a in h.grounding_targets(request)]
+        return [str(a["path"]) for t, a in h.grounding_targets(request) if t != "grep"]
 
     assert reads("Who maintains this project?") == ["README.md"]  # "Maintainer"
     assert reads("How many eggs do I need for the pancakes?") == ["recipes/pancakes.txt"]
@@ -46,6 +46,10 @@ def test_files_are_found_by_the_words_of_the_request(tmp_path: Path) -> None:
     # words weigh more: the one that imports CURRENCY).
     assert reads("Which module imports CURRENCY from the config?") == ["src/config.py",
                                                                        "src/report.py"]
+    # ... and where that name is used outside the file defining it is searched for.
+    assert h.grounding_targets("Which module imports CURRENCY from the config?")[1] == (
+        "grep", {"pattern": r"\bCURRENCY\b"})
+    assert not [t for t, _a in h.grounding_targets("What does show return?") if t == "grep"]
     assert reads("What is the capital of France?") == []  # nothing here is about it
     assert reads("What does bread need besides water?")[0] == "recipes/bread.txt"
     off = Harness(HarnessConfig(related_reads=0), tmp_path)
@@ -72,6 +76,19 @@ async def test_the_related_file_is_read_before_the_model_answers(tmp_path: Path)
         ("read_file", {"path": "README.md"}, True)]
     assert "Maintainer: Dana Whitfield" in provider.requests[0].messages[-1].content
     assert out.text == "Dana Whitfield maintains it."
+
+
+async def test_where_a_named_symbol_is_used_is_shown_with_the_request(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    provider = ScriptedProvider(["src/report.py imports it."])
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(), ws))
+    out = await session.run_turn("Which module imports CURRENCY from the config?")
+    seen = provider.requests[0].messages[-1].content
+    assert "--- where CURRENCY occurs ---" in seen
+    assert "src/report.py:1: from src.config import CURRENCY" in seen
+    assert out.text == "src/report.py imports it."
 
 
 async def test_an_answer_that_misses_the_request_is_asked_again(tmp_path: Path) -> None:

@@ -152,4 +152,7 @@ def answer_now(turn: Sequence[Message], request: str) -> str:
         return f"{head}Now answer me in plain text, like: {shape}"
     # Only reading (or a run whose output is the point) happened: the answer is about the
     # content right above, and a progress list here gets copied instead (bench/toolcalls.py).
-    return f'Use the tool result above to answer my request, in plain text: "{request}".'
+    # The request goes first and the instruction last: ending on the request in quotes, the
+    # 0.5B model copied it back as its answer (6 of 71 agent tasks in one run).
+    return (f"My request: {request}\nAnswer it now from the tool results above, in one plain "
+            "sentence that states the answer itself.")

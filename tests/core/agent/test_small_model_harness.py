@@ -67,14 +67,15 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
     long_run = turn_after((RUN, "line\n" * 50, False))
     # Only a run with long output: the answer is about the output, no shape ending in "...".
     assert answer_now(long_run, "What max does it report?") == (
-        'Use the tool result above to answer my request, in plain text: '
-        '"What max does it report?".')
+        "My request: What max does it report?\nAnswer it now from the tool results above, in "
+        "one plain sentence that states the answer itself.")
     both = turn_after((WRITE, "Created hello.py.", False), (RUN, "line\n" * 50, False))
     assert answer_now(both, request).endswith('ran `python hello.py`; it printed "...".')
     over = turn_after((WRITE, "Overwrote hello.py (1 lines).", False))
     assert answer_now(over, request).endswith("like: I updated hello.py.")
     read = answer_now(turn_after((ToolCall("c3", "read_file", {"path": "a"}), "x", False)), "q?")
-    assert read == 'Use the tool result above to answer my request, in plain text: "q?".'
+    # The instruction comes last: ending on the quoted request, the 0.5B model copied it.
+    assert read.startswith("My request: q?\n") and read.endswith("states the answer itself.")
     failed = turn_after((RUN, "Error: boom", True))
     assert steps_done(failed) == 0 and "failed" in after_tool(failed, request, failed=True)
     # A run that fails reopens the step before it: the file needs fixing.

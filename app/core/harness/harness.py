@@ -447,6 +447,11 @@ class Harness(OwnRequests):
         if problem:
             self.counters["invalid_args"] += 1
             return problem
+        if call.name in WRITE_TOOLS:
+            problem = self._wrong_file(call)
+            if problem:
+                self.counters["invalid_args"] += 1
+                return problem
         if self.config.read_before_write and call.name == "edit_file":
             # Claude Code's rule for edits too: a file is changed only after it was read, so an
             # edit matches what is there and a question is never answered by changing a file
@@ -476,6 +481,25 @@ class Harness(OwnRequests):
                         "old text and the new text. If you really mean to replace the whole file, "
                         "send the same write_file again.")
         return ""
+
+    def _wrong_file(self, call: ToolCall) -> str:
+        """The refusal of a write to an existing file the request does not name, when it names a
+        new one: asked to "Add a .editorconfig file", the 0.5B model wrote inventory/config.py."""
+        rel = rel_path(call.arguments.get("path"))
+        request = self.turn.request
+        if not rel or rel not in self.index.files or not request:
+            return ""
+        if rel in self.index.mentioned_files(request):
+            return ""
+        files = self.index.files
+        new = [n for n in dict.fromkeys(FILE_NAME_RE.findall(request))
+               if not (self.workspace / n).exists()
+               and not any(f.endswith("/" + n) for f in files)]
+        if not new:
+            return ""
+        return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
+                f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "
+                f"{new[0]!r}).")
 
     def _same_broken_write(self, call: ToolCall) -> str:
         """The refusal of a write identical to one that left a broken file this turn: the model

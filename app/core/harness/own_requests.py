@@ -38,6 +38,8 @@ class OwnRequests:
 
         def _numbers_unsupported(self) -> bool: ...
 
+        def _wrong_file(self, call: ToolCall) -> str: ...
+
     # --- programs that compute ---------------------------------------------------------------
 
     def wants_program(self) -> bool:
@@ -115,6 +117,8 @@ class OwnRequests:
         come from a whole-file request (app/core/harness/rewrite.py); None to run it as sent."""
         if not (small and self.config.whole_file_writes) or call.name not in WRITE_TOOLS:
             return None
+        if self._wrong_file(call):
+            return None  # review_call refuses it: no content is asked for
         raw = call.arguments.get("path")
         rel = rel_path(raw)
         if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \

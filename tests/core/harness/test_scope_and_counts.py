@@ -223,3 +223,17 @@ async def test_a_command_that_fails_again_is_answered_from_its_output(tmp_path: 
     finished = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "exec"]
     assert len(finished) == 2 and all("FAILED test_mul" in e.content for e in finished)
     assert provider.requests[-1].answer_only  # the step after the repeat answers
+
+
+async def test_a_write_to_a_file_the_request_does_not_name_is_stopped_when_it_names_a_new_one(
+        tmp_path: Path) -> None:
+    wrong = ScriptedReply.call("write_file", path="shop/config.py", content="indent_size = 4\n")
+    right = ScriptedReply.call("write_file", path=".editorconfig", content="indent_size = 4\n")
+    session, _provider, events = session_for(tmp_path, ScriptedReply.call(
+        "read_file", path="shop/config.py"), wrong, right, "Created.", whole_file_writes=False)
+    await session.run_turn("Add a .editorconfig file that sets indent_size = 4.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and "the request asks for .editorconfig" in writes[0].content
+    ws = tmp_path / "ws"
+    assert (ws / "shop/config.py").read_text() == "TIMEOUT = 37\n"  # untouched
+    assert (ws / ".editorconfig").read_text() == "indent_size = 4\n"

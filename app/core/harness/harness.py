@@ -384,6 +384,10 @@ class Harness(OwnRequests):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
             # numbers?", the 0.5B model wrote a divide function into calc.py.
             specs = tuple(s for s in specs if s.name not in WRITE_TOOLS or s.name in keep)
+        if self._new_files(request):
+            # A file to create: its code goes into the file. Offered the inline python tool, the
+            # 0.5B model sent "Write a script primes.py …" as a python call with prose after it.
+            specs = tuple(s for s in specs if s.name != "python")
         if self.names_target(request):
             return specs
         if self._numbers_unsupported() and not self.turn.program_tried:
@@ -482,6 +486,13 @@ class Harness(OwnRequests):
                         "send the same write_file again.")
         return ""
 
+    def _new_files(self, request: str) -> list[str]:
+        """File names ``request`` gives that do not exist here yet (what it asks to create)."""
+        files = self.index.files
+        return [n for n in dict.fromkeys(FILE_NAME_RE.findall(request))
+                if not (self.workspace / n).exists()
+                and not any(f.endswith("/" + n) for f in files)]
+
     def _wrong_file(self, call: ToolCall) -> str:
         """The refusal of a write to an existing file the request does not name, when it names a
         new one: asked to "Add a .editorconfig file", the 0.5B model wrote inventory/config.py."""
@@ -491,10 +502,7 @@ class Harness(OwnRequests):
             return ""
         if rel in self.index.mentioned_files(request):
             return ""
-        files = self.index.files
-        new = [n for n in dict.fromkeys(FILE_NAME_RE.findall(request))
-               if not (self.workspace / n).exists()
-               and not any(f.endswith("/" + n) for f in files)]
+        new = self._new_files(request)
         if not new:
             return ""
         return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "

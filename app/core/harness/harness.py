@@ -384,10 +384,12 @@ class Harness(OwnRequests):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
             # numbers?", the 0.5B model wrote a divide function into calc.py.
             specs = tuple(s for s in specs if s.name not in WRITE_TOOLS or s.name in keep)
-        if self._new_files(request):
-            # A file to create: its code goes into the file. Offered the inline python tool, the
-            # 0.5B model sent "Write a script primes.py …" as a python call with prose after it.
-            specs = tuple(s for s in specs if s.name != "python")
+        if self.config.compute_programs or self._new_files(request):
+            # A small model computes through the program step (a program asked for in a request
+            # of its own), and a file to create holds its own code. Offered the inline python
+            # tool, the 0.5B model re-typed convert.py with its bug for "What is the output of
+            # python convert.py?" and sent "Write a script primes.py …" as code with prose after.
+            specs = tuple(s for s in specs if s.name != "python" or s.name in keep)
         if self.names_target(request):
             return specs
         if self._numbers_unsupported() and not self.turn.program_tried:

@@ -95,8 +95,8 @@ async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
     await session.run_turn("Which function in shop/models.py adds the items up?")
     await session.run_turn("Can you add a subtract function to shop/models.py?")  # a request
     await session.run_turn("Add 'eggs' to notes.txt. Is that fine?")  # starts as an order
-    assert offered(provider, 0) == set(CORE) - {"write_file", "edit_file"}
-    assert offered(provider, 1) == offered(provider, 2) == set(CORE)
+    assert offered(provider, 0) == set(CORE) - {"write_file", "edit_file", "python"}
+    assert offered(provider, 1) == offered(provider, 2) == set(CORE) - {"python"}
 
 
 def test_questions_and_code_names_are_told_by_their_form() -> None:
@@ -237,3 +237,13 @@ async def test_a_write_to_a_file_the_request_does_not_name_is_stopped_when_it_na
     ws = tmp_path / "ws"
     assert (ws / "shop/config.py").read_text() == "TIMEOUT = 37\n"  # untouched
     assert (ws / ".editorconfig").read_text() == "indent_size = 4\n"
+
+
+async def test_inline_python_is_left_to_the_program_step(tmp_path: Path) -> None:
+    ask = "What does shop/models.py print?"
+    session, provider, _ = session_for(tmp_path / "a", "Nothing.")
+    await session.run_turn(ask)
+    assert "python" not in offered(provider) and "exec" in offered(provider)
+    session, provider, _ = session_for(tmp_path / "b", "Nothing.", compute_programs=False)
+    await session.run_turn(ask)
+    assert "python" in offered(provider)

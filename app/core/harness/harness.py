@@ -70,6 +70,7 @@ FILE_PATH_TOOLS = ("read_file", "edit_file")
 DIR_PATH_TOOLS = ("list_dir",)
 WRITE_TOOLS = ("write_file", "edit_file")
 RUN_TOOLS = ("exec", "python")
+SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".rb", ".pl", ".ps1", ".bash")
 _GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 # The words for the workspace itself (plurals without the "s").
 WORKSPACE_NOUNS = frozenset({"file", "folder", "directory", "dir", "project", "repo",
@@ -390,6 +391,10 @@ class Harness(OwnRequests):
             # tool, the 0.5B model re-typed convert.py with its bug for "What is the output of
             # python convert.py?" and sent "Write a script primes.py …" as code with prose after.
             specs = tuple(s for s in specs if s.name != "python" or s.name in keep)
+        if any(Path(n).suffix.lower() in SCRIPT_SUFFIXES for n in self._new_files(request)):
+            # A script to write before it can run: running comes once it exists (asked "Create
+            # primes.py …, then run it", the 0.5B model ran the missing file, again and again).
+            specs = tuple(s for s in specs if s.name not in RUN_TOOLS or s.name in keep)
         if self.names_target(request):
             return specs
         if self._numbers_unsupported() and not self.turn.program_tried:

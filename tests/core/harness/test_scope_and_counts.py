@@ -86,7 +86,8 @@ async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -
     session, provider, _ = session_for(tmp_path, "Created.", "Half a litre.")
     await session.run_turn("Create hello.py that prints hi")
     await session.run_turn("How much milk is left?")
-    assert offered(provider, 0) == set(CORE) - {"python"}  # the new file holds the code
+    # The new script holds the code, and runs once it exists.
+    assert offered(provider, 0) == set(CORE) - {"python", "exec"}
     assert offered(provider, 1) == READING  # decided per request, not once per session
 
 
@@ -247,3 +248,18 @@ async def test_inline_python_is_left_to_the_program_step(tmp_path: Path) -> None
     session, provider, _ = session_for(tmp_path / "b", "Nothing.", compute_programs=False)
     await session.run_turn(ask)
     assert "python" in offered(provider)
+
+
+async def test_a_script_to_create_is_written_before_anything_runs(tmp_path: Path) -> None:
+    write = ScriptedReply.call("write_file", path="primes.py", content="print(2)\n")
+    run = ScriptedReply.call("exec", command="python primes.py")
+    session, provider, _ = session_for(tmp_path, write, run, "It printed 2.",
+                                       whole_file_writes=False)
+    out = await session.run_turn("Create primes.py that prints the primes below 20, then run it.")
+    assert "exec" not in offered(provider, 0) and "write_file" in offered(provider, 0)
+    assert "exec" in offered(provider, 1)  # primes.py exists now
+    assert out.text == "It printed 2."
+    # Output written to a new text file comes after a run: that run stays offered.
+    session, provider, _ = session_for(tmp_path / "b", "Done.")
+    await session.run_turn("Run shop/models.py and save its output to out.txt.")
+    assert "exec" in offered(provider, 0)

@@ -102,6 +102,7 @@ class _Turn:
     program_output: str = ""  # what it printed
     program_failed: bool = False  # it failed twice: python is not offered again this turn
     incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
+    scoped: bool = False  # the tools were scoped for a small model this turn
 
 
 @dataclass
@@ -380,6 +381,7 @@ class Harness(OwnRequests):
         does not run something instead of answering. What it already used this turn stays."""
         if not self.config.scope_tools:
             return specs
+        self.turn.scoped = True
         keep = set(used)
         if is_question(request):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
@@ -511,6 +513,12 @@ class Harness(OwnRequests):
             return ""
         new = self._new_files(request)
         if not new:
+            named = self.index.mentioned_files(request)
+            if named and self.turn.scoped:
+                # A small model's write goes where the request says: asked to add a line to
+                # README.md with a value from the config, the 0.5B model wrote the config.
+                return (f"the request names {', '.join(named[:3])} and not {rel}. Nothing was "
+                        f"written. Change the file the request asks to change.")
             return ""
         return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
                 f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "

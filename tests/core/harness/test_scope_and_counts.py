@@ -263,3 +263,22 @@ async def test_a_script_to_create_is_written_before_anything_runs(tmp_path: Path
     session, provider, _ = session_for(tmp_path / "b", "Done.")
     await session.run_turn("Run shop/models.py and save its output to out.txt.")
     assert "exec" in offered(provider, 0)
+
+
+async def test_a_small_models_write_goes_to_a_file_the_request_names(tmp_path: Path) -> None:
+    wrong = ScriptedReply.call("write_file", path="shop/config.py", content="TIMEOUT = 37\nx\n")
+    session, _provider, events = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="shop/config.py"), wrong, "Done.",
+        whole_file_writes=False)
+    await session.run_turn("Look up TIMEOUT in the config and add a line with it to notes.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and "the request names notes.txt and not shop/config.py" in (
+        writes[0].content)
+    assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"
+    # A big model is not held to it (a refactor changes the callers of what it names too).
+    session, _provider, events = session_for(
+        tmp_path / "big", ScriptedReply.call("read_file", path="shop/config.py"), wrong, "Done.",
+        small=False)
+    await session.run_turn("Look up TIMEOUT in the config and add a line with it to notes.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert not writes[0].is_error

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -29,6 +30,24 @@ def table_note(rel: str, text: str) -> str:
     # Only the data rows are stated: a total that counts the header would make the most common
     # wrong answer look read.
     return f"[{rel}: a header line and {data} data row{'s' if data != 1 else ''}]"
+
+
+_TASK_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]", re.MULTILINE)
+
+
+def checklist_note(rel: str, text: str) -> str:
+    """"[todo.md: a task list of 7 items, 4 open ([ ]) and 3 done ([x])]" for a whole Markdown
+    file with a task list ("" otherwise). The 0.5B model counted the open items wrong by hand
+    and in the programs it wrote (3 of 4)."""
+    if Path(rel).suffix.lower() not in (".md", ".markdown", ".txt") or \
+            "[read_file stopped after" in text:
+        return ""
+    marks = _TASK_ITEM.findall(text)
+    if not marks:
+        return ""
+    done = sum(1 for m in marks if m.lower() == "x")
+    return (f"[{rel}: a task list of {len(marks)} item{'s' if len(marks) != 1 else ''}, "
+            f"{len(marks) - done} open ([ ]) and {done} done ([x])]")
 
 
 def listing_note(rel: str, text: str) -> str:

@@ -38,7 +38,7 @@ from app.core.harness.calls import (
     rel_path,
     with_path_enum,
 )
-from app.core.harness.checks import listing_note, syntax_note, table_note
+from app.core.harness.checks import checklist_note, listing_note, syntax_note, table_note
 from app.core.harness.claims import (
     Claim,
     Evidence,
@@ -582,7 +582,8 @@ class Harness(OwnRequests):
             if call.name == "read_file" and not result.is_error and not call.arguments.get("lines"):
                 # Small models count rows by guess or not at all; the count a table's read
                 # comes with is computed here, so an answer can quote it.
-                note = table_note(rel_path(call.arguments.get("path")), result.content)
+                rel = rel_path(call.arguments.get("path"))
+                note = table_note(rel, result.content) or checklist_note(rel, result.content)
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)

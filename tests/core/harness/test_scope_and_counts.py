@@ -8,7 +8,7 @@ from pathlib import Path
 from app.core.agent.events import Event, ToolCallFinished
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.calls import code_names, is_question
-from app.core.harness.checks import listing_note
+from app.core.harness.checks import checklist_note, listing_note
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness, table_note
 from app.core.providers.base import Capabilities
@@ -152,6 +152,14 @@ def test_a_table_read_states_its_data_rows() -> None:
     assert table_note("b.tsv", "a\tb\n1\t2\n3\t4\n") == "[b.tsv: a header line and 2 data rows]"
     assert table_note("notes.txt", "a,b\n1,2\n") == ""
     assert table_note("big.csv", "a\n1\n[read_file stopped after 10 of 99 bytes; use lines]") == ""
+
+
+def test_a_task_list_states_its_open_and_done_items() -> None:
+    text = "# To do\n\n- [x] flights\n- [ ] passport\n* [X] rent\n1. [ ] gift\n- plain line\n"
+    assert checklist_note("todo.md", text) == (
+        "[todo.md: a task list of 4 items, 2 open ([ ]) and 2 done ([x])]")
+    assert checklist_note("notes.md", "# Notes\n- milk\n") == ""
+    assert checklist_note("a.py", "# - [ ] not a list\n") == ""
 
 
 def test_a_listing_states_what_it_holds() -> None:

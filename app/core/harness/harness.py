@@ -103,6 +103,7 @@ class _Turn:
     program_failed: bool = False  # it failed twice: python is not offered again this turn
     incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
     scoped: bool = False  # the tools were scoped for a small model this turn
+    run_outputs: list[str] = field(default_factory=list)  # "`python stats.py` printed: …"
 
 
 @dataclass
@@ -578,6 +579,9 @@ class Harness(OwnRequests):
             # print(1250) computes nothing.
             source = str(call.arguments.get("code") or call.arguments.get("command") or "")
             ev.add(without_literals(result.content, source), "computed")
+            if not result.is_error and result.content.strip():
+                what = (f"`{source}`" if call.name == "exec" else "the python program")
+                self.turn.run_outputs.append(f"{what} printed:\n{result.content.strip()[:800]}")
         else:
             if call.name == "read_file" and not result.is_error and not call.arguments.get("lines"):
                 # Small models count rows by guess or not at all; the count a table's read

@@ -154,7 +154,8 @@ class OwnRequests:
                      for k in self.turn.broken_writes if k.startswith("write_file"))
         self.counters["whole_file_writes"] = self.counters.get("whole_file_writes", 0) + 1
         return ProviderRequest(
-            messages=rewrite_messages(self.turn.request, rel, current, context),
+            messages=rewrite_messages(self.turn.request, rel, current, context,
+                                      [*self.turn.computed, *self.turn.run_outputs]),
             max_tokens=min(4096, len(current or "") // 2 + 320),
             temperature=self.config.vote_temperature if broken else 0.0,
             prefill=rewrite_prefill(rel))

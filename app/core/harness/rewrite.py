@@ -31,15 +31,21 @@ def fence_lang(rel: str) -> str:
 
 
 def rewrite_messages(request: str, rel: str, current: str | None,
-                     context: list[tuple[str, str]]) -> tuple[Message, ...]:
+                     context: list[tuple[str, str]],
+                     facts: list[str] | None = None) -> tuple[Message, ...]:
     """The request for ``rel``'s complete new content: the file as it is (``None``: it does not
-    exist yet), other files the turn read (``context``), and what the user asked."""
+    exist yet), other files the turn read (``context``), what the turn computed or ran
+    (``facts``: a table's row count, a command's output) and what the user asked."""
     parts = []
     for path, text in context:
         lines = text.splitlines()
         more = "\n..." if len(lines) > MAX_CONTEXT_LINES else ""
         parts.append(f"For reference, {path} contains:\n```\n"
                      + "\n".join(lines[:MAX_CONTEXT_LINES]) + f"{more}\n```")
+    if facts:
+        # Counted or printed for the turn: the model copies a value here instead of counting
+        # (asked to write the number of contacts into count.txt, it wrote 5 of 7).
+        parts.append("Known for this request:\n" + "\n".join(facts))
     lang = fence_lang(rel)
     if current is None:
         parts.append(f"The file {rel} does not exist yet.")

@@ -84,6 +84,17 @@ def test_the_request_shows_what_the_turn_read() -> None:
     assert content_from("```\n\n```") is None
 
 
+async def test_what_the_turn_counted_or_ran_goes_into_the_request(tmp_path: Path) -> None:
+    read = ScriptedReply.call("read_file", path="stock.csv")
+    run = ScriptedReply.call("exec", command="python -c \"print('max 42')\"")
+    write = ScriptedReply.call("write_file", path="count.txt", content="3\n")
+    session, provider, _ = session_for(tmp_path, read, run, write, "3\n```", "Done.")
+    await session.run_turn("Count the rows of stock.csv and write the number into count.txt.")
+    asked = provider.requests[3].messages[-1].content
+    assert "Known for this request:\n[stock.csv: a header line and 3 data rows]" in asked
+    assert "`python -c \"print('max 42')\"` printed:\nmax 42" in asked
+
+
 async def test_a_small_models_write_content_is_brief_and_never_written_half(
         tmp_path: Path) -> None:
     long = "x = 1\n" * 50

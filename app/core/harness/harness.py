@@ -384,10 +384,17 @@ class Harness(OwnRequests):
             return specs
         self.turn.scoped = True
         keep = set(used)
+        if self._numbers_unsupported() and not self.turn.program_tried:
+            keep.add("python")  # the retry after a guessed number computes it (retry_callable)
         if is_question(request):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
-            # numbers?", the 0.5B model wrote a divide function into calc.py.
-            specs = tuple(s for s in specs if s.name not in WRITE_TOOLS or s.name in keep)
+            # numbers?", the 0.5B model wrote a divide function into calc.py. Nor is anything run
+            # unless it names what to run (a script, a command in backticks): asked "Which test
+            # function checks mul?" it ran the tests and reported their traceback.
+            runs = "`" in request or any(
+                Path(n).suffix.lower() in SCRIPT_SUFFIXES for n in FILE_NAME_RE.findall(request))
+            drop = WRITE_TOOLS if runs else (*WRITE_TOOLS, *RUN_TOOLS)
+            specs = tuple(s for s in specs if s.name not in drop or s.name in keep)
         if self.config.compute_programs or self._new_files(request):
             # A small model computes through the program step (a program asked for in a request
             # of its own), and a file to create holds its own code. Offered the inline python
@@ -400,8 +407,6 @@ class Harness(OwnRequests):
             specs = tuple(s for s in specs if s.name not in RUN_TOOLS or s.name in keep)
         if self.names_target(request):
             return specs
-        if self._numbers_unsupported() and not self.turn.program_tried:
-            keep.add("python")  # the retry after a guessed number computes it (retry_callable)
         if not self.about_workspace(request):
             return tuple(s for s in specs if s.name in keep)
         return tuple(s for s in specs

@@ -93,11 +93,16 @@ async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -
 
 async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
     session, provider, _ = session_for(tmp_path, "`total`.", "Done.", "Added.")
-    await session.run_turn("Which function in shop/models.py adds the items up?")
+    await session.run_turn("Which function adds up the items in the shop, `total`?")
     await session.run_turn("Can you add a subtract function to shop/models.py?")  # a request
     await session.run_turn("Add 'eggs' to notes.txt. Is that fine?")  # starts as an order
-    assert offered(provider, 0) == set(CORE) - {"write_file", "edit_file", "python"}
+    assert offered(provider, 0) == READING | {"exec"}  # code in backticks may be run
     assert offered(provider, 1) == offered(provider, 2) == set(CORE) - {"python"}
+    session, provider, _ = session_for(tmp_path / "b", "It prints nothing.", "`total`.")
+    await session.run_turn("What does shop/models.py print?")  # names a script: it may run
+    await session.run_turn("Which function adds up the items in the shop?")
+    assert offered(provider, 0) == READING | {"exec"}
+    assert offered(provider, 1) == READING  # nothing to run named
 
 
 def test_questions_and_code_names_are_told_by_their_form() -> None:

@@ -42,6 +42,7 @@ from app.core.harness.checks import checklist_note, listing_note, syntax_note, t
 from app.core.harness.claims import (
     Claim,
     Evidence,
+    extract_claims,
     not_found_answer,
     retry_instruction,
     topic_words,
@@ -53,7 +54,7 @@ from app.core.harness.compute import (
 from app.core.harness.config import HarnessConfig
 from app.core.harness.own_requests import OwnRequests
 from app.core.harness.schema import missing_path, validate
-from app.core.harness.workspace import WorkspaceIndex
+from app.core.harness.workspace import SOURCE_SUFFIXES, WorkspaceIndex
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
 
@@ -467,7 +468,7 @@ class Harness(OwnRequests):
             self.counters["invalid_args"] += 1
             return problem
         if call.name in WRITE_TOOLS:
-            problem = self._wrong_file(call)
+            problem = self._wrong_file(call) or self._unread_values(call)
             if problem:
                 self.counters["invalid_args"] += 1
                 return problem
@@ -529,6 +530,32 @@ class Harness(OwnRequests):
         return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
                 f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "
                 f"{new[0]!r}).")
+
+    def _unread_values(self, call: ToolCall) -> str:
+        """The refusal of a small model's write that puts a number nothing read or asked for
+        into a text file (not code: its literals are the program's own). The grounding check of
+        answers, applied to what is written: asked to copy the version from pyproject.toml
+        (0.4.2) into VERSION, the 0.5B model wrote 2.4.2."""
+        rel = rel_path(call.arguments.get("path"))
+        if call.name != "write_file" or not self.turn.scoped or not rel \
+                or Path(rel).suffix.lower() in SOURCE_SUFFIXES:
+            return ""
+        content = str(call.arguments.get("content", ""))
+        try:
+            before = (self.workspace / rel).read_text("utf-8", errors="replace")
+        except OSError:
+            before = ""
+        kept = Evidence([before], question="")
+        unread = [c for c in extract_claims(content) if c.kind == "number"
+                  and not kept.supports(c) and not self.turn.evidence.supports(c)]
+        if not unread:
+            return ""
+        values = ", ".join(c.text for c in unread[:3])
+        # The next whole-file request for this file is sampled (the same request at temperature
+        # 0 gives the same value again).
+        self.turn.broken_writes[call_key(call)] = f"it wrote {values}, which nothing read shows"
+        return (f"the content states {values}, which nothing read or asked in this turn shows. "
+                f"Nothing was written. Write {rel} with the values as the files state them.")
 
     def _same_broken_write(self, call: ToolCall) -> str:
         """The refusal of a write identical to one that left a broken file this turn: the model

@@ -295,3 +295,21 @@ async def test_a_small_models_write_goes_to_a_file_the_request_names(tmp_path: P
     await session.run_turn("Look up TIMEOUT in the config and add a line with it to notes.txt.")
     writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
     assert not writes[0].is_error
+
+
+async def test_a_value_nothing_read_shows_is_not_written_into_a_text_file(tmp_path: Path) -> None:
+    guess = ScriptedReply.call("write_file", path="timeout.txt", content="TIMEOUT: 38\n")
+    read = ScriptedReply.call("write_file", path="timeout.txt", content="TIMEOUT: 37\n")
+    session, _provider, events = session_for(tmp_path, guess, read, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Write the TIMEOUT of shop/config.py into timeout.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and "the content states 38, which nothing read" in writes[0].content
+    assert (tmp_path / "ws/timeout.txt").read_text() == "TIMEOUT: 37\n"
+    # Code keeps its own literals; a number the request gives may be written anywhere.
+    code = ScriptedReply.call("write_file", path="limit.py", content="LIMIT = 99\n")
+    text = ScriptedReply.call("write_file", path="n.txt", content="5\n")
+    session, _provider, events = session_for(tmp_path / "b", code, text, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Create limit.py with a limit, and n.txt holding the number 5.")
+    assert not any(e.is_error for e in events if isinstance(e, ToolCallFinished))

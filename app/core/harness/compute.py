@@ -66,7 +66,7 @@ def program_failure(output: str, is_error: bool) -> str:
     if is_error:
         shown = [ln for ln in lines if not ln.startswith("[exit code")]
         return (shown[-1] if shown else "it exited with an error")[:300]
-    if not lines:
+    if not lines or lines[0].startswith("(no output"):  # the python tool's note for silence
         return "it printed nothing; print the answer"
     return ""
 

@@ -119,6 +119,8 @@ def test_programs_are_cut_from_their_block_and_failures_named() -> None:
     assert program_failure("Traceback ...\nValueError: bad\n[exit code 1]", True) == (
         "ValueError: bad")
     assert program_failure("", False) == "it printed nothing; print the answer"
+    assert program_failure("(no output: the program printed nothing; print the result)",
+                           False) == "it printed nothing; print the answer"
     assert program_failure("29\n", False) == ""
     long = "\n".join(f"row {i}" for i in range(30))
     shown = program_messages("How many rows?", [("t.txt", long)])[-1].content

@@ -135,6 +135,9 @@ def _holds(text: str, claim: Claim) -> bool:
     return "/" in needle and needle.rsplit("/", 1)[-1] in hay
 
 
+_PATH_TOKEN = re.compile(r"[\w.@-]*(?:/[\w.@-]+)+|[\w-]+\.[A-Za-z]{1,5}\b")
+
+
 class Evidence:
     """Everything the turn saw, searchable for claims.
 
@@ -173,7 +176,9 @@ class Evidence:
             lines = text.splitlines()
             for i, line in enumerate(lines):
                 if _holds(line, claim):
-                    near = " ".join(lines[max(0, i - 1):i + 2]).lower()
+                    # Paths say where, not what about: "[data/items.csv: … 6 data rows]" is
+                    # not about items below 12.
+                    near = _PATH_TOKEN.sub(" ", " ".join(lines[max(0, i - 1):i + 2])).lower()
                     if any(w in near for w in self.topic):
                         return True
         return False

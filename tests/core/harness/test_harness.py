@@ -263,6 +263,13 @@ def test_a_value_counts_only_where_the_question_topic_is() -> None:
     eggs = Evidence(["200 g flour\n2 eggs\n"], question="How many eggs do I need?")
     assert eggs.unsupported("You need 2 eggs.") == []
     assert [c.text for c in eggs.unsupported("Add 1 tbsp of sugar.")] == ["1"]
+    # A path on the line does not make it about the topic: the count of all rows is not the
+    # count of the items below 12.
+    note = "[data/items.csv: a header line and 6 data rows]"
+    low = Evidence([note], question="How many items in data/items.csv have a quantity below 12?")
+    assert [c.text for c in low.unsupported("6 items are below 12.")] == ["6"]
+    rows = Evidence([note], question="How many data rows are in data/items.csv?")
+    assert rows.unsupported("There are 6 data rows.") == []
 
 
 async def test_an_invented_value_gets_one_extractive_retry(tmp_path: Path) -> None:

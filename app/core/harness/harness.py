@@ -737,7 +737,9 @@ class Harness(OwnRequests):
                 text, self.turn.request, self.turn.results):
             return self._retry_or_give_up("off_topic", OFF_TOPIC_RETRY, [])
         ev = self.turn.evidence
-        missing = ev.unsupported(text)
+        # A grep line quoted as the answer ("meetings/b.md:5: - Venue: …") states its position,
+        # not a value: the line number is not a claim, as it is not evidence.
+        missing = ev.unsupported(_GREP_PREFIX.sub("", text))
         general = not used_tools or (not self.turn.arithmetic
                                      and not self.about_workspace(self.turn.request))
         if general:

@@ -162,3 +162,17 @@ def test_nanobots_own_files_inside_the_workspace_are_not_indexed(
     assert "nanobot-home/config/config.toml" in index.files  # the user's own settings stay
     h = Harness(HarnessConfig(), ws)
     assert h.grounding_targets("What is the capital of France?") == []
+
+
+async def test_a_grep_line_quoted_as_the_answer_is_not_checked_for_its_line_number(
+        tmp_path: Path) -> None:
+    from app.core.providers.scripted import ScriptedReply as Reply
+
+    ws = workspace(tmp_path)
+    answer = "meetings/b.md:2: Venue: the Corn Exchange."
+    provider = ScriptedProvider([Reply.call("grep", pattern="Corn Exchange"), answer])
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      harness=Harness(HarnessConfig(related_reads=0), ws))
+    out = await session.run_turn("Which meeting notes mention the Corn Exchange?")
+    assert out.text == answer and len(provider.requests) == 2  # accepted as it is

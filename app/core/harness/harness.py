@@ -54,7 +54,7 @@ from app.core.harness.compute import (
 from app.core.harness.config import HarnessConfig
 from app.core.harness.own_requests import OwnRequests
 from app.core.harness.schema import missing_path, validate
-from app.core.harness.workspace import SOURCE_SUFFIXES, WorkspaceIndex
+from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES, WorkspaceIndex
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
 
@@ -72,6 +72,7 @@ DIR_PATH_TOOLS = ("list_dir",)
 WRITE_TOOLS = ("write_file", "edit_file")
 RUN_TOOLS = ("exec", "python")
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".rb", ".pl", ".ps1", ".bash")
+KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
 _GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 # The words for the workspace itself (plurals without the "s").
 WORKSPACE_NOUNS = frozenset({"file", "folder", "directory", "dir", "project", "repo",
@@ -704,6 +705,8 @@ class Harness(OwnRequests):
         """The tools the extractive retry step may call (empty = any). Numbers the files did not
         show were counted or computed in the model's head: that step may call only the tool that
         computes (small models otherwise read the same file again and repeat the guess)."""
+        if "not_done" in self.turn.retried and self._pending_files():
+            return ("write_file",)  # the file the request asks for, nothing else
         if self.turn.program_tried:
             return ()  # the program step ran (or was refused): no second program by hand
         if self._numbers_unsupported() and any(s.name == "python" for s in specs):
@@ -724,9 +727,29 @@ class Harness(OwnRequests):
 
     # --- answers -------------------------------------------------------------------------------
 
+    def _pending_files(self) -> list[str]:
+        """Files a small model's request asks to create that still do not exist ("" for a
+        question: it creates nothing). Only names with a file type's suffix or a dot file:
+        ``inventory.report`` in "python -m inventory.report" is a module."""
+        if not self.turn.scoped or is_question(self.turn.request):
+            return []
+        return [n for n in self._new_files(self.turn.request)
+                if (Path(n).suffix.lower() in KNOWN_SUFFIXES or n.startswith("."))
+                and not (self.workspace / n).exists()]
+
     def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
         if not self.config.grounding_check or not text.strip():
             return AnswerReview("accept")
+        pending = self._pending_files()
+        if pending and "not_done" not in self.turn.retried:
+            # The turn ends with the file it was asked for never written (asked to write
+            # primes.py, the 0.5B model listed the folder and answered with the primes).
+            self.turn.retried.add("not_done")
+            self.counters["not_done_retries"] = self.counters.get("not_done_retries", 0) + 1
+            return AnswerReview("retry", (
+                f"{pending[0]} does not exist yet, and my request asks for it. Create it now: "
+                f"call write_file with path {pending[0]!r}."),
+                problem=f"{pending[0]} was not created")
         if echoes(text, self.turn.request):  # the request parroted back is no answer
             # What the harness computed from the reads (a table's row count) is repeated next to
             # the instruction: a small model lost in a long read finds it there.

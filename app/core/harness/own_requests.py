@@ -40,6 +40,8 @@ class OwnRequests:
 
         def _wrong_file(self, call: ToolCall) -> str: ...
 
+        def _new_files(self, request: str) -> list[str]: ...
+
     # --- programs that compute ---------------------------------------------------------------
 
     def wants_program(self) -> bool:
@@ -118,7 +120,14 @@ class OwnRequests:
         if not (small and self.config.whole_file_writes) or call.name not in WRITE_TOOLS:
             return None
         if self._wrong_file(call):
-            return None  # review_call refuses it: no content is asked for
+            # The request names one file to create and the write went elsewhere: the write is
+            # the right step at the wrong file, so it is made to the named one (the whole-file
+            # request below writes its content). With several, review_call refuses it.
+            new = self._new_files(self.turn.request)
+            if len(new) == 1 and ".." not in Path(new[0]).parts:
+                self.counters["retargeted_writes"] = self.counters.get("retargeted_writes", 0) + 1
+                return new[0], None
+            return None
         raw = call.arguments.get("path")
         rel = rel_path(raw)
         if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \

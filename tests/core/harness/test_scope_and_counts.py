@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.agent.events import Event, ToolCallFinished
+from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
 from app.core.harness.calls import code_names, is_question
 from app.core.harness.checks import checklist_note, listing_note
@@ -83,12 +83,14 @@ async def test_a_request_about_nothing_in_the_workspace_gets_no_tools(tmp_path: 
 
 
 async def test_a_request_that_names_a_file_gets_the_whole_core(tmp_path: Path) -> None:
-    session, provider, _ = session_for(tmp_path, "Created.", "Half a litre.")
+    write = ScriptedReply.call("write_file", path="hello.py", content="print('hi')\n")
+    session, provider, _ = session_for(tmp_path, write, "Created.", "Half a litre.",
+                                       whole_file_writes=False)
     await session.run_turn("Create hello.py that prints hi")
     await session.run_turn("How much milk is left?")
     # The new script holds the code, and runs once it exists.
     assert offered(provider, 0) == set(CORE) - {"python", "exec"}
-    assert offered(provider, 1) == READING  # decided per request, not once per session
+    assert offered(provider, 2) == READING  # decided per request, not once per session
 
 
 async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
@@ -313,3 +315,36 @@ async def test_a_value_nothing_read_shows_is_not_written_into_a_text_file(tmp_pa
                                              whole_file_writes=False)
     await session.run_turn("Create limit.py with a limit, and n.txt holding the number 5.")
     assert not any(e.is_error for e in events if isinstance(e, ToolCallFinished))
+
+
+async def test_an_answer_before_the_asked_file_exists_is_sent_back_to_write_it(
+        tmp_path: Path) -> None:
+    write = ScriptedReply.call("write_file", path="primes.py", content="print(2)\n")
+    session, provider, _ = session_for(tmp_path, "The primes are 2, 3, 5.", write, "Created.",
+                                       whole_file_writes=False)
+    out = await session.run_turn("Write a script primes.py that prints the primes below 6.")
+    retry = provider.requests[1]
+    assert retry.messages[-1].content.startswith("primes.py does not exist yet, and my request")
+    assert retry.callable == ("write_file",)
+    assert (tmp_path / "ws/primes.py").read_text() == "print(2)\n" and out.text == "Created."
+    # Run a module, ask a question: nothing to create.
+    session, provider, _ = session_for(tmp_path / "b", "The shop models ran.",
+                                       "hello.py does not exist.")
+    assert (await session.run_turn("Run python -m shop.models for me.")).text == (
+        "The shop models ran.")
+    assert (await session.run_turn("Does hello.py exist?")).text == "hello.py does not exist."
+    assert len(provider.requests) == 2
+
+
+async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_names(
+        tmp_path: Path) -> None:
+    wrong = ScriptedReply.call("write_file", path="shop/config.py", content="x")
+    session, provider, events = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="shop/config.py"), wrong,
+        "[*]\nindent_size = 4\n```", "Created.")
+    await session.run_turn("Add a .editorconfig file that sets indent_size = 4.")
+    assert "The file .editorconfig does not exist yet." in provider.requests[2].messages[-1].content
+    assert (tmp_path / "ws/.editorconfig").read_text() == "[*]\nindent_size = 4\n"
+    assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"
+    started = [e for e in events if isinstance(e, ToolCallStarted) and e.name == "write_file"]
+    assert started[0].arguments["path"] == ".editorconfig"  # what the user sees and approves

@@ -747,8 +747,8 @@ class Harness(OwnRequests):
             self.turn.retried.add("not_done")
             self.counters["not_done_retries"] = self.counters.get("not_done_retries", 0) + 1
             return AnswerReview("retry", (
-                f"{pending[0]} does not exist yet, and my request asks for it. Create it now: "
-                f"call write_file with path {pending[0]!r}."),
+                f"{pending[0]} does not exist yet. If my request asks you to create it, call "
+                f"write_file with path {pending[0]!r} now; if not, answer my request."),
                 problem=f"{pending[0]} was not created")
         if echoes(text, self.turn.request):  # the request parroted back is no answer
             # What the harness computed from the reads (a table's row count) is repeated next to

@@ -324,16 +324,19 @@ async def test_an_answer_before_the_asked_file_exists_is_sent_back_to_write_it(
                                        whole_file_writes=False)
     out = await session.run_turn("Write a script primes.py that prints the primes below 6.")
     retry = provider.requests[1]
-    assert retry.messages[-1].content.startswith("primes.py does not exist yet, and my request")
+    assert retry.messages[-1].content.startswith("primes.py does not exist yet. If my request")
     assert retry.callable == ("write_file",)
     assert (tmp_path / "ws/primes.py").read_text() == "print(2)\n" and out.text == "Created."
     # Run a module, ask a question: nothing to create.
-    session, provider, _ = session_for(tmp_path / "b", "The shop models ran.",
-                                       "hello.py does not exist.")
+    session, provider, _ = session_for(tmp_path / "b", "The shop models ran.")
     assert (await session.run_turn("Run python -m shop.models for me.")).text == (
         "The shop models ran.")
-    assert (await session.run_turn("Does hello.py exist?")).text == "hello.py does not exist."
-    assert len(provider.requests) == 2
+    assert len(provider.requests) == 1
+    harness = session.harness
+    assert harness is not None
+    harness.turn_started("Does hello.py exist?")
+    harness.turn.scoped = True
+    assert harness._pending_files() == []
 
 
 async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_names(

@@ -124,7 +124,9 @@ def _number_re(num: str) -> re.Pattern[str]:
         head, tail = plain[: len(plain) % 3 or 3], plain[len(plain) % 3 or 3:]
         grouped = head + "".join("," + tail[i:i + 3] for i in range(0, len(tail), 3))
         digits = f"(?:{re.escape(plain)}|{re.escape(grouped)})"
-    return re.compile(rf"(?<![\w.]){digits}(?!\d|\.\d)")
+    # A whole number may be printed as a float: python prints 180 + 23.0 as "203.0".
+    zeros = r"(?:\.0+)?" if "." not in plain else ""
+    return re.compile(rf"(?<![\w.]){digits}{zeros}(?!\d|\.\d)")
 
 
 def _as_words(fact: str) -> re.Pattern[str]:

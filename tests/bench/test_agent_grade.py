@@ -41,6 +41,8 @@ def test_the_task_set_meets_the_spec() -> None:
     ("The function is `check_sku`.", "check_sku", True),
     ("It prints -1", "-1", True),
     ("It prints 1", "-1", False),
+    ('It printed "203.0".', "203", True),  # the same number, as python prints a float
+    ("It printed 203.5", "203", False),
 ])
 def test_facts_match_by_meaning_not_wording(answer: str, fact: str, ok: bool) -> None:
     assert has_fact(answer, fact) is ok

@@ -19,6 +19,7 @@ from app.core.providers.base import ToolSpec
 if TYPE_CHECKING:
     from app.core.harness.config import HarnessConfig
     from app.core.harness.harness import _Turn
+    from app.core.harness.workspace import WorkspaceIndex
     from app.core.providers.base import ProviderRequest
 
 WRITE_TOOLS = ("write_file", "edit_file")
@@ -41,6 +42,9 @@ class OwnRequests:
         def _wrong_file(self, call: ToolCall) -> str: ...
 
         def _new_files(self, request: str) -> list[str]: ...
+
+        @property
+        def index(self) -> WorkspaceIndex: ...
 
     # --- programs that compute ---------------------------------------------------------------
 
@@ -119,16 +123,18 @@ class OwnRequests:
         come from a whole-file request (app/core/harness/rewrite.py); None to run it as sent."""
         if not (small and self.config.whole_file_writes) or call.name not in WRITE_TOOLS:
             return None
-        if self._wrong_file(call):
-            # The request names one file to create and the write went elsewhere: the write is
-            # the right step at the wrong file, so it is made to the named one (the whole-file
-            # request below writes its content). With several, review_call refuses it.
-            new = self._new_files(self.turn.request)
-            if len(new) == 1 and ".." not in Path(new[0]).parts:
-                self.counters["retargeted_writes"] = self.counters.get("retargeted_writes", 0) + 1
-                return new[0], None
-            return None
         raw = call.arguments.get("path")
+        if self._wrong_file(call):
+            # The write went to a file the request does not name while it names exactly one to
+            # create (or, naming none to create, exactly one to change): the right step at the
+            # wrong file, so it is made to the named one, and the whole-file request below
+            # writes its content. Otherwise review_call refuses it.
+            new = self._new_files(self.turn.request)
+            named = [] if new else self.index.mentioned_files(self.turn.request)
+            if len(new) + len(named) != 1:
+                return None
+            raw = (new or named)[0]
+            self.counters["retargeted_writes"] = self.counters.get("retargeted_writes", 0) + 1
         rel = rel_path(raw)
         if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \
                 or ".." in Path(rel).parts:

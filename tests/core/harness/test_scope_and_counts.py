@@ -351,3 +351,15 @@ async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_names(
     assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"
     started = [e for e in events if isinstance(e, ToolCallStarted) and e.name == "write_file"]
     assert started[0].arguments["path"] == ".editorconfig"  # what the user sees and approves
+
+
+async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_changes(
+        tmp_path: Path) -> None:
+    wrong = ScriptedReply.call("write_file", path="shop/config.py", content="x")
+    session, provider, _events = session_for(
+        tmp_path, ScriptedReply.call("read_file", path="shop/config.py"), wrong,
+        "milk\nTIMEOUT: 37\n```", "Added.")
+    await session.run_turn("Look up TIMEOUT in the config and add a line with it to notes.txt.")
+    assert "The file notes.txt contains:" in provider.requests[2].messages[-1].content
+    assert (tmp_path / "ws/notes.txt").read_text() == "milk\nTIMEOUT: 37\n"
+    assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"

@@ -170,7 +170,10 @@ def grade_answer(task: Task, answer: str) -> tuple[bool, bool, list[str]]:
         if not ok and not rejected:
             problems.append("does not say the answer is not in the workspace")
         return ok, bool(text) and not ok, problems
-    missing = [f for f in task.answer if not has_fact(text, f)]
+    # "I could not find that (I read inventory/report.py, …)" names the files it looked at, not
+    # an answer: the list is not searched for the answer's facts.
+    stated = re.sub(r"\(I read [^)]*\)", "", text)
+    missing = [f for f in task.answer if not has_fact(stated, f)]
     if missing:
         problems.append(f"answer lacks {', '.join(missing)}")
     ok = not missing and not rejected

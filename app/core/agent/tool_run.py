@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from app.core.agent import nudges
@@ -88,7 +89,10 @@ class ToolRunning:
         h = self.harness
         call, _repairs = repair_call(call, self.tools)
         if not grounded:
+            sent = call
             call = await self._whole_file(call, cancel)
+            if call is not sent:
+                self._record_as_run(call)
         tool = self.tools.get(call.name)
         label = redact(tool.label(call.arguments) if tool else f"Calling {call.name}")
         self.emit(ToolCallStarted(turn_id, call_id=call.id, name=call.name,
@@ -145,6 +149,17 @@ class ToolRunning:
         if h is None or grounded or cancel.cancelled:
             return ""
         return h.stop_after(call, result, refused=refused, repeated=repeated)
+
+    def _record_as_run(self, call: ToolCall) -> None:
+        """Put the call as it runs (its whole-file content, the file it was moved to) in place of
+        the model's call in the history, so the next steps and the answer say what was done:
+        moved from stats.py to .gitignore, the answer had said "I created stats.py"."""
+        for i in range(len(self.history) - 1, -1, -1):
+            m = self.history[i]
+            if m.role == "assistant" and any(c.id == call.id for c in m.tool_calls):
+                calls = tuple(call if c.id == call.id else c for c in m.tool_calls)
+                self.history[i] = replace(m, tool_calls=calls)
+                return
 
     def _retry_step(self, name: str) -> bool:
         """A small model that repeats a call while steps of the request remain gets one more

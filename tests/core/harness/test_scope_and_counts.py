@@ -351,6 +351,10 @@ async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_names(
     assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"
     started = [e for e in events if isinstance(e, ToolCallStarted) and e.name == "write_file"]
     assert started[0].arguments["path"] == ".editorconfig"  # what the user sees and approves
+    # ... and what the history says was done (the answer's "I created …" is built from it).
+    written = [c for m in session.history for c in m.tool_calls if c.name == "write_file"]
+    assert [c.arguments["path"] for c in written] == [".editorconfig"]
+    assert written[0].arguments["content"] == "[*]\nindent_size = 4\n"
 
 
 async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_changes(

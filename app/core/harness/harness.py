@@ -72,6 +72,8 @@ DIR_PATH_TOOLS = ("list_dir",)
 WRITE_TOOLS = ("write_file", "edit_file")
 RUN_TOOLS = ("exec", "python")
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".rb", ".pl", ".ps1", ".bash")
+# "python convert.py", "sh build.sh", "python -m inventory.report": a command written out.
+_COMMAND_RE = re.compile(r"\b(?:python3?|sh|bash|node|ruby|perl|pytest|make)\b\s+[-\w./]+")
 KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
 _GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 # The words for the workspace itself (plurals without the "s").
@@ -391,10 +393,10 @@ class Harness(OwnRequests):
         if is_question(request):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
             # numbers?", the 0.5B model wrote a divide function into calc.py. Nor is anything run
-            # unless it names what to run (a script, a command in backticks): asked "Which test
-            # function checks mul?" it ran the tests and reported their traceback.
-            runs = "`" in request or any(
-                Path(n).suffix.lower() in SCRIPT_SUFFIXES for n in FILE_NAME_RE.findall(request))
+            # unless it names a command (an interpreter and its script, code in backticks):
+            # asked "Which test function checks mul?" it ran the tests, and asked which function
+            # in calc.py divides, it ran calc.py.
+            runs = "`" in request or bool(_COMMAND_RE.search(request))
             drop = WRITE_TOOLS if runs else (*WRITE_TOOLS, *RUN_TOOLS)
             specs = tuple(s for s in specs if s.name not in drop or s.name in keep)
         if self.config.compute_programs or self._new_files(request):

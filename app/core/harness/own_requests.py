@@ -135,6 +135,8 @@ class OwnRequests:
                 return None
             raw = (new or named)[0]
             self.counters["retargeted_writes"] = self.counters.get("retargeted_writes", 0) + 1
+            if new:
+                return rel_path(raw), None  # a new file: written whole, an edit_file included
         rel = rel_path(raw)
         if not rel or not isinstance(raw, str) or raw.strip().startswith(("/", "~", "@")) \
                 or ".." in Path(rel).parts:

@@ -100,11 +100,12 @@ async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
     await session.run_turn("Add 'eggs' to notes.txt. Is that fine?")  # starts as an order
     assert offered(provider, 0) == READING | {"exec"}  # code in backticks may be run
     assert offered(provider, 1) == offered(provider, 2) == set(CORE) - {"python"}
-    session, provider, _ = session_for(tmp_path / "b", "It prints nothing.", "`total`.")
-    await session.run_turn("What does shop/models.py print?")  # names a script: it may run
-    await session.run_turn("Which function adds up the items in the shop?")
+    session, provider, _ = session_for(tmp_path / "b", "It prints nothing.")
+    await session.run_turn("What is the output of python shop/models.py?")  # a command: it runs
     assert offered(provider, 0) == READING | {"exec"}
-    assert offered(provider, 1) == READING  # nothing to run named
+    session, provider, _ = session_for(tmp_path / "c", "`total`.")
+    await session.run_turn("Which function in shop/models.py adds up the items?")
+    assert offered(provider, 0) == READING  # a script named, no command to run
 
 
 def test_questions_and_code_names_are_told_by_their_form() -> None:
@@ -256,7 +257,7 @@ async def test_a_write_to_a_file_the_request_does_not_name_is_stopped_when_it_na
 
 
 async def test_inline_python_is_left_to_the_program_step(tmp_path: Path) -> None:
-    ask = "What does shop/models.py print?"
+    ask = "Run shop/models.py and tell me what it prints."
     session, provider, _ = session_for(tmp_path / "a", "Nothing.")
     await session.run_turn(ask)
     assert "python" not in offered(provider) and "exec" in offered(provider)
@@ -341,7 +342,7 @@ async def test_an_answer_before_the_asked_file_exists_is_sent_back_to_write_it(
 
 async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_names(
         tmp_path: Path) -> None:
-    wrong = ScriptedReply.call("write_file", path="shop/config.py", content="x")
+    wrong = ScriptedReply.call("edit_file", path="shop/config.py", old_text="37", new_text="4")
     session, provider, events = session_for(
         tmp_path, ScriptedReply.call("read_file", path="shop/config.py"), wrong,
         "[*]\nindent_size = 4\n```", "Created.")

@@ -10,25 +10,26 @@
 - :meth:`Harness.after_call` — record reads and evidence, add a syntax check to write results;
 - :meth:`Harness.stop_after` — end the turn after a repeated refusal or failure, with a reason;
 - :meth:`Harness.review_answer` — the grounding check of a final answer.
+
+Its parts live next to it: what a turn keeps (turn.py), the checks of writes (write_checks.py),
+lookups in the workspace's files (lookups.py) and the requests of its own (own_requests.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
 from app.core.harness.arithmetic import computations
 from app.core.harness.calls import (
-    CONTENT_KIND,
     ECHO_RETRY,
     FILE_NAME_RE,
     OFF_TOPIC_RETRY,
     call_key,
-    code_names,
     describe,
     echoes,
     is_question,
@@ -42,7 +43,6 @@ from app.core.harness.checks import checklist_note, listing_note, syntax_note, t
 from app.core.harness.claims import (
     Claim,
     Evidence,
-    extract_claims,
     not_found_answer,
     retry_instruction,
     topic_words,
@@ -52,9 +52,12 @@ from app.core.harness.compute import (
     program_answer,
 )
 from app.core.harness.config import HarnessConfig
+from app.core.harness.lookups import Lookups
 from app.core.harness.own_requests import OwnRequests
 from app.core.harness.schema import missing_path, validate
-from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES, WorkspaceIndex
+from app.core.harness.turn import AnswerReview, _Turn
+from app.core.harness.workspace import WorkspaceIndex
+from app.core.harness.write_checks import WriteChecks
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolResult
 
@@ -74,51 +77,11 @@ RUN_TOOLS = ("exec", "python")
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".rb", ".pl", ".ps1", ".bash")
 # "python convert.py", "sh build.sh", "python -m inventory.report": a command written out.
 _COMMAND_RE = re.compile(r"\b(?:python3?|sh|bash|node|ruby|perl|pytest|make)\b\s+[-\w./]+")
-KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
 _GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 # The words for the workspace itself (plurals without the "s").
 WORKSPACE_NOUNS = frozenset({"file", "folder", "directory", "dir", "project", "repo",
                              "repository", "workspace", "codebase", "script", "here"})
 MAP_HEADER = "Files in the workspace (path, line count, top-level names):"
-
-
-@dataclass
-class _Turn:
-    evidence: Evidence = field(default_factory=Evidence)
-    retried: set[str] = field(default_factory=set)
-    refusals: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    read: list[str] = field(default_factory=list)
-    unsupported: list[Claim] = field(default_factory=list)  # what the retry is about
-    request: str = ""
-    shrink_warned: set[str] = field(default_factory=set)
-    broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
-    repeat_refused: set[str] = field(default_factory=set)
-    soft_refusal: str = ""
-    computed: list[str] = field(default_factory=list)  # counts the harness added to reads
-    arithmetic: list[str] = field(default_factory=list)  # "17*3 = 51" for sums the request wrote
-    resample: bool = False  # the next step is sampled, not greedy
-    notes: list[str] = field(default_factory=list)  # notes given with the request (evidence)
-    looked_at: list[str] = field(default_factory=list)  # files read or searched this turn
-    results: list[str] = field(default_factory=list)  # what the turn's tools returned
-    acted: bool = False  # a write, edit or run succeeded: the answer reports it ("Done.")
-    program_tried: bool = False  # a program computed (or tried to compute) the answer
-    program_output: str = ""  # what it printed
-    program_failed: bool = False  # it failed twice: python is not offered again this turn
-    incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
-    scoped: bool = False  # the tools were scoped for a small model this turn
-    run_outputs: list[str] = field(default_factory=list)  # "`python stats.py` printed: …"
-
-
-@dataclass
-class AnswerReview:
-    """What the loop does with a final answer: show it, retry once, or replace it."""
-
-    action: str  # "accept" | "retry" | "replace"
-    instruction: str = ""
-    text: str = ""
-    unsupported: tuple[Claim, ...] = ()
-    problem: str = ""  # what was wrong, for the notice ("it repeated the request")
 
 
 def _ran_and_failed(content: str) -> bool:
@@ -132,7 +95,7 @@ def _ran_and_failed(content: str) -> bool:
 _PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
 
 
-class Harness(OwnRequests):
+class Harness(OwnRequests, WriteChecks, Lookups):
     def __init__(self, config: HarnessConfig, workspace: Path) -> None:
         self.config = config
         self.workspace = workspace
@@ -211,25 +174,6 @@ class Harness(OwnRequests):
                 out.append(("list_dir", {"path": word}))
         return out[: self.config.ground_max_files]
 
-    def _used_elsewhere(self, request: str) -> list[str]:
-        """The top-level names ``request`` uses (at most one) that occur in a file other than the
-        one defining them, in a workspace small enough to have been read whole."""
-        index = self.index
-        if not index.fully_read or len(index.files) > 400:
-            return []
-        for name, defined_in in index.mentioned_symbols(request).items():
-            word = re.compile(rf"\b{re.escape(name)}\b")
-            for rel in index.file_paths():
-                if rel in defined_in:
-                    continue
-                try:
-                    text = (self.workspace / rel).read_text("utf-8", errors="replace")
-                except OSError:
-                    continue
-                if word.search(text):
-                    return [name]
-        return []
-
     async def ground(self, session: Session, turn_id: str, cancel: CancelToken) -> None:
         """Run the reads before the first model step, shown to the user as the agent's reads."""
         targets = [(n, a) for n, a in self.grounding_targets(session.last_request_text())
@@ -249,47 +193,6 @@ class Harness(OwnRequests):
                 break
             await session.run_tool(turn_id, call, cancel, grounded=True)
             self.counters["grounded_reads"] += 1
-
-    def absent_subject(self) -> str:
-        """The answer to a question about a code name that occurs nowhere in the workspace
-        ("What is the value of API_KEY in inventory/config.py?" when no file has API_KEY), given
-        without asking the model: a small model answers with a value next to the topic ("EUR").
-        Only for a question that names a file here, in a workspace whose files were all read
-        into the index ("" otherwise)."""
-        request = self.turn.request
-        if not (self.config.grounding_check and is_question(request)):
-            return ""
-        index = self.index
-        files = index.mentioned_files(request)
-        names = code_names(request)
-        if not files or not names or not index.fully_read:
-            return ""
-        texts = []
-        for rel in index.file_paths():
-            try:
-                texts.append((self.workspace / rel).read_text("utf-8", errors="replace"))
-            except OSError:
-                return ""  # unknown is not absent
-        every = "\n".join(texts)
-        missing = [n for n in names if not re.search(
-            rf"(?<![\w]){re.escape(n)}(?![\w])", every, re.IGNORECASE)]
-        if not missing:
-            return ""
-        self.counters["not_found"] += 1
-        where = ", ".join(files[:3])
-        return (f"{missing[0]} does not occur in {where} or in any other file of the workspace, "
-                "so I could not find it and won't guess. If it is set somewhere else (an "
-                "environment variable, another project), tell me where to look.")
-
-    def program_problem(self, code: str) -> str:
-        """Why a program written for the question cannot answer it ("" when it may run): the
-        question names a file of the workspace and the program opens none of them (it printed
-        the installed numpy's version for "Which numpy version does pyproject.toml require?")."""
-        files = self.index.mentioned_files(self.turn.request)
-        if not files or any(Path(f).name in code for f in files):
-            return ""
-        return (f"the program does not open {files[0]}, which the question is about. Open it by "
-                "its relative path and compute the answer from its text.")
 
     def is_grounded(self, call_id: str) -> bool:
         return call_id in self.grounded
@@ -505,82 +408,6 @@ class Harness(OwnRequests):
                         "send the same write_file again.")
         return ""
 
-    def _new_files(self, request: str) -> list[str]:
-        """File names ``request`` gives that do not exist here yet (what it asks to create)."""
-        files = self.index.files
-        return [n for n in dict.fromkeys(FILE_NAME_RE.findall(request))
-                if not (self.workspace / n).exists()
-                and not any(f.endswith("/" + n) for f in files)]
-
-    def _wrong_file(self, call: ToolCall) -> str:
-        """The refusal of a write to an existing file the request does not name, when it names a
-        new one: asked to "Add a .editorconfig file", the 0.5B model wrote inventory/config.py."""
-        rel = rel_path(call.arguments.get("path"))
-        request = self.turn.request
-        if not rel or rel not in self.index.files or not request:
-            return ""
-        if rel in self.index.mentioned_files(request):
-            return ""
-        new = self._new_files(request)
-        if not new:
-            named = self.index.mentioned_files(request)
-            if named and self.turn.scoped:
-                # A small model's write goes where the request says: asked to add a line to
-                # README.md with a value from the config, the 0.5B model wrote the config.
-                return (f"the request names {', '.join(named[:3])} and not {rel}. Nothing was "
-                        f"written. Change the file the request asks to change.")
-            return ""
-        return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
-                f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "
-                f"{new[0]!r}).")
-
-    def _unread_values(self, call: ToolCall) -> str:
-        """The refusal of a small model's write that puts a number nothing read or asked for
-        into a text file (not code: its literals are the program's own). The grounding check of
-        answers, applied to what is written: asked to copy the version from pyproject.toml
-        (0.4.2) into VERSION, the 0.5B model wrote 2.4.2."""
-        rel = rel_path(call.arguments.get("path"))
-        if call.name != "write_file" or not self.turn.scoped or not rel \
-                or Path(rel).suffix.lower() in SOURCE_SUFFIXES:
-            return ""
-        content = str(call.arguments.get("content", ""))
-        try:
-            before = (self.workspace / rel).read_text("utf-8", errors="replace")
-        except OSError:
-            before = ""
-        kept = Evidence([before], question="")
-        unread = [c for c in extract_claims(content) if c.kind == "number"
-                  and not kept.supports(c) and not self.turn.evidence.supports(c)]
-        if not unread:
-            return ""
-        values = ", ".join(c.text for c in unread[:3])
-        # The next whole-file request for this file is sampled (the same request at temperature
-        # 0 gives the same value again).
-        self.turn.broken_writes[call_key(call)] = f"it wrote {values}, which nothing read shows"
-        return (f"the content states {values}, which nothing read or asked in this turn shows. "
-                f"Nothing was written. Write {rel} with the values as the files state them.")
-
-    def _same_broken_write(self, call: ToolCall) -> str:
-        """The refusal of a write identical to one that left a broken file this turn: the model
-        is asked once for different content, with the error quoted."""
-        key = call_key(call)
-        note = self.turn.broken_writes.get(key)
-        if note is None:
-            return ""
-        if key not in self.turn.repeat_refused:
-            self.turn.repeat_refused.add(key)
-            self.turn.soft_refusal = key  # the first refusal does not end the turn
-            # At temperature 0 the model sends the same write again whatever the error says:
-            # the next step is sampled (vote_temperature), once.
-            self.turn.resample = True
-        self.counters["repeated_broken_writes"] = (
-            self.counters.get("repeated_broken_writes", 0) + 1)
-        rel = rel_path(call.arguments.get("path"))
-        error = note.removeprefix("Syntax check: ").split(". The file is broken")[0]
-        return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
-                f"written. Send {call.name} again with different, corrected content for {rel}"
-                f"{CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
-
     def step_temperature(self, default: float | None) -> float | None:
         """The temperature of the next model step: ``default``, or once after a refused repeat
         the sampling temperature, so a greedy model can say something else."""
@@ -588,22 +415,6 @@ class Harness(OwnRequests):
             return default
         self.turn.resample = False
         return max(default or 0.0, self.config.vote_temperature)
-
-    def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
-        """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
-        lines it has), when it drops more than half of them; (0, n) otherwise."""
-        if not rel or rel not in self.index.files:
-            return 0, 0
-        try:
-            old = (self.workspace / rel).read_text("utf-8", errors="replace").splitlines()
-        except OSError:
-            return 0, 0
-        old_lines = [ln.strip() for ln in old if ln.strip()]
-        kept = {ln.strip() for ln in content.splitlines()}
-        lost = sum(1 for ln in old_lines if ln not in kept)
-        if len(old_lines) >= 3 and lost * 2 > len(old_lines):
-            return lost, len(old_lines)
-        return 0, len(old_lines)
 
     def after_call(self, call: ToolCall, result: ToolResult) -> ToolResult:
         """Record what the call showed; append a syntax check to a successful write or edit."""
@@ -728,16 +539,6 @@ class Harness(OwnRequests):
             self.counters["votes_undecided"] = self.counters.get("votes_undecided", 0) + 1
 
     # --- answers -------------------------------------------------------------------------------
-
-    def _pending_files(self) -> list[str]:
-        """Files a small model's request asks to create that still do not exist ("" for a
-        question: it creates nothing). Only names with a file type's suffix or a dot file:
-        ``inventory.report`` in "python -m inventory.report" is a module."""
-        if not self.turn.scoped or is_question(self.turn.request):
-            return []
-        return [n for n in self._new_files(self.turn.request)
-                if (Path(n).suffix.lower() in KNOWN_SUFFIXES or n.startswith("."))
-                and not (self.workspace / n).exists()]
 
     def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
         if not self.config.grounding_check or not text.strip():

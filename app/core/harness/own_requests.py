@@ -18,7 +18,7 @@ from app.core.providers.base import ToolSpec
 
 if TYPE_CHECKING:
     from app.core.harness.config import HarnessConfig
-    from app.core.harness.harness import _Turn
+    from app.core.harness.turn import _Turn
     from app.core.harness.workspace import WorkspaceIndex
     from app.core.providers.base import ProviderRequest
 

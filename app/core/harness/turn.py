@@ -1,0 +1,46 @@
+"""What the harness keeps for one turn, and its verdict on a final answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.core.harness.claims import Claim, Evidence
+
+
+@dataclass
+class _Turn:
+    evidence: Evidence = field(default_factory=Evidence)
+    retried: set[str] = field(default_factory=set)
+    refusals: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)
+    unsupported: list[Claim] = field(default_factory=list)  # what the retry is about
+    request: str = ""
+    shrink_warned: set[str] = field(default_factory=set)
+    broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
+    repeat_refused: set[str] = field(default_factory=set)
+    soft_refusal: str = ""
+    computed: list[str] = field(default_factory=list)  # counts the harness added to reads
+    arithmetic: list[str] = field(default_factory=list)  # "17*3 = 51" for sums the request wrote
+    resample: bool = False  # the next step is sampled, not greedy
+    notes: list[str] = field(default_factory=list)  # notes given with the request (evidence)
+    looked_at: list[str] = field(default_factory=list)  # files read or searched this turn
+    results: list[str] = field(default_factory=list)  # what the turn's tools returned
+    acted: bool = False  # a write, edit or run succeeded: the answer reports it ("Done.")
+    program_tried: bool = False  # a program computed (or tried to compute) the answer
+    program_output: str = ""  # what it printed
+    program_failed: bool = False  # it failed twice: python is not offered again this turn
+    incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
+    scoped: bool = False  # the tools were scoped for a small model this turn
+    run_outputs: list[str] = field(default_factory=list)  # "`python stats.py` printed: …"
+
+
+@dataclass
+class AnswerReview:
+    """What the loop does with a final answer: show it, retry once, or replace it."""
+
+    action: str  # "accept" | "retry" | "replace"
+    instruction: str = ""
+    text: str = ""
+    unsupported: tuple[Claim, ...] = ()
+    problem: str = ""  # what was wrong, for the notice ("it repeated the request")

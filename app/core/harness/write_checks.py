@@ -1,0 +1,136 @@
+"""The harness's checks of a small model's writes: the file it writes (the one the request names,
+not another), the values it writes (none that nothing read shows), a broken write sent again, a
+write that would drop most of a file, and the file a request asks for that was never written. A
+mixin of :class:`app.core.harness.harness.Harness`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.core.agent.messages import ToolCall
+from app.core.harness.calls import CONTENT_KIND, FILE_NAME_RE, call_key, is_question, rel_path
+from app.core.harness.claims import Evidence, extract_claims
+from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES
+
+if TYPE_CHECKING:
+    from app.core.harness.config import HarnessConfig
+    from app.core.harness.turn import _Turn
+    from app.core.harness.workspace import WorkspaceIndex
+
+# File types a request's new file name may have (``inventory.report`` is a module, not a file).
+KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
+
+
+class WriteChecks:
+    if TYPE_CHECKING:  # provided by the Harness
+        config: HarnessConfig
+        workspace: Path
+        turn: _Turn
+        counters: dict[str, int]
+
+        @property
+        def index(self) -> WorkspaceIndex: ...
+
+    def _new_files(self, request: str) -> list[str]:
+        """File names ``request`` gives that do not exist here yet (what it asks to create)."""
+        files = self.index.files
+        return [n for n in dict.fromkeys(FILE_NAME_RE.findall(request))
+                if not (self.workspace / n).exists()
+                and not any(f.endswith("/" + n) for f in files)]
+
+    def _wrong_file(self, call: ToolCall) -> str:
+        """The refusal of a write to an existing file the request does not name, when it names a
+        new one: asked to "Add a .editorconfig file", the 0.5B model wrote inventory/config.py."""
+        rel = rel_path(call.arguments.get("path"))
+        request = self.turn.request
+        if not rel or rel not in self.index.files or not request:
+            return ""
+        if rel in self.index.mentioned_files(request):
+            return ""
+        new = self._new_files(request)
+        if not new:
+            named = self.index.mentioned_files(request)
+            if named and self.turn.scoped:
+                # A small model's write goes where the request says: asked to add a line to
+                # README.md with a value from the config, the 0.5B model wrote the config.
+                return (f"the request names {', '.join(named[:3])} and not {rel}. Nothing was "
+                        f"written. Change the file the request asks to change.")
+            return ""
+        return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
+                f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "
+                f"{new[0]!r}).")
+
+    def _unread_values(self, call: ToolCall) -> str:
+        """The refusal of a small model's write that puts a number nothing read or asked for
+        into a text file (not code: its literals are the program's own). The grounding check of
+        answers, applied to what is written: asked to copy the version from pyproject.toml
+        (0.4.2) into VERSION, the 0.5B model wrote 2.4.2."""
+        rel = rel_path(call.arguments.get("path"))
+        if call.name != "write_file" or not self.turn.scoped or not rel \
+                or Path(rel).suffix.lower() in SOURCE_SUFFIXES:
+            return ""
+        content = str(call.arguments.get("content", ""))
+        try:
+            before = (self.workspace / rel).read_text("utf-8", errors="replace")
+        except OSError:
+            before = ""
+        kept = Evidence([before], question="")
+        unread = [c for c in extract_claims(content) if c.kind == "number"
+                  and not kept.supports(c) and not self.turn.evidence.supports(c)]
+        if not unread:
+            return ""
+        values = ", ".join(c.text for c in unread[:3])
+        # The next whole-file request for this file is sampled (the same request at temperature
+        # 0 gives the same value again).
+        self.turn.broken_writes[call_key(call)] = f"it wrote {values}, which nothing read shows"
+        return (f"the content states {values}, which nothing read or asked in this turn shows. "
+                f"Nothing was written. Write {rel} with the values as the files state them.")
+
+    def _same_broken_write(self, call: ToolCall) -> str:
+        """The refusal of a write identical to one that left a broken file this turn: the model
+        is asked once for different content, with the error quoted."""
+        key = call_key(call)
+        note = self.turn.broken_writes.get(key)
+        if note is None:
+            return ""
+        if key not in self.turn.repeat_refused:
+            self.turn.repeat_refused.add(key)
+            self.turn.soft_refusal = key  # the first refusal does not end the turn
+            # At temperature 0 the model sends the same write again whatever the error says:
+            # the next step is sampled (vote_temperature), once.
+            self.turn.resample = True
+        self.counters["repeated_broken_writes"] = (
+            self.counters.get("repeated_broken_writes", 0) + 1)
+        rel = rel_path(call.arguments.get("path"))
+        error = note.removeprefix("Syntax check: ").split(". The file is broken")[0]
+        return (f"this {call.name} repeats the one that left {rel} broken ({error}). Nothing was "
+                f"written. Send {call.name} again with different, corrected content for {rel}"
+                f"{CONTENT_KIND.get(Path(rel).suffix.lower(), '')}.")
+
+    def _lines_lost(self, rel: str, content: str) -> tuple[int, int]:
+        """(non-blank lines of existing file ``rel`` a write of ``content`` drops, non-blank
+        lines it has), when it drops more than half of them; (0, n) otherwise."""
+        if not rel or rel not in self.index.files:
+            return 0, 0
+        try:
+            old = (self.workspace / rel).read_text("utf-8", errors="replace").splitlines()
+        except OSError:
+            return 0, 0
+        old_lines = [ln.strip() for ln in old if ln.strip()]
+        kept = {ln.strip() for ln in content.splitlines()}
+        lost = sum(1 for ln in old_lines if ln not in kept)
+        if len(old_lines) >= 3 and lost * 2 > len(old_lines):
+            return lost, len(old_lines)
+        return 0, len(old_lines)
+
+    def _pending_files(self) -> list[str]:
+        """Files a small model's request asks to create that still do not exist ("" for a
+        question: it creates nothing). Only names with a file type's suffix or a dot file:
+        ``inventory.report`` in "python -m inventory.report" is a module."""
+        if not self.turn.scoped or is_question(self.turn.request):
+            return []
+        return [n for n in self._new_files(self.turn.request)
+                if (Path(n).suffix.lower() in KNOWN_SUFFIXES or n.startswith("."))
+                and not (self.workspace / n).exists()]

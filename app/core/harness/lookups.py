@@ -8,26 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.core.harness.calls import code_names, is_question
-
-if TYPE_CHECKING:
-    from app.core.harness.config import HarnessConfig
-    from app.core.harness.turn import _Turn
-    from app.core.harness.workspace import WorkspaceIndex
+from app.core.harness.part import HarnessPart
 
 
-class Lookups:
-    if TYPE_CHECKING:  # provided by the Harness
-        config: HarnessConfig
-        workspace: Path
-        turn: _Turn
-        counters: dict[str, int]
-
-        @property
-        def index(self) -> WorkspaceIndex: ...
-
+class Lookups(HarnessPart):
     def _used_elsewhere(self, request: str) -> list[str]:
         """The top-level names ``request`` uses (at most one) that occur in a file other than the
         one defining them, in a workspace small enough to have been read whole."""

@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING
 from app.core.agent.messages import ToolCall
 from app.core.harness.calls import rel_path
 from app.core.harness.compute import MAX_PROGRAM_TOKENS, PROGRAM_PREFILL, program_messages
+from app.core.harness.part import HarnessPart
 from app.core.harness.rewrite import MAX_REWRITE_LINES, rewrite_messages
 from app.core.harness.rewrite import prefill as rewrite_prefill
 from app.core.providers.base import ToolSpec
 
 if TYPE_CHECKING:
-    from app.core.harness.config import HarnessConfig
-    from app.core.harness.turn import _Turn
-    from app.core.harness.workspace import WorkspaceIndex
     from app.core.providers.base import ProviderRequest
 
 WRITE_TOOLS = ("write_file", "edit_file")
@@ -29,22 +27,15 @@ WRITE_TOOLS = ("write_file", "edit_file")
 BRIEF_CONTENT = 120
 
 
-class OwnRequests:
+class OwnRequests(HarnessPart):
     if TYPE_CHECKING:  # provided by the Harness
-        config: HarnessConfig
-        workspace: Path
         read_paths: set[str]
-        turn: _Turn
-        counters: dict[str, int]
 
         def _numbers_unsupported(self) -> bool: ...
 
         def _wrong_file(self, call: ToolCall) -> str: ...
 
         def _new_files(self, request: str) -> list[str]: ...
-
-        @property
-        def index(self) -> WorkspaceIndex: ...
 
     # --- programs that compute ---------------------------------------------------------------
 

@@ -7,32 +7,18 @@ mixin of :class:`app.core.harness.harness.Harness`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.core.agent.messages import ToolCall
 from app.core.harness.calls import CONTENT_KIND, FILE_NAME_RE, call_key, is_question, rel_path
 from app.core.harness.claims import Evidence, extract_claims
+from app.core.harness.part import HarnessPart
 from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES
-
-if TYPE_CHECKING:
-    from app.core.harness.config import HarnessConfig
-    from app.core.harness.turn import _Turn
-    from app.core.harness.workspace import WorkspaceIndex
 
 # File types a request's new file name may have (``inventory.report`` is a module, not a file).
 KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
 
 
-class WriteChecks:
-    if TYPE_CHECKING:  # provided by the Harness
-        config: HarnessConfig
-        workspace: Path
-        turn: _Turn
-        counters: dict[str, int]
-
-        @property
-        def index(self) -> WorkspaceIndex: ...
-
+class WriteChecks(HarnessPart):
     def _new_files(self, request: str) -> list[str]:
         """File names ``request`` gives that do not exist here yet (what it asks to create)."""
         files = self.index.files

@@ -1,0 +1,23 @@
+"""The base of the harness's parts (its mixins): what each of them uses of the Harness itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from app.core.harness.config import HarnessConfig
+    from app.core.harness.turn import _Turn
+    from app.core.harness.workspace import WorkspaceIndex
+
+
+class HarnessPart:
+    if TYPE_CHECKING:  # provided by the Harness
+        config: HarnessConfig
+        workspace: Path
+        turn: _Turn
+        counters: dict[str, int]
+
+        @property
+        def index(self) -> WorkspaceIndex: ...

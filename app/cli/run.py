@@ -92,7 +92,8 @@ class _Printer:
         elif self.quiet:
             return
         elif isinstance(ev, ToolCallStarted):
-            extra = " (read for your request)" if ev.grounded else ""
+            extra = (f" ({'run' if ev.name == 'exec' else 'read'} for your request)"
+                     if ev.grounded else "")
             extra += f" [vote {ev.votes}]" if ev.votes else ""
             print(f"→ {ev.label or ev.name}{extra}", file=sys.stderr)
         elif isinstance(ev, ToolCallFinished) and ev.is_error:

@@ -80,7 +80,8 @@ def tool_badge(event: Any) -> str:
     tally of the vote that chose the call ("vote 3/3")."""
     parts = []
     if getattr(event, "grounded", False):
-        parts.append("read for your request")
+        run = getattr(event, "name", "") == "exec"
+        parts.append("run for your request" if run else "read for your request")
     votes = getattr(event, "votes", "")
     if votes:
         parts.append(f"vote {votes}")

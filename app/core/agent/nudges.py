@@ -131,16 +131,16 @@ def answer_shape(turn: Sequence[Message]) -> str:
         if part not in parts:
             parts.append(part)
         if name == "exec" and res.content.strip() not in ("", "(no output)"):
-            out = res.content.strip()
-            # A short one-line output goes in verbatim (left as "..." the 0.5B model copies the
-            # dots); a longer one is for the model to summarise.
-            printed = out if len(out) <= 80 and "\n" not in out else "..."
+            out = " ".join(res.content.split())
+            # A short output goes in verbatim, its lines joined (left as "..." the 0.5B model
+            # copies the dots); a longer one is for the model to summarise.
+            printed = out if len(out) <= 80 else "..."
     if not parts or (printed == "..." and all(p.startswith("ran ") for p in parts)):
         # Only runs, with output longer than a line: the answer is about what it printed (a
         # shape ending in "..." gets copied verbatim), as after a read.
         return ""
     text = "I " + " and ".join(parts)
-    return text + (f'; it printed "{printed}".' if printed else ".")
+    return text + (f'; it printed "{printed}".' if printed and printed != "..." else ".")
 
 
 def answer_now(turn: Sequence[Message], request: str) -> str:

@@ -3,6 +3,8 @@
 - The program step: when the harness wants an answer computed rather than guessed, the model
   writes a short program, the ``python`` tool runs it (a call the user sees, under the same
   permission rules), and the answer step quotes what it printed (app/core/harness/compute.py).
+- Requested runs: what the request asks to run and the turn never ran is run by the harness
+  before the answer (app/core/harness/runs.py).
 - Whole-file content: a small model's write or edit gets its content from a whole-file request;
   its call only picks the file (app/core/harness/rewrite.py).
 
@@ -35,6 +37,7 @@ class ProgramStep:
         history: list[Message]
         _answer_check: str
         _force_answer: bool
+        _harness_runs: list[str]
 
         @property
         def harness(self) -> Harness | None: ...
@@ -50,6 +53,8 @@ class ProgramStep:
         answer step to quote it; when running it was refused, the turn's closing statement
         comes back ("" otherwise)."""
         h = self.harness
+        if await self._run_requested(turn_id, cancel):
+            return ""
         if h is None or self.tools.get("python") is None or not h.wants_program():
             return ""
         previous = error = ""
@@ -81,6 +86,22 @@ class ProgramStep:
             previous = code
         self._answer_check = h.program_failed()
         return ""
+
+    async def _run_requested(self, turn_id: str, cancel: CancelToken) -> bool:
+        """Run what the request asks to run and the turn never ran (the harness's calls, shown
+        as such and under the same permission rules); the answer step then reads the output."""
+        commands, self._harness_runs = self._harness_runs, []
+        h = self.harness
+        if not commands or h is None or self.tools.get("exec") is None:
+            return False
+        calls = tuple(ToolCall(new_call_id(), "exec", {"command": c}) for c in commands)
+        self._commit(turn_id, Message(role="assistant", content="", tool_calls=calls))
+        for call in calls:
+            if cancel.cancelled:
+                return True
+            await self.run_tool(turn_id, call, cancel, grounded=True)
+        self._answer_check = h.runs_done(list(commands))
+        return True
 
     async def _write_program(self, request: ProviderRequest, cancel: CancelToken) -> str:
         return program_from(await self._fenced_reply(request, cancel))

@@ -169,6 +169,7 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         self._harness = harness
         self._vote = ""  # the vote that chose the current step's calls
         self._answer_check = ""  # the grounding check's retry instruction, for one step
+        self._harness_runs: list[str] = []  # what the request asks to run, run before the answer
         self._swarm = swarm
         self._compaction = compaction
         self._hooks: tuple[_hooks.SessionHook, ...] = tuple(
@@ -486,6 +487,13 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         review = self.harness.review_answer(text, used_tools=used)
         if review.action == "accept":
             return text
+        if review.action == "run":
+            self.emit(ReplyRestarted(turn_id, f"answer before the run: {review.problem}",
+                                     withdrawn=True))
+            self.emit(Notice(turn_id, f"Checked the answer: {review.problem}; running it first.",
+                             level="info"))
+            self._harness_runs = list(review.commands)
+            return None
         claims = ", ".join(c.text for c in review.unsupported[:5])
         what = (f"it named {claims}, which nothing read in this turn shows" if claims
                 else review.problem or "it repeated the request")

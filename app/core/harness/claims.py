@@ -144,32 +144,37 @@ class Evidence:
     ``request`` text and ``computed`` output (a program or command the turn ran) support a value
     wherever it appears. In ``file`` text (reads, listings, the map) a number or quoted value is
     supported only on a line that, with its neighbours, mentions the question's topic: a 6 read
-    somewhere in a CSV does not make "6 rows" true, nor "data/stock.db" a password.
+    somewhere in a CSV does not make "6 rows" true, nor "data/stock.db" a password, nor "Priya
+    Raman" Lena Fischer's phone number. A word of the file's own name is about every line of it,
+    so it picks none ("Pancakes (serves 4)" in recipes/pancakes.txt is no amount of sugar).
     """
 
     def __init__(self, texts: Iterable[str] = (), *, question: str = "") -> None:
-        self._parts: list[tuple[str, str]] = []
+        self._parts: list[tuple[str, str, str]] = []
         self.topic = topic_words(question)
         if question:
             self.add(question, "request")
         for t in texts:
             self.add(t)
 
-    def add(self, text: str, kind: str = "file") -> None:
+    def add(self, text: str, kind: str = "file", *, source: str = "") -> None:
+        """``source``: the file ``text`` was read from, if one."""
         if text:
-            self._parts.append((kind, text))
+            self._parts.append((kind, text, source))
 
     @property
     def text(self) -> str:
-        return "\n".join(t for _, t in self._parts)
+        return "\n".join(t for _, t, _ in self._parts)
 
     def supports(self, claim: Claim) -> bool:
-        for kind, text in self._parts:
+        for kind, text, source in self._parts:
             if kind != "file":
                 if _holds(text, claim):
                     return True
                 continue
-            if claim.kind in ("identifier", "name") or not self.topic:
+            topic = self.topic - topic_words(re.sub(r"[/._-]", " ", source)) if source \
+                else self.topic
+            if claim.kind == "identifier" or not topic:
                 if _holds(text, claim):
                     return True
                 continue
@@ -179,7 +184,7 @@ class Evidence:
                     # Paths say where, not what about: "[data/items.csv: … 6 data rows]" is
                     # not about items below 12.
                     near = _PATH_TOKEN.sub(" ", " ".join(lines[max(0, i - 1):i + 2])).lower()
-                    if any(w in near for w in self.topic):
+                    if any(w in near for w in topic):
                         return True
         return False
 

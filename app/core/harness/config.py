@@ -20,6 +20,10 @@ class HarnessConfig:
     # A request that names no file: this many files its words point to are read (0 = none).
     related_reads: int = 2
     ground_max_bytes: int = 16_000  # larger named files are left for the model to read in parts
+    # A run the request asks for ("Run calc.py", "python -m inventory.report") is made by the
+    # harness: before the first step when running comes first, else before the answer is shown
+    # if the model never ran it (under the same permission rules as the model's own calls).
+    requested_runs: bool = True
     # Tool arguments limited to what exists (path enums) and validated against the schema.
     constrain_paths: bool = True
     path_enum_limit: int = 200  # more paths than this: a free string, checked after the call

@@ -54,6 +54,7 @@ from app.core.harness.compute import (
 from app.core.harness.config import HarnessConfig
 from app.core.harness.lookups import Lookups
 from app.core.harness.own_requests import OwnRequests
+from app.core.harness.runs import RequestedRuns
 from app.core.harness.schema import missing_path, validate
 from app.core.harness.turn import AnswerReview, _Turn
 from app.core.harness.workspace import WorkspaceIndex
@@ -95,7 +96,7 @@ def _ran_and_failed(content: str) -> bool:
 _PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
 
 
-class Harness(OwnRequests, WriteChecks, Lookups):
+class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
     def __init__(self, config: HarnessConfig, workspace: Path) -> None:
         self.config = config
         self.workspace = workspace
@@ -172,7 +173,10 @@ class Harness(OwnRequests, WriteChecks, Lookups):
         for word in path_words(request):
             if word in index.dirs and not any(f.startswith(word + "/") for f in files):
                 out.append(("list_dir", {"path": word}))
-        return out[: self.config.ground_max_files]
+        out = out[: self.config.ground_max_files]
+        # What the request asks to run, when running comes first ("Run calc.py. What does it
+        # print?"): the model answers from the output instead of guessing it.
+        return out + [("exec", {"command": c}) for c in self.runs_before_first_step(request)]
 
     async def ground(self, session: Session, turn_id: str, cancel: CancelToken) -> None:
         """Run the reads before the first model step, shown to the user as the agent's reads."""
@@ -185,6 +189,8 @@ class Harness(OwnRequests, WriteChecks, Lookups):
             path = str(c.arguments.get("path", ""))
             self.grounded[c.id] = (path if c.name == "read_file" else f"the folder {path}"
                                    if c.name == "list_dir" else
+                                   f"the output of `{c.arguments.get('command', '')}`"
+                                   if c.name == "exec" else
                                    f"where {str(c.arguments.get('pattern', ''))[2:-2]} occurs")
         session.commit_message(turn_id, Message(role="assistant", content="",
                                                 tool_calls=tuple(calls)))
@@ -192,7 +198,11 @@ class Harness(OwnRequests, WriteChecks, Lookups):
             if cancel.cancelled:
                 break
             await session.run_tool(turn_id, call, cancel, grounded=True)
-            self.counters["grounded_reads"] += 1
+            if call.name == "exec":
+                self.turn.harness_ran = True
+                self.counters["requested_runs"] = self.counters.get("requested_runs", 0) + 1
+            else:
+                self.counters["grounded_reads"] += 1
 
     def is_grounded(self, call_id: str) -> bool:
         return call_id in self.grounded
@@ -231,7 +241,9 @@ class Harness(OwnRequests, WriteChecks, Lookups):
                 if self.turn.arithmetic:
                     parts.append("Computed exactly for you: " + "; ".join(self.turn.arithmetic))
             if reads:
-                parts.append("Already read for you:\n" + "\n".join(
+                ran = any(r.name == "exec" for r in reads)
+                parts.append(("Already read and run for you:\n" if ran
+                              else "Already read for you:\n") + "\n".join(
                     f"--- {self.grounded.get(r.tool_call_id or '', 'read')} ---\n"
                     f"{r.content.rstrip()}" for r in reads))
             parts.append(m.content)
@@ -293,6 +305,11 @@ class Harness(OwnRequests, WriteChecks, Lookups):
         keep = set(used)
         if self._numbers_unsupported() and not self.turn.program_tried:
             keep.add("python")  # the retry after a guessed number computes it (retry_callable)
+        if self.answered_by_runs(request):
+            # "Run calc.py. What does it print?" once the harness ran it: the answer is in the
+            # output, so no tool is offered (asked that, the 0.5B model rewrote calc.py; asked
+            # for the shelf panel's value in the report, it read the CSV and quoted the price).
+            return tuple(s for s in specs if s.name in keep)
         if is_question(request):
             # A question is answered, not acted on: asked "Which function in calc.py divides two
             # numbers?", the 0.5B model wrote a divide function into calc.py. Nor is anything run
@@ -424,6 +441,9 @@ class Harness(OwnRequests, WriteChecks, Lookups):
             # What a program printed is evidence, except values written into the program itself:
             # print(1250) computes nothing.
             source = str(call.arguments.get("code") or call.arguments.get("command") or "")
+            if call.name == "exec":
+                # A refused run counts as done: the user decided, and is not asked again.
+                self.note_run(source, ok=not result.content.startswith("Error:"))
             ev.add(without_literals(result.content, source), "computed")
             if not result.is_error and result.content.strip():
                 what = (f"`{source}`" if call.name == "exec" else "the python program")
@@ -445,7 +465,8 @@ class Harness(OwnRequests, WriteChecks, Lookups):
             # grep's "path:LINE:" prefixes are positions, not values: "contacts.csv:4: …,Leeds"
             # made "4 contacts in Leeds" look read.
             ev.add(_GREP_PREFIX.sub("", result.content) if call.name == "grep"
-                   else result.content, "file")
+                   else result.content, "file",
+                   source=rel_path(call.arguments.get("path")) if call.name == "read_file" else "")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         if result.is_error:
             return result
@@ -461,6 +482,7 @@ class Harness(OwnRequests, WriteChecks, Lookups):
                 self.turn.read.append(rel)
         if call.name in WRITE_TOOLS and rel:
             self.refresh()
+            self.workspace_changed()
             if self.config.syntax_check:
                 note = syntax_note(self.workspace / rel, rel)
                 if note:
@@ -541,6 +563,14 @@ class Harness(OwnRequests, WriteChecks, Lookups):
     # --- answers -------------------------------------------------------------------------------
 
     def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
+        runs = self.pending_runs()
+        if runs and "ran_for_you" not in self.turn.retried:
+            # The request asks to run something the turn never ran (since its last write): the
+            # harness runs it and the answer comes from the output (asked to create primes.py and
+            # run it, the 0.5B model wrote it and answered "I created primes.py").
+            self.turn.retried.add("ran_for_you")
+            return AnswerReview("run", commands=tuple(runs),
+                                problem=f"it did not run {', '.join(runs)}")
         if not self.config.grounding_check or not text.strip():
             return AnswerReview("accept")
         pending = self._pending_files()

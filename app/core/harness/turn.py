@@ -33,14 +33,18 @@ class _Turn:
     incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
     scoped: bool = False  # the tools were scoped for a small model this turn
     run_outputs: list[str] = field(default_factory=list)  # "`python stats.py` printed: …"
+    # Commands that ran since the workspace last changed (a write makes earlier runs stale).
+    ran: list[str] = field(default_factory=list)
+    harness_ran: bool = False  # the harness ran what the request asks to run, before step one
 
 
 @dataclass
 class AnswerReview:
     """What the loop does with a final answer: show it, retry once, or replace it."""
 
-    action: str  # "accept" | "retry" | "replace"
+    action: str  # "accept" | "retry" | "replace" | "run"
     instruction: str = ""
     text: str = ""
     unsupported: tuple[Claim, ...] = ()
     problem: str = ""  # what was wrong, for the notice ("it repeated the request")
+    commands: tuple[str, ...] = ()  # "run": what the harness runs before the answer

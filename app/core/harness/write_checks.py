@@ -71,8 +71,13 @@ class WriteChecks(HarnessPart):
         # The next whole-file request for this file is sampled (the same request at temperature
         # 0 gives the same value again).
         self.turn.broken_writes[call_key(call)] = f"it wrote {values}, which nothing read shows"
+        # What the harness counted in the reads (a table's data rows) is the value a count is
+        # written from: told only "not read", the 0.5B model wrote 10, 14, 17 and 3 for 7 rows.
+        counted = (" Counted from the files read: " + " ".join(self.turn.computed)
+                   if self.turn.computed else "")
         return (f"the content states {values}, which nothing read or asked in this turn shows. "
-                f"Nothing was written. Write {rel} with the values as the files state them.")
+                f"Nothing was written. Write {rel} with the values as the files state them."
+                f"{counted}")
 
     def _same_broken_write(self, call: ToolCall) -> str:
         """The refusal of a write identical to one that left a broken file this turn: the model

@@ -70,7 +70,11 @@ def test_nudges_name_the_next_step_then_ask_for_the_answer() -> None:
         "My request: What max does it report?\nAnswer it now from the tool results above, in "
         "one plain sentence that states the answer itself.")
     both = turn_after((WRITE, "Created hello.py.", False), (RUN, "line\n" * 50, False))
-    assert answer_now(both, request).endswith('ran `python hello.py`; it printed "...".')
+    # Long output: no "..." in the shape (the 0.5B model answered 'it printed "..."').
+    assert answer_now(both, request).endswith("like: I created hello.py and ran "
+                                              "`python hello.py`.")
+    lines = turn_after((WRITE, "Created p.py.", False), (RUN, "2\n3\n5\n7\n", False))
+    assert answer_now(lines, request).endswith('ran `python hello.py`; it printed "2 3 5 7".')
     over = turn_after((WRITE, "Overwrote hello.py (1 lines).", False))
     assert answer_now(over, request).endswith("like: I updated hello.py.")
     read = answer_now(turn_after((ToolCall("c3", "read_file", {"path": "a"}), "x", False)), "q?")

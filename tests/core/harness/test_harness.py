@@ -272,6 +272,29 @@ def test_a_value_counts_only_where_the_question_topic_is() -> None:
     assert rows.unsupported("There are 6 data rows.") == []
 
 
+def test_a_name_counts_only_where_the_topic_is_and_a_file_name_is_no_topic() -> None:
+    contacts = ("name,email,city\nPriya Raman,priya@example.org,Leeds\nTom Becker,t@x.org,York\n"
+                "Omar Haddad,o@x.org,Bristol\nLena Fischer,lena@example.org,Cardiff\n")
+    phone = Evidence(question="What is Lena Fischer's phone number in contacts.csv?")
+    phone.add(contacts, source="contacts.csv")
+    assert [c.text for c in phone.unsupported("Her phone number is Priya Raman.")] == [
+        "Priya Raman"]
+    email = Evidence(question="Which email address does Tom Becker have?")
+    email.add(contacts, source="contacts.csv")
+    assert email.unsupported("Tom Becker's is t@x.org, next to Priya Raman.") == []
+    recipe = "Pancakes (serves 4)\n200 g flour\n2 eggs\n"
+    sugar = Evidence(question="How much sugar goes into the pancakes?")
+    sugar.add(recipe, source="recipes/pancakes.txt")
+    assert [c.text for c in sugar.unsupported("Pancakes (serves 4)")] == ["4"]
+    eggs = Evidence(question="How many eggs go into the pancakes?")
+    eggs.add(recipe, source="recipes/pancakes.txt")
+    assert eggs.unsupported("2 eggs.") == []
+    # Only words of the file's name: every line of it is on topic.
+    whole = Evidence(question="What is in the pancakes recipe?")
+    whole.add(recipe, source="recipes/pancakes.txt")
+    assert whole.unsupported("It serves 4.") == []
+
+
 async def test_an_invented_value_gets_one_extractive_retry(tmp_path: Path) -> None:
     session, provider, events = session_with(tmp_path, "TIMEOUT is 10.", "TIMEOUT is 37.",
                                              compute_programs=False)

@@ -100,9 +100,14 @@ async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
     await session.run_turn("Add 'eggs' to notes.txt. Is that fine?")  # starts as an order
     assert offered(provider, 0) == READING | {"exec"}  # code in backticks may be run
     assert offered(provider, 1) == offered(provider, 2) == set(CORE) - {"python"}
-    session, provider, _ = session_for(tmp_path / "b", "It prints nothing.")
+    session, provider, _ = session_for(tmp_path / "b", "It prints nothing.",
+                                       requested_runs=False)
     await session.run_turn("What is the output of python shop/models.py?")  # a command: it runs
     assert offered(provider, 0) == READING | {"exec"}
+    # With requested runs on, the harness ran it first: the answer is in the output.
+    session, provider, _ = session_for(tmp_path / "b2", "It prints nothing.")
+    await session.run_turn("What is the output of python shop/models.py?")
+    assert offered(provider, 0) == set()
     session, provider, _ = session_for(tmp_path / "c", "`total`.")
     await session.run_turn("Which function in shop/models.py adds up the items?")
     assert offered(provider, 0) == READING  # a script named, no command to run
@@ -309,6 +314,16 @@ async def test_a_value_nothing_read_shows_is_not_written_into_a_text_file(tmp_pa
     writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
     assert writes[0].is_error and "the content states 38, which nothing read" in writes[0].content
     assert (tmp_path / "ws/timeout.txt").read_text() == "TIMEOUT: 37\n"
+    # A count written by guess is refused with the count the harness made of the table read.
+    guess = ScriptedReply.call("write_file", path="count.txt", content="5\n")
+    right = ScriptedReply.call("write_file", path="count.txt", content="3\n")
+    session, _provider, events = session_for(tmp_path / "c", guess, right, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Count the rows in stock.csv and write the number into count.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and "Counted from the files read: [stock.csv: a header line and " \
+        "3 data rows" in writes[0].content
+    assert (tmp_path / "c/ws/count.txt").read_text() == "3\n"
     # Code keeps its own literals; a number the request gives may be written anywhere.
     code = ScriptedReply.call("write_file", path="limit.py", content="LIMIT = 99\n")
     text = ScriptedReply.call("write_file", path="n.txt", content="5\n")

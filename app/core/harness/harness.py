@@ -391,7 +391,8 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
             self.counters["invalid_args"] += 1
             return problem
         if call.name in WRITE_TOOLS:
-            problem = self._wrong_file(call) or self._unread_values(call)
+            problem = (self._wrong_file(call) or self._unread_values(call)
+                       or self._other_lines(call))
             if problem:
                 self.counters["invalid_args"] += 1
                 return problem
@@ -481,6 +482,9 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
             if call.name == "read_file" and rel not in self.turn.read:
                 self.turn.read.append(rel)
         if call.name in WRITE_TOOLS and rel:
+            unchanged = self.unchanged_write(call, result.content)
+            if unchanged:
+                return replace(result, content=unchanged, is_error=True)
             self.refresh()
             self.workspace_changed()
             if self.config.syntax_check:

@@ -6,6 +6,8 @@ mixin of :class:`app.core.harness.harness.Harness`.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 from app.core.agent.messages import ToolCall
@@ -13,6 +15,9 @@ from app.core.harness.calls import CONTENT_KIND, FILE_NAME_RE, call_key, is_ques
 from app.core.harness.claims import Evidence, extract_claims
 from app.core.harness.part import HarnessPart
 from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES
+
+# Text the request quotes: 'Renew passport', "Hello", `total` (not the apostrophe of "Lena's").
+_QUOTED = re.compile(r"(?<![\w])(['\"`])([^'\"`\n]{2,80})\1(?![\w])")
 
 # File types a request's new file name may have (``inventory.report`` is a module, not a file).
 KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
@@ -78,6 +83,59 @@ class WriteChecks(HarnessPart):
         return (f"the content states {values}, which nothing read or asked in this turn shows. "
                 f"Nothing was written. Write {rel} with the values as the files state them."
                 f"{counted}")
+
+    def _other_lines(self, call: ToolCall) -> str:
+        """The refusal of a small model's whole-file write that changes lines the request does not
+        speak of, when the request quotes the text of the lines it means: asked to "Mark 'Renew
+        passport' as done in todo.md", the 0.5B model ticked three other tasks and left that one
+        open. A line that is kept, moved or added is no change; one that is gone must hold the
+        quoted text."""
+        rel = rel_path(call.arguments.get("path"))
+        if call.name != "write_file" or not self.turn.scoped or not rel \
+                or rel not in self.index.files:
+            return ""
+        try:
+            old = (self.workspace / rel).read_text("utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        text = "\n".join(old)
+        quoted = [q.strip() for _, q in _QUOTED.findall(self.turn.request) if q.strip() in text]
+        if not quoted:
+            return ""
+        kept = Counter(ln.strip() for ln in str(call.arguments.get("content", "")).splitlines())
+        gone: list[str] = []
+        for ln in (ln.strip() for ln in old if ln.strip()):
+            if kept[ln] > 0:
+                kept[ln] -= 1
+            else:
+                gone.append(ln)
+        others = [ln for ln in gone if not any(q in ln for q in quoted)]
+        if not others:
+            return ""
+        meant = next(ln.strip() for ln in old if any(q in ln for q in quoted))
+        self.counters["refused_other_lines"] = self.counters.get("refused_other_lines", 0) + 1
+        # The next whole-file request for this file is sampled: at temperature 0 it is the same.
+        self.turn.broken_writes[call_key(call)] = f"it changed {others[0]!r}"
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        return (f"the request is about the line {meant!r}, but this write also changes "
+                f"{others[0]!r}{more}. Nothing was written. Change only the line the request "
+                f"names and keep every other line of {rel} as it is.")
+
+    def unchanged_write(self, call: ToolCall, content: str) -> str:
+        """The problem with a small model's write that left the one file the request asks to
+        change exactly as it was ("" otherwise): asked to add a line to README.md, the 0.5B model
+        wrote README.md back unchanged and answered "I created README.md"."""
+        rel = rel_path(call.arguments.get("path"))
+        request = self.turn.request
+        if call.name != "write_file" or not self.turn.scoped or is_question(request) \
+                or not content.startswith(f"{rel} already had exactly this content"):
+            return ""
+        if self.index.mentioned_files(request) != [rel] or self._new_files(request):
+            return ""
+        self.turn.broken_writes[call_key(call)] = "it left the file as it was"
+        self.counters["unchanged_writes"] = self.counters.get("unchanged_writes", 0) + 1
+        return (f"Nothing changed: {rel} already had exactly this content, so the change the "
+                f"request asks for is not made. Write {rel} again with the change.")
 
     def _same_broken_write(self, call: ToolCall) -> str:
         """The refusal of a write identical to one that left a broken file this turn: the model

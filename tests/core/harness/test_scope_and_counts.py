@@ -383,3 +383,32 @@ async def test_a_write_to_the_wrong_file_goes_to_the_one_file_the_request_change
     assert "The file notes.txt contains:" in provider.requests[2].messages[-1].content
     assert (tmp_path / "ws/notes.txt").read_text() == "milk\nTIMEOUT: 37\n"
     assert (tmp_path / "ws/shop/config.py").read_text() == "TIMEOUT = 37\n"
+
+
+async def test_a_write_that_changes_lines_the_request_does_not_quote_is_refused(
+        tmp_path: Path) -> None:
+    wrong = ScriptedReply.call("write_file", path="stock.csv",
+                               content="name,qty\napple,7\npear,12\nfig,7\n")
+    right = ScriptedReply.call("write_file", path="stock.csv",
+                               content="name,qty\napple,10\npear,13\nfig,7\n")
+    session, _provider, events = session_for(tmp_path, wrong, right, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Change 'pear,12' to 'pear,13' in stock.csv.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and ("the request is about the line 'pear,12', but this write "
+                                   "also changes 'apple,10'") in writes[0].content
+    assert not writes[1].is_error
+    assert (tmp_path / "ws/stock.csv").read_text() == "name,qty\napple,10\npear,13\nfig,7\n"
+
+
+async def test_a_write_that_leaves_the_file_to_change_as_it_was_is_a_failed_step(
+        tmp_path: Path) -> None:
+    same = ScriptedReply.call("write_file", path="notes.txt", content="milk\n")
+    added = ScriptedReply.call("write_file", path="notes.txt", content="milk\neggs\n")
+    session, _provider, events = session_for(tmp_path, same, added, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Add a line with eggs at the end of notes.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and writes[0].content.startswith(
+        "Nothing changed: notes.txt already had exactly this content")
+    assert not writes[1].is_error and (tmp_path / "ws/notes.txt").read_text() == "milk\neggs\n"

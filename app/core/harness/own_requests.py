@@ -62,7 +62,10 @@ class OwnRequests(HarnessPart):
                 continue
         return ProviderRequest(
             messages=program_messages(self.turn.request, files, previous=previous, error=error),
-            max_tokens=MAX_PROGRAM_TOKENS, temperature=0.0, prefill=PROGRAM_PREFILL)
+            max_tokens=MAX_PROGRAM_TOKENS, prefill=PROGRAM_PREFILL,
+            # A repair is sampled: at temperature 0 the 0.5B model sent back the program that
+            # had just failed, unchanged.
+            temperature=self.config.vote_temperature if previous else 0.0)
 
     def program_ran(self, output: str) -> str:
         """The answer step's instruction once the program printed ``output``."""

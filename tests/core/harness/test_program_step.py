@@ -52,6 +52,8 @@ async def test_a_failing_program_is_repaired_once_with_its_error(tmp_path: Path)
     assert repair.messages[-2].content == f"```python\n{broken}\n```"
     assert repair.messages[-1].content.startswith("The program failed: ")
     assert "ValueError" in repair.messages[-1].content
+    # Sampled, where the first program is greedy: the same request at 0 gives the same program.
+    assert repair.temperature == 0.7 and provider.requests[1].temperature == 0.0
     assert ran(events) == [broken, fixed]
 
 

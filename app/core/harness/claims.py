@@ -104,6 +104,25 @@ def topic_words(question: str) -> set[str]:
     return words
 
 
+def topic_lines(texts: Iterable[str], question: str, limit: int = 3) -> list[str]:
+    """The lines of ``texts`` that mention most of the question's content words (at least two),
+    best first: what a model that said the request back is pointed to ("inventory/report.py:3:
+    from inventory.config import CURRENCY" for "Which module imports CURRENCY from the
+    config?")."""
+    topic = topic_words(question)
+    if len(topic) < 2:
+        return []
+    scored: dict[str, int] = {}
+    for text in texts:
+        for line in text.splitlines():
+            line = line.strip()
+            low = line.lower()
+            hits = sum(1 for w in topic if w in low)
+            if hits >= 2 and len(line) <= 200:
+                scored[line] = max(hits, scored.get(line, 0))
+    return sorted(scored, key=lambda ln: -scored[ln])[:limit]
+
+
 def _numbers_in(text: str) -> set[str]:
     out: set[str] = set()
     for m in re.finditer(r"-?\d[\d,]*(?:[.:\-]\d+)*", text):

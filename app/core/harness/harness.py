@@ -45,6 +45,7 @@ from app.core.harness.claims import (
     Evidence,
     not_found_answer,
     retry_instruction,
+    topic_lines,
     topic_words,
     without_literals,
 )
@@ -592,7 +593,8 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
             # the instruction: a small model lost in a long read finds it there.
             computed = (" Computed from the files read: " + " ".join(self.turn.computed)
                         if self.turn.computed else "")
-            return self._retry_or_give_up("echo", ECHO_RETRY + computed, [])
+            return self._retry_or_give_up("echo", ECHO_RETRY + computed + self.lines_to_quote(),
+                                          [])
         if not self.turn.acted and self.about_workspace(self.turn.request) and off_topic(
                 text, self.turn.request, self.turn.results):
             return self._retry_or_give_up("off_topic", OFF_TOPIC_RETRY, [])
@@ -613,6 +615,15 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
         if not missing:
             return AnswerReview("accept")
         return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)
+
+    def lines_to_quote(self) -> str:
+        """The lines of the turn's results about the request, for a retry that asks the model
+        to quote one ("" when none mentions two of its content words)."""
+        lines = [ln for ln in topic_lines(self.turn.results, self.turn.request)
+                 if ln not in self.turn.computed]  # a count is given as computed already
+        if not lines:
+            return ""
+        return " Lines read in this turn that mention it:\n" + "\n".join(lines)
 
     def _retry_or_give_up(self, why: str, instruction: str, missing: list[Claim]) -> AnswerReview:
         """One retry per kind of problem (a parroted request, unsupported values), then the

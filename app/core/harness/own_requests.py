@@ -81,7 +81,7 @@ class OwnRequests(HarnessPart):
         self.counters["programs_failed"] = self.counters.get("programs_failed", 0) + 1
         return ("Check your answer before I show it: nothing read in this turn supports it. "
                 "Quote the line that gives the answer; if the files do not contain it, say that "
-                "you could not find it.")
+                "you could not find it." + self.lines_to_quote())
 
     def program_refused(self, result: str) -> str:
         """The turn's closing statement when running the program was refused: the guess is not

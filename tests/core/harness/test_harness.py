@@ -351,6 +351,25 @@ async def test_the_request_said_back_is_not_an_answer(tmp_path: Path) -> None:
     assert out.text.startswith("I could not find that")
 
 
+async def test_the_retry_of_a_request_said_back_points_to_the_lines_about_it(
+        tmp_path: Path) -> None:
+    from app.core.harness.claims import topic_lines
+
+    grep = ("shop/config.py:6: CURRENCY = 'EUR'\nshop/report.py:3: from shop.config import "
+            "CURRENCY\nshop/report.py:9: print(total)")
+    assert topic_lines([grep], "Which module imports CURRENCY from the config?") == [
+        "shop/report.py:3: from shop.config import CURRENCY", "shop/config.py:6: CURRENCY = 'EUR'"]
+    assert topic_lines([grep], "Which module prints?") == []  # one content word: no pointer
+    ask = "Which NAME does app/config.py give the shop?"
+    session, provider, _ = session_with(tmp_path, ask, "The shop is called 'shop'.",
+                                        compute_programs=False)
+    out = await session.run_turn(ask)
+    retry = provider.requests[1].messages[-1].content
+    assert retry.startswith("You repeated my request")
+    assert retry.endswith("Lines read in this turn that mention it:\nNAME = 'shop'")
+    assert out.text == "The shop is called 'shop'."
+
+
 def test_an_answer_that_restates_the_question_is_no_echo() -> None:
     from app.core.harness.harness import echoes
 

@@ -40,14 +40,28 @@ _QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "where", "
                              "have"})
 
 
+_PREPOSITIONS = frozenset({"according", "in", "inside", "within", "from", "for", "per", "based",
+                           "on", "at", "by", "using", "given", "after", "before", "looking"})
+
+
 def is_question(request: str) -> bool:
     """Whether ``request`` is one question ("Which function in calc.py divides two numbers?"):
     it starts with a question word and ends with "?". Decided by the sentence's form, so it holds
     for any topic."""
     text = request.strip()
+    if not text.endswith("?") or text.count("?") != 1:
+        return False
     first = re.match(r"[A-Za-z]+", text)
-    return (text.endswith("?") and first is not None
-            and first.group(0).lower() in _QUESTION_WORDS and text.count("?") == 1)
+    if first is not None and first.group(0).lower() in _QUESTION_WORDS:
+        return True
+    # Or after a prepositional phrase that says where to look: "According to journal.txt, how
+    # many kilometres …?", "In config.py, what is TIMEOUT?" ("Add eggs, is that fine?" is an
+    # order).
+    lead, _, rest = text.partition(",")
+    word = re.match(r"[A-Za-z]+", lead)
+    after = re.match(r"\s*([A-Za-z]+)", rest)
+    return (word is not None and word.group(0).lower() in _PREPOSITIONS and after is not None
+            and after.group(1).lower() in _QUESTION_WORDS)
 
 
 # A name written as code in a request: snake_case, CONSTANT_CASE, CamelCase, mixedCase.

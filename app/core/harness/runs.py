@@ -13,10 +13,8 @@ from pathlib import Path
 
 from app.core.harness.calls import FILE_NAME_RE, is_question
 from app.core.harness.part import HarnessPart
+from app.core.wire.tool_args import SCRIPT_INTERPRETERS as INTERPRETERS
 
-# The program a script of each type is run with.
-INTERPRETERS = {".py": "python", ".sh": "sh", ".bash": "bash", ".js": "node", ".rb": "ruby",
-                ".pl": "perl"}
 _PROGRAMS = r"python3?|sh|bash|node|ruby|perl|pytest|make"
 _COMMAND = re.compile(rf"(?<![\w./-])(?:{_PROGRAMS})(?![\w.-])")
 # What may follow the program in a command written in prose: flags, paths, module and file

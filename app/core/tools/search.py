@@ -194,6 +194,17 @@ class Glob:
         return ToolResult(text, meta={"count": total})
 
 
+def split_glob_path(path: str) -> tuple[str, str]:
+    """("meetings", "*.md") for "meetings/*.md", (".", "**/*.py") for "**/*.py": the folder
+    before the first component with a wildcard, and the glob of the rest."""
+    parts = path.strip().removeprefix("./").split("/")
+    at = next(i for i, part in enumerate(parts) if any(c in part for c in "*?["))
+    folder = "/".join(parts[:at]) or "."
+    rest = "/".join(parts[at:])
+    # A glob with a folder in it is matched against workspace-relative paths.
+    return folder, (f"{folder}/{rest}" if "/" in rest and folder != "." else rest)
+
+
 class Grep:
     read_only = True  # changes nothing: a branch may use it
     spec = ToolSpec(
@@ -219,9 +230,14 @@ class Grep:
         if not pattern:
             raise ToolError("pattern is required")
         file_glob = str(args.get("glob") or "")
+        path = str(args.get("path") or ".")
+        if not file_glob and any(c in path for c in "*?["):
+            # A glob given as the path ("meetings/*.md", as a shell would take it): the folder
+            # before its first wildcard is searched, for the files the rest matches.
+            path, file_glob = split_glob_path(path)
         if file_glob:
             _check_pattern(file_glob)
-        base = resolve_in_workspace(ctx.workspace, str(args.get("path") or "."))
+        base = resolve_in_workspace(ctx.workspace, path)
         ignore_case = bool(args.get("ignore_case"))
         note = ""
         try:

@@ -27,11 +27,16 @@ TOOL_ALIASES: dict[str, str] = {
     "replace_in_file": "edit_file",
     "run": "exec", "shell": "exec", "bash": "exec", "sh": "exec", "execute": "exec",
     "run_command": "exec", "run_shell": "exec", "terminal": "exec", "command": "exec",
-    "execute_command": "exec", "run_code": "exec",
+    "execute_command": "exec", "run_code": "exec", "run_file": "exec", "run_script": "exec",
+    "execute_file": "exec", "execute_script": "exec",
     "find_files": "glob", "search_files": "grep", "search_code": "grep",
     "fetch": "web_fetch", "fetch_url": "web_fetch", "get_url": "web_fetch", "browse": "web_fetch",
     "search": "web_search", "search_web": "web_search", "google": "web_search",
 }
+
+# The program a script of each type is run with ("run_file" with a path becomes this command).
+SCRIPT_INTERPRETERS = {".py": "python", ".sh": "sh", ".bash": "bash", ".js": "node",
+                       ".rb": "ruby", ".pl": "perl"}
 
 # Other names for arguments, per target argument.
 ARG_ALIASES: dict[str, tuple[str, ...]] = {
@@ -128,12 +133,27 @@ def repair_call(call: ToolCall, registry: ToolRegistry) -> tuple[ToolCall, list[
         notes.append(f"{call.name}→{name}")
     tool = registry.get(name)
     args = call.arguments
+    if name == "exec" and not any(k in args for k in ("command", *ARG_ALIASES["command"])):
+        args = _script_command(args, notes)
     if tool is not None:
-        args, arg_notes = repair_arguments(call.arguments, tool.spec.parameters)
+        args, arg_notes = repair_arguments(args, tool.spec.parameters)
         notes += arg_notes
     if name == call.name and args == call.arguments:
         return call, notes
     return replace(call, name=name, arguments=args), notes
+
+
+def _script_command(args: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``{"command": "python primes.py"}`` for a run call that names only a script file
+    (``run_file {"path": "primes.py"}``): one reading, the script run by its interpreter."""
+    for key in ("path", *ARG_ALIASES["path"]):
+        value = args.get(key)
+        if isinstance(value, str) and "." in value:
+            program = SCRIPT_INTERPRETERS.get("." + value.rsplit(".", 1)[-1].lower())
+            if program and not any(c in value for c in " ;|&$`<>()'\""):
+                notes.append(f"{key}→command")
+                return {"command": f"{program} {value}"}
+    return args
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

@@ -140,6 +140,9 @@ def test_small_models_get_a_fixed_core_and_the_web_only_when_asked() -> None:
      "edit_file", {"path": "a", "old_text": "x", "new_text": "y", "replace_all": True}),
     ("exec", {"_raw": "ls -la"}, "exec", {"command": "ls -la"}),
     ("exec", {"command": "ls", "timeout": "30"}, "exec", {"command": "ls", "timeout": 30}),
+    ("run_file", {"path": "primes.py"}, "exec", {"command": "python primes.py"}),
+    ("exec", {"file": "build.sh"}, "exec", {"command": "sh build.sh"}),
+    ("run_file", {"path": "notes.txt"}, "exec", {"path": "notes.txt"}),  # not a script: no reading
     ("teleport", {"to": "mars"}, "teleport", {"to": "mars"}),  # no reading: left as it is
     ("read_file", {"path": 42}, "read_file", {"path": 42}),  # a type error the model must see
 ])

@@ -116,8 +116,11 @@ async def test_a_question_is_answered_not_acted_on(tmp_path: Path) -> None:
 def test_questions_and_code_names_are_told_by_their_form() -> None:
     assert is_question("Which function in calc.py divides two numbers?")
     assert is_question("how many rows does stock.csv have?")
+    assert is_question("According to journal.txt, how many kilometres did I run?")
+    assert is_question("In config.py, what is TIMEOUT?")
     for request in ("Can you add a line to notes.txt?", "Fix calc.py.", "What? Add it.",
-                    "Add eggs to notes.txt, ok?"):
+                    "Add eggs to notes.txt, ok?", "Add eggs to notes.txt, is that fine?",
+                    "In notes.txt, add eggs?"):
         assert not is_question(request), request
     assert code_names("What is API_KEY in config.py? And maxRetries, or `other_name`?") == [
         "API_KEY", "maxRetries"]

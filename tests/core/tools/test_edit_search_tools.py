@@ -146,6 +146,18 @@ async def test_grep_lists_matches_and_skips_binary_and_vendored(ctx: ToolContext
     assert in_file == "app.py:2:     print('hi')"
 
 
+async def test_grep_takes_a_glob_given_as_its_path(ctx: ToolContext) -> None:
+    # As a shell would: "pkg/*.md" is the Markdown files in pkg/, "**/*.py" every Python file.
+    assert (await Grep().run({"pattern": "TODO", "path": "pkg/*.md"}, ctx)).content == (
+        "pkg/notes.md:2: TODO: write docs")
+    assert (await Grep().run({"pattern": "TODO", "path": "**/*.py"}, ctx)).content == (
+        "pkg/util.py:2: # TODO: more")
+    assert (await Grep().run({"pattern": "TODO", "path": "pkg/**/*.md"}, ctx)).content == (
+        "pkg/notes.md:2: TODO: write docs")
+    assert (await Grep().run({"pattern": "TODO", "path": "*.txt"}, ctx)).content.startswith(
+        "no matches")
+
+
 async def test_grep_bad_regex_falls_back_to_literal(ctx: ToolContext) -> None:
     (ctx.workspace / "f.txt").write_text("call(x\n")
     out = (await Grep().run({"pattern": "call(x"}, ctx)).content

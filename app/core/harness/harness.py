@@ -634,8 +634,10 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
             self.counters["grounding_retries"] += 1
             return AnswerReview("retry", instruction, unsupported=tuple(missing),
                                 problem=_PROBLEMS.get(why, ""))
-        if self.turn.program_output:
+        if re.search(r"\d", self.turn.program_output):
             # The model would not say it, but the program computed it: show that, not a guess.
+            # Only a number: the program was asked for because of a guessed number, and one
+            # that printed Lena's email for her phone number computed nothing.
             self.counters["program_answers"] = self.counters.get("program_answers", 0) + 1
             return AnswerReview("replace", text=program_answer(self.turn.program_output),
                                 unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))

@@ -77,6 +77,11 @@ async def test_an_answer_that_will_not_quote_the_output_is_replaced_by_it(
     out = await session.run_turn(ASK)
     assert "30" not in out.text
     assert out.text == "A short program computed it from the files (shown above): 29"
+    # An output without a number answers no guessed number: "could not find" instead.
+    words = "print(open('stock.csv').readline().strip())"
+    session, _, _ = session_for(tmp_path / "b", "The total is 30.", words, "The total is 30.")
+    out = await session.run_turn(ASK)
+    assert out.text.startswith("I could not find that")
 
 
 async def test_without_the_python_tool_or_when_off_the_answer_is_retried_as_before(

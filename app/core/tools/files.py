@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -83,12 +84,18 @@ class ReadFile:
               shown_as: str = "") -> ToolResult:
         rel = shown_as or _rel(ctx, path)
         root = None if shown_as else ctx.workspace.resolve()
+        note = ""
         try:
             with open_regular(root, path, rel) as fh:
                 size = os.fstat(fh.fileno()).st_size
                 head = fh.read(8192)
                 if b"\x00" in head:
                     return ToolResult(f"[binary file: {rel}, {size} bytes]")
+                if lines and not re.fullmatch(r"\s*\d*\s*(?::\s*\d*\s*)?", lines):
+                    # Not a range at all (a small model's call wrote its JSON into it): the
+                    # whole file has the lines it wanted; an error made it send the same again.
+                    note = f"(lines={lines[:40]!r} is not a range like '10:50'; the whole file:)\n"
+                    lines = None
                 if lines:
                     start, end = parse_lines(lines)
                     fh.seek(0)
@@ -98,7 +105,7 @@ class ReadFile:
             raise ToolError(f"permission denied: {rel}") from exc
         except OSError as exc:
             raise ToolError(f"cannot read {rel}: {exc.strerror or exc}") from exc
-        text = data.decode("utf-8", errors="replace")
+        text = note + data.decode("utf-8", errors="replace")
         if size > len(data):
             text += (f"\n[read_file stopped after {len(data):,} of {size:,} bytes; "
                      f"use lines=\"a:b\" to read further]")

@@ -36,8 +36,12 @@ async def test_escapes_refused(ctx: ToolContext, path: str) -> None:
 async def test_missing_and_bad_range(ctx: ToolContext) -> None:
     with pytest.raises(ToolError, match="not found"):
         await ReadFile().run({"path": "nope.txt"}, ctx)
-    with pytest.raises(ToolError, match="10:50"):
-        await ReadFile().run({"path": "a.txt", "lines": "a:b"}, ctx)
+    with pytest.raises(ToolError, match="bad line range"):
+        await ReadFile().run({"path": "a.txt", "lines": "5:2"}, ctx)
+    # Not a range at all (JSON a small model wrote into it): the whole file, with a note; an
+    # error had the model send the same call again until the turn ended.
+    out = (await ReadFile().run({"path": "a.txt", "lines": ":[1,2,3]}}\n{"}, ctx)).content
+    assert out == "(lines=':[1,2,3]}}\\n{' is not a range like '10:50'; the whole file:)\none\ntwo\nthree\n"
 
 
 async def test_list_dir(ctx: ToolContext) -> None:

@@ -11,18 +11,17 @@ from app.core.models.embedded import DEFAULT_MODEL_ID
 GIB = 1 << 30
 
 
-@pytest.mark.parametrize("cores, ram, larger_installed, expected", [
-    (2, 24 * GIB, True, DEFAULT_MODEL_ID),   # 2 cores: the larger model is too slow per task
-    (8, 32 * GIB, True, LARGER_MODEL_ID),
-    (8, 32 * GIB, False, DEFAULT_MODEL_ID),  # not installed: nothing to choose
-    (8, 4 * GIB, True, DEFAULT_MODEL_ID),    # no room for it
+@pytest.mark.parametrize("cores, ram, larger_installed", [
+    (2, 24 * GIB, True), (8, 32 * GIB, True), (8, 32 * GIB, False), (8, 4 * GIB, True),
 ])
-def test_choice_by_cores_memory_and_what_is_installed(
-        monkeypatch: pytest.MonkeyPatch, cores: int, ram: int, larger_installed: bool,
-        expected: str) -> None:
+def test_the_smaller_model_on_every_machine_as_measured(
+        monkeypatch: pytest.MonkeyPatch, cores: int, ram: int, larger_installed: bool) -> None:
+    # With the harness the larger model passed fewer of the 71 agent tasks (57 against 60) with
+    # more unsupported claims (7 against 2), four times slower: installed or not, it is not the
+    # default (BENCHMARKS.md, issue 13).
     monkeypatch.setattr(default_model, "installed",
                         lambda mid: larger_installed and mid == LARGER_MODEL_ID)
-    assert default_model_id(cores=cores, ram=ram) == expected
+    assert default_model_id(cores=cores, ram=ram) == DEFAULT_MODEL_ID
 
 
 def test_installed_reads_the_package_index_not_the_files() -> None:

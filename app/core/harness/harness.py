@@ -12,7 +12,8 @@
 - :meth:`Harness.review_answer` — the grounding check of a final answer.
 
 Its parts live next to it: what a turn keeps (turn.py), the checks of writes (write_checks.py),
-lookups in the workspace's files (lookups.py) and the requests of its own (own_requests.py).
+lookups in the workspace's files (lookups.py), the requests of its own (own_requests.py), the runs
+a request asks for (runs.py) and the verdict on an answer (answers.py).
 """
 
 from __future__ import annotations
@@ -24,33 +25,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.messages import Message, ToolCall, new_call_id
+from app.core.harness.answers import GREP_PREFIX, AnswerChecks
 from app.core.harness.arithmetic import computations
 from app.core.harness.calls import (
-    ECHO_RETRY,
     FILE_NAME_RE,
-    OFF_TOPIC_RETRY,
     call_key,
     describe,
     echoes,
     is_question,
     missing_script,
-    off_topic,
     path_words,
     rel_path,
     with_path_enum,
 )
 from app.core.harness.checks import checklist_note, listing_note, syntax_note, table_note
 from app.core.harness.claims import (
-    Claim,
     Evidence,
-    not_found_answer,
-    retry_instruction,
-    topic_lines,
     topic_words,
     without_literals,
-)
-from app.core.harness.compute import (
-    program_answer,
 )
 from app.core.harness.config import HarnessConfig
 from app.core.harness.lookups import Lookups
@@ -79,7 +71,6 @@ RUN_TOOLS = ("exec", "python")
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".rb", ".pl", ".ps1", ".bash")
 # "python convert.py", "sh build.sh", "python -m inventory.report": a command written out.
 _COMMAND_RE = re.compile(r"\b(?:python3?|sh|bash|node|ruby|perl|pytest|make)\b\s+[-\w./]+")
-_GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 # The words for the workspace itself (plurals without the "s").
 WORKSPACE_NOUNS = frozenset({"file", "folder", "directory", "dir", "project", "repo",
                              "repository", "workspace", "codebase", "script", "here"})
@@ -94,10 +85,7 @@ def _ran_and_failed(content: str) -> bool:
             and not body.startswith(("Error:", "Refused")))
 
 
-_PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
-
-
-class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
+class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
     def __init__(self, config: HarnessConfig, workspace: Path) -> None:
         self.config = config
         self.workspace = workspace
@@ -466,7 +454,7 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
                     self.turn.computed.append(note)
             # grep's "path:LINE:" prefixes are positions, not values: "contacts.csv:4: …,Leeds"
             # made "4 contacts in Leeds" look read.
-            ev.add(_GREP_PREFIX.sub("", result.content) if call.name == "grep"
+            ev.add(GREP_PREFIX.sub("", result.content) if call.name == "grep"
                    else result.content, "file",
                    source=rel_path(call.arguments.get("path")) if call.name == "read_file" else "")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
@@ -541,18 +529,6 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
                     "Tell me how you want to proceed, or fix the cause and ask again.")
         return ""
 
-    def retry_callable(self, specs: tuple[ToolSpec, ...]) -> tuple[str, ...]:
-        """The tools the extractive retry step may call (empty = any). Numbers the files did not
-        show were counted or computed in the model's head: that step may call only the tool that
-        computes (small models otherwise read the same file again and repeat the guess)."""
-        if "not_done" in self.turn.retried and self._pending_files():
-            return ("write_file",)  # the file the request asks for, nothing else
-        if self.turn.program_tried:
-            return ()  # the program step ran (or was refused): no second program by hand
-        if self._numbers_unsupported() and any(s.name == "python" for s in specs):
-            return ("python",)
-        return ()
-
     # --- votes ---------------------------------------------------------------------------------
 
     def votes_on(self, caps: Capabilities, request: ProviderRequest) -> bool:
@@ -564,83 +540,3 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns):
         self.counters["vote_samples"] = self.counters.get("vote_samples", 0) + decision.samples
         if decision.votes and not decision.decided:
             self.counters["votes_undecided"] = self.counters.get("votes_undecided", 0) + 1
-
-    # --- answers -------------------------------------------------------------------------------
-
-    def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
-        runs = self.pending_runs()
-        if runs and "ran_for_you" not in self.turn.retried:
-            # The request asks to run something the turn never ran (since its last write): the
-            # harness runs it and the answer comes from the output (asked to create primes.py and
-            # run it, the 0.5B model wrote it and answered "I created primes.py").
-            self.turn.retried.add("ran_for_you")
-            return AnswerReview("run", commands=tuple(runs),
-                                problem=f"it did not run {', '.join(runs)}")
-        if not self.config.grounding_check or not text.strip():
-            return AnswerReview("accept")
-        pending = self._pending_files()
-        if pending and "not_done" not in self.turn.retried:
-            # The turn ends with the file it was asked for never written (asked to write
-            # primes.py, the 0.5B model listed the folder and answered with the primes).
-            self.turn.retried.add("not_done")
-            self.counters["not_done_retries"] = self.counters.get("not_done_retries", 0) + 1
-            return AnswerReview("retry", (
-                f"{pending[0]} does not exist yet. If my request asks you to create it, call "
-                f"write_file with path {pending[0]!r} now; if not, answer my request."),
-                problem=f"{pending[0]} was not created")
-        if echoes(text, self.turn.request):  # the request parroted back is no answer
-            # What the harness computed from the reads (a table's row count) is repeated next to
-            # the instruction: a small model lost in a long read finds it there.
-            computed = (" Computed from the files read: " + " ".join(self.turn.computed)
-                        if self.turn.computed else "")
-            return self._retry_or_give_up("echo", ECHO_RETRY + computed + self.lines_to_quote(),
-                                          [])
-        if not self.turn.acted and self.about_workspace(self.turn.request) and off_topic(
-                text, self.turn.request, self.turn.results):
-            return self._retry_or_give_up("off_topic", OFF_TOPIC_RETRY, [])
-        ev = self.turn.evidence
-        # A grep line quoted as the answer ("meetings/b.md:5: - Venue: …") states its position,
-        # not a value: the line number is not a claim, as it is not evidence.
-        missing = ev.unsupported(_GREP_PREFIX.sub("", text))
-        general = not used_tools or (not self.turn.arithmetic
-                                     and not self.about_workspace(self.turn.request))
-        if general:
-            # Without tool results, or for a request about nothing in the workspace (unless the
-            # harness computed its sums), the answer is general knowledge: only claims about
-            # things in the workspace (its files and names) are checked.
-            names = {n.lower() for n in self.index.file_paths()} | {
-                s.lower() for e in self.index.files.values() for s in e.symbols}
-            missing = [c for c in missing if c.kind == "identifier" and any(
-                c.text.lower() in n for n in names)]
-        if not missing:
-            return AnswerReview("accept")
-        return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)
-
-    def lines_to_quote(self) -> str:
-        """The lines of the turn's results about the request, for a retry that asks the model
-        to quote one ("" when none mentions two of its content words)."""
-        lines = [ln for ln in topic_lines(self.turn.results, self.turn.request)
-                 if ln not in self.turn.computed]  # a count is given as computed already
-        if not lines:
-            return ""
-        return " Lines read in this turn that mention it:\n" + "\n".join(lines)
-
-    def _retry_or_give_up(self, why: str, instruction: str, missing: list[Claim]) -> AnswerReview:
-        """One retry per kind of problem (a parroted request, unsupported values), then the
-        honest answer."""
-        if why not in self.turn.retried:
-            self.turn.retried.add(why)
-            self.turn.unsupported = list(missing)
-            self.counters["grounding_retries"] += 1
-            return AnswerReview("retry", instruction, unsupported=tuple(missing),
-                                problem=_PROBLEMS.get(why, ""))
-        if re.search(r"\d", self.turn.program_output):
-            # The model would not say it, but the program computed it: show that, not a guess.
-            # Only a number: the program was asked for because of a guessed number, and one
-            # that printed Lena's email for her phone number computed nothing.
-            self.counters["program_answers"] = self.counters.get("program_answers", 0) + 1
-            return AnswerReview("replace", text=program_answer(self.turn.program_output),
-                                unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))
-        self.counters["not_found"] += 1
-        return AnswerReview("replace", text=not_found_answer(self.turn.read),
-                            unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))

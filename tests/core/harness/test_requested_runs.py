@@ -71,6 +71,7 @@ def session_for(tmp_path: Path, *replies: ScriptedReply | str,
     (ws / "calc.py").write_text("print(2 - 3)\n")
     session = Session(provider, tools=ToolRegistry(builtin_tools()),
                       options=SessionOptions(workspace=ws), auto_approve=True,
+                      # cfg holds HarnessConfig fields by name, typed object here
                       harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
     events: list[Event] = []
     session.add_listener(events.append)

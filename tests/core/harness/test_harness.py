@@ -26,6 +26,7 @@ from app.core.providers.grammar import tool_or_text_gbnf
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.tools.base import ToolRegistry, ToolResult
 from app.core.tools.defaults import builtin_tools
+from tests.core.harness.scripted import scripted_session
 
 REGISTRY_TOOLS = builtin_tools
 
@@ -47,14 +48,7 @@ def project(root: Path) -> Path:
 
 def session_with(tmp_path: Path, *replies: ScriptedReply | str,
                  **cfg: object) -> tuple[Session, ScriptedProvider, list[Event]]:
-    ws = project(tmp_path / "ws")
-    provider = ScriptedProvider(replies)
-    session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws), auto_approve=True,
-                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
-    events: list[Event] = []
-    session.add_listener(events.append)
-    return session, provider, events
+    return scripted_session(project(tmp_path / "ws"), *replies, **cfg)
 
 
 # --- the workspace map ---------------------------------------------------------------------------

@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
-from app.core.agent.session import Session, SessionOptions
-from app.core.harness.config import HarnessConfig
-from app.core.harness.harness import Harness
+from app.core.agent.session import Session
 from app.core.harness.runs import (
     only_runs_and_questions,
     requested_runs,
@@ -18,8 +16,7 @@ from app.core.harness.runs import (
 )
 from app.core.providers.base import Capabilities
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.tools.base import ToolRegistry
-from app.core.tools.defaults import builtin_tools
+from tests.core.harness.scripted import scripted_session
 
 CORE = ("read_file", "list_dir", "grep", "write_file", "edit_file", "exec", "python")
 
@@ -64,18 +61,11 @@ def test_a_run_is_recognised_in_the_spellings_of_the_same_command(tmp_path: Path
 
 def session_for(tmp_path: Path, *replies: ScriptedReply | str,
                 **cfg: object) -> tuple[Session, ScriptedProvider, list[Event]]:
-    provider = ScriptedProvider(replies)
-    provider.capabilities = Capabilities(core_tools=CORE, small=True)
     ws = tmp_path / "ws"
     ws.mkdir(parents=True)
     (ws / "calc.py").write_text("print(2 - 3)\n")
-    session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws), auto_approve=True,
-                      # cfg holds HarnessConfig fields by name, typed object here
-                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
-    events: list[Event] = []
-    session.add_listener(events.append)
-    return session, provider, events
+    return scripted_session(ws, *replies, capabilities=Capabilities(core_tools=CORE, small=True),
+                            **cfg)
 
 
 def runs(events: list[Event]) -> list[ToolCallStarted]:

@@ -6,15 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
-from app.core.agent.session import Session, SessionOptions
+from app.core.agent.session import Session
 from app.core.harness.calls import code_names, is_question
 from app.core.harness.checks import checklist_note, listing_note
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness, table_note
 from app.core.providers.base import Capabilities
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
-from app.core.tools.base import ToolRegistry
-from app.core.tools.defaults import builtin_tools
+from tests.core.harness.scripted import scripted_session
 
 CORE = ("read_file", "list_dir", "grep", "write_file", "edit_file", "exec", "python")
 READING = {"read_file", "list_dir", "grep"}
@@ -31,15 +30,8 @@ def workspace(root: Path) -> Path:
 
 def session_for(tmp_path: Path, *replies: ScriptedReply | str, small: bool = True,
                 **cfg: object) -> tuple[Session, ScriptedProvider, list[Event]]:
-    provider = ScriptedProvider(replies)
-    provider.capabilities = Capabilities(core_tools=CORE if small else (), small=small)
-    ws = workspace(tmp_path / "ws")
-    session = Session(provider, tools=ToolRegistry(builtin_tools()),
-                      options=SessionOptions(workspace=ws), auto_approve=True,
-                      harness=Harness(HarnessConfig(**cfg), ws))  # type: ignore[arg-type]
-    events: list[Event] = []
-    session.add_listener(events.append)
-    return session, provider, events
+    return scripted_session(workspace(tmp_path / "ws"), *replies, capabilities=Capabilities(
+        core_tools=CORE if small else (), small=small), **cfg)
 
 
 def offered(provider: ScriptedProvider, step: int = 0) -> set[str]:

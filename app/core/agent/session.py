@@ -160,6 +160,7 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         self._started = bool(history)
         # Set after a repeated identical call: the next step gets no tools and must answer.
         self._force_answer = False
+        self._finish_text: str | None = None  # a hook's answer: the turn ends without the model
         self._avoid_tools: set[str] = set()  # tools the next step does not offer
         self._step_retried = False
         self._turn_start = 0  # index in history of this turn's user message
@@ -318,6 +319,11 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         """The next model step must answer without calling tools (a hook ran the calls)."""
         self._force_answer = True
 
+    def finish_with(self, text: str) -> None:
+        """End the running turn with ``text`` as its answer, without a model step (a hook ran
+        the calls and has the answer: a learned recipe's answer form)."""
+        self._finish_text = text
+
     def commit_message(self, turn_id: str, message: Message) -> None:
         """Add ``message`` to history as part of ``turn_id`` (a hook's tool calls)."""
         self._commit(turn_id, message)
@@ -344,6 +350,7 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         cancel = CancelToken()
         self._turn_id, self._cancel = turn_id, cancel
         self._force_answer = self._step_retried = False
+        self._finish_text = None
         self._turn_limit = None
         if not self._started:
             self._started = True
@@ -357,14 +364,13 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
             self.harness.turn_started(text)
         try:
             await _hooks.run_before_turn(self, turn_id)
+            if self._finish_text is not None and not self._steer and not cancel.cancelled:
+                return self._answer_without_model(turn_id, self._finish_text)
             if self.harness is not None:
                 await self.harness.ground(self, turn_id, cancel)
                 known = self.harness.absent_subject()
                 if known:  # the question is about a name no file has: said without the model
-                    self._commit(turn_id, Message(role="assistant", content=known))
-                    self.emit(TextDelta(turn_id, known))
-                    self.emit(TurnFinished(turn_id, text=known, iterations=0))
-                    return TurnOutcome(turn_id, "finished", known, 0)
+                    return self._answer_without_model(turn_id, known)
             return await self._loop(turn_id, cancel)
         except ProviderError as exc:
             self.emit(TurnFailed(turn_id, error=str(exc)))
@@ -379,6 +385,12 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
             _hooks.run_turn_ended(self, turn_id)
             if self._steer:  # steers that arrived too late stay visible to the caller as queued
                 log.info("%d steer message(s) arrived after the turn ended", len(self._steer))
+
+    def _answer_without_model(self, turn_id: str, text: str) -> TurnOutcome:
+        self._commit(turn_id, Message(role="assistant", content=text))
+        self.emit(TextDelta(turn_id, text))
+        self.emit(TurnFinished(turn_id, text=text, iterations=0))
+        return TurnOutcome(turn_id, "finished", text, 0)
 
     async def _loop(self, turn_id: str, cancel: CancelToken) -> TurnOutcome:
         iterations = 0

@@ -130,7 +130,8 @@ class LearningHook(SessionHook):
             session.limit_turn(turn.budget)
         if match is not None:
             turn.recipe = await run_recipe(session, turn_id, match.recipe, match.values,
-                                           turn.task)
+                                           turn.task,
+                                           answer_forms=self.learner.config.answer_forms)
 
     def before_step(self, session: Session, turn_id: str) -> list[Any]:
         turn = self._turns.get(session.session_id)

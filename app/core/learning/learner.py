@@ -94,7 +94,8 @@ class Learner:
             int(workers.get("depth", 0)), int(workers.get("spawned", 0)),
             # A recipe that broke off was counted as failed when it did; the run is the model's.
             str(rec.get("recipe", "")) if rec.get("recipe_completed") else "",
-            str(rec.get("model", "")), float(written.get("ts", 0))))
+            str(rec.get("model", "")), float(written.get("ts", 0)),
+            answer=str(rec.get("answer", ""))))
         return written
 
     def record_process(self, record: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """Run a learned recipe inside a turn: bind its arguments, let the model fill only what it must,
 run each step through the session's own tool path (permissions, context gate, events), then
-leave the answer to the model.
+answer in the recipe's learned form, or leave the answer to the model where it has none or the
+form does not bind.
 
 Every step is committed to history as an ordinary assistant tool call and its result, so the
 conversation, the session file and the trace show exactly what ran. A step whose arguments
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from app.core.agent.events import Notice, Usage
 from app.core.agent.messages import Message, ToolCall, new_call_id
-from app.core.learning.recipes import Recipe, Step, Unbound, bind
+from app.core.learning.recipes import Recipe, Step
+from app.core.learning.rules import Unbound, bind, render_answer
 from app.core.providers.base import ProviderRequest, TextChunk, UsageChunk
 from app.core.wire.tool_calls import loads_lenient
 
@@ -38,6 +40,8 @@ class RecipeRun:
     fill_steps: int = 0
     completed: bool = False
     problem: str = ""
+    answered: bool = False  # the learned answer form gave the answer: no model step
+    skipped: int = 0  # read-only steps left out because nothing reads their results
 
 
 def _fill_prompt(request: str, step: Step, fills: dict[str, dict[str, Any]],
@@ -101,18 +105,27 @@ async def fill_arguments(session: Session, turn_id: str, request: str, step: Ste
 
 
 async def run_recipe(session: Session, turn_id: str, recipe: Recipe, values: dict[str, str],
-                     request: str) -> RecipeRun:
-    """Run ``recipe``'s steps in ``turn_id``; afterwards the model answers from the results."""
+                     request: str, *, answer_forms: bool = True) -> RecipeRun:
+    """Run ``recipe``'s steps in ``turn_id``; afterwards it answers in its learned form, or the
+    model answers from the results."""
+    if not answer_forms:
+        recipe = replace(recipe, answer=None)
     run = RecipeRun(recipe.name)
     session.emit(Notice(turn_id, f"Running learned recipe {recipe.name} "
                                  f"({' → '.join(s.tool for s in recipe.steps)})"))
     done: list[tuple[ToolCall, str]] = []
-    for step in recipe.steps:
+    results: list[str] = []  # one per step, "" for a skipped one, so rules' step numbers hold
+    needed = recipe.needed_steps()
+    for i, step in enumerate(recipe.steps):
         cancel = session.cancel_token
         if cancel is None or cancel.cancelled:
             run.problem = "cancelled"
             return run
-        results = [r for _, r in done]
+        tool = session.tools.get(step.tool)
+        if recipe.answer and i not in needed and getattr(tool, "read_only", False):
+            run.skipped += 1
+            results.append("")
+            continue
         fills = step.fills()
         try:
             args = {k: bind(v, values, results) for k, v in step.args.items() if k not in fills}
@@ -132,11 +145,30 @@ async def run_recipe(session: Session, turn_id: str, recipe: Recipe, values: dic
             run.problem = f"step {run.steps_run} ({step.tool}) failed"
             break
         done.append((call, last.content))
+        results.append(last.content)
     else:
         run.completed = True
-        session.answer_next()
+        text = _answer(recipe, values, results)
+        if text:
+            run.answered = True
+            session.emit(Notice(turn_id, f"Answered in the form recipe {recipe.name} learned, "
+                                         "without a model step."))
+            session.finish_with(text)
+        else:
+            session.answer_next()
     if run.problem:
         log.info("recipe %s stopped: %s", recipe.name, run.problem)
         session.emit(Notice(turn_id, f"Recipe {recipe.name} stopped ({run.problem}); "
                                      "the model carries on.", level="warning"))
     return run
+
+
+def _answer(recipe: Recipe, values: dict[str, str], results: list[str]) -> str:
+    if not recipe.answer:
+        return ""
+    try:
+        return render_answer(recipe.answer, values, results)
+    except Unbound as exc:
+        log.info("recipe %s: its answer form does not bind (%s); the model answers",
+                 recipe.name, exc)
+        return ""

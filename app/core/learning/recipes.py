@@ -6,10 +6,12 @@ edits, disables or deletes it like any skill. Each step names a tool and its arg
 argument is one of
 
 - a constant (every successful run used the same value);
-- ``{template: "…{{path0}}…"}``: text built from the request's literals (:func:`shapes.slots`);
-- ``{line_of: STEP, containing: "{{name0}}"}``: the line of an earlier step's result that holds
-  a literal of the request (the text an edit replaces);
+- a rule over the request's literals and earlier results (:mod:`.rules`);
 - ``{fill: "what it is", examples: [...]}``: a value the model fills in for the new task.
+
+Where the runs' answers share one form whose varying values all come from such rules, the recipe
+keeps it as ``answer`` and a matching task is answered in that form without the model; read-only
+steps no rule reads are then skipped. Otherwise the model answers from the results.
 
 :func:`crystallise` finds the common sequence and the most specific form of each argument that
 holds for every run it learned from.
@@ -17,22 +19,25 @@ holds for every run it learned from.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from app.core.learning.rules import (
+    PART,
+    PLACEHOLDER,
+    answer_rule,
+    edit_rule,
+    line_rule,
+    referenced_steps,
+    templated,
+)
 from app.core.learning.shapes import slots, slug
 from app.core.skills.format import SKILL_FILE, Skill, SkillError, parse_skill, write_skill
 
-PLACEHOLDER = re.compile(r"\{\{(str|path|num|name|proper)(\d+)\}\}")
 RESULT_CHARS = 4000  # of each call's result kept for derivations
-
-
-class Unbound(Exception):
-    """A step's argument cannot be made for this request (the recipe does not apply)."""
 
 
 @dataclass(frozen=True)
@@ -61,56 +66,33 @@ class Recipe:
     example: str = ""
     body: str = ""
     path: Path | None = None
+    answer: dict[str, Any] | None = None  # {template, parts}: see rules.answer_rule
+
+    def rules(self) -> list[Any]:
+        out = [v for step in self.steps for v in step.args.values()]
+        if self.answer:
+            out += [{"template": self.answer.get("template", "")},
+                    *self.answer.get("parts", [])]
+        return out
 
     def needs(self) -> set[str]:
-        """Placeholders (``path0``…) its steps take from the request."""
+        """Placeholders (``path0``…) its steps and answer take from the request."""
         out: set[str] = set()
-        for step in self.steps:
-            for v in step.args.values():
-                text = v.get("template") or v.get("containing") if isinstance(v, dict) else None
-                if isinstance(text, str):
-                    out.update(k + n for k, n in PLACEHOLDER.findall(text))
+        for v in self.rules():
+            if isinstance(v, dict):
+                for key in ("template", "containing", "set"):
+                    text = v.get(key)
+                    if isinstance(text, str):
+                        out.update(k + n for k, n in PLACEHOLDER.findall(text))
         return out
+
+    def needed_steps(self) -> set[int]:
+        """Steps whose results a later step or the answer reads."""
+        return referenced_steps(self.rules())
 
     @property
     def uses(self) -> int:
         return int(self.stats.get("uses", 0))
-
-
-# --- binding -------------------------------------------------------------------------------------
-
-def fill_template(template: str, values: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        key = m.group(1) + m.group(2)
-        if key not in values:
-            raise Unbound(f"the request has no {key}")
-        return values[key]
-
-    return PLACEHOLDER.sub(sub, template)
-
-
-def bind(value: Any, values: dict[str, str], results: list[str]) -> Any:
-    """The concrete argument for this request; fill-ins are left to the caller."""
-    if not isinstance(value, dict):
-        return value
-    if "template" in value:
-        text = fill_template(str(value["template"]), values)
-        if value.get("type") == "integer":
-            try:
-                return int(text.replace(",", ""))
-            except ValueError as exc:
-                raise Unbound(f"{text!r} is not a whole number") from exc
-        return text
-    if "line_of" in value:
-        idx = int(value["line_of"])
-        if idx >= len(results):
-            raise Unbound(f"step {idx + 1} has no result")
-        needle = fill_template(str(value.get("containing", "")), values)
-        lines = [ln.strip() for ln in results[idx].splitlines() if needle in ln and ln.strip()]
-        if len(lines) != 1:  # none, or ambiguous: not ours to guess
-            raise Unbound(f"{len(lines)} lines of step {idx + 1}'s result contain {needle!r}")
-        return lines[0]
-    return value
 
 
 # --- learning ------------------------------------------------------------------------------------
@@ -119,36 +101,12 @@ def _ok_calls(calls: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[
     return [c for c in calls if c.get("ok") and isinstance(c.get("args"), dict)]
 
 
-def _templated(value: str, values: dict[str, str]) -> str:
-    """``value`` with each request literal in it replaced by its placeholder (longest first)."""
-    out = value
-    for key, lit in sorted(values.items(), key=lambda kv: -len(kv[1])):
-        # Whole tokens only: the literal 2 is not the 2 inside 25.
-        pattern = re.compile(r"(?<![\w.])" + re.escape(lit) + r"(?![\w])")
-        out = pattern.sub("{{" + key + "}}", out)
-    return out
-
-
-def _line_rule(samples: list[tuple[str, dict[str, str], list[str]]]) -> dict[str, Any] | None:
-    """A ``line_of`` rule that yields every sample's value, if there is one."""
-    _first_value, first_slots, first_results = samples[0]
-    for idx in range(len(first_results)):
-        for key, _lit in first_slots.items():
-            rule = {"line_of": idx, "containing": "{{" + key + "}}"}
-            try:
-                if all(bind(rule, s, r) == v for v, s, r in samples):
-                    return rule
-            except Unbound:
-                continue
-    return None
-
-
 def _argument(samples: list[tuple[Any, dict[str, str], list[str]]], tool: str,
               arg: str, tasks: list[str]) -> Any:
     values = [v for v, _, _ in samples]
     # What the request said comes from the request, even where every run said the same.
     texts = [str(v) for v in values]
-    templates = {_templated(t, s) for t, (_, s, _) in zip(texts, samples, strict=True)}
+    templates = {templated(t, s) for t, (_, s, _) in zip(texts, samples, strict=True)}
     if len(templates) == 1 and all(isinstance(v, str | int) for v in values):
         template = templates.pop()
         if PLACEHOLDER.search(template):
@@ -159,9 +117,10 @@ def _argument(samples: list[tuple[Any, dict[str, str], list[str]]], tool: str,
     if all(v == values[0] for v in values):
         return values[0]
     if all(isinstance(v, str) for v in values):
-        line = _line_rule([(str(v), s, r) for v, s, r in samples])
-        if line is not None:
-            return line
+        derived = [(str(v), s, r) for v, s, r in samples]
+        found = line_rule(derived) or edit_rule(derived)
+        if found is not None:
+            return found
     examples = [{"task": t[:200], "value": v} for t, v in zip(tasks, values, strict=True)][:3]
     return {"fill": f"the {arg} argument of {tool}", "examples": examples}
 
@@ -184,6 +143,9 @@ def crystallise(runs: list[Any], *, category: str, min_support: int,
     chosen = [r for r in ok if tuple(c["name"] for c in _ok_calls(r.calls)) == seq]
     tasks = [r.task for r in chosen]
     per_run = [(_ok_calls(r.calls), slots(r.task)) for r in chosen]
+    answer = answer_rule([str(getattr(r, "answer", "") or "") for r in chosen],
+                         [(values, [str(c.get("result", "")) for c in calls])
+                          for calls, values in per_run])
     steps: list[Step] = []
     for i, tool in enumerate(seq):
         keys = set.intersection(*(set(calls[i]["args"]) for calls, _ in per_run))
@@ -204,15 +166,21 @@ def crystallise(runs: list[Any], *, category: str, min_support: int,
     description = (f"Learned recipe for requests like \"{example}\" "
                    f"({' → '.join(seq)}); runs by itself when a request matches.")
     return Recipe(name, category, description, tuple(steps), stats, example=example,
-                  body=_body(category, seq, len(chosen)))
+                  body=_body(category, seq, len(chosen), answer), answer=answer)
 
 
-def _body(category: str, seq: tuple[str, ...], n: int) -> str:
+def _body(category: str, seq: tuple[str, ...], n: int, answer: dict[str, Any] | None) -> str:
     lines = [f"Learned from {n} successful tasks of the shape `{category}`.", "",
              "Steps (the recipe runner binds the arguments in the front matter):"]
     lines += [f"{i}. `{tool}`" for i, tool in enumerate(seq, start=1)]
-    lines += ["", "Then the model answers from the results. Set `enabled: false` to stop it "
-              "running; edit `recipe` to change what it does."]
+    if answer:
+        shown = PART.sub(lambda m: f"<value {int(m.group(1)) + 1}>", str(answer["template"]))
+        lines += ["", f"Then it answers without the model, in the form its runs shared: "
+                      f"\"{shown}\" (`answer` in the front matter; delete it to let the model "
+                      "answer). Set `enabled: false` to stop it running."]
+    else:
+        lines += ["", "Then the model answers from the results. Set `enabled: false` to stop it "
+                  "running; edit `recipe` to change what it does."]
     return "\n".join(lines)
 
 
@@ -225,6 +193,8 @@ def to_skill(recipe: Recipe) -> Skill:
                             "recipe": [s.to_dict() for s in recipe.steps], "stats": recipe.stats}
     if recipe.demoted:
         meta["demoted"] = recipe.demoted
+    if recipe.answer:
+        meta["answer"] = recipe.answer
     return Skill(recipe.name, recipe.description, recipe.body, recipe.path, meta)
 
 
@@ -245,10 +215,14 @@ def from_skill(skill: Skill) -> Recipe | None:
             raise SkillError(f"recipe step {i}: args must be a mapping")
         steps.append(Step(s["tool"], dict(args)))
     stats = meta.get("stats") if isinstance(meta.get("stats"), dict) else {}
+    answer = meta.get("answer")
+    if answer is not None and not (isinstance(answer, dict) and isinstance(
+            answer.get("template"), str) and isinstance(answer.get("parts", []), list)):
+        raise SkillError("a learned skill's answer needs a template and a list of parts")
     return Recipe(skill.name, str(meta.get("category", "")), skill.description, tuple(steps),
                   dict(stats or {}), bool(meta.get("enabled", True)), str(meta.get("demoted", "")),
                   int(meta.get("version", 1) or 1), str(meta.get("example", "")), skill.body,
-                  skill.path)
+                  skill.path, answer or None)
 
 
 class RecipeBook:

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS runs (
     fan_out INTEGER NOT NULL DEFAULT 0,
     recipe TEXT NOT NULL DEFAULT '',
     model TEXT NOT NULL DEFAULT '',
-    exported INTEGER NOT NULL DEFAULT 0
+    exported INTEGER NOT NULL DEFAULT 0,
+    answer TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_category ON runs(category, ts);
 CREATE TABLE IF NOT EXISTS categories (
@@ -78,6 +79,7 @@ class Run:
     model: str = ""
     ts: float = 0.0
     exported: bool = False
+    answer: str = ""  # the turn's final answer (a recipe learns its answer form from these)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ class StatsDB:
         self.keep_per_category = keep_per_category
         with self._db() as db:
             db.executescript(SCHEMA)
+            have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+            if "answer" not in have:  # a database from before answers were kept
+                db.execute("ALTER TABLE runs ADD COLUMN answer TEXT NOT NULL DEFAULT ''")
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -163,12 +168,12 @@ class StatsDB:
         with self._db() as db:
             db.execute(
                 "INSERT OR REPLACE INTO runs(trace_id, ts, category, shape, task, calls, steps, "
-                "seconds, tokens, success, judged_by, depth, fan_out, recipe, model) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "seconds, tokens, success, judged_by, depth, fan_out, recipe, model, answer) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run.trace_id, run.ts or time.time(), run.category, run.shape, run.task,
                  json.dumps(list(run.calls), ensure_ascii=False, default=str), run.steps,
                  run.seconds, run.tokens, success, run.judged_by, run.depth, run.fan_out,
-                 run.recipe, run.model))
+                 run.recipe, run.model, run.answer))
             db.execute(
                 "DELETE FROM runs WHERE category = ? AND trace_id NOT IN (SELECT trace_id FROM "
                 "runs WHERE category = ? ORDER BY ts DESC LIMIT ?)",
@@ -248,16 +253,17 @@ class StatsDB:
 
 
 _COLS = ("trace_id, ts, category, shape, task, calls, steps, seconds, tokens, success, "
-         "judged_by, depth, fan_out, recipe, model, exported")
+         "judged_by, depth, fan_out, recipe, model, exported, answer")
 
 
 def _run(row: tuple[Any, ...]) -> Run:
     (trace_id, ts, category, shape, task, calls, steps, seconds, tokens, success, judged_by,
-     depth, fan_out, recipe, model, exported) = row
+     depth, fan_out, recipe, model, exported, answer) = row
     try:
         parsed = json.loads(calls)
     except ValueError:
         parsed = []
     return Run(trace_id, category, shape, task, tuple(c for c in parsed if isinstance(c, dict)),
                int(steps), float(seconds), int(tokens), None if success is None else bool(success),
-               judged_by, int(depth), int(fan_out), recipe, model, float(ts), bool(exported))
+               judged_by, int(depth), int(fan_out), recipe, model, float(ts), bool(exported),
+               str(answer or ""))

@@ -186,6 +186,7 @@ class LearningConfig:
     budgets: bool = True  # step budgets from history, and the flag on a task taking 10x the norm
     crystallise_after: int = 3  # successes of one kind of task before a recipe is learned
     min_confidence: float = 0.75  # share of that kind's successes that used one tool sequence
+    answer_forms: bool = True  # a recipe whose runs answered in one form answers so, no model
     category_similarity: float = 0.75  # how alike two requests' shapes are to be one kind
     demote_window: int = 4  # a recipe's last uses that decide demotion
     demote_below: float = 0.5  # demoted when the success rate over that window falls below this

@@ -44,13 +44,13 @@ def session_for(ws: Path, provider: ScriptedProvider, learn: Learner) -> tuple[S
 
 
 async def edit_by_model(tmp_path: Path, learn: Learner, i: int, name: str, old: str,
-                        new: str) -> tuple[Session, LearningHook]:
+                        new: str, answer: str = "") -> tuple[Session, LearningHook]:
     ws = workspace(tmp_path, f"ws{i}")
     provider = ScriptedProvider([
         ScriptedReply.call("read_file", path="app/config.py"),
         ScriptedReply.call("edit_file", path="app/config.py", old_text=f"{name} = {old}",
                            new_text=f"{name} = {new}"),
-        f"Set {name} to {new}.",
+        answer or f"Set {name} to {new}.",
     ])
     session, hook, _ = session_for(ws, provider, learn)
     outcome = await session.run_turn(f"Change {name} in app/config.py to {new}.")
@@ -59,11 +59,15 @@ async def edit_by_model(tmp_path: Path, learn: Learner, i: int, name: str, old: 
     return session, hook
 
 
+# The model answered each differently: no answer form is shared, so the model answers recipe runs.
+VARIED = ("Set TIMEOUT to 60.", "Done, MAX_RETRIES is 9 now.", "Changed the timeout to 15.")
+
+
 async def test_repeated_successes_crystallise_a_recipe_that_is_then_used(tmp_path: Path) -> None:
     learn = learner(tmp_path)
     for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
                                           ("TIMEOUT", "37", "15")]):
-        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new, VARIED[i])
         assert learn.book.load() == {}  # nothing learned before the check says so
         hook.judge_last(session, True, "check")
     recipes = learn.book.load()
@@ -75,6 +79,7 @@ async def test_repeated_successes_crystallise_a_recipe_that_is_then_used(tmp_pat
     assert edit["new_text"] == {"template": "{{name0}} = {{num0}}"}
     assert edit["old_text"] == {"line_of": 0, "containing": "{{name0}}"}
     assert recipe.stats["learned_from"] == 3 and recipe.stats["success_rate"] == 1.0
+    assert recipe.answer is None
     # It is an ordinary skill file, marked learned.
     assert recipe.path is not None
     skill = read_skill_file(recipe.path)
@@ -166,3 +171,106 @@ async def test_budget_and_norm_come_from_history(tmp_path: Path) -> None:
     assert "step budget" in outcome.text and outcome.iterations == 5
     trace = learn.traces.turns(last=1)[0]
     assert trace.success is False and trace.judged_by == "status"
+
+
+async def test_a_shared_answer_form_answers_without_the_model(tmp_path: Path) -> None:
+    learn = learner(tmp_path)
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        hook.judge_last(session, True, "check")
+    (recipe,) = learn.book.load().values()
+    assert recipe.answer == {"template": "Set {{name0}} to {{num0}}.", "parts": []}
+    assert "answers without the model" in recipe.body
+    assert from_skill(read_skill_file(recipe.path)) == recipe  # type: ignore[arg-type]
+
+    ws = workspace(tmp_path, "ws-new")
+    provider = ScriptedProvider(["never asked"])
+    session, hook, events = session_for(ws, provider, learn)
+    outcome = await session.run_turn("Change MAX_RETRIES in app/config.py to 12.")
+    assert outcome.status == "finished" and outcome.text == "Set MAX_RETRIES to 12."
+    assert outcome.iterations == 0 and provider.requests == []
+    assert any(isinstance(e, Notice) and "without a model step" in e.text for e in events)
+    assert "MAX_RETRIES = 12" in (ws / "app" / "config.py").read_text()
+    assert session.history[-1].role == "assistant" and session.history[-1].content == outcome.text
+    trace = learn.traces.turns(last=1)[0]
+    assert trace.record["recipe_completed"] and trace.steps == 0
+    assert trace.record["answer"] == "Set MAX_RETRIES to 12."
+
+
+async def test_a_recipe_skips_reads_nothing_uses_and_quotes_the_field_it_needs(
+        tmp_path: Path) -> None:
+    """Learned from runs that read contacts.csv, grepped it with a pattern the model chose and
+    answered with the e-mail on the person's row: a new request runs the read alone (the grep
+    would need the model to fill its pattern, and no rule reads its result) and answers from
+    the row, so no model step runs at all."""
+    learn = learner(tmp_path)
+    people = [("Ada Byron", "ada.12@example.org"), ("Tom Becker", "tom.34@example.org"),
+              ("Mia Santos", "mia.56@example.org")]
+    rows = "name,email,city\n" + "".join(f"{n},{e},Leeds\n" for n, e in people)
+    for i, (person, email) in enumerate(people):
+        ws = tmp_path / f"c{i}"
+        ws.mkdir()
+        (ws / "contacts.csv").write_text(rows)
+        pattern = person if i % 2 else email  # the model's patterns differed
+        provider = ScriptedProvider([
+            ScriptedReply.call("read_file", path="contacts.csv"),
+            ScriptedReply.call("grep", path="contacts.csv", pattern=pattern),
+            f"{person}'s email address is {email}."])
+        session, hook, _ = session_for(ws, provider, learn)
+        await session.run_turn(f"What is {person}'s email address?")
+        hook.judge_last(session, True, "check")
+    (recipe,) = learn.book.load().values()
+    assert [s.tool for s in recipe.steps] == ["read_file", "grep"]
+    assert recipe.steps[1].fills()  # the pattern is the model's to fill
+    assert recipe.answer == {"template": "{{proper0}}'s email address is {{r0}}.",
+                             "parts": [{"field_of": 0, "containing": "{{proper0}}",
+                                        "offset": 1}]}
+    ws = tmp_path / "new"
+    ws.mkdir()
+    (ws / "contacts.csv").write_text(rows.replace("Tom Becker,tom.34", "Tom Becker,tb.77"))
+    provider = ScriptedProvider(["never asked"])
+    session, hook, events = session_for(ws, provider, learn)
+    outcome = await session.run_turn("What is Tom Becker's email address?")
+    assert outcome.text == "Tom Becker's email address is tb.77@example.org."
+    assert provider.requests == []
+    assert [e.name for e in events if isinstance(e, ToolCallStarted)] == ["read_file"]
+
+
+async def test_an_answer_form_that_does_not_bind_leaves_the_answer_to_the_model(
+        tmp_path: Path) -> None:
+    learn = learner(tmp_path)
+    people = [("Ada Byron", "ada.12@example.org"), ("Tom Becker", "tom.34@example.org"),
+              ("Mia Santos", "mia.56@example.org")]
+    rows = "name,email,city\n" + "".join(f"{n},{e},Leeds\n" for n, e in people)
+    for i, (person, email) in enumerate(people):
+        ws = tmp_path / f"c{i}"
+        ws.mkdir()
+        (ws / "contacts.csv").write_text(rows)
+        provider = ScriptedProvider([ScriptedReply.call("read_file", path="contacts.csv"),
+                                     f"{person}'s email address is {email}."])
+        session, hook, _ = session_for(ws, provider, learn)
+        await session.run_turn(f"What is {person}'s email address?")
+        hook.judge_last(session, True, "check")
+    ws = tmp_path / "two-rows"
+    ws.mkdir()  # two rows for the person: which e-mail is not the recipe's to guess
+    (ws / "contacts.csv").write_text(rows + "Tom Becker,tom.b@example.org,York\n")
+    provider = ScriptedProvider(["Tom Becker has two addresses."])
+    session, _, _ = session_for(ws, provider, learn)
+    outcome = await session.run_turn("What is Tom Becker's email address?")
+    assert outcome.text == "Tom Becker has two addresses."
+    assert len(provider.requests) == 1 and provider.requests[0].answer_only
+
+
+async def test_answer_forms_off_leaves_every_answer_to_the_model(tmp_path: Path) -> None:
+    learn = learner(tmp_path, answer_forms=False)
+    for i, (name, old, new) in enumerate([("TIMEOUT", "37", "60"), ("MAX_RETRIES", "4", "9"),
+                                          ("TIMEOUT", "37", "15")]):
+        session, hook = await edit_by_model(tmp_path, learn, i, name, old, new)
+        hook.judge_last(session, True, "check")
+    (recipe,) = learn.book.load().values()
+    assert recipe.answer is not None  # learned, but not used
+    provider = ScriptedProvider(["MAX_RETRIES is 12 now."])
+    session, _, _ = session_for(workspace(tmp_path, "off"), provider, learn)
+    outcome = await session.run_turn("Change MAX_RETRIES in app/config.py to 12.")
+    assert outcome.text == "MAX_RETRIES is 12 now." and provider.requests[0].answer_only

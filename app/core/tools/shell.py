@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from app.core.policy.secret_env import child_env
 from app.core.policy.shell_policy import deny_reason
 from app.core.providers.base import ToolSpec
 from app.core.tools.base import ToolContext, ToolError, ToolResult, resolve_in_workspace
+from app.core.tools.import_root import note as import_note
+from app.core.tools.import_root import root_to_import
 from app.core.tools.labels import label_for
 
 DEFAULT_TIMEOUT = 60.0
@@ -177,7 +180,13 @@ class Exec:
         if isinstance(raw_timeout, int | float) and not isinstance(raw_timeout, bool) \
                 and raw_timeout > 0:
             timeout = min(float(raw_timeout), max(self.timeout, 600.0))
-        return await self._run(command, cwd, ctx, limit=timeout)
+        result = await self._run(command, cwd, ctx, limit=timeout)
+        folder = root_to_import(command, result.content, cwd, ctx.workspace) \
+            if result.meta.get("outcome") == "done" and result.is_error else None
+        if folder is None or ctx.cancel.cancelled:
+            return result
+        again = await self._run(command, cwd, ctx, limit=timeout, import_from=folder)
+        return replace(again, content=f"{import_note(folder, ctx.workspace)}\n{again.content}")
 
     def _argv(self, command: str) -> list[str]:
         if not SUPERVISED:
@@ -200,11 +209,16 @@ class Exec:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pgid, signal.SIGTERM)
 
-    async def _run(self, command: str, cwd: Path, ctx: ToolContext, *, limit: float) -> ToolResult:
+    async def _run(self, command: str, cwd: Path, ctx: ToolContext, *, limit: float,
+                   import_from: Path | None = None) -> ToolResult:
         started = time.monotonic()
         argv = self._argv(command)
+        env = self.env()
+        if import_from is not None:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(import_from), env.get("PYTHONPATH", "")) if p)
         spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            *argv, cwd=str(cwd), env=self.env(),
+            *argv, cwd=str(cwd), env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True))
         try:

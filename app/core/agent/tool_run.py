@@ -91,6 +91,8 @@ class ToolRunning:
         if not grounded:
             sent = call
             call = await self._whole_file(call, cancel)
+            if h is not None:
+                call = h.narrowed_write(call)
             if call is not sent:
                 self._record_as_run(call)
         tool = self.tools.get(call.name)

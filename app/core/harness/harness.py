@@ -458,8 +458,11 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                    else result.content, "file",
                    source=rel_path(call.arguments.get("path")) if call.name == "read_file" else "")
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
+        narrowed = self.turn.narrowed.pop(call.id, "")
         if result.is_error:
             return result
+        if narrowed:
+            result = replace(result, content=f"{result.content}\n{narrowed}")
         if call.name in (*WRITE_TOOLS, *RUN_TOOLS):
             self.turn.acted = True
         rel = rel_path(call.arguments.get("path"))

@@ -18,6 +18,7 @@ class _Turn:
     request: str = ""
     shrink_warned: set[str] = field(default_factory=set)
     broken_writes: dict[str, str] = field(default_factory=dict)  # call → its syntax error
+    narrowed: dict[str, str] = field(default_factory=dict)  # call id → what was left out
     repeat_refused: set[str] = field(default_factory=set)
     soft_refusal: str = ""
     computed: list[str] = field(default_factory=list)  # counts the harness added to reads

@@ -121,6 +121,47 @@ class WriteChecks(HarnessPart):
                 f"{others[0]!r}{more}. Nothing was written. Change only the line the request "
                 f"names and keep every other line of {rel} as it is.")
 
+    def narrowed_write(self, call: ToolCall) -> ToolCall:
+        """A whole-file write cut down to the one line the request quotes, when the model's
+        content changes that line and others as well, line for line: asked to "Mark 'Renew
+        passport' as done", the 0.5B model ticked it and three other tasks. What runs (and what
+        the user approves and sees as a diff) is the file with only that line changed; the
+        result says what was left out. ``call`` itself where that cannot be told for sure."""
+        rel = rel_path(call.arguments.get("path"))
+        content = call.arguments.get("content")
+        if call.name != "write_file" or not self.turn.scoped or not rel \
+                or rel not in self.index.files or not isinstance(content, str):
+            return call
+        try:
+            old = (self.workspace / rel).read_text("utf-8", errors="replace")
+        except OSError:
+            return call
+        old_lines, new_lines = old.splitlines(keepends=True), content.splitlines()
+        while new_lines and not new_lines[-1].strip():  # blank lines at the end are no change
+            new_lines.pop()
+        body = len(old_lines)
+        while body and not old_lines[body - 1].strip():
+            body -= 1
+        if body != len(new_lines):
+            return call
+        quoted = [q.strip() for _, q in _QUOTED.findall(self.turn.request) if q.strip()]
+        meant = [i for i, ln in enumerate(old_lines) if any(q in ln for q in quoted)]
+        if len(meant) != 1:
+            return call
+        at = meant[0]
+        changed = [i for i, (a, b) in enumerate(zip(old_lines[:body], new_lines, strict=True))
+                   if a.rstrip("\r\n") != b]
+        if at not in changed or len(changed) < 2 or not any(q in new_lines[at] for q in quoted):
+            return call
+        ending = old_lines[at][len(old_lines[at].rstrip("\r\n")):]
+        spliced = [*old_lines[:at], new_lines[at] + ending, *old_lines[at + 1:]]
+        self.counters["narrowed_writes"] = self.counters.get("narrowed_writes", 0) + 1
+        self.turn.narrowed[call.id] = (
+            f"Only the line the request names was changed ({old_lines[at].strip()!r} → "
+            f"{new_lines[at].strip()!r}); the content also changed {len(changed) - 1} other "
+            f"line(s), which were left as they were.")
+        return ToolCall(call.id, "write_file", {"path": rel, "content": "".join(spliced)})
+
     def unchanged_write(self, call: ToolCall, content: str) -> str:
         """The problem with a small model's write that left the one file the request asks to
         change exactly as it was ("" otherwise): asked to add a line to README.md, the 0.5B model

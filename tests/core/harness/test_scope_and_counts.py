@@ -396,6 +396,25 @@ async def test_a_write_that_changes_lines_the_request_does_not_quote_is_refused(
     assert (tmp_path / "ws/stock.csv").read_text() == "name,qty\napple,10\npear,13\nfig,7\n"
 
 
+async def test_a_write_that_changes_the_quoted_line_and_others_changes_that_line_only(
+        tmp_path: Path) -> None:
+    both = ScriptedReply.call("write_file", path="stock.csv",
+                              content="name,qty\napple,7\npear,13\nfig,7\n")
+    session, _provider, events = session_for(tmp_path, both, "Done.", whole_file_writes=False)
+    await session.run_turn("Change 'pear,12' to 'pear,13' in stock.csv.")
+    # Every other line as it was, the blank line at the end included.
+    assert (tmp_path / "ws/stock.csv").read_text() == "name,qty\napple,10\npear,13\nfig,7\n\n"
+    (write,) = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert not write.is_error and ("Only the line the request names was changed ('pear,12' → "
+                                   "'pear,13'); the content also changed 1 other line(s)"
+                                   ) in write.content
+    started = [e for e in events if isinstance(e, ToolCallStarted) and e.name == "write_file"]
+    # What the user approves and the history keeps is the write that ran.
+    assert started[0].arguments["content"] == "name,qty\napple,10\npear,13\nfig,7\n\n"
+    written = [c for m in session.history for c in m.tool_calls if c.name == "write_file"]
+    assert written[0].arguments["content"] == "name,qty\napple,10\npear,13\nfig,7\n\n"
+
+
 async def test_a_write_that_leaves_the_file_to_change_as_it_was_is_a_failed_step(
         tmp_path: Path) -> None:
     same = ScriptedReply.call("write_file", path="notes.txt", content="milk\n")

@@ -85,11 +85,18 @@ class AnswerChecks(HarnessPart):
             return AnswerReview("accept")
         return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)
 
+    def _quotable(self) -> list[str]:
+        """The lines of the turn's results about the request, each once: a grep hit and the
+        same line read whole are one line (the hit, which says where it is)."""
+        lines = [ln for ln in topic_lines(self.turn.results, self.turn.request, limit=6)
+                 if ln not in self.turn.computed]  # a count is given as computed already
+        hits = {GREP_PREFIX.sub("", ln) for ln in lines if GREP_PREFIX.match(ln)}
+        return [ln for ln in lines if GREP_PREFIX.match(ln) or ln not in hits][:3]
+
     def lines_to_quote(self) -> str:
         """The lines of the turn's results about the request, for a retry that asks the model
         to quote one ("" when none mentions two of its content words)."""
-        lines = [ln for ln in topic_lines(self.turn.results, self.turn.request)
-                 if ln not in self.turn.computed]  # a count is given as computed already
+        lines = self._quotable()
         if not lines:
             return ""
         return " Lines read in this turn that mention it:\n" + "\n".join(lines)
@@ -111,5 +118,5 @@ class AnswerChecks(HarnessPart):
             return AnswerReview("replace", text=program_answer(self.turn.program_output),
                                 unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))
         self.counters["not_found"] += 1
-        return AnswerReview("replace", text=not_found_answer(self.turn.read),
+        return AnswerReview("replace", text=not_found_answer(self.turn.read, self._quotable()),
                             unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))

@@ -50,6 +50,34 @@ def checklist_note(rel: str, text: str) -> str:
             f"{len(marks) - done} open ([ ]) and {done} done ([x])]")
 
 
+_HIT = re.compile(r"^[^\s:]+:\d+:[ \t]?(.*)$")
+# A number standing alone: not part of a time (14:30), a date (2024-05-02), a version (0.4.2)
+# or a name (v2, item3).
+_LONE_NUMBER = re.compile(r"(?<![\w.:/-])\d+(?:\.\d+)?(?![\w:/-]|\.\d)")
+
+
+def hits_note(text: str) -> str:
+    """"[the 2 matching lines hold one number each (5, 8); together 13]" for a grep result whose
+    every line holds exactly one number ("" otherwise). Asked how many kilometres the journal's
+    "ran 5 km" and "ran 8 km" make, the 0.5B model said 13, and the check of its answer could not
+    tell 13 from a guess; its programs to add them up failed. Like a spreadsheet's sum of the
+    selected cells, the total is worked out here and the answer can quote it."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    hits = [m.group(1) for m in map(_HIT.match, lines) if m]
+    if len(hits) < 2 or len(hits) != len(lines):
+        return ""
+    values: list[str] = []
+    for hit in hits:
+        found = _LONE_NUMBER.findall(hit)
+        if len(found) != 1:
+            return ""
+        values.append(found[0])
+    total = sum(float(v) for v in values)
+    shown = f"{total:g}" if any("." in v for v in values) else str(int(total))
+    return (f"[the {len(hits)} matching lines hold one number each ({', '.join(values)}); "
+            f"together {shown}]")
+
+
 def listing_note(rel: str, text: str) -> str:
     """"[inventory: 5 files (4 .py, 1 .md) and 1 folder]" for a whole directory listing ("" for
     an empty or capped one). Like a table's rows, what a listing holds is counted here: asked

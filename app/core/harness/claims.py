@@ -242,7 +242,14 @@ def retry_instruction(draft: str, missing: list[Claim]) -> str:
             "say that you could not find it.")
 
 
-def not_found_answer(read: list[str]) -> str:
+def not_found_answer(read: list[str], lines: list[str] | None = None) -> str:
+    """The honest answer when no answer could be checked; with ``lines`` (what the turn read
+    that mentions the question's words) shown as read, so the user sees what there is instead
+    of a dead end: "which module imports CURRENCY" ends with the grep line that says it."""
     where = f" (I read {', '.join(read[:4])})" if read else ""
+    if lines:
+        shown = "\n".join(f"    {ln}" for ln in lines)
+        return (f"I could not find a checked answer in the workspace{where}, so I won't guess. "
+                f"These lines I read mention it:\n{shown}")
     return (f"I could not find that in the workspace{where}, so I won't guess. If you know "
             "which file holds it, name it and I'll look there.")

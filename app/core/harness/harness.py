@@ -38,7 +38,13 @@ from app.core.harness.calls import (
     rel_path,
     with_path_enum,
 )
-from app.core.harness.checks import checklist_note, listing_note, syntax_note, table_note
+from app.core.harness.checks import (
+    checklist_note,
+    hits_note,
+    listing_note,
+    syntax_note,
+    table_note,
+)
 from app.core.harness.claims import (
     Evidence,
     topic_words,
@@ -447,6 +453,12 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)
+            if call.name == "grep" and not result.is_error:
+                note = hits_note(result.content)
+                if note:
+                    result = replace(result, content=f"{result.content.rstrip()}\n{note}")
+                    self.turn.computed.append(note)
+                    ev.add(note, "computed")  # worked out here, from the lines the grep chose
             if call.name == "list_dir" and not result.is_error:
                 note = listing_note(rel_path(call.arguments.get("path")) or ".", result.content)
                 if note:

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
 from app.core.agent.session import Session
 from app.core.harness.calls import code_names, is_question
-from app.core.harness.checks import checklist_note, listing_note
+from app.core.harness.checks import checklist_note, hits_note, listing_note
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness, table_note
 from app.core.providers.base import Capabilities
@@ -426,3 +426,44 @@ async def test_a_write_that_leaves_the_file_to_change_as_it_was_is_a_failed_step
     assert writes[0].is_error and writes[0].content.startswith(
         "Nothing changed: notes.txt already had exactly this content")
     assert not writes[1].is_error and (tmp_path / "ws/notes.txt").read_text() == "milk\neggs\n"
+
+
+def test_grep_hits_with_one_number_each_state_their_total() -> None:
+    hits = "journal.txt:1: Mon: ran 5 km along the canal.\njournal.txt:4: Thu: ran 8 km."
+    assert hits_note(hits) == "[the 2 matching lines hold one number each (5, 8); together 13]"
+    assert hits_note("a.csv:2: apple,2.5\na.csv:3: pear,1.25") == (
+        "[the 2 matching lines hold one number each (2.5, 1.25); together 3.75]")
+    # A time, a version or a second number on a line: no sum to offer.
+    assert hits_note("j.txt:3: dentist at 14:30\nj.txt:4: ran 8 km") == ""
+    assert hits_note("p.toml:3: version = 0.4.2\np.toml:4: port 80") == ""
+    assert hits_note("j.txt:1: ran 5 km in 30 min\nj.txt:4: ran 8 km") == ""
+    assert hits_note("j.txt:1: ran 5 km") == ""  # one line is no total
+
+
+async def test_an_answer_quoting_the_total_of_grep_hits_is_supported(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "journal.txt").write_text("Mon: ran 5 km.\nWed: dentist at 14:30.\nThu: ran 8 km.\n")
+    session, provider, _ = scripted_session(
+        ws, ScriptedReply.call("grep", pattern="ran", path="journal.txt"),
+        "You ran 13 km in total.", compute_programs=False)
+    out = await session.run_turn("How many kilometres did I run in total, per journal.txt?")
+    assert out.text == "You ran 13 km in total." and len(provider.requests) == 2
+    assert "together 13]" in provider.requests[1].messages[-1].content
+
+
+async def test_the_honest_answer_shows_the_lines_read_that_mention_the_question(
+        tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    (ws / "shop").mkdir(parents=True)
+    (ws / "shop" / "config.py").write_text("CURRENCY = 'EUR'\n")
+    (ws / "shop" / "report.py").write_text("from shop.config import CURRENCY\n")
+    question = "Which module imports CURRENCY from the config?"
+    session, _provider, _ = scripted_session(
+        ws, ScriptedReply.call("grep", pattern="import CURRENCY"), question, question,
+        compute_programs=False)
+    out = await session.run_turn(question)
+    assert out.text.startswith("I could not find a checked answer in the workspace")
+    assert ("These lines I read mention it:\n"
+            "    shop/report.py:1: from shop.config import CURRENCY\n") in out.text
+    assert out.text.count("from shop.config import CURRENCY") == 1  # the hit, not its copy

@@ -386,8 +386,8 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
             self.counters["invalid_args"] += 1
             return problem
         if call.name in WRITE_TOOLS:
-            problem = (self._wrong_file(call) or self._unread_values(call)
-                       or self._other_lines(call))
+            problem = (self._wrong_file(call) or self._placeholders(call)
+                       or self._unread_values(call) or self._other_lines(call))
             if problem:
                 self.counters["invalid_args"] += 1
                 return problem

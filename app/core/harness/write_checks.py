@@ -19,6 +19,11 @@ from app.core.harness.workspace import DATA_SUFFIXES, SOURCE_SUFFIXES
 # Text the request quotes: 'Renew passport', "Hello", `total` (not the apostrophe of "Lena's").
 _QUOTED = re.compile(r"(?<![\w])(['\"`])([^'\"`\n]{2,80})\1(?![\w])")
 
+# A placeholder in a request: "add a line 'Low stock threshold: <value>'".
+_PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z _-]{0,30}>")
+_PLAIN_TEXT = {"", ".txt", ".md", ".rst", ".csv", ".tsv", ".json", ".toml", ".yaml", ".yml",
+               ".ini", ".cfg", ".env", ".log"}
+
 # File types a request's new file name may have (``inventory.report`` is a module, not a file).
 KNOWN_SUFFIXES = SOURCE_SUFFIXES | DATA_SUFFIXES | {".html", ".css", ".xml", ".cfg", ".env"}
 
@@ -52,6 +57,32 @@ class WriteChecks(HarnessPart):
         return (f"the request asks for {new[0]}, which does not exist yet, and does not mention "
                 f"{rel}. Nothing was written. Write {new[0]} itself (write_file with path "
                 f"{new[0]!r}).")
+
+    def _placeholders(self, call: ToolCall) -> str:
+        """The refusal of a write that copies a placeholder of the request (``<value>``) into
+        the file instead of the value it stands for: asked to "add a line 'Low stock threshold:
+        <value>'", the 0.5B model wrote the right line, then overwrote it with "<value>"."""
+        content = call.arguments.get("content", call.arguments.get("new_text"))
+        if not isinstance(content, str):
+            return ""
+        rel = rel_path(call.arguments.get("path"))
+        if Path(rel).suffix.lower() not in _PLAIN_TEXT:
+            return ""  # markup and code have <tags> and <generics> of their own
+        # Only a placeholder inside a line the request quotes: the line it gives to fill in.
+        quoted = " ".join(q for _, q in _QUOTED.findall(self.turn.request))
+        held = [p for p in dict.fromkeys(_PLACEHOLDER.findall(quoted)) if p in content]
+        try:
+            before = (self.workspace / rel).read_text("utf-8", errors="replace") if rel else ""
+        except OSError:
+            before = ""
+        held = [p for p in held if p not in before]  # a file that has it keeps it
+        if not held:
+            return ""
+        self.turn.broken_writes[call_key(call)] = f"it wrote {held[0]} itself"
+        self.counters["placeholder_writes"] = self.counters.get("placeholder_writes", 0) + 1
+        return (f"{held[0]} in the request stands for a value to fill in, not text to copy. "
+                f"Nothing was written. Write {rel or 'the file'} with the value itself in its "
+                "place (the one the files read or the request give).")
 
     def _unread_values(self, call: ToolCall) -> str:
         """The refusal of a small model's write that puts a number nothing read or asked for

@@ -467,3 +467,27 @@ async def test_the_honest_answer_shows_the_lines_read_that_mention_the_question(
     assert ("These lines I read mention it:\n"
             "    shop/report.py:1: from shop.config import CURRENCY\n") in out.text
     assert out.text.count("from shop.config import CURRENCY") == 1  # the hit, not its copy
+
+
+async def test_a_write_that_copies_the_requests_placeholder_is_refused(tmp_path: Path) -> None:
+    copied = ScriptedReply.call("write_file", path="notes.txt",
+                                content="milk\nTimeout: <value>\n")
+    filled = ScriptedReply.call("write_file", path="notes.txt", content="milk\nTimeout: 37\n")
+    session, _provider, events = session_for(tmp_path, copied, filled, "Done.",
+                                             whole_file_writes=False)
+    await session.run_turn("Look up TIMEOUT in shop/config.py and add a line "
+                           "'Timeout: <value>' to notes.txt.")
+    writes = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert writes[0].is_error and writes[0].content.startswith(
+        "Error: <value> in the request stands for a value to fill in, not text to copy.")
+    assert not writes[1].is_error
+    assert (tmp_path / "ws/notes.txt").read_text() == "milk\nTimeout: 37\n"
+
+
+async def test_markup_and_unquoted_angle_brackets_are_not_placeholders(tmp_path: Path) -> None:
+    page = ScriptedReply.call("write_file", path="page.html",
+                              content="<html><title>Hi</title></html>\n")
+    session, _provider, events = session_for(tmp_path, page, "Done.", whole_file_writes=False)
+    await session.run_turn("Create page.html with a '<title>' of Hi.")
+    (write,) = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
+    assert not write.is_error

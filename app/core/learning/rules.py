@@ -29,6 +29,7 @@ OUT_CHARS = 400  # a result up to this long may be quoted whole in an answer
 _VALUE_AFTER = re.compile(r"""(["']?\s*[:=]\s*|\s+)("[^"\n]*"|'[^'\n]*'|[^\s,;#"']+)""")
 _WORDS = re.compile(r"[^\s,;|\"'`()\[\]{}<>:=]+")
 _OFFSETS = (1, 2, 3, -1, -2, -3, -4)
+_VALUE_TOKEN = re.compile(r"\w+(?:[/._@:-]\w+)+")  # storage.py, inventory/storage.py, a_b
 _MARK = "\x00{}\x00"  # where a part goes while a template is built
 
 
@@ -292,6 +293,11 @@ def answer_rule(answers: list[str], per_run: list[tuple[dict[str, str], list[str
         plain = " ".join(PLACEHOLDER.sub(" ", t) for t in literal)
         if re.search(r"\d", plain):
             continue  # a number no rule explains would be one run's value, stale for the next
+        # A path, a file or a code name in the template's own text is a value, not wording: it
+        # must be in every run's answer (all three functions the runs asked about were in
+        # storage.py; the next one is in report.py).
+        if any(tok not in a for tok in _VALUE_TOKEN.findall(plain) for a, _, _ in others):
+            continue
         other_words = {w.lower() for a, _, _ in others for w in re.findall(r"[A-Za-z]{3,}", a)}
         if any(w.lower() not in other_words for w in re.findall(r"[A-Za-z]{3,}", plain)):
             continue

@@ -122,3 +122,22 @@ def test_runs_keep_their_answers_and_an_old_database_gains_the_column(tmp_path: 
     assert stats.run("old") == Run("old", "c", ts=1.0)
     stats.record(Run("new", "c", task="Say hi.", answer="Hi!", ts=2.0))
     assert stats.run("new").answer == "Hi!"  # type: ignore[union-attr]
+
+
+def test_a_path_every_run_did_not_answer_is_no_wording() -> None:
+    """Two runs asked about functions in storage.py, one about report.py: "storage.py" in the
+    wording would be one run's value, stale for the next."""
+    requests = ["In which file is the function load_items defined?",
+                "In which file is the function save_items defined?",
+                "In which file is the function format_row defined?"]
+    answers = ["The function `load_items` is defined in the file `inventory/storage.py`.",
+               "The function `save_items` is defined in the file `inventory/storage.py`.",
+               "The function `format_row` is defined in the file `inventory/report.py`."]
+    assert _runs(answers, requests, [[""], [""], [""]]) is None
+    # Where a rule over the results gives the path, it is a part, and the form holds.
+    results = [["inventory/storage.py:14: def load_items(path):\n"],
+               ["inventory/storage.py:20: def save_items(path, items):\n"],
+               ["inventory/report.py:7: def format_row(name):\n"]]
+    rule = _runs(answers, requests, results)
+    assert rule is not None and rule["template"] == (
+        "The function `{{name0}}` is defined in the file `{{r0}}`.")

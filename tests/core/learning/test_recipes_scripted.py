@@ -182,7 +182,7 @@ async def test_a_shared_answer_form_answers_without_the_model(tmp_path: Path) ->
     (recipe,) = learn.book.load().values()
     assert recipe.answer == {"template": "Set {{name0}} to {{num0}}.", "parts": []}
     assert "answers without the model" in recipe.body
-    assert from_skill(read_skill_file(recipe.path)) == recipe  # type: ignore[arg-type]
+    assert recipe.path is not None and from_skill(read_skill_file(recipe.path)) == recipe
 
     ws = workspace(tmp_path, "ws-new")
     provider = ScriptedProvider(["never asked"])

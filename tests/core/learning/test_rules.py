@@ -121,7 +121,8 @@ def test_runs_keep_their_answers_and_an_old_database_gains_the_column(tmp_path: 
     stats = StatsDB(path)
     assert stats.run("old") == Run("old", "c", ts=1.0)
     stats.record(Run("new", "c", task="Say hi.", answer="Hi!", ts=2.0))
-    assert stats.run("new").answer == "Hi!"  # type: ignore[union-attr]
+    new = stats.run("new")
+    assert new is not None and new.answer == "Hi!"
 
 
 def test_a_path_every_run_did_not_answer_is_no_wording() -> None:

@@ -198,28 +198,34 @@ async def test_a_shared_answer_form_answers_without_the_model(tmp_path: Path) ->
     assert trace.record["answer"] == "Set MAX_RETRIES to 12."
 
 
-async def test_a_recipe_skips_reads_nothing_uses_and_quotes_the_field_it_needs(
-        tmp_path: Path) -> None:
-    """Learned from runs that read contacts.csv, grepped it with a pattern the model chose and
-    answered with the e-mail on the person's row: a new request runs the read alone (the grep
-    would need the model to fill its pattern, and no rule reads its result) and answers from
-    the row, so no model step runs at all."""
-    learn = learner(tmp_path)
-    people = [("Ada Byron", "ada.12@example.org"), ("Tom Becker", "tom.34@example.org"),
-              ("Mia Santos", "mia.56@example.org")]
-    rows = "name,email,city\n" + "".join(f"{n},{e},Leeds\n" for n, e in people)
-    for i, (person, email) in enumerate(people):
+PEOPLE = [("Ada Byron", "ada.12@example.org"), ("Tom Becker", "tom.34@example.org"),
+          ("Mia Santos", "mia.56@example.org")]
+ROWS = "name,email,city\n" + "".join(f"{n},{e},Leeds\n" for n, e in PEOPLE)
+
+
+async def learn_email_lookups(tmp_path: Path, learn: Learner, *, grep: bool) -> None:
+    """Three judged-good runs that read contacts.csv (and, with ``grep``, grepped it with a
+    pattern the model chose: the person, or the e-mail it had read) and answered alike."""
+    for i, (person, email) in enumerate(PEOPLE):
         ws = tmp_path / f"c{i}"
         ws.mkdir()
-        (ws / "contacts.csv").write_text(rows)
-        pattern = person if i % 2 else email  # the model's patterns differed
-        provider = ScriptedProvider([
-            ScriptedReply.call("read_file", path="contacts.csv"),
-            ScriptedReply.call("grep", path="contacts.csv", pattern=pattern),
-            f"{person}'s email address is {email}."])
-        session, hook, _ = session_for(ws, provider, learn)
+        (ws / "contacts.csv").write_text(ROWS)
+        replies: list[ScriptedReply | str] = [ScriptedReply.call("read_file", path="contacts.csv")]
+        if grep:
+            replies.append(ScriptedReply.call("grep", path="contacts.csv",
+                                              pattern=person if i % 2 else email))
+        replies.append(f"{person}'s email address is {email}.")
+        session, hook, _ = session_for(ws, ScriptedProvider(replies), learn)
         await session.run_turn(f"What is {person}'s email address?")
         hook.judge_last(session, True, "check")
+
+
+async def test_a_recipe_skips_reads_nothing_uses_and_quotes_the_field_it_needs(
+        tmp_path: Path) -> None:
+    """A new request runs the read alone (the grep would need the model to fill its pattern,
+    and no rule reads its result) and answers from the person's row: no model step at all."""
+    learn = learner(tmp_path)
+    await learn_email_lookups(tmp_path, learn, grep=True)
     (recipe,) = learn.book.load().values()
     assert [s.tool for s in recipe.steps] == ["read_file", "grep"]
     assert recipe.steps[1].fills()  # the pattern is the model's to fill
@@ -228,9 +234,9 @@ async def test_a_recipe_skips_reads_nothing_uses_and_quotes_the_field_it_needs(
                                         "offset": 1}]}
     ws = tmp_path / "new"
     ws.mkdir()
-    (ws / "contacts.csv").write_text(rows.replace("Tom Becker,tom.34", "Tom Becker,tb.77"))
+    (ws / "contacts.csv").write_text(ROWS.replace("Tom Becker,tom.34", "Tom Becker,tb.77"))
     provider = ScriptedProvider(["never asked"])
-    session, hook, events = session_for(ws, provider, learn)
+    session, _hook, events = session_for(ws, provider, learn)
     outcome = await session.run_turn("What is Tom Becker's email address?")
     assert outcome.text == "Tom Becker's email address is tb.77@example.org."
     assert provider.requests == []
@@ -240,21 +246,10 @@ async def test_a_recipe_skips_reads_nothing_uses_and_quotes_the_field_it_needs(
 async def test_an_answer_form_that_does_not_bind_leaves_the_answer_to_the_model(
         tmp_path: Path) -> None:
     learn = learner(tmp_path)
-    people = [("Ada Byron", "ada.12@example.org"), ("Tom Becker", "tom.34@example.org"),
-              ("Mia Santos", "mia.56@example.org")]
-    rows = "name,email,city\n" + "".join(f"{n},{e},Leeds\n" for n, e in people)
-    for i, (person, email) in enumerate(people):
-        ws = tmp_path / f"c{i}"
-        ws.mkdir()
-        (ws / "contacts.csv").write_text(rows)
-        provider = ScriptedProvider([ScriptedReply.call("read_file", path="contacts.csv"),
-                                     f"{person}'s email address is {email}."])
-        session, hook, _ = session_for(ws, provider, learn)
-        await session.run_turn(f"What is {person}'s email address?")
-        hook.judge_last(session, True, "check")
+    await learn_email_lookups(tmp_path, learn, grep=False)
     ws = tmp_path / "two-rows"
     ws.mkdir()  # two rows for the person: which e-mail is not the recipe's to guess
-    (ws / "contacts.csv").write_text(rows + "Tom Becker,tom.b@example.org,York\n")
+    (ws / "contacts.csv").write_text(ROWS + "Tom Becker,tom.b@example.org,York\n")
     provider = ScriptedProvider(["Tom Becker has two addresses."])
     session, _, _ = session_for(ws, provider, learn)
     outcome = await session.run_turn("What is Tom Becker's email address?")

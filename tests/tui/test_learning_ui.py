@@ -58,7 +58,7 @@ async def test_rating_keys_judge_the_last_answer_and_teach_a_recipe(tmp_path: Pa
     replies: list[ScriptedReply | str] = []
     for e in EDITS:
         replies += edit_replies(*e)
-    replies.append("RETRIES is 5 now.")  # the fourth task: only the answer, the recipe did it
+    # No reply for the fourth task: the recipe does it and answers in the runs' shared form.
     app, hook = app_for(tmp_path, replies)
     async with app.run_test(size=(110, 32)) as pilot:
         await pilot.press("alt+up")
@@ -71,10 +71,13 @@ async def test_rating_keys_judge_the_last_answer_and_teach_a_recipe(tmp_path: Pa
         views = hook.learner.traces.turns()
         assert [v.success for v in views] == [True, True, True]
         assert {v.judged_by for v in views} == {"user"}
-        # The recipe runs the fourth task; the model only answers.
+        # The recipe runs the fourth task and answers in the form its runs shared.
         await send(pilot, app, "Change RETRIES in config.py to 5.")
         assert "RETRIES = 5" in (tmp_path / "config.py").read_text()
         await until(pilot, lambda: any("Running learned recipe" in n for n in notices(app)))
+        assert any("without a model step" in n for n in notices(app))
+        said = [b.text for b in app.conversation.blocks if b.kind == "assistant"]
+        assert said[-1] == "RETRIES is 5 now."
         await pilot.press("alt+down")
         await until(pilot, lambda: "bad" in str(app.flash.render()))
         assert hook.learner.traces.turns(last=1)[0].success is False

@@ -152,6 +152,14 @@ def has_fact(answer: str, fact: str) -> bool:
     return False
 
 
+def in_file(text: str, fact: str) -> bool:
+    """``fact`` in ``text`` as whole tokens: "MAX_RETRIES = 89" does not still have
+    "MAX_RETRIES = 8", and "TIMEOUT = 600" does not have "TIMEOUT = 60"."""
+    before = r"(?<!\w)" if fact[:1].isalnum() or fact[:1] == "_" else ""
+    after = r"(?!\w)" if fact[-1:].isalnum() or fact[-1:] == "_" else ""
+    return re.search(before + re.escape(fact) + after, text) is not None
+
+
 def says_not_found(answer: str) -> bool:
     return bool(_NOT_FOUND.search(answer))
 
@@ -228,10 +236,10 @@ def grade_files(task: Task, before: dict[str, bytes], root: Path) -> list[str]:
             continue
         text = path.read_text("utf-8", errors="replace")
         for fact in check.contains:
-            if not any(a.strip() in text for a in fact.split(" | ")):
+            if not any(in_file(text, a.strip()) for a in fact.split(" | ")):
                 problems.append(f"{check.path} lacks {fact!r}")
         for bad in check.lacks:
-            if bad in text:
+            if in_file(text, bad):
                 problems.append(f"{check.path} still has {bad!r}")
         if check.python:
             try:

@@ -17,6 +17,7 @@ from bench.agent_grade import (
     grade,
     grade_answer,
     has_fact,
+    in_file,
     load_tasks,
     says_not_found,
     snapshot,
@@ -80,6 +81,21 @@ def test_workspace_grading_catches_collateral_damage(tmp_path: Path) -> None:
     (ws / "thank_you.txt").write_text("gracias")
     (ws / "calc.py").write_bytes(before["calc.py"])
     assert grade(read_only, "x", before, ws).problems == ["created thank_you.txt"]
+
+
+def test_file_facts_match_as_whole_tokens(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "config.py").write_text("MAX_RETRIES = 89\nTIMEOUT = 600\n")
+    task = Task("e", "edit", "inventory", "x", files=(FileCheck(
+        "config.py", contains=("MAX_RETRIES = 89",), lacks=("MAX_RETRIES = 8",)),))
+    assert grade(task, "", {}, ws).passed  # 89 is not "still 8"
+    wrong = Task("e", "edit", "inventory", "x", files=(FileCheck(
+        "config.py", contains=("TIMEOUT = 60",), lacks=("MAX_RETRIES = 89",)),))
+    assert grade(wrong, "", {}, ws).problems == ["config.py lacks 'TIMEOUT = 60'",
+                                                 "config.py still has 'MAX_RETRIES = 89'"]
+    assert in_file('{"font_size": 16}', '"font_size": 16') and not in_file(
+        '{"font_size": 160}', '"font_size": 16')
 
 
 def _run(ws: Path, *argv: str) -> str:

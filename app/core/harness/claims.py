@@ -28,6 +28,9 @@ _BACKTICK = re.compile(r"`([^`\n]{1,80})`")
 # Two or more capitalised words in a row: a name ("Dana Whitfield", "United States").
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)+\b")
 _QUOTED = re.compile(r"[\"“]([^\"”\n]{2,60})[\"”]")
+# An e-mail address is one value, checked as a whole on a line about the topic (not as the
+# domain name "example.org", which every address of a file shares).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Markdown list numbering and headings are structure, not claims.
 _LIST_MARK = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 
@@ -46,6 +49,9 @@ def extract_claims(answer: str) -> list[Claim]:
     """The concrete values an answer states, in order, without duplicates."""
     text = _LIST_MARK.sub(" ", answer)
     out: dict[str, Claim] = {}
+    for m in _EMAIL.finditer(text):
+        out.setdefault(m.group(0), Claim(m.group(0), "quote"))
+    text = _EMAIL.sub(" ", text)
     for m in _BACKTICK.finditer(text):
         inner = m.group(1).strip()
         # A backticked command or code line is checked by its parts, a name as a whole.
@@ -169,24 +175,26 @@ class Evidence:
     """
 
     def __init__(self, texts: Iterable[str] = (), *, question: str = "") -> None:
-        self._parts: list[tuple[str, str, str]] = []
+        self._parts: list[tuple[str, str, str, int]] = []
         self.topic = topic_words(question)
         if question:
             self.add(question, "request")
         for t in texts:
             self.add(t)
 
-    def add(self, text: str, kind: str = "file", *, source: str = "") -> None:
-        """``source``: the file ``text`` was read from, if one."""
+    def add(self, text: str, kind: str = "file", *, source: str = "", window: int = 1) -> None:
+        """``source``: the file ``text`` was read from, if one. ``window``: the neighbouring
+        lines that count as the context of a line (0 where each line stands alone: a table's
+        rows, whose header names columns and not the subject; grep hits)."""
         if text:
-            self._parts.append((kind, text, source))
+            self._parts.append((kind, text, source, window))
 
     @property
     def text(self) -> str:
-        return "\n".join(t for _, t, _ in self._parts)
+        return "\n".join(t for _, t, _, _ in self._parts)
 
     def supports(self, claim: Claim) -> bool:
-        for kind, text, source in self._parts:
+        for kind, text, source, window in self._parts:
             if kind != "file":
                 if _holds(text, claim):
                     return True
@@ -202,7 +210,8 @@ class Evidence:
                 if _holds(line, claim):
                     # Paths say where, not what about: "[data/items.csv: … 6 data rows]" is
                     # not about items below 12.
-                    near = _PATH_TOKEN.sub(" ", " ".join(lines[max(0, i - 1):i + 2])).lower()
+                    near = _PATH_TOKEN.sub(" ", " ".join(
+                        lines[max(0, i - window):i + window + 1])).lower()
                     if any(w in near for w in topic):
                         return True
         return False

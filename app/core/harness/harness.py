@@ -466,9 +466,12 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                     self.turn.computed.append(note)
             # grep's "path:LINE:" prefixes are positions, not values: "contacts.csv:4: …,Leeds"
             # made "4 contacts in Leeds" look read.
+            source = rel_path(call.arguments.get("path")) if call.name == "read_file" else ""
+            # Each grep hit and each table row stands alone: the row above a CSV's first row
+            # is its header ("name,email,city"), which made Priya's e-mail "about" Mia's.
+            alone = call.name == "grep" or Path(source).suffix.lower() in (".csv", ".tsv")
             ev.add(GREP_PREFIX.sub("", result.content) if call.name == "grep"
-                   else result.content, "file",
-                   source=rel_path(call.arguments.get("path")) if call.name == "read_file" else "")
+                   else result.content, "file", source=source, window=0 if alone else 1)
             ev.add(json.dumps(call.arguments, ensure_ascii=False, default=str), "request")
         narrowed = self.turn.narrowed.pop(call.id, "")
         if result.is_error:

@@ -491,3 +491,17 @@ async def test_markup_and_unquoted_angle_brackets_are_not_placeholders(tmp_path:
     await session.run_turn("Create page.html with a '<title>' of Hi.")
     (write,) = [e for e in events if isinstance(e, ToolCallFinished) and e.name == "write_file"]
     assert not write.is_error
+
+
+async def test_a_table_row_is_its_own_context_not_the_header_above_it(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "contacts.csv").write_text("name,email,city\nPriya Raman,priya@example.org,Leeds\n"
+                                     "Mia Santos,mia@example.org,York\n")
+    session, provider, _ = scripted_session(
+        ws, ScriptedReply.call("read_file", path="contacts.csv"),
+        "Mia Santos's email address is priya@example.org.",  # the first row's, below "email"
+        "Mia Santos's email address is mia@example.org.", compute_programs=False)
+    out = await session.run_turn("What is Mia Santos's email address?")
+    assert out.text == "Mia Santos's email address is mia@example.org."
+    assert "priya@example.org" in provider.requests[2].messages[-1].content  # the retry names it

@@ -46,7 +46,7 @@ class ProgramStep:
 
         async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
                            cache: dict[str, ToolResult] | None = None, *,
-                           grounded: bool = False) -> str: ...
+                           grounded: bool = False, as_bound: bool = False) -> str: ...
 
     async def _compute_answer(self, turn_id: str, cancel: CancelToken) -> str:
         """Write and run the program. When it printed something, ``_answer_check`` asks the

@@ -82,13 +82,15 @@ class ToolRunning:
 
     async def run_tool(self, turn_id: str, call: ToolCall, cancel: CancelToken,
                        cache: dict[str, ToolResult] | None = None, *,
-                       grounded: bool = False) -> str:
+                       grounded: bool = False, as_bound: bool = False) -> str:
         """Run one call and commit its result; returns the turn's closing statement when the
-        harness ends the turn after it (a refusal or failure being retried), else ""."""
+        harness ends the turn after it (a refusal or failure being retried), else "".
+        ``as_bound``: the arguments are final (a learned recipe bound them), so a small model's
+        write is not given new content by a whole-file request."""
         cache = {} if cache is None else cache
         h = self.harness
         call, _repairs = repair_call(call, self.tools)
-        if not grounded:
+        if not grounded and not as_bound:
             sent = call
             call = await self._whole_file(call, cancel)
             if h is not None:

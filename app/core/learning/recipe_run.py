@@ -138,7 +138,9 @@ async def run_recipe(session: Session, turn_id: str, recipe: Recipe, values: dic
             break
         call = ToolCall(new_call_id(), step.tool, args)
         session.commit_message(turn_id, Message(role="assistant", content="", tool_calls=(call,)))
-        await session.run_tool(turn_id, call, cancel)
+        # As bound: the content a rule made is exact; a whole-file request to a small model
+        # would write it anew (it set TIMEOUT too when asked for MAX_RETRIES = 199).
+        await session.run_tool(turn_id, call, cancel, as_bound=True)
         run.steps_run += 1
         last = session.history[-1]
         if last.role != "tool" or last.is_error:

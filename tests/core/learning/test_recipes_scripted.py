@@ -8,9 +8,13 @@ from pathlib import Path
 
 from app.core.agent.events import Event, Notice, ToolCallStarted
 from app.core.agent.session import Session, SessionOptions
+from app.core.harness.config import HarnessConfig
+from app.core.harness.harness import Harness
 from app.core.learning.hook import LearningHook
 from app.core.learning.learner import Learner
-from app.core.learning.recipes import from_skill
+from app.core.learning.recipes import Recipe, Step, from_skill
+from app.core.learning.shapes import shape
+from app.core.providers.base import Capabilities
 from app.core.providers.scripted import ScriptedProvider, ScriptedReply
 from app.core.settings.config import LearningConfig
 from app.core.skills.format import read_skill_file
@@ -269,3 +273,28 @@ async def test_answer_forms_off_leaves_every_answer_to_the_model(tmp_path: Path)
     session, _, _ = session_for(workspace(tmp_path, "off"), provider, learn)
     outcome = await session.run_turn("Change MAX_RETRIES in app/config.py to 12.")
     assert outcome.text == "MAX_RETRIES is 12 now." and provider.requests[0].answer_only
+
+
+async def test_a_recipes_bound_write_runs_as_bound_for_a_small_model(tmp_path: Path) -> None:
+    """With the harness on a small model a write's content comes from a whole-file request to
+    the model; a recipe's write is exact already, so it runs as bound and the model is not
+    asked (asked for MAX_RETRIES = 199, the 0.5B model's rewrite set TIMEOUT to 199 too)."""
+    learn = learner(tmp_path)
+    request = "Change MAX_RETRIES in app/config.py to 199."
+    learn.book.save(Recipe(
+        "learned-change", shape(request), "d",
+        (Step("read_file", {"path": {"template": "{{path0}}"}}),
+         Step("write_file", {"path": {"template": "{{path0}}"},
+                             "content": {"edit_of": 0, "containing": "{{name0}}",
+                                         "set": "{{num0}}", "whole": True}})),
+        answer={"template": "I updated {{path0}}.", "parts": []}))
+    ws = workspace(tmp_path, "small")
+    provider = ScriptedProvider(["never asked"])
+    provider.capabilities = Capabilities(small=True)
+    session = Session(provider, tools=ToolRegistry(builtin_tools()),
+                      options=SessionOptions(workspace=ws), auto_approve=True,
+                      hooks=[LearningHook(learn)], harness=Harness(HarnessConfig(), ws))
+    outcome = await session.run_turn(request)
+    assert outcome.text == "I updated app/config.py." and provider.requests == []
+    assert (ws / "app" / "config.py").read_text() == CONFIG.replace("MAX_RETRIES = 4",
+                                                                      "MAX_RETRIES = 199")

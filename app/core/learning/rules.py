@@ -293,10 +293,10 @@ def answer_rule(answers: list[str], per_run: list[tuple[dict[str, str], list[str
         plain = " ".join(PLACEHOLDER.sub(" ", t) for t in literal)
         if re.search(r"\d", plain):
             continue  # a number no rule explains would be one run's value, stale for the next
-        # A path, a file or a code name in the template's own text is a value, not wording: it
-        # must be in every run's answer (all three functions the runs asked about were in
-        # storage.py; the next one is in report.py).
-        if any(tok not in a for tok in _VALUE_TOKEN.findall(plain) for a, _, _ in others):
+        # A path, a file or a code name in the template's own text is a value, not wording,
+        # even when every run answered it (the three functions the runs asked about were all
+        # in storage.py; the next one is in models.py): only a rule may give it.
+        if _VALUE_TOKEN.search(plain):
             continue
         other_words = {w.lower() for a, _, _ in others for w in re.findall(r"[A-Za-z]{3,}", a)}
         if any(w.lower() not in other_words for w in re.findall(r"[A-Za-z]{3,}", plain)):

@@ -135,6 +135,9 @@ def test_a_path_every_run_did_not_answer_is_no_wording() -> None:
                "The function `save_items` is defined in the file `inventory/storage.py`.",
                "The function `format_row` is defined in the file `inventory/report.py`."]
     assert _runs(answers, requests, [[""], [""], [""]]) is None
+    # Nor when every run happened to answer the same file.
+    same = [a.replace("inventory/report.py", "inventory/storage.py") for a in answers]
+    assert _runs(same, requests, [[""], [""], [""]]) is None
     # Where a rule over the results gives the path, it is a part, and the form holds.
     results = [["inventory/storage.py:14: def load_items(path):\n"],
                ["inventory/storage.py:20: def save_items(path, items):\n"],

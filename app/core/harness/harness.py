@@ -458,7 +458,9 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)
-                    ev.add(note, "computed")  # worked out here, from the lines the grep chose
+                    # Only the total was worked out here; each line's own number stays a value
+                    # of its line ("8 km on Saturday" is not what "Thu: ran 8 km" says).
+                    ev.add(note.rsplit("together", 1)[1], "computed")
             if call.name == "list_dir" and not result.is_error:
                 note = listing_note(rel_path(call.arguments.get("path")) or ".", result.content)
                 if note:

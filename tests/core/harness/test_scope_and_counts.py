@@ -452,6 +452,17 @@ async def test_an_answer_quoting_the_total_of_grep_hits_is_supported(tmp_path: P
     assert "together 13]" in provider.requests[1].messages[-1].content
 
 
+async def test_a_grep_total_does_not_make_each_hits_number_a_fact_anywhere(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "journal.txt").write_text("Mon: ran 5 km.\nWed: dentist at 14:30.\nThu: ran 8 km.\n")
+    session, _provider, _ = scripted_session(
+        ws, ScriptedReply.call("grep", pattern="ran", path="journal.txt"),
+        "I ran 8 km on Saturday.", "I ran 8 km on Saturday.", compute_programs=False)
+    out = await session.run_turn("What did I do on Saturday, according to journal.txt?")
+    assert out.text.startswith("I could not find")
+
+
 async def test_the_honest_answer_shows_the_lines_read_that_mention_the_question(
         tmp_path: Path) -> None:
     ws = tmp_path / "ws"

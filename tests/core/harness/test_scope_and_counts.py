@@ -440,25 +440,25 @@ def test_grep_hits_with_one_number_each_state_their_total() -> None:
     assert hits_note("j.txt:1: ran 5 km") == ""  # one line is no total
 
 
-async def test_an_answer_quoting_the_total_of_grep_hits_is_supported(tmp_path: Path) -> None:
+def journal_grep(tmp_path: Path, *answers: str) -> tuple[Session, ScriptedProvider, list[Event]]:
+    """A session whose model greps journal.txt for "ran" (5 km, 8 km), then says ``answers``."""
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "journal.txt").write_text("Mon: ran 5 km.\nWed: dentist at 14:30.\nThu: ran 8 km.\n")
-    session, provider, _ = scripted_session(
-        ws, ScriptedReply.call("grep", pattern="ran", path="journal.txt"),
-        "You ran 13 km in total.", compute_programs=False)
+    return scripted_session(ws, ScriptedReply.call("grep", pattern="ran", path="journal.txt"),
+                            *answers, compute_programs=False)
+
+
+async def test_an_answer_quoting_the_total_of_grep_hits_is_supported(tmp_path: Path) -> None:
+    session, provider, _ = journal_grep(tmp_path, "You ran 13 km in total.")
     out = await session.run_turn("How many kilometres did I run in total, per journal.txt?")
     assert out.text == "You ran 13 km in total." and len(provider.requests) == 2
     assert "together 13]" in provider.requests[1].messages[-1].content
 
 
 async def test_a_grep_total_does_not_make_each_hits_number_a_fact_anywhere(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "journal.txt").write_text("Mon: ran 5 km.\nWed: dentist at 14:30.\nThu: ran 8 km.\n")
-    session, _provider, _ = scripted_session(
-        ws, ScriptedReply.call("grep", pattern="ran", path="journal.txt"),
-        "I ran 8 km on Saturday.", "I ran 8 km on Saturday.", compute_programs=False)
+    session, _provider, _ = journal_grep(tmp_path, "I ran 8 km on Saturday.",
+                                         "I ran 8 km on Saturday.")
     out = await session.run_turn("What did I do on Saturday, according to journal.txt?")
     assert out.text.startswith("I could not find")
 

@@ -25,12 +25,42 @@ _NOT_FOUND = re.compile(r"\b(?:could ?n[o']t|can ?n[o']t|cannot|did ?n[o']t|unab
 def echoes(answer: str, request: str) -> bool:
     """Whether ``answer`` is the request said back (small models do that when unsure): it adds
     no word the request did not have. "TIMEOUT in config.py is 37" restates the question too, but
-    it adds the answer."""
+    it adds the answer. Where the request asks to be told something, a word the request had in
+    another form adds nothing either: asked "tell me which test fails", the 0.5B model answered
+    "The tests in tests/test_calc.py failed." ("Yes"/"not" answer a yes-no question, so they
+    count as added.)"""
     a = re.findall(r"\w+", answer.lower())
     r = set(re.findall(r"\w+", request.lower()))
     if len(a) < 3 or not r or _NOT_FOUND.search(answer):
         return False
-    return not (set(a) - r - STOPWORDS)
+    added = set(a) - r - (STOPWORDS - _POLARITY)
+    if not added:
+        return True
+    if not asks_to_be_told(request):
+        return False  # "I appended the line" confirms an order in the order's words
+    stems = {_stem(w) for w in r}
+    return all(_stem(w) in stems for w in added)
+
+
+_POLARITY = frozenset({"yes", "no", "not", "none", "never", "nothing"})
+
+
+def _stem(word: str) -> str:
+    """The word without an inflection ending ("fails", "failed", "failing" → "fail")."""
+    for end in ("ing", "ed", "es", "s"):
+        if len(word) - len(end) >= 3 and word.endswith(end):
+            return word[: -len(end)]
+    return word
+
+
+_TELL_ME = re.compile(r"\b(?:tell|show) me (?:which|what|who|whom|whose|where|when|why|how|"
+                      r"whether|if)\b", re.IGNORECASE)
+
+
+def asks_to_be_told(request: str) -> bool:
+    """Whether the request asks for information: a question, or an order that ends in one
+    ("Run the tests and tell me which test fails.")."""
+    return is_question(request) or _TELL_ME.search(request) is not None
 
 
 # The first words of a question that asks to be told something. "Can you add …?" and "Could

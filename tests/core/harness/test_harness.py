@@ -374,6 +374,20 @@ def test_an_answer_that_restates_the_question_is_no_echo() -> None:
     assert not echoes("TIMEOUT is 37", ask)
 
 
+def test_an_answer_in_the_requests_own_words_tells_nothing() -> None:
+    from app.core.harness.harness import echoes
+
+    ask = "Run the tests in tests/test_calc.py with pytest and tell me which test fails."
+    assert echoes("The tests in tests/test_calc.py failed.", ask)
+    assert not echoes("test_add fails: assert 4 == 5.", ask)
+    # A yes-no question is answered by its polarity in the question's words.
+    assert not echoes("Yes, test_add fails.", "Does test_add fail?")
+    assert not echoes("No, test_add does not fail.", "Does test_add fail?")
+    # An order is confirmed in its own words.
+    assert not echoes("I appended the line done to notes.txt.",
+                      "Append a line with the word done to notes.txt.")
+
+
 async def test_general_knowledge_is_not_checked_against_the_workspace(tmp_path: Path) -> None:
     session, provider, _ = session_with(tmp_path, "17*3 = 51.")
     assert (await session.run_turn("What is 17*3?")).text == "17*3 = 51."

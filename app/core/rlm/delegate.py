@@ -29,7 +29,7 @@ from app.core.providers.base import (
 )
 from app.core.rlm.budget import Controller, RlmBudget
 from app.core.rlm.events import DelegateFinished, DelegateStarted, DelegateStep
-from app.core.rlm.probe import evidence_lines, probe
+from app.core.rlm.probe import answer_problem, evidence_lines, probe, ranked_lines
 from app.core.rlm.variables import (
     ARG_SCHEMAS,
     PURE_TOOLS,
@@ -68,13 +68,24 @@ class Finding:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str = ""
+    rejected: str = ""  # why the delegate's own answer was not passed on
 
     def report(self, limit: int = 8000) -> str:
         """The finding plus its verbatim evidence, for the main model."""
-        out = self.text.strip() or "(the reader found nothing)"
+        if self.text.strip():
+            out = self.text.strip()
+        elif self.rejected:
+            out = f"(the reader's answer was left out: {self.rejected})"
+        else:
+            out = "(the reader found nothing)"
         if self.evidence:
-            out += "\nEvidence (verbatim lines):\n" + "\n".join(f"  {e}" for e in self.evidence)
+            out += ("\nThe lines of the output that match the request best (line number: text, "
+                    "verbatim):\n" + "\n".join(f"  {e}" for e in self.evidence))
         return out if len(out) <= limit else out[:limit].rsplit("\n", 1)[0]
+
+    def usable(self) -> bool:
+        """Whether the main model gets anything from it (else the gate's briefing goes in)."""
+        return not self.error and bool(self.text.strip() or self.evidence)
 
 
 @dataclass
@@ -163,7 +174,9 @@ class Delegate:
     async def run(self, question: str, ws: Workspace, *, cancel: CancelToken | None = None,
                   call_id: str = "", turn_id: str = "", label: str = "", depth: int = 1,
                   budget: RlmBudget | None = None, tools: tuple[str, ...] = ROOT_TOOLS,
-                  do_probe: bool = True) -> Finding:
+                  do_probe: bool = True, focus: str = "") -> Finding:
+        """``focus`` is what the probe greps for and ranks lines by: the user's request, not the
+        instructions wrapped around it ("find what in it answers …" would match any log)."""
         if depth > MAX_DEPTH:  # never reached through the tools; a guard for direct callers
             return Finding("", error=f"max depth {MAX_DEPTH} reached", max_depth=depth)
         cancel = cancel or CancelToken()
@@ -181,7 +194,7 @@ class Delegate:
                                   model=self.provider.model, depth=depth))
         state = _State(question, ws, tools, depth)
         if do_probe:
-            text = probe(ws, question)
+            text = probe(ws, focus or question)
             if text:
                 state.observe("probe", text)
                 self.emit(DelegateStep(turn_id, delegate_id=did, round=0, depth=depth,
@@ -193,7 +206,12 @@ class Delegate:
             finding.error = f"{type(exc).__name__}: {exc}"
         finding.rounds, finding.seconds = ctl.rounds, ctl.elapsed()
         finding.stop_reason = finding.stop_reason or ctl.stop_reason
-        finding.evidence = evidence_lines(finding.text, state.seen_lines)
+        if finding.text and not finding.error:
+            finding.rejected = answer_problem(finding.text, state.seen_lines, question)
+            if finding.rejected:
+                finding.text = ""
+        ranked = ranked_lines(ws, focus or question) if do_probe else []
+        finding.evidence = evidence_lines(finding.text, state.seen_lines, ranked=ranked)
         self.emit(DelegateFinished(turn_id, delegate_id=did, call_id=call_id,
                                    finding=finding.text[:2000], rounds=finding.rounds,
                                    seconds=finding.seconds, stop_reason=finding.stop_reason,

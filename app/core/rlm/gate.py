@@ -64,7 +64,7 @@ class ToolOutputReader:
         content = redact(content)
         handle, path = session.gate.save(content)
         finding = await self._run(session, call, content, turn_id, cancel)
-        if finding is None or finding.error or not finding.text.strip() or cancel.cancelled:
+        if finding is None or not finding.usable() or cancel.cancelled:
             return None  # the gate's briefing instead
         lines = content.count("\n") + 1
         head = (f"[{call.name} output: {len(content):,} chars, {lines:,} lines, saved as {handle} "
@@ -101,7 +101,8 @@ class ToolOutputReader:
                                            scale=self.config.budget_scale,
                                            max_rounds=self.config.max_rounds)
             finding = await delegate.run(question, ws, cancel=cancel, call_id=call.id,
-                                         turn_id=turn_id, label=label, budget=budget)
+                                         turn_id=turn_id, label=label, budget=budget,
+                                         focus=session.last_request())
         finally:
             if swarm is not None:
                 state = "cancelled" if cancel.cancelled else (

@@ -10,7 +10,8 @@ test, a start time, a customer's amount), then the model answers, with read_file
 handle for drill-down. Path (a) has no reader: the Context Gate's briefing goes in. Path (b) has
 the reader installed (app/core/rlm/gate.py) on the same model. Reported per path: accuracy (the
 gold value in the answer), seconds per question, and the main model's context tokens (the prompt
-tokens of every main-model call, summed), plus the delegate's own tokens for (b).
+tokens of every main-model call, summed, and the tokens of the output as it entered the main
+context: the briefing or the finding), plus the delegate's own tokens for (b).
 """
 
 from __future__ import annotations
@@ -214,10 +215,14 @@ async def run_case(model: LlamaInProcessProvider, case: Case, delegate: bool, wo
     outcome = await session.run_turn(case.question)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     answer = outcome.text.strip()
+    # What the case's output took of the main model's context: the first tool result as the
+    # main model saw it (the briefing, or the reader's finding), in the model's own tokens.
+    first = next((m.content for m in session.history if m.role == "tool"), "")
+    result_tokens = model.count_tokens(first) if first else 0
     return {"kind": case.kind, "chars": len(case.output), "delegate": delegate,
             "gold": case.gold, "answer": answer[:200], "ok": case.gold in answer,
             "seconds": seconds, "cpu_s": cpu, "main_tokens": main.prompt_tokens,
-            "main_calls": main.calls,
+            "main_calls": main.calls, "result_tokens": result_tokens,
             "rlm_tokens": rlm.prompt_tokens, "rounds": sum(rounds)}
 
 
@@ -230,6 +235,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "seconds_p95": secs[min(n - 1, int(0.95 * n))] if secs else 0.0,
             "cpu_p50": statistics.median(r["cpu_s"] for r in rows) if rows else 0.0,
             "main_tokens_mean": statistics.mean(r["main_tokens"] for r in rows) if rows else 0,
+            "result_tokens_mean": statistics.mean(r["result_tokens"] for r in rows) if rows else 0,
             "rlm_tokens_mean": statistics.mean(r["rlm_tokens"] for r in rows) if rows else 0}
 
 
@@ -257,7 +263,7 @@ async def main() -> None:
                 print(f"[{i:2}/{args.questions}] {'rlm ' if delegate else 'brief'} "
                       f"{'ok ' if row['ok'] else 'MISS'} {case.kind:<9} {len(case.output):>7,} "
                       f"chars {row['seconds']:6.1f}s (cpu {row['cpu_s']:.1f}s) "
-                      f"main {row['main_tokens']:>5} tok "
+                      f"main {row['main_tokens']:>5} tok (result {row['result_tokens']:>4}) "
                       f"rlm {row['rlm_tokens']:>5} tok -> {row['answer'][:50]!r} "
                       f"(gold {case.gold!r})", flush=True)
     await model.aclose()
@@ -267,16 +273,18 @@ async def main() -> None:
     b, d = result["briefing"], result["delegate"]
     print(f"\nload average at start {load_start}, at end {result['load_end']}")
     print(f"{'path':<9} {'n':>3} {'accuracy':>9} {'wilson 95%':>13} {'s p50/p95':>13} "
-          f"{'cpu p50':>8} {'main ctx tok':>12} {'rlm tok':>8}")
+          f"{'cpu p50':>8} {'main ctx tok':>12} {'result tok':>10} {'rlm tok':>8}")
     for name, s in (("briefing", b), ("delegate", d)):
         lo, hi = s["wilson95"]
         print(f"{name:<9} {s['n']:>3} {s['accuracy']:>9.1%} {f'{lo:.0%}-{hi:.0%}':>13} "
               f"{s['seconds_p50']:>6.1f}/{s['seconds_p95']:<6.1f} {s['cpu_p50']:>8.1f} "
-              f"{s['main_tokens_mean']:>12.0f} "
+              f"{s['main_tokens_mean']:>12.0f} {s['result_tokens_mean']:>10.0f} "
               f"{s['rlm_tokens_mean']:>8.0f}")
     if b["main_tokens_mean"]:
         print(f"delegate/briefing main-model context tokens: "
-              f"{d['main_tokens_mean'] / b['main_tokens_mean']:.0%}")
+              f"{d['main_tokens_mean'] / b['main_tokens_mean']:.0%} (all main-model prompts "
+              f"summed), {d['result_tokens_mean'] / max(1, b['result_tokens_mean']):.0%} (the "
+              "output as it entered the main context)")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1, default=str))
 

@@ -78,9 +78,10 @@ class Finding:
             out = f"(the reader's answer was left out: {self.rejected})"
         else:
             out = "(the reader found nothing)"
-        if self.evidence:
-            out += ("\nThe lines of the output that match the request best (line number: text, "
-                    "verbatim):\n" + "\n".join(f"  {e}" for e in self.evidence))
+        # A line the finding already quotes whole is not repeated under it.
+        shown = [e for e in self.evidence if e.split(": ", 1)[-1] not in out]
+        if shown:
+            out += "\nMatching lines (number: text):\n" + "\n".join(f"  {e}" for e in shown)
         return out if len(out) <= limit else out[:limit].rsplit("\n", 1)[0]
 
     def usable(self) -> bool:

@@ -212,11 +212,13 @@ async def run_size(tokens: int, args: argparse.Namespace, model: Path,
                   f"{embed_s:.1f} s", flush=True)
         rows = []
         q_start = time.perf_counter()
-        for i, nd in enumerate(hay.needles, 1):
+        kinds = {k.strip() for k in args.kinds.split(",") if k.strip()}
+        asked = [nd for nd in hay.needles if not kinds or nd.kind in kinds]
+        for i, nd in enumerate(asked, 1):
             row = await ask(provider, store, "hay", nd, args.window, args.reader)
             rows.append(row)
             mark = "ok " if row["found"] else "MISS"
-            print(f"[{i:3}/{len(hay.needles)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
+            print(f"[{i:3}/{len(asked)}] {mark} {nd.kind:<11} depth {nd.depth:.2f} "
                   f"{row['total_s']:.2f}s (cpu {row['cpu_s']:.1f}s)  {nd.question[:60]!r} -> "
                   f"{str(row['answer'])[:50]!r}",
                   flush=True)
@@ -250,12 +252,20 @@ async def main() -> None:
                     help="build the semantic index after ingest (needs the semantic extra) so "
                          "searches fuse BM25 and dense ranks")
     ap.add_argument("--out", type=Path, help="write the full results as JSON here")
+    ap.add_argument("--model", default="",
+                    help="the reader's model (the rlm slot), a bundled model id; default: the "
+                         "default model")
+    ap.add_argument("--kinds", default="",
+                    help="ask only these task kinds (comma-separated, e.g. low_overlap,absent); "
+                         "the haystack is the same")
     args = ap.parse_args()
     model = ensure_embedded()
     run_start = time.perf_counter()
     result: dict[str, Any] = {"load_start": load(), "reader": args.reader, "dense": args.dense,
                               "sizes": []}
-    provider = LlamaInProcessProvider(model, n_ctx=2048, n_threads=args.threads,
+    reader_model = ensure_embedded(args.model) if args.model else model
+    result["model"] = reader_model.name
+    provider = LlamaInProcessProvider(reader_model, n_ctx=2048, n_threads=args.threads,
                                       temperature=0.0, seed=args.seed)
     await provider.load()
     for tokens in [int(t) for t in args.tokens.split(",") if t.strip()]:

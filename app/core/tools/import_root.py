@@ -48,6 +48,10 @@ def root_to_import(command: str, output: str, cwd: Path, workspace: Path) -> Pat
 
 
 def note(folder: Path, workspace: Path) -> str:
+    """What the retry did, said after its output: put first, "could not import" was taken for
+    the answer (asked which test fails, the 1.5B model replied that pytest could not import a
+    module)."""
     rel = folder.relative_to(workspace).as_posix() if folder != workspace else "."
-    return (f"[pytest could not import a module from {rel} (it puts only the tests' folder on the "
-            f"import path); ran again with PYTHONPATH={rel}, as `python -m pytest` would:]")
+    return (f"[The output above is of a second run with PYTHONPATH={rel}, as `python -m pytest` "
+            f"would run it: the first could not import a module from {rel}, because pytest puts "
+            "only the tests' folder on the import path.]")

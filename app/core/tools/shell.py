@@ -186,7 +186,7 @@ class Exec:
         if folder is None or ctx.cancel.cancelled:
             return result
         again = await self._run(command, cwd, ctx, limit=timeout, import_from=folder)
-        return replace(again, content=f"{import_note(folder, ctx.workspace)}\n{again.content}")
+        return replace(again, content=f"{again.content}\n{import_note(folder, ctx.workspace)}")
 
     def _argv(self, command: str) -> list[str]:
         if not SUPERVISED:

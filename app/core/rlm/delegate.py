@@ -72,16 +72,15 @@ class Finding:
 
     def report(self, limit: int = 8000) -> str:
         """The finding plus its verbatim evidence, for the main model."""
-        if self.text.strip():
-            out = self.text.strip()
-        elif self.rejected:
-            out = f"(the reader's answer was left out: {self.rejected})"
-        else:
-            out = "(the reader found nothing)"
+        out = self.text.strip()
         # A line the finding already quotes whole is not repeated under it.
         shown = [e for e in self.evidence if e.split(": ", 1)[-1] not in out]
         if shown:
-            out += "\nMatching lines (number: text):\n" + "\n".join(f"  {e}" for e in shown)
+            # Without an answer the lines stand alone: a note that the reader's answer was left
+            # out was itself given back as the answer by the 0.5B main model.
+            out += ("\n" if out else "") + "Lines of the output that match the request " \
+                "(number: text):\n" + "\n".join(f"  {e}" for e in shown)
+        out = out or "(the reader found nothing)"
         return out if len(out) <= limit else out[:limit].rsplit("\n", 1)[0]
 
     def usable(self) -> bool:

@@ -212,8 +212,8 @@ async def run_size(tokens: int, args: argparse.Namespace, model: Path,
                   f"{embed_s:.1f} s", flush=True)
         rows = []
         q_start = time.perf_counter()
-        kinds = {k.strip() for k in args.kinds.split(",") if k.strip()}
-        asked = [nd for nd in hay.needles if not kinds or nd.kind in kinds]
+        wanted = {k.strip() for k in args.kinds.split(",") if k.strip()}
+        asked = [nd for nd in hay.needles if not wanted or nd.kind in wanted]
         for i, nd in enumerate(asked, 1):
             row = await ask(provider, store, "hay", nd, args.window, args.reader)
             rows.append(row)

@@ -247,6 +247,11 @@ async def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--kinds", default="",
+                    help="run only these kinds of the --questions cases (comma-separated: "
+                         "'build log', 'test run', 'web page', 'CSV')")
+    ap.add_argument("--paths", default="briefing,delegate",
+                    help="which paths to run (briefing, delegate or both)")
     args = ap.parse_args()
     load_start = os.getloadavg()
     model = LlamaInProcessProvider(ensure_embedded(), n_ctx=args.n_ctx, n_threads=args.threads,
@@ -256,8 +261,12 @@ async def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rlm-bench-") as tmp:
+        kinds = {k.strip() for k in args.kinds.split(",") if k.strip()}
+        paths = [p == "delegate" for p in ("briefing", "delegate") if p in args.paths]
         for i, case in enumerate(cases(args.questions, args.seed), 1):
-            for delegate in (False, True):
+            if kinds and case.kind not in kinds:
+                continue
+            for delegate in paths:
                 row = await run_case(model, case, delegate, Path(tmp), args.budget_scale)
                 rows.append(row)
                 print(f"[{i:2}/{args.questions}] {'rlm ' if delegate else 'brief'} "

@@ -186,7 +186,13 @@ class Exec:
         if folder is None or ctx.cancel.cancelled:
             return result
         again = await self._run(command, cwd, ctx, limit=timeout, import_from=folder)
-        return replace(again, content=f"{again.content}\n{import_note(folder, ctx.workspace)}")
+        # The note goes after the output and before its closing "[exit code N]" line, which
+        # stays last: the harness reads a failing run's exit code there.
+        body, sep, last = again.content.rstrip("\n").rpartition("\n")
+        note = import_note(folder, ctx.workspace)
+        content = f"{body}\n{note}\n{last}" if sep and last.startswith("[exit code ") \
+            else f"{again.content}\n{note}"
+        return replace(again, content=content)
 
     def _argv(self, command: str) -> list[str]:
         if not SUPERVISED:

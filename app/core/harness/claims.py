@@ -154,10 +154,18 @@ def _holds(text: str, claim: Claim) -> bool:
         return any(_same_float(f, n) for n in numbers)
     hay = text.lower()
     needle = claim.text.lower().strip()
-    if needle in hay:
+    if _has_word(hay, needle):
         return True
     # A path claim is supported by its file name alone ("report.py" for inventory/report.py).
-    return "/" in needle and needle.rsplit("/", 1)[-1] in hay
+    return "/" in needle and _has_word(hay, needle.rsplit("/", 1)[-1])
+
+
+def _has_word(hay: str, needle: str) -> bool:
+    """``needle`` in ``hay`` as a whole word: a request that asks which function "divides" does
+    not name a function `divide`, nor does `test_add_two` show that `test_add` exists."""
+    if not needle:
+        return False
+    return re.search(rf"(?<![a-z0-9_]){re.escape(needle)}(?![a-z0-9_])", hay) is not None
 
 
 _PATH_TOKEN = re.compile(r"[\w.@-]*(?:/[\w.@-]+)+|[\w-]+\.[A-Za-z]{1,5}\b")

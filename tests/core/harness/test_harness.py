@@ -242,6 +242,16 @@ def test_claims_are_values_by_shape() -> None:
     assert [c.text for c in ev.unsupported("TIMEOUT is 10.")] == ["10"]
 
 
+def test_a_name_is_supported_only_as_a_whole_word() -> None:
+    calc = "def add(a, b):\n    return a + b\n\ndef test_add_two():\n    pass\n"
+    ev = Evidence([calc], question="Which function in calc.py divides two numbers?")
+    # "divides" in the request names no function `divide`; `test_add` is not `test_add_two`.
+    assert [c.text for c in ev.unsupported("The function is `divide`.")] == ["divide"]
+    assert [c.text for c in ev.unsupported("See test_add.")] == ["test_add"]
+    assert ev.unsupported("It is `add`, tested by test_add_two.") == []
+    assert ev.unsupported("`calc.py` holds it.") == []  # the request names the file
+
+
 def test_a_value_counts_only_where_the_question_topic_is() -> None:
     csv = "sku,name,qty\nA1,bolt,250\nD5,caster wheel,6\nE6,panel,18\n"
     ev = Evidence([csv], question="How many rows are in items.csv?")

@@ -499,6 +499,10 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         review = self.harness.review_answer(text, used_tools=used)
         if review.action == "accept":
             return text
+        if review.action == "append":  # the output of a requested run, after the answer
+            extra = f"\n\n{review.text}" if text.strip() else review.text
+            self.emit(TextDelta(turn_id, extra))
+            return text + extra
         if review.action == "run":
             self.emit(ReplyRestarted(turn_id, f"answer before the run: {review.problem}",
                                      withdrawn=True))

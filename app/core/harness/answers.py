@@ -37,6 +37,16 @@ class AnswerChecks(HarnessPart):
         return ()
 
     def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
+        review = self._review(text, used_tools=used_tools)
+        if review.action == "accept":
+            # An answer that shows nothing a requested run printed gets the output after it:
+            # the user asked to see it run.
+            output = self.unreported_output(text)
+            if output:
+                return AnswerReview("append", text=output, problem="it did not show the output")
+        return review
+
+    def _review(self, text: str, *, used_tools: bool) -> AnswerReview:
         runs = self.pending_runs()
         if runs and "ran_for_you" not in self.turn.retried:
             # The request asks to run something the turn never ran (since its last write): the

@@ -441,6 +441,8 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                 # A refused run counts as done: the user decided, and is not asked again.
                 self.note_run(source, ok=not result.content.startswith("Error:"))
             ev.add(without_literals(result.content, source), "computed")
+            if call.name == "exec" and not result.content.startswith(("Error:", "Refused")):
+                self.turn.printed[source] = result.content
             if not result.is_error and result.content.strip():
                 what = (f"`{source}`" if call.name == "exec" else "the python program")
                 self.turn.run_outputs.append(f"{what} printed:\n{result.content.strip()[:800]}")

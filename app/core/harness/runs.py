@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from app.core.harness.calls import FILE_NAME_RE, is_question
+from app.core.harness.claims import STOPWORDS
 from app.core.harness.part import HarnessPart
 from app.core.wire.tool_args import SCRIPT_INTERPRETERS as INTERPRETERS
 
@@ -24,6 +25,10 @@ _RUN_VERB = re.compile(r"\b(?:run|execute|rerun)\b", re.IGNORECASE)
 # After the verb, a few words at most before the script ("run the script calc.py").
 _RUN_TARGET = re.compile(r"\s+(?:(?:the|this|my|your|script|program|file)\s+){0,3}(\S+)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+_TOKEN = re.compile(r"\w[\w.-]*\w|\w")
+# The most of a run's output an answer is given when it shows none of it: a failing test run
+# ends with its summary, so the last lines are kept.
+REPORT_LINES = 15
 
 
 def requested_runs(request: str) -> list[str]:
@@ -173,3 +178,34 @@ class RequestedRuns(HarnessPart):
         ran = ", ".join(f"`{c}`" for c in commands)
         return (f"Your request asks to run {ran}, so I ran it; the output is above. Answer my "
                 f"request \"{self.turn.request}\" from that output.")
+
+
+    def unreported_output(self, answer: str) -> str:
+        """The output of the runs the request asked for, for an ``answer`` that shows nothing of
+        it: asked to create primes.py and run it, the 1.5B model ran it and answered "I created
+        primes.py". Empty when the answer has a word, name or number of the output (not
+        of the command itself)."""
+        if not self.config.requested_runs:
+            return ""
+        said = {t.lower() for t in _TOKEN.findall(answer)}
+        out: list[str] = []
+        for command in requested_runs(self.turn.request):
+            ran = [c for c in self.turn.printed if same_run(command, c)]
+            if not ran:
+                continue
+            text = self.turn.printed[ran[-1]]
+            lines = [ln.rstrip() for ln in text.strip().splitlines() if ln.strip()]
+            if not lines or lines == ["(no output)"]:
+                continue
+            known = {t.lower() for t in _TOKEN.findall(ran[-1])}
+            # The tool's own notes ("[exit code 1]") are not what the program printed.
+            printed = "\n".join(ln for ln in lines if not re.fullmatch(r"\[.*\]", ln.strip()))
+            values = {t.lower() for t in _TOKEN.findall(printed)} - known - STOPWORDS
+            if values & said:
+                continue
+            shown = lines[-REPORT_LINES:]
+            cut = f"(last {len(shown)} of {len(lines)} lines)\n" if len(shown) < len(lines) else ""
+            out.append(f"`{ran[-1]}` printed:\n{cut}```\n" + "\n".join(shown) + "\n```")
+        if out:
+            self.counters["reported_runs"] = self.counters.get("reported_runs", 0) + len(out)
+        return "\n\n".join(out)

@@ -34,6 +34,7 @@ class _Turn:
     incomplete: set[str] = field(default_factory=set)  # writes whose whole content never came
     scoped: bool = False  # the tools were scoped for a small model this turn
     run_outputs: list[str] = field(default_factory=list)  # "`python stats.py` printed: …"
+    printed: dict[str, str] = field(default_factory=dict)  # command run → its last output
     # Commands that ran since the workspace last changed (a write makes earlier runs stale).
     ran: list[str] = field(default_factory=list)
     harness_ran: bool = False  # the harness ran what the request asks to run, before step one
@@ -43,7 +44,7 @@ class _Turn:
 class AnswerReview:
     """What the loop does with a final answer: show it, retry once, or replace it."""
 
-    action: str  # "accept" | "retry" | "replace" | "run"
+    action: str  # "accept" | "retry" | "replace" | "run" | "append"
     instruction: str = ""
     text: str = ""
     unsupported: tuple[Claim, ...] = ()

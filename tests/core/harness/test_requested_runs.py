@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.agent.events import Event, ToolCallFinished, ToolCallStarted
+from app.core.agent.events import Event, TextDelta, ToolCallFinished, ToolCallStarted
 from app.core.agent.session import Session
 from app.core.harness.runs import (
     only_runs_and_questions,
@@ -121,3 +121,26 @@ async def test_a_run_before_the_last_change_is_run_again_and_the_models_own_run_
     assert [e.arguments["command"] for e in runs(events)] == ["python3 ./calc.py",
                                                             "python calc.py"]
     assert out.text == "It prints 1."
+
+
+async def test_an_answer_that_shows_nothing_of_a_requested_run_gets_its_output(
+        tmp_path: Path) -> None:
+    write = ScriptedReply.call("write_file", path="p.py", content="print(2, 3, 5, 7)\n")
+    run = ScriptedReply.call("exec", command="python p.py")
+    session, _provider, events = session_for(tmp_path, write, run, "I created p.py.",
+                                             whole_file_writes=False)
+    out = await session.run_turn("Create p.py that prints the primes below 10, then run it.")
+    assert out.text == "I created p.py.\n\n`python p.py` printed:\n```\n2 3 5 7\n```"
+    # What streamed is what history keeps.
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == out.text
+    assert session.history[-1].content == out.text
+    assert session.harness is not None and session.harness.counters["reported_runs"] == 1
+    # An answer that quotes what it printed is left as it is; a run not asked for adds nothing.
+    session, _provider, _ = session_for(tmp_path / "b", write, run, "It printed 2 3 5 7.",
+                                        whole_file_writes=False)
+    out = await session.run_turn("Create p.py that prints the primes below 10, then run it.")
+    assert out.text == "It printed 2 3 5 7."
+    session, _provider, _ = session_for(tmp_path / "c", run, "Done.", whole_file_writes=False)
+    (tmp_path / "c/ws/p.py").write_text("print(1)\n")
+    out = await session.run_turn("Is p.py a script?")
+    assert out.text == "Done."

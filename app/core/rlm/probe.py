@@ -112,6 +112,10 @@ _NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]|\.\d)|"
 _PASTED = re.compile(r"(?:^|\s)\d+: ")
 
 
+# What the micro-tools say when they find nothing (app/core/rlm/variables.py): never an answer.
+_TOOL_MESSAGE = re.compile(r"No matching lines for |No key '|' has only [\d,]+ chars")
+
+
 def answer_problem(answer: str, seen: list[str], question: str) -> str:
     """Why the delegate's answer cannot go to the main model ("" when it can): lines pasted
     together instead of an answer, a tool's error said back, or a number that no line it read
@@ -121,8 +125,10 @@ def answer_problem(answer: str, seen: list[str], question: str) -> str:
               if len(body) >= 20 and body[:30] in text}
     if len(_PASTED.findall(text)) >= 2 or len(copied) >= 3:
         return "it pasted lines together instead of answering"
-    if text.startswith(("Error", "No matching lines")):
-        return "it repeated a tool's error"
+    if text.startswith("Error") or _TOOL_MESSAGE.search(text):
+        # Anywhere in it: "The failing test: No matching lines for '3 line(s)' in 'output_0'."
+        # went to the main model, which answered with it.
+        return "it repeated a tool's message"
     read = "\n".join(seen) + "\n" + question
     for number in _NUMBER.findall(text):
         # As a whole value: "1296.96" in the row "Oslo,1296.96", not in "1,296.96" nor "296.9".

@@ -48,7 +48,9 @@ def test_answers_that_cannot_go_to_the_main_model() -> None:
         "no line it read holds 30,013"
     assert answer_problem("It is 9.43.", seen, "q") == "no line it read holds 9.43"
     assert answer_problem("No matching lines for 'x' in 'output_0'.", seen, "q") == \
-        "it repeated a tool's error"
+        "it repeated a tool's message"
+    assert answer_problem("The failing test: No matching lines for '3 line(s)' in 'output_0'.",
+                          seen, "q") == "it repeated a tool's message"
     pasted = ["output_0:3: tests/test_3.py::test_case_3 PASSED [  3%]",
               "output_0:13: tests/test_13.py::test_case_13 PASSED [ 13%]",
               "output_0:23: tests/test_23.py::test_case_23 PASSED [ 23%]"]

@@ -34,6 +34,8 @@ SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache_
              ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
 MAX_GLOB_RESULTS = 500
 MAX_GREP_MATCHES = 200
+# A comparison written into a pattern ("qty < 12", "age>=30"): a query, not text in a file.
+_COMPARISON = re.compile(r"\w\s*(?:<=?|>=?|==|!=)\s*\d")
 MAX_GREP_FILE_BYTES = 20_000_000
 MAX_LINE = 200
 
@@ -284,6 +286,10 @@ class Grep:
                         out.append(f"{rel}:{no}: {text}")
         if not out:
             body = f"no matches for {rx.pattern!r}"
+            if _COMPARISON.search(rx.pattern):
+                # Small models grep "qty < 12" as if it were a query, then answer "no items".
+                body += (" (grep matches text; it does not compare values: to count or compare "
+                         "values, read the file or compute it with a short program)")
         else:
             body = "\n".join(out)
             if total > len(out):

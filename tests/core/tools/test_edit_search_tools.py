@@ -158,6 +158,14 @@ async def test_grep_takes_a_glob_given_as_its_path(ctx: ToolContext) -> None:
         "no matches")
 
 
+async def test_grep_says_it_does_not_compare_when_a_query_finds_nothing(
+        ctx: ToolContext) -> None:
+    out = (await Grep().run({"pattern": "VALUE < 12", "path": "pkg/util.py"}, ctx)).content
+    assert out.startswith("no matches for 'VALUE < 12'") and "does not compare values" in out
+    plain = (await Grep().run({"pattern": "VALUE = 2", "path": "pkg/util.py"}, ctx)).content
+    assert plain == "no matches for 'VALUE = 2'"
+
+
 async def test_grep_bad_regex_falls_back_to_literal(ctx: ToolContext) -> None:
     (ctx.workspace / "f.txt").write_text("call(x\n")
     out = (await Grep().run({"pattern": "call(x"}, ctx)).content

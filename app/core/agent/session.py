@@ -496,7 +496,9 @@ class Session(PromptBuilding, ReplyStreaming, ToolRunning, ProgramStep):
         if self.harness is None:
             return text
         used = any(m.role == "tool" for m in self.history[self._turn_start:])
-        review = self.harness.review_answer(text, used_tools=used)
+        drafts = tuple(m.content for m in self.history[self._turn_start:]
+                       if m.role == "assistant" and m.content)
+        review = self.harness.review_answer(text, used_tools=used, drafts=drafts)
         if review.action == "accept":
             return text
         if review.action == "append":  # the output of a requested run, after the answer

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from app.core.harness.calls import ECHO_RETRY, OFF_TOPIC_RETRY, echoes, off_topic
+from app.core.harness.calls import ECHO_RETRY, OFF_TOPIC_RETRY, echoes, is_question, off_topic
 from app.core.harness.claims import Claim, not_found_answer, retry_instruction, topic_lines
 from app.core.harness.compute import program_answer
 from app.core.harness.part import HarnessPart
@@ -18,6 +18,8 @@ from app.core.harness.turn import AnswerReview
 if TYPE_CHECKING:
     from app.core.providers.base import ToolSpec
 
+# A fenced code block in a reply: its body.
+_FENCE = re.compile(r"```[\w+-]*[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 # A grep line's "path:LINE:" prefix: a position, not a value.
 GREP_PREFIX = re.compile(r"^[^\s:]+:\d+:[ \t]?", re.MULTILINE)
 _PROBLEMS = {"echo": "it repeated the request", "off_topic": "it did not answer the request"}
@@ -30,13 +32,29 @@ class AnswerChecks(HarnessPart):
         computes (small models otherwise read the same file again and repeat the guess)."""
         if "not_done" in self.turn.retried and self._pending_files():
             return ("write_file",)  # the file the request asks for, nothing else
+        if self.turn.unwritten and self.turn.unwritten not in self.turn.written:
+            return ("write_file",)  # the file it showed in its reply
         if self.turn.program_tried:
             return ()  # the program step ran (or was refused): no second program by hand
         if self._numbers_unsupported() and any(s.name == "python" for s in specs):
             return ("python",)
         return ()
 
-    def review_answer(self, text: str, *, used_tools: bool) -> AnswerReview:
+    def review_answer(self, text: str, *, used_tools: bool,
+                      drafts: tuple[str, ...] = ()) -> AnswerReview:
+        """``drafts``: the texts of the turn's earlier replies (with their calls)."""
+        shown = self._shown_not_written((*drafts, text))
+        if shown and "unwritten" not in self.turn.retried and self.config.grounding_check:
+            # The change was written into the reply instead of the file: asked to fix calc.py,
+            # the 1.5B model showed "the corrected calc.py" in a code block, ran the tests and
+            # answered "The bug in calc.py has been fixed".
+            self.turn.retried.add("unwritten")
+            self.turn.unwritten = shown
+            self.counters["unwritten_retries"] = self.counters.get("unwritten_retries", 0) + 1
+            return AnswerReview("retry", (
+                f"{shown} is unchanged: the code in your reply was not written to it. If my "
+                f"request asks you to change {shown}, call write_file with path {shown!r} now; "
+                "if not, answer my request."), problem=f"it showed {shown} but did not write it")
         review = self._review(text, used_tools=used_tools)
         if review.action == "accept":
             # An answer that shows nothing a requested run printed gets the output after it:
@@ -130,3 +148,26 @@ class AnswerChecks(HarnessPart):
         self.counters["not_found"] += 1
         return AnswerReview("replace", text=not_found_answer(self.turn.read, self._quotable()),
                             unsupported=tuple(missing), problem=_PROBLEMS.get(why, ""))
+
+    def _shown_not_written(self, texts: tuple[str, ...]) -> str:
+        """A file the request names (and asks something of, not about) that a reply of the turn
+        showed new code for in a fenced block, and that the turn never wrote ("" if none)."""
+        request = self.turn.request
+        if not request or is_question(request):
+            return ""  # "How would I fix calc.py?" is answered with code
+        named = set(self.index.mentioned_files(request))
+        for text in texts:
+            for m in _FENCE.finditer(text):
+                block = m.group(1)
+                before = text[max(0, m.start() - 300):m.start()]
+                for rel in reversed(self.index.mentioned_files(before)):
+                    if rel not in named or rel in self.turn.written:
+                        continue
+                    try:
+                        current = (self.workspace / rel).read_text("utf-8", errors="replace")
+                    except OSError:
+                        continue
+                    have = {ln.strip() for ln in current.splitlines()}
+                    if any(ln.strip() and ln.strip() not in have for ln in block.splitlines()):
+                        return rel  # new lines, not a quote of the file as it is
+        return ""

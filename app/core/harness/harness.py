@@ -498,6 +498,7 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                 return replace(result, content=unchanged, is_error=True)
             self.refresh()
             self.workspace_changed()
+            self.turn.written.add(rel)
             if self.config.syntax_check:
                 note = syntax_note(self.workspace / rel, rel)
                 if note:

@@ -38,6 +38,8 @@ class _Turn:
     # Commands that ran since the workspace last changed (a write makes earlier runs stale).
     ran: list[str] = field(default_factory=list)
     harness_ran: bool = False  # the harness ran what the request asks to run, before step one
+    written: set[str] = field(default_factory=set)  # files a write or edit of the turn changed
+    unwritten: str = ""  # a file the model showed code for instead of writing it (the retry's)
 
 
 @dataclass

@@ -467,6 +467,32 @@ async def test_a_corrected_write_after_a_refused_repeat_lands(tmp_path: Path) ->
     assert [r.temperature for r in provider.requests] == [None, None, 0.7, None]
 
 
+async def test_code_shown_for_a_file_instead_of_written_gets_one_retry(tmp_path: Path) -> None:
+    shown = ("Here is the corrected `app/models.py`:\n```python\ndef total(items):\n"
+             "    return sum(items)\n```\nThe bug in app/models.py has been fixed.")
+    write = ScriptedReply.call("write_file", path="app/models.py",
+                               content="class Item:\n    pass\n\n\ndef total(items):\n"
+                                       "    return sum(items)\n")
+    session, provider, events = session_with(tmp_path, shown, write, "Fixed total().",
+                                             whole_file_writes=False)
+    out = await session.run_turn("Fix the bug in total() in app/models.py.")
+    assert out.text == "Fixed total()."
+    assert "return sum(items)" in (session.options.workspace / "app/models.py").read_text()
+    retry = provider.requests[1]
+    assert retry.messages[-1].content.startswith(
+        "app/models.py is unchanged: the code in your reply was not written to it.")
+    assert retry.callable == ("write_file",)
+    assert any(isinstance(e, ReplyRestarted) for e in events)
+    assert session.harness is not None and session.harness.counters["unwritten_retries"] == 1
+    # A question is answered with code; a quote of the file as it is shows nothing new.
+    how = "Use this:\n```python\ndef total(items):\n    return sum(items)\n```"
+    session, _, _ = session_with(tmp_path / "q", how)
+    assert (await session.run_turn("How would I fix total() in app/models.py?")).text == how
+    quote = "`app/models.py` has:\n```python\ndef total(items):\n    return 0\n```"
+    session, _, _ = session_with(tmp_path / "r", quote)
+    assert (await session.run_turn("Show me total() in app/models.py.")).text == quote
+
+
 # --- voting --------------------------------------------------------------------------------------
 
 def _requests_for(provider: ScriptedProvider) -> list[ProviderRequest]:

@@ -65,9 +65,9 @@ async def test_an_answer_is_never_a_value_the_turn_did_not_see(
     draft: list[str] = []
     original = harness.review_answer
 
-    def spy(text: str, *, used_tools: bool):  # type: ignore[no-untyped-def]
+    def spy(text: str, *, used_tools: bool, drafts: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
         draft.append(text)
-        return original(text, used_tools=used_tools)
+        return original(text, used_tools=used_tools, drafts=drafts)
 
     harness.review_answer = spy  # type: ignore[method-assign]
     out = await session.run_turn("What is the retry limit in settings/app_config.toml? "

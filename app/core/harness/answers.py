@@ -10,7 +10,13 @@ import re
 from typing import TYPE_CHECKING
 
 from app.core.harness.calls import ECHO_RETRY, OFF_TOPIC_RETRY, echoes, is_question, off_topic
-from app.core.harness.claims import Claim, not_found_answer, retry_instruction, topic_lines
+from app.core.harness.claims import (
+    Claim,
+    has_word,
+    not_found_answer,
+    retry_instruction,
+    topic_lines,
+)
 from app.core.harness.compute import program_answer
 from app.core.harness.part import HarnessPart
 from app.core.harness.turn import AnswerReview
@@ -108,7 +114,7 @@ class AnswerChecks(HarnessPart):
             names = {n.lower() for n in self.index.file_paths()} | {
                 s.lower() for e in self.index.files.values() for s in e.symbols}
             missing = [c for c in missing if c.kind == "identifier" and any(
-                c.text.lower() in n for n in names)]
+                has_word(n, c.text.lower()) for n in names)]
         if not missing:
             return AnswerReview("accept")
         return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)

@@ -55,7 +55,8 @@ def extract_claims(answer: str) -> list[Claim]:
     for m in _BACKTICK.finditer(text):
         inner = m.group(1).strip()
         # A backticked command or code line is checked by its parts, a name as a whole.
-        if re.fullmatch(r"[\w./-]+(\(\))?", inner):
+        # A one-letter name (`s`, `i`) is a variable of the code shown, not a value.
+        if re.fullmatch(r"[\w./-]{2,}(\(\))?", inner):
             out.setdefault(inner.removesuffix("()"), Claim(inner.removesuffix("()"), "identifier"))
     for m in _QUOTED.finditer(text):
         # A quoted single token is a value ("hunter2"); quoted prose is often a paraphrase.
@@ -154,13 +155,13 @@ def _holds(text: str, claim: Claim) -> bool:
         return any(_same_float(f, n) for n in numbers)
     hay = text.lower()
     needle = claim.text.lower().strip()
-    if _has_word(hay, needle):
+    if has_word(hay, needle):
         return True
     # A path claim is supported by its file name alone ("report.py" for inventory/report.py).
-    return "/" in needle and _has_word(hay, needle.rsplit("/", 1)[-1])
+    return "/" in needle and has_word(hay, needle.rsplit("/", 1)[-1])
 
 
-def _has_word(hay: str, needle: str) -> bool:
+def has_word(hay: str, needle: str) -> bool:
     """``needle`` in ``hay`` as a whole word: a request that asks which function "divides" does
     not name a function `divide`, nor does `test_add_two` show that `test_add` exists."""
     if not needle:

@@ -250,6 +250,18 @@ def test_a_name_is_supported_only_as_a_whole_word() -> None:
     assert [c.text for c in ev.unsupported("See test_add.")] == ["test_add"]
     assert ev.unsupported("It is `add`, tested by test_add_two.") == []
     assert ev.unsupported("`calc.py` holds it.") == []  # the request names the file
+    # A one-letter name in code is a variable, not a claim.
+    assert extract_claims("It takes a string `s` and returns `t`.") == []
+
+
+async def test_general_code_is_checked_only_for_names_the_workspace_has(tmp_path: Path) -> None:
+    code = ("```python\ndef reverse_string(s):\n    return s[::-1]\n```\nIt takes `s` "
+            "and returns `note`.")
+    session, _, _ = session_with(tmp_path, code)
+    # No tool ran: `note` is no name of the workspace (it is part of notes.txt, not a name in
+    # it), so nothing is checked.
+    assert (await session.run_turn("Write a Python function that reverses a string.")).text == \
+        code
 
 
 def test_a_value_counts_only_where_the_question_topic_is() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from app.core.harness.calls import ECHO_RETRY, OFF_TOPIC_RETRY, echoes, is_question, off_topic
 from app.core.harness.claims import (
     Claim,
+    contradicted_by,
     has_word,
     not_found_answer,
     retry_instruction,
@@ -116,6 +117,17 @@ class AnswerChecks(HarnessPart):
             missing = [c for c in missing if c.kind == "identifier" and any(
                 has_word(n, c.text.lower()) for n in names)]
         if not missing:
+            note = contradicted_by(text, self.turn.computed, self.turn.request)
+            if note and "contradicted" not in self.turn.retried:
+                # One retry, then the answer stands: the model has been shown both.
+                self.turn.retried.add("contradicted")
+                self.counters["contradicted_retries"] = self.counters.get(
+                    "contradicted_retries", 0) + 1
+                return AnswerReview("retry", (
+                    f"Check your answer before I show it: the count computed from the file says "
+                    f"{note}, and your answer does not match it. Answer my request from that "
+                    "count, or quote the line that shows otherwise."),
+                    problem="it contradicts the count computed from the file")
             return AnswerReview("accept")
         return self._retry_or_give_up("claims", retry_instruction(text, missing), missing)
 

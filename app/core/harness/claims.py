@@ -111,6 +111,24 @@ def topic_words(question: str) -> set[str]:
     return words
 
 
+def contradicted_by(answer: str, notes: Iterable[str], question: str) -> str:
+    """The first of ``notes`` (counts the harness computed from the files: a table's rows, a
+    checklist's open items) that is about the question (two or more of its content words, paths
+    aside) and holds none of the numbers ``answer`` states ("" if none). A program can count
+    wrong where a note counted right: the 1.5B model's program subtracted the header twice and
+    it answered "5 data rows" beside "[data/items.csv: a header line and 6 data rows]"."""
+    stated = {c.text for c in extract_claims(answer) if c.kind == "number"}
+    topic = topic_words(question)
+    if not stated or len(topic) < 2:
+        return ""
+    for note in notes:
+        bare = _PATH_TOKEN.sub(" ", note).lower()
+        numbers = _numbers_in(bare)
+        if numbers and sum(1 for w in topic if w in bare) >= 2 and not stated & numbers:
+            return note
+    return ""
+
+
 def topic_lines(texts: Iterable[str], question: str, limit: int = 3) -> list[str]:
     """The lines of ``texts`` that mention most of the question's content words (at least two),
     best first: what a model that said the request back is pointed to ("inventory/report.py:3:

@@ -338,6 +338,26 @@ async def test_a_guessed_count_is_retried_with_only_the_python_tool_callable(
     assert out.text == "There are 3 rows."  # 3 is what the program printed
 
 
+async def test_a_count_that_contradicts_the_files_own_count_is_asked_again(
+        tmp_path: Path) -> None:
+    # It drops the header twice and prints 2.
+    wrong = ScriptedReply.call(
+        "python", code="rows = open('data/stock.csv').readlines()[1:]\nprint(len(rows[1:]))")
+    session, provider, _ = session_with(tmp_path, wrong, "There are 2 data rows.",
+                                        "There are 3 data rows.", compute_programs=False)
+    (session.options.workspace / "data/stock.csv").write_text("sku,qty\nA1,250\nB2,6\nC3,18\n")
+    out = await session.run_turn("How many data rows does data/stock.csv have?")
+    assert out.text == "There are 3 data rows."
+    retry = provider.requests[-1].messages[-1].content
+    assert "[data/stock.csv: a header line and 3 data rows]" in retry
+    assert session.harness is not None and session.harness.counters["contradicted_retries"] == 1
+    # A note about something else is no contradiction: the rows are not the items below 12.
+    session, _, _ = session_with(tmp_path / "b", wrong, "2 items.", compute_programs=False)
+    (session.options.workspace / "data/stock.csv").write_text("sku,qty\nA1,250\nB2,6\nC3,18\n")
+    out = await session.run_turn("How many items in data/stock.csv have a qty below 12?")
+    assert out.text == "2 items."
+
+
 async def test_a_program_that_prints_its_guess_is_no_evidence(tmp_path: Path) -> None:
     session, _, _ = session_with(
         tmp_path, "There are 4 rows.", ScriptedReply.call("python", code="print(4)"),

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from app.core.harness.calls import ECHO_RETRY, OFF_TOPIC_RETRY, echoes, is_question, off_topic
+from app.core.harness.calls import (
+    ECHO_RETRY,
+    OFF_TOPIC_RETRY,
+    asks_to_be_told,
+    echoes,
+    is_question,
+    off_topic,
+)
 from app.core.harness.claims import (
     Claim,
     contradicted_by,
@@ -171,7 +178,7 @@ class AnswerChecks(HarnessPart):
         """A file the request names (and asks something of, not about) that a reply of the turn
         showed new code for in a fenced block, and that the turn never wrote ("" if none)."""
         request = self.turn.request
-        if not request or is_question(request):
+        if not request or is_question(request) or asks_to_be_told(request):
             return ""  # "How would I fix calc.py?" is answered with code
         named = set(self.index.mentioned_files(request))
         for text in texts:
@@ -186,6 +193,10 @@ class AnswerChecks(HarnessPart):
                     except OSError:
                         continue
                     have = {ln.strip() for ln in current.splitlines()}
-                    if any(ln.strip() and ln.strip() not in have for ln in block.splitlines()):
-                        return rel  # new lines, not a quote of the file as it is
+                    lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+                    # New lines beside lines of the file: its content changed, not a quote of
+                    # it as it is, nor a command that mentions it ("pytest tests/test_calc.py").
+                    if any(ln not in have for ln in lines) and any(
+                            len(ln) >= 4 and ln in have for ln in lines):
+                        return rel
         return ""

@@ -523,6 +523,10 @@ async def test_code_shown_for_a_file_instead_of_written_gets_one_retry(tmp_path:
     quote = "`app/models.py` has:\n```python\ndef total(items):\n    return 0\n```"
     session, _, _ = session_with(tmp_path / "r", quote)
     assert (await session.run_turn("Show me total() in app/models.py.")).text == quote
+    # A command that names the file is not its content.
+    command = "Run it with `app/models.py`:\n```sh\npython app/models.py\n```"
+    session, _, _ = session_with(tmp_path / "c", command)
+    assert (await session.run_turn("Run app/models.py once.")).text == command
 
 
 # --- voting --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from app.core.harness.calls import (
 from app.core.harness.claims import (
     Claim,
     contradicted_by,
+    extract_claims,
     has_word,
     not_found_answer,
     retry_instruction,
@@ -123,6 +124,18 @@ class AnswerChecks(HarnessPart):
                 s.lower() for e in self.index.files.values() for s in e.symbols}
             missing = [c for c in missing if c.kind == "identifier" and any(
                 has_word(n, c.text.lower()) for n in names)]
+        unseen = self._searched_and_absent(text)
+        if unseen:
+            # The turn's own search said it is not there: the answer's values are about
+            # something else ("numpy" found nothing in pyproject.toml; the 1.5B model gave
+            # another package's version, 2.31, as numpy's).
+            request = self.turn.request.lower()
+            missing = [c for c in extract_claims(GREP_PREFIX.sub("", text))
+                       if not has_word(request, c.text.lower())]
+            if missing:
+                return self._retry_or_give_up("claims", (
+                    f"Your search for '{unseen}' found nothing, and nothing read in this turn "
+                    f"mentions it. " + retry_instruction(text, missing)), missing)
         if not missing:
             note = contradicted_by(text, self.turn.computed, self.turn.request)
             if note and "contradicted" not in self.turn.retried:
@@ -199,4 +212,16 @@ class AnswerChecks(HarnessPart):
                     if any(ln not in have for ln in lines) and any(
                             len(ln) >= 4 and ln in have for ln in lines):
                         return rel
+        return ""
+
+    def _searched_and_absent(self, text: str) -> str:
+        """A word of the request that the answer uses, that a grep of this turn searched for
+        and found nowhere, and that no result of the turn holds ("" if none)."""
+        seen = "\n".join(r for r in self.turn.results if not r.startswith("no matches")).lower()
+        request, answer = self.turn.request.lower(), text.lower()
+        for pattern in self.turn.not_found:
+            term = pattern.strip().lower()
+            if (re.fullmatch(r"\w[\w .-]{2,}", term) and has_word(request, term)
+                    and has_word(answer, term) and not has_word(seen, term)):
+                return pattern.strip()
         return ""

@@ -456,6 +456,8 @@ class Harness(OwnRequests, WriteChecks, Lookups, RequestedRuns, AnswerChecks):
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")
                     self.turn.computed.append(note)
             if call.name == "grep" and not result.is_error:
+                if result.content.startswith("no matches"):
+                    self.turn.not_found.append(str(call.arguments.get("pattern") or ""))
                 note = hits_note(result.content)
                 if note:
                     result = replace(result, content=f"{result.content.rstrip()}\n{note}")

@@ -39,6 +39,7 @@ class _Turn:
     ran: list[str] = field(default_factory=list)
     harness_ran: bool = False  # the harness ran what the request asks to run, before step one
     written: set[str] = field(default_factory=set)  # files a write or edit of the turn changed
+    not_found: list[str] = field(default_factory=list)  # grep patterns that matched nothing
     unwritten: str = ""  # a file the model showed code for instead of writing it (the retry's)
 
 

@@ -358,6 +358,29 @@ async def test_a_count_that_contradicts_the_files_own_count_is_asked_again(
     assert out.text == "2 items."
 
 
+async def test_a_value_about_what_the_turns_own_search_did_not_find_is_retried(
+        tmp_path: Path) -> None:
+    search = ScriptedReply.call("grep", pattern="numpy", path="pyproject.toml")
+    session, provider, _ = session_with(
+        tmp_path, search, "The numpy version required is 2.31.",
+        "pyproject.toml does not mention numpy.", compute_programs=False)
+    (session.options.workspace / "pyproject.toml").write_text(
+        '[project]\nrequires-python = ">=3.10"\ndependencies = ["requests>=2.31"]\n')
+    out = await session.run_turn("Which numpy version does pyproject.toml require?")
+    assert out.text == "pyproject.toml does not mention numpy."
+    retry = provider.requests[-1].messages[-1].content
+    assert retry.startswith("Your search for 'numpy' found nothing") and "'2.31'" in retry
+    # A search that found nothing for a word the request does not use changes nothing.
+    again = ScriptedReply.call("grep", pattern="requests", path="pyproject.toml")
+    session, _, _ = session_with(tmp_path / "b", search, again,
+                                 "The requests version required is 2.31.",
+                                 compute_programs=False)
+    (session.options.workspace / "pyproject.toml").write_text(
+        '[project]\nrequires-python = ">=3.10"\ndependencies = ["requests>=2.31"]\n')
+    out = await session.run_turn("Which requests version does pyproject.toml require?")
+    assert out.text == "The requests version required is 2.31."
+
+
 async def test_a_program_that_prints_its_guess_is_no_evidence(tmp_path: Path) -> None:
     session, _, _ = session_with(
         tmp_path, "There are 4 rows.", ScriptedReply.call("python", code="print(4)"),

@@ -217,7 +217,10 @@ class AnswerChecks(HarnessPart):
     def _searched_and_absent(self, text: str) -> str:
         """A word of the request that the answer uses, that a grep of this turn searched for
         and found nowhere, and that no result of the turn holds ("" if none)."""
-        seen = "\n".join(r for r in self.turn.results if not r.startswith("no matches")).lower()
+        # What the harness added to reads counts as seen ("4 open ([ ])" of a checklist whose
+        # lines say "[ ]", not "open").
+        seen = "\n".join([*(r for r in self.turn.results if not r.startswith("no matches")),
+                          *self.turn.computed]).lower()
         request, answer = self.turn.request.lower(), text.lower()
         for pattern in self.turn.not_found:
             term = pattern.strip().lower()

@@ -379,6 +379,15 @@ async def test_a_value_about_what_the_turns_own_search_did_not_find_is_retried(
         '[project]\nrequires-python = ">=3.10"\ndependencies = ["requests>=2.31"]\n')
     out = await session.run_turn("Which requests version does pyproject.toml require?")
     assert out.text == "The requests version required is 2.31."
+    # A word the harness's own note about a read holds is not absent: the checklist says "[ ]",
+    # its note says "open".
+    grep_open = ScriptedReply.call("grep", pattern="open", path="todo.md")
+    session, _, _ = session_with(tmp_path / "c", grep_open, "4 tasks are still open.",
+                                 compute_programs=False)
+    (session.options.workspace / "todo.md").write_text(
+        "# To do\n- [ ] a\n- [x] b\n- [ ] c\n- [ ] d\n- [ ] e\n")
+    out = await session.run_turn("How many tasks in todo.md are still open?")
+    assert out.text == "4 tasks are still open."
 
 
 async def test_a_program_that_prints_its_guess_is_no_evidence(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from app.core.agent.session import Session, SessionOptions
 from app.core.harness.claims import extract_claims
 from app.core.harness.config import HarnessConfig
 from app.core.harness.harness import Harness
+from app.core.harness.turn import AnswerReview
 from app.core.providers.base import ProviderRequest, TextChunk, ToolCallChunk
 from app.core.providers.grammar import tool_or_text_gbnf
 from app.core.providers.llama_inprocess import LlamaInProcessProvider
@@ -65,7 +66,7 @@ async def test_an_answer_is_never_a_value_the_turn_did_not_see(
     draft: list[str] = []
     original = harness.review_answer
 
-    def spy(text: str, *, used_tools: bool, drafts: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    def spy(text: str, *, used_tools: bool, drafts: tuple[str, ...] = ()) -> AnswerReview:
         draft.append(text)
         return original(text, used_tools=used_tools, drafts=drafts)
 
